@@ -1,0 +1,96 @@
+# zkwatch Makefile, in the manner of Prometheus projects. promu is not
+# available here, so `build` reads the binaries and ldflags of .promu.yml
+# and runs plain `go build`.
+
+GO        ?= go
+GOFMT     ?= gofmt
+PROMTOOL  ?= promtool
+AMTOOL    ?= amtool
+JSONNET   ?= jsonnet
+BIN_DIR   ?= $(CURDIR)/bin
+VERSION   := $(shell cat VERSION)
+REVISION  := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BRANCH    := $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+BUILDUSER := $(shell id -un 2>/dev/null)@$(shell hostname 2>/dev/null)
+BUILDDATE := $(shell date -u +%Y%m%d-%H:%M:%S)
+VPKG      := github.com/prometheus/common/version
+LDFLAGS   := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) \
+             -X $(VPKG).Branch=$(BRANCH) -X $(VPKG).BuildUser=$(BUILDUSER) -X $(VPKG).BuildDate=$(BUILDDATE)
+# Binary name and package path pairs, read from .promu.yml.
+BINARIES  := $(shell awk '/- name:/{n=$$3} /path:/{if(n!=""){print n":"$$2; n=""}}' .promu.yml)
+GO_TEST_TIMEOUT ?= 25m
+FUZZTIME  ?= 5s
+
+.PHONY: all
+all: fmt-check vet build test
+
+.PHONY: build
+build:
+	@mkdir -p $(BIN_DIR)
+	@for b in $(BINARIES); do \
+		name=$${b%%:*}; path=$${b#*:}; \
+		if [ -d "$$path" ]; then \
+			echo ">> building $$name"; \
+			CGO_ENABLED=0 $(GO) build -tags netgo -ldflags '$(LDFLAGS)' -o $(BIN_DIR)/$$name $$path || exit 1; \
+		fi; \
+	done
+
+.PHONY: fmt-check
+fmt-check:
+	@echo ">> checking formatting"
+	@out=$$($(GOFMT) -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+.PHONY: vet
+vet:
+	@echo ">> vetting code"
+	$(GO) vet ./...
+
+# The README's test command. Real ZooKeeper, Prometheus and Alertmanager are
+# required; with CI=true their absence fails the run instead of skipping.
+.PHONY: test
+test: fmt-check vet mixin-check build test-go fuzz
+
+.PHONY: test-go
+test-go:
+	@echo ">> running tests"
+	$(GO) test -count=1 -timeout $(GO_TEST_TIMEOUT) ./...
+
+# Short coverage-guided fuzzing of the parsers; seed corpora also run in test-go.
+.PHONY: fuzz
+fuzz:
+	@echo ">> fuzzing parsers ($(FUZZTIME) each)"
+	@for f in FuzzParseMntr FuzzParseSrvr FuzzParseConf; do \
+		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./internal/fourlw || exit 1; \
+	done
+	@if [ -d receiver ]; then \
+		for f in $$(grep -ho 'func Fuzz[A-Za-z0-9_]*' -r receiver --include='*_test.go' | awk '{print $$2}'); do \
+			pkg=$$(grep -rl "func $$f" receiver --include='*_test.go' | head -1 | xargs dirname); \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; \
+		done; \
+	fi
+
+.PHONY: bench
+bench:
+	@echo ">> running benchmarks"
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./... | tee bench/bench.out.tmp
+
+# Renders the mixin and checks rules, dashboards and example configs.
+.PHONY: mixin
+mixin:
+	@echo ">> rendering mixin"
+	@if [ -x mixin/render.sh ]; then mixin/render.sh; else echo "mixin not yet written"; fi
+
+.PHONY: mixin-check
+mixin-check:
+	@if [ -x mixin/check.sh ]; then mixin/check.sh; else echo ">> mixin not yet written, nothing to check"; fi
+
+.PHONY: demo
+demo:
+	@echo "make demo is not available yet: it needs the end-to-end work (issue 8)."
+	@echo "It will start a 3-node ensemble, zookeeper_exporter, Prometheus, Alertmanager and zkwatch_receiver."
+	@exit 1
+
+.PHONY: clean
+clean:
+	rm -rf $(BIN_DIR) .build bench/*.tmp

@@ -1,0 +1,392 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+// Package zktest starts real ZooKeeper ensembles (the Debian zookeeper
+// package's jars) on free loopback ports for tests, benchmarks and the demo,
+// and offers the faults tests need: kill, pause, resume, restart.
+package zktest
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/zkwatch/zkwatch/internal/fourlw"
+)
+
+// DefaultClasspath is where Debian's zookeeper package puts its jars.
+// zookeeper.jar's manifest pulls in its dependencies; slf4j-simple gives it
+// a logger and servlet-api lets the AdminServer start.
+const DefaultClasspath = "/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar:/usr/share/java/servlet-api.jar"
+
+// ClasspathEnv overrides DefaultClasspath.
+const ClasspathEnv = "ZKWATCH_ZK_CLASSPATH"
+
+// MainClass is ZooKeeper's server entry point.
+const MainClass = "org.apache.zookeeper.server.quorum.QuorumPeerMain"
+
+// Options configure an ensemble.
+type Options struct {
+	Size        int               // members; 1 runs standalone
+	Dir         string            // state directory (required)
+	Whitelist   string            // 4lw.commands.whitelist; "" means "*", "-" leaves it unset (server default: srvr only)
+	Extra       map[string]string // further zoo.cfg lines
+	Heap        string            // JVM -Xmx, default 256m
+	ReadyTimout time.Duration     // how long Launch waits for a healthy ensemble, default 60s
+}
+
+// Member is one ZooKeeper server.
+type Member struct {
+	ID                                           int
+	ClientPort, AdminPort, QuorumPort, ElectPort int
+	dir, cfg                                     string
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	done   chan struct{}
+	paused bool
+}
+
+// Addr is the member's client address, 127.0.0.1:port.
+func (m *Member) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(m.ClientPort)) }
+
+// AdminURL is the base URL of the member's AdminServer.
+func (m *Member) AdminURL() string { return fmt.Sprintf("http://127.0.0.1:%d", m.AdminPort) }
+
+// Ensemble is a running set of members.
+type Ensemble struct {
+	Members []*Member
+	opts    Options
+}
+
+// Classpath returns the classpath to start ZooKeeper with, and whether its
+// first jar exists.
+func Classpath() (string, bool) {
+	cp := os.Getenv(ClasspathEnv)
+	if cp == "" {
+		cp = DefaultClasspath
+	}
+	_, err := os.Stat(strings.Split(cp, ":")[0])
+	_, jerr := exec.LookPath("java")
+	return cp, err == nil && jerr == nil
+}
+
+// Launch writes the configuration, starts every member and waits until the
+// ensemble is healthy. On error everything started is stopped again.
+func Launch(opts Options) (*Ensemble, error) {
+	if opts.Size < 1 {
+		opts.Size = 1
+	}
+	if opts.Heap == "" {
+		opts.Heap = "256m"
+	}
+	if opts.ReadyTimout == 0 {
+		opts.ReadyTimout = 60 * time.Second
+	}
+	if _, ok := Classpath(); !ok {
+		return nil, errors.New("ZooKeeper not found: install the Debian package zookeeper and a JRE, or set " + ClasspathEnv)
+	}
+	ports, err := FreePorts(4 * opts.Size)
+	if err != nil {
+		return nil, err
+	}
+	e := &Ensemble{opts: opts}
+	for i := 0; i < opts.Size; i++ {
+		m := &Member{ID: i + 1, ClientPort: ports[4*i], AdminPort: ports[4*i+1], QuorumPort: ports[4*i+2], ElectPort: ports[4*i+3]}
+		m.dir = filepath.Join(opts.Dir, fmt.Sprintf("zk%d", m.ID))
+		m.cfg = filepath.Join(m.dir, "zoo.cfg")
+		e.Members = append(e.Members, m)
+	}
+	for _, m := range e.Members {
+		if err := e.writeConfig(m); err != nil {
+			return nil, err
+		}
+	}
+	for i := range e.Members {
+		if err := e.startMember(i); err != nil {
+			e.Stop()
+			return nil, err
+		}
+	}
+	if err := e.WaitHealthy(opts.ReadyTimout); err != nil {
+		logs := e.LogTail(20)
+		e.Stop()
+		return nil, fmt.Errorf("%w\n%s", err, logs)
+	}
+	return e, nil
+}
+
+func (e *Ensemble) writeConfig(m *Member) error {
+	data := filepath.Join(m.dir, "data")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(data, "myid"), []byte(strconv.Itoa(m.ID)+"\n"), 0o644); err != nil {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\n", data, m.ClientPort)
+	fmt.Fprintf(&b, "admin.serverAddress=127.0.0.1\nadmin.serverPort=%d\nmaxClientCnxns=0\nsnapCount=100000\nautopurge.purgeInterval=0\n", m.AdminPort)
+	switch e.opts.Whitelist {
+	case "":
+		b.WriteString("4lw.commands.whitelist=*\n")
+	case "-":
+	default:
+		fmt.Fprintf(&b, "4lw.commands.whitelist=%s\n", e.opts.Whitelist)
+	}
+	for k, v := range e.opts.Extra {
+		fmt.Fprintf(&b, "%s=%s\n", k, v)
+	}
+	if len(e.Members) > 1 {
+		for _, o := range e.Members {
+			fmt.Fprintf(&b, "server.%d=127.0.0.1:%d:%d\n", o.ID, o.QuorumPort, o.ElectPort)
+		}
+	}
+	return os.WriteFile(m.cfg, []byte(b.String()), 0o644)
+}
+
+func (e *Ensemble) startMember(i int) error {
+	m := e.Members[i]
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cmd != nil {
+		return fmt.Errorf("member %d already running", m.ID)
+	}
+	cp, _ := Classpath()
+	logf, err := os.OpenFile(filepath.Join(m.dir, "server.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command("java", "-Xmx"+e.opts.Heap, "-Xms32m", "-XX:+UseSerialGC", "-XX:-UsePerfData",
+		"-Xshare:auto", "-Dzookeeper.log.dir="+m.dir, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+		"-cp", cp, MainClass, m.cfg)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Dir = m.dir
+	// Own process group so that stopping kills the whole JVM tree, and
+	// Pdeathsig so that a crashed test binary does not leave JVMs behind.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("start member %d: %w", m.ID, err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
+	m.cmd, m.done, m.paused = cmd, done, false
+	return nil
+}
+
+// Kill sends SIGKILL to member i (0-based) and waits until it is gone.
+func (e *Ensemble) Kill(i int) {
+	m := e.Members[i]
+	m.mu.Lock()
+	cmd, done := m.cmd, m.done
+	m.cmd, m.paused = nil, false
+	m.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGCONT)
+	<-done
+}
+
+// Pause stops member i with SIGSTOP: it still accepts TCP connections but
+// never answers, like a server stuck in a long GC pause.
+func (e *Ensemble) Pause(i int) { e.signal(i, syscall.SIGSTOP, true) }
+
+// Resume continues a paused member.
+func (e *Ensemble) Resume(i int) { e.signal(i, syscall.SIGCONT, false) }
+
+func (e *Ensemble) signal(i int, sig syscall.Signal, paused bool) {
+	m := e.Members[i]
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cmd != nil {
+		_ = syscall.Kill(-m.cmd.Process.Pid, sig)
+		m.paused = paused
+	}
+}
+
+// Start starts member i again after Kill (its data directory is kept).
+func (e *Ensemble) Start(i int) error { return e.startMember(i) }
+
+// Restart kills member i and starts it again.
+func (e *Ensemble) Restart(i int) error {
+	e.Kill(i)
+	return e.startMember(i)
+}
+
+// Running reports whether member i's process is alive.
+func (e *Ensemble) Running(i int) bool {
+	m := e.Members[i]
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cmd != nil
+}
+
+// Stop kills every member. It is safe to call more than once.
+func (e *Ensemble) Stop() {
+	for i := range e.Members {
+		e.Kill(i)
+	}
+}
+
+// Addrs lists the members' client addresses.
+func (e *Ensemble) Addrs() []string {
+	out := make([]string, len(e.Members))
+	for i, m := range e.Members {
+		out[i] = m.Addr()
+	}
+	return out
+}
+
+// Servers is the comma-separated connect string of the ensemble.
+func (e *Ensemble) Servers() string { return strings.Join(e.Addrs(), ",") }
+
+// Mode asks member i for its srvr Mode (leader, follower, standalone, ...).
+func (e *Ensemble) Mode(i int) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	out, err := fourlw.Do(ctx, e.Members[i].Addr(), "srvr", 0)
+	if err != nil {
+		return "", err
+	}
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "Mode: "); ok {
+			return strings.TrimSpace(v), nil
+		}
+	}
+	return "", fmt.Errorf("member %d: no Mode in srvr", e.Members[i].ID)
+}
+
+// Leader returns the index of the member that reports being leader (or
+// standalone), or -1.
+func (e *Ensemble) Leader() int {
+	leader := -1
+	for i := range e.Members {
+		if !e.Running(i) {
+			continue
+		}
+		if mode, err := e.Mode(i); err == nil && (mode == "leader" || mode == "standalone") {
+			if leader >= 0 {
+				return -1 // two leaders: not settled
+			}
+			leader = i
+		}
+	}
+	return leader
+}
+
+// WaitHealthy waits until every running member answers imok and is leader,
+// follower or standalone, with exactly one leader.
+func (e *Ensemble) WaitHealthy(timeout time.Duration) error {
+	return WaitFor(timeout, 50*time.Millisecond, func() error {
+		leaders := 0
+		for i, m := range e.Members {
+			if !e.Running(i) {
+				continue
+			}
+			mode, err := e.Mode(i)
+			if err != nil {
+				return err
+			}
+			switch mode {
+			case "leader", "standalone":
+				leaders++
+			case "follower", "observer":
+			default:
+				return fmt.Errorf("member %d is %s", m.ID, mode)
+			}
+		}
+		if leaders != 1 {
+			return fmt.Errorf("%d leaders", leaders)
+		}
+		return nil
+	})
+}
+
+// WaitLeaderOtherThan waits until a leader other than member old leads a
+// healthy ensemble and returns its index.
+func (e *Ensemble) WaitLeaderOtherThan(old int, timeout time.Duration) (int, error) {
+	var leader int
+	err := WaitFor(timeout, 50*time.Millisecond, func() error {
+		if leader = e.Leader(); leader < 0 || leader == old {
+			return errors.New("no new leader yet")
+		}
+		return nil
+	})
+	return leader, err
+}
+
+// LogTail returns the last n lines of every member's log, for failure
+// messages.
+func (e *Ensemble) LogTail(n int) string {
+	var b strings.Builder
+	for _, m := range e.Members {
+		data, _ := os.ReadFile(filepath.Join(m.dir, "server.log"))
+		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+		if len(lines) > n {
+			lines = lines[len(lines)-n:]
+		}
+		fmt.Fprintf(&b, "--- member %d log ---\n%s\n", m.ID, strings.Join(lines, "\n"))
+	}
+	return b.String()
+}
+
+// WaitFor polls cond every interval until it returns nil or timeout passes;
+// it returns cond's last error on timeout.
+func WaitFor(timeout, interval time.Duration, cond func() error) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := cond()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("condition not met after %s: %w", timeout, err)
+		}
+		time.Sleep(interval)
+	}
+}
+
+// FreePorts returns n distinct free TCP ports on 127.0.0.1. All listeners are
+// held until every port is chosen so that the ports differ.
+func FreePorts(n int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	ports := make([]int, 0, n)
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
