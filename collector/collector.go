@@ -105,6 +105,23 @@ func collectorFlagAction(name string) func(*kingpin.ParseContext) error {
 	}
 }
 
+var reloaders []func() error
+
+// registerReloader adds a function that Reload calls, for collectors that
+// read a configuration file.
+func registerReloader(f func() error) { reloaders = append(reloaders, f) }
+
+// Reload re-reads the configuration of every collector that has one (on
+// SIGHUP or POST /-/reload). It returns the first error; a collector keeps its
+// old configuration when the new one is invalid.
+func Reload() error {
+	var errs []error
+	for _, f := range reloaders {
+		errs = append(errs, f())
+	}
+	return errors.Join(errs...)
+}
+
 // DisableDefaultCollectors, when called before parsing, turns every
 // collector off unless it is enabled explicitly.
 func DisableDefaultCollectors() {
