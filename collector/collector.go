@@ -11,7 +11,6 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-
 // Package collector holds zookeeper_exporter's collectors, one file each,
 // registered in a registry that creates their --collector.<name> flags.
 package collector

@@ -308,7 +308,9 @@ func (e *Ensemble) WaitHealthy(timeout time.Duration) error {
 				continue
 			}
 			mode, err := e.Mode(i)
-			if err != nil {
+			if errors.Is(err, fourlw.ErrNotServing) && e.opts.Extra["leaderServes"] == "no" {
+				mode = "leader" // a leader that serves no clients answers srvr with "not serving"
+			} else if err != nil {
 				return err
 			}
 			switch mode {

@@ -1,0 +1,243 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/zkwatch/zkwatch/collector"
+)
+
+type handler struct {
+	logger           log.Logger
+	exporterRegistry *prometheus.Registry
+	maxRequests      int
+	timeoutOffset    float64
+	cfg              collector.Config
+	maxTargets       int
+	probes           *probeCache
+}
+
+// scrapeContext bounds a scrape by Prometheus's announced timeout minus the
+// offset, as blackbox and mysqld exporters do.
+func (h *handler) scrapeContext(r *http.Request) (context.Context, context.CancelFunc) {
+	if v := r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"); v != "" {
+		if s, err := strconv.ParseFloat(v, 64); err == nil && s > 0 {
+			s -= h.timeoutOffset
+			if s < 0.1 {
+				s = 0.1
+			}
+			return context.WithTimeout(r.Context(), time.Duration(s*float64(time.Second)))
+		}
+	}
+	return context.WithCancel(r.Context())
+}
+
+// boundCollector collects a ZooKeeperCollector under one request's context.
+type boundCollector struct {
+	ctx context.Context
+	zk  *collector.ZooKeeperCollector
+}
+
+func (b boundCollector) Describe(ch chan<- *prometheus.Desc) { b.zk.Describe(ch) }
+func (b boundCollector) Collect(ch chan<- prometheus.Metric) { b.zk.CollectContext(b.ctx, ch) }
+
+func (h *handler) serve(w http.ResponseWriter, r *http.Request, zk *collector.ZooKeeperCollector, extra prometheus.Gatherer) {
+	ctx, cancel := h.scrapeContext(r)
+	defer cancel()
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(boundCollector{ctx, zk}); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	gatherers := prometheus.Gatherers{reg}
+	if extra != nil {
+		gatherers = append(gatherers, extra)
+	}
+	promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{
+		ErrorLog:      promLogger{h.logger},
+		ErrorHandling: promhttp.ContinueOnError,
+	}).ServeHTTP(w, r)
+}
+
+func (h *handler) metrics(zk *collector.ZooKeeperCollector) http.Handler {
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.serve(w, r, zk, h.exporterRegistry)
+	})
+	if h.maxRequests <= 0 {
+		return inner
+	}
+	sem := make(chan struct{}, h.maxRequests)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case sem <- struct{}{}:
+			defer func() { <-sem }()
+			inner(w, r)
+		default:
+			http.Error(w, "too many concurrent scrapes", http.StatusServiceUnavailable)
+		}
+	})
+}
+
+// probe serves /probe?target=host:port[,host:port...]: the ensemble
+// collector for the given members, with a fresh registry per request.
+func (h *handler) probe(w http.ResponseWriter, r *http.Request) {
+	targets, err := parseTargets(r.URL.Query().Get("target"), h.maxTargets)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	key := strings.Join(targets, ",")
+	zk, err := h.probes.get(key, func() (*collector.ZooKeeperCollector, error) {
+		cfg := h.cfg
+		cfg.Servers = targets
+		return collector.New(cfg, log.With(h.logger, "target", key), "ensemble")
+	})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	h.serve(w, r, zk, nil)
+}
+
+// parseTargets validates a comma-separated host:port list.
+func parseTargets(s string, max int) ([]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, errors.New("missing target parameter (target=host:port[,host:port...])")
+	}
+	parts := strings.Split(s, ",")
+	if len(parts) > max {
+		return nil, fmt.Errorf("too many targets: %d (at most %d)", len(parts), max)
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range parts {
+		addr, err := validateAddr(strings.TrimSpace(p))
+		if err != nil {
+			return nil, fmt.Errorf("invalid target %q: %v", p, err)
+		}
+		if !seen[addr] {
+			seen[addr] = true
+			out = append(out, addr)
+		}
+	}
+	return out, nil
+}
+
+// validateAddr accepts host:port only: no scheme, path, user info or
+// spaces, a port between 1 and 65535.
+func validateAddr(a string) (string, error) {
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return "", errors.New("want host:port")
+	}
+	if host == "" || strings.ContainsAny(host, "/@?#% \t") {
+		return "", errors.New("bad host")
+	}
+	for _, r := range host {
+		if !(r == '.' || r == '-' || r == ':' || r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return "", errors.New("bad host")
+		}
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return "", errors.New("bad port")
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// buildConfig turns the flags into a collector.Config.
+func buildConfig(servers, adminServers string, timeout time.Duration, transport string) (collector.Config, error) {
+	cfg := collector.Config{Timeout: timeout, Transport: transport, AdminPorts: map[string]string{}}
+	if timeout <= 0 {
+		return cfg, errors.New("--zookeeper.timeout must be positive")
+	}
+	list, err := parseTargets(servers, 255)
+	if err != nil {
+		return cfg, fmt.Errorf("--zookeeper.servers: %w", err)
+	}
+	cfg.Servers = list
+	if adminServers != "" {
+		admins, err := parseTargets(adminServers, 255)
+		if err != nil {
+			return cfg, fmt.Errorf("--zookeeper.admin.servers: %w", err)
+		}
+		if len(admins) != len(list) {
+			return cfg, fmt.Errorf("--zookeeper.admin.servers lists %d addresses for %d servers", len(admins), len(list))
+		}
+		for i, a := range admins {
+			cfg.AdminPorts[list[i]] = a
+		}
+	}
+	return cfg, nil
+}
+
+// probeCache keeps a collector per probed ensemble so that leader changes
+// are tracked across probes; the least recently used is dropped when full.
+type probeCache struct {
+	mu   sync.Mutex
+	max  int
+	m    map[string]*probeEntry
+	tick uint64
+}
+
+type probeEntry struct {
+	zk   *collector.ZooKeeperCollector
+	used uint64
+}
+
+func newProbeCache(max int) *probeCache { return &probeCache{max: max, m: map[string]*probeEntry{}} }
+
+func (c *probeCache) get(key string, build func() (*collector.ZooKeeperCollector, error)) (*collector.ZooKeeperCollector, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tick++
+	if e, ok := c.m[key]; ok {
+		e.used = c.tick
+		return e.zk, nil
+	}
+	zk, err := build()
+	if err != nil {
+		return nil, err
+	}
+	if len(c.m) >= c.max {
+		oldest := ""
+		for k, e := range c.m {
+			if oldest == "" || e.used < c.m[oldest].used {
+				oldest = k
+			}
+		}
+		c.m[oldest].zk.Close()
+		delete(c.m, oldest)
+	}
+	c.m[key] = &probeEntry{zk, c.tick}
+	return zk, nil
+}
+
+type promLogger struct{ logger log.Logger }
+
+func (l promLogger) Println(v ...interface{}) { level.Error(l.logger).Log("msg", fmt.Sprint(v...)) }

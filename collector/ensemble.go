@@ -1,0 +1,416 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package collector
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/zkwatch/zkwatch/internal/fourlw"
+)
+
+// confTTL is how long a member's conf answer is reused. Membership and
+// server ids change rarely; re-asking every scrape would add a third
+// connection per member.
+const confTTL = 5 * time.Minute
+
+// serverStates are the one-hot values of zookeeper_server_state.
+var serverStates = []string{"leader", "follower", "observer", "standalone", "looking", "read-only"}
+
+func init() {
+	registerCollector("ensemble", defaultEnabled, func(cfg Config, logger log.Logger) (Collector, error) {
+		return NewEnsembleCollector(cfg, logger)
+	})
+}
+
+type ensembleDescs struct {
+	up, probeDuration, lastSeen, state, isLeader, info         typedDesc
+	epoch, counter, lag, epochBehind, allowed, probeErrors     typedDesc
+	members, membersUp, leaders, quorumSize, hasQuorum, synced typedDesc
+	leaderChanges                                              typedDesc
+}
+
+func newEnsembleDescs() *ensembleDescs {
+	d := func(name, help string, vt prometheus.ValueType, labels ...string) typedDesc {
+		return typedDesc{prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", name), help, labels, nil), vt}
+	}
+	g, c := prometheus.GaugeValue, prometheus.CounterValue
+	return &ensembleDescs{
+		up:            d("up", "1 when the member answered (imok, or a valid mntr/srvr), 0 otherwise.", g, "server"),
+		probeDuration: d("probe_duration_seconds", "How long probing the member took.", g, "server"),
+		lastSeen:      d("last_seen_timestamp_seconds", "When the member last answered, as a Unix timestamp.", g, "server"),
+		state:         d("server_state", "The member's state, one-hot.", g, "server", "state"),
+		isLeader:      d("server_is_leader", "1 when the member leads the ensemble (or runs standalone).", g, "server"),
+		info:          d("server_info", "Version and server id of the member.", g, "server", "version", "server_id"),
+		epoch:         d("zxid_epoch", "Leader epoch of the member's last zxid.", g, "server"),
+		counter:       d("zxid_counter", "Transaction counter of the member's last zxid.", g, "server"),
+		lag:           d("follower_zxid_lag", "Transactions this follower is behind the leader (same epoch).", g, "server"),
+		epochBehind:   d("follower_epoch_behind", "1 when this follower's last zxid is from an older epoch than the leader's.", g, "server"),
+		allowed:       d("command_allowed", "1 when the member allows the four-letter word (or admin command), 0 when its whitelist refuses it.", g, "server", "command"),
+		probeErrors:   d("probe_errors_total", "Failed probes of the member by reason.", c, "server", "reason"),
+		members:       d("ensemble_members", "Configured members of the ensemble.", g),
+		membersUp:     d("ensemble_members_up", "Members that answered.", g),
+		leaders:       d("ensemble_leaders", "Members reporting that they lead; anything but 1 is a problem.", g),
+		quorumSize:    d("ensemble_quorum_size", "Voting members needed for a quorum.", g),
+		hasQuorum:     d("ensemble_has_quorum", "1 when exactly one leader has a majority of voters in sync.", g),
+		synced:        d("ensemble_synced_followers", "Voting followers in sync with the leader, as the leader reports.", g),
+		leaderChanges: d("ensemble_leader_changes_total", "Times the leader's identity or epoch changed between scrapes.", c),
+	}
+}
+
+// EnsembleCollector probes every member of one ensemble concurrently and
+// derives the ensemble's health from their answers.
+type EnsembleCollector struct {
+	servers []string
+	prober  fourlw.Prober
+	logger  log.Logger
+	d       *ensembleDescs
+	mntr    descCache
+
+	mu            sync.Mutex
+	conf          map[string]confEntry
+	lastSeen      map[string]time.Time
+	probeErrors   map[[2]string]float64
+	refusalLogged map[string]bool
+	leader        string
+	leaderEpoch   uint32
+	leaderChanges float64
+}
+
+type confEntry struct {
+	conf *fourlw.Conf
+	at   time.Time
+}
+
+// NewEnsembleCollector returns the collector for cfg.Servers.
+func NewEnsembleCollector(cfg Config, logger log.Logger) (*EnsembleCollector, error) {
+	if len(cfg.Servers) == 0 {
+		return nil, errors.New("no ZooKeeper servers given")
+	}
+	var prober fourlw.Prober = fourlw.FourLetterProber{}
+	switch cfg.Transport {
+	case "", "4lw":
+	case "admin":
+		prober = fourlw.AdminProber{
+			Client:    &http.Client{},
+			AdminAddr: adminAddr(cfg.AdminPorts),
+		}
+	default:
+		return nil, errors.New("unknown transport " + strconv.Quote(cfg.Transport) + " (want 4lw or admin)")
+	}
+	return &EnsembleCollector{
+		servers: cfg.Servers, prober: prober, logger: logger, d: newEnsembleDescs(),
+		conf: map[string]confEntry{}, lastSeen: map[string]time.Time{},
+		probeErrors: map[[2]string]float64{}, refusalLogged: map[string]bool{},
+	}, nil
+}
+
+func adminAddr(m map[string]string) func(string) string {
+	return func(addr string) string {
+		if a, ok := m[addr]; ok {
+			return a
+		}
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return addr
+		}
+		return net.JoinHostPort(host, "8080")
+	}
+}
+
+// Update implements Collector.
+func (c *EnsembleCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+	now := time.Now()
+	statuses := make([]*fourlw.Status, len(c.servers))
+	var wg sync.WaitGroup
+	for i, addr := range c.servers {
+		wg.Add(1)
+		go func(i int, addr string) {
+			defer wg.Done()
+			statuses[i] = c.prober.Probe(ctx, addr, c.needConf(addr, now))
+		}(i, addr)
+	}
+	wg.Wait()
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range statuses {
+		c.record(st, now)
+	}
+	modes := inferModes(statuses)
+	up, leaders := 0, 0
+	leaderIdx := -1
+	for i, st := range statuses {
+		if st.Up {
+			up++
+		}
+		if modes[i] == "leader" || modes[i] == "standalone" {
+			leaders++
+			leaderIdx = i
+		}
+	}
+	for i, st := range statuses {
+		c.emitMember(ch, st, modes[i])
+	}
+	var leader *fourlw.Status
+	if leaders == 1 {
+		leader = statuses[leaderIdx]
+		c.trackLeader(leader)
+		c.emitLag(ch, leader, statuses, modes)
+	}
+	quorum, members := c.quorum(modes)
+	synced, haveSynced := syncedVoters(leader, statuses, modes)
+	hasQuorum := 0.0
+	if leaders == 1 && (modes[leaderIdx] == "standalone" || synced+1 >= quorum) {
+		hasQuorum = 1
+	}
+	d := c.d
+	ch <- d.members.mustNewConstMetric(float64(members))
+	ch <- d.membersUp.mustNewConstMetric(float64(up))
+	ch <- d.leaders.mustNewConstMetric(float64(leaders))
+	ch <- d.quorumSize.mustNewConstMetric(float64(quorum))
+	ch <- d.hasQuorum.mustNewConstMetric(hasQuorum)
+	if haveSynced {
+		ch <- d.synced.mustNewConstMetric(float64(synced))
+	}
+	ch <- d.leaderChanges.mustNewConstMetric(c.leaderChanges)
+	if up == 0 {
+		return errors.New("no ensemble member answered")
+	}
+	return nil
+}
+
+func (c *EnsembleCollector) needConf(addr string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.conf[addr]
+	return !ok || now.Sub(e.at) > confTTL
+}
+
+// record updates what the collector remembers of a member. c.mu is held.
+func (c *EnsembleCollector) record(st *fourlw.Status, now time.Time) {
+	if st.Conf != nil {
+		c.conf[st.Addr] = confEntry{st.Conf, now}
+	}
+	if st.Up {
+		c.lastSeen[st.Addr] = now
+	} else {
+		delete(c.conf, st.Addr) // ask again once it is back: it may have been reconfigured
+		c.probeErrors[[2]string{st.Addr, fourlw.Reason(st.Err)}]++
+		level.Debug(c.logger).Log("msg", "member probe failed", "server", st.Addr, "err", st.Err)
+	}
+	for cmd, ok := range st.Allowed {
+		if !ok && !c.refusalLogged[st.Addr+cmd] {
+			c.refusalLogged[st.Addr+cmd] = true
+			level.Warn(c.logger).Log("msg", "command refused by the server's 4lw.commands.whitelist; metrics are limited to what the other commands give. Add it to the whitelist for full metrics", "server", st.Addr, "command", cmd)
+		}
+	}
+}
+
+// inferModes returns each member's state. A live member that is "not
+// serving" is electing, unless the others follow and no one else leads: then
+// it is a leader configured with leaderServes=no.
+func inferModes(statuses []*fourlw.Status) []string {
+	modes := make([]string, len(statuses))
+	leaders, followers, notServing := 0, 0, -1
+	for i, st := range statuses {
+		if !st.Up {
+			continue
+		}
+		modes[i] = st.Mode()
+		switch modes[i] {
+		case "leader", "standalone":
+			leaders++
+		case "follower", "observer":
+			followers++
+		case "":
+			if st.NotServing {
+				modes[i] = "looking"
+				if notServing == -1 {
+					notServing = i
+				} else {
+					notServing = -2
+				}
+			}
+		}
+	}
+	if leaders == 0 && followers > 0 && notServing >= 0 {
+		modes[notServing] = "leader"
+	}
+	return modes
+}
+
+func (c *EnsembleCollector) emitMember(ch chan<- prometheus.Metric, st *fourlw.Status, mode string) {
+	d := c.d
+	up := 0.0
+	if st.Up {
+		up = 1
+	}
+	ch <- d.up.mustNewConstMetric(up, st.Addr)
+	ch <- d.probeDuration.mustNewConstMetric(st.Duration.Seconds(), st.Addr)
+	if t, ok := c.lastSeen[st.Addr]; ok {
+		ch <- d.lastSeen.mustNewConstMetric(float64(t.UnixNano())/1e9, st.Addr)
+	}
+	for _, s := range serverStates {
+		v := 0.0
+		if s == mode {
+			v = 1
+		}
+		ch <- d.state.mustNewConstMetric(v, st.Addr, s)
+	}
+	isLeader := 0.0
+	if mode == "leader" || mode == "standalone" {
+		isLeader = 1
+	}
+	ch <- d.isLeader.mustNewConstMetric(isLeader, st.Addr)
+	for cmd, ok := range st.Allowed {
+		v := 0.0
+		if ok {
+			v = 1
+		}
+		ch <- d.allowed.mustNewConstMetric(v, st.Addr, cmd)
+	}
+	for k, v := range c.probeErrors {
+		if k[0] == st.Addr {
+			ch <- d.probeErrors.mustNewConstMetric(v, k[0], k[1])
+		}
+	}
+	if !st.Up {
+		return
+	}
+	id := ""
+	if e, ok := c.conf[st.Addr]; ok && e.conf.ServerID >= 0 {
+		id = strconv.Itoa(e.conf.ServerID)
+	}
+	ch <- d.info.mustNewConstMetric(1, st.Addr, st.Version(), id)
+	if st.Srvr != nil {
+		ch <- d.epoch.mustNewConstMetric(float64(st.Srvr.Zxid.Epoch()), st.Addr)
+		ch <- d.counter.mustNewConstMetric(float64(st.Srvr.Zxid.Counter()), st.Addr)
+	}
+	if st.Mntr != nil {
+		for _, m := range mntrMetrics(st.Addr, st.Mntr, &c.mntr) {
+			ch <- m
+		}
+	} else if st.Srvr != nil {
+		// mntr refused: what srvr gives, under the names mntr would use.
+		for _, m := range mntrMetrics(st.Addr, srvrFields(st.Srvr), &c.mntr) {
+			ch <- m
+		}
+	}
+}
+
+// srvrFields expresses srvr's numbers as the mntr fields they equal.
+func srvrFields(s *fourlw.Srvr) []fourlw.Field {
+	f := func(k string, v float64) fourlw.Field { return fourlw.Field{Key: k, Value: v, Numeric: true} }
+	return []fourlw.Field{
+		f("zk_min_latency", s.LatencyMin), f("zk_avg_latency", s.LatencyAvg), f("zk_max_latency", s.LatencyMax),
+		f("zk_packets_received", s.Received), f("zk_packets_sent", s.Sent),
+		f("zk_num_alive_connections", s.Connections), f("zk_outstanding_requests", s.Outstanding),
+		f("zk_znode_count", s.NodeCount),
+	}
+}
+
+// emitLag reports each follower's distance from the leader's zxid.
+func (c *EnsembleCollector) emitLag(ch chan<- prometheus.Metric, leader *fourlw.Status, statuses []*fourlw.Status, modes []string) {
+	if leader.Srvr == nil {
+		return
+	}
+	lz := leader.Srvr.Zxid
+	for i, st := range statuses {
+		if (modes[i] != "follower" && modes[i] != "observer") || st.Srvr == nil {
+			continue
+		}
+		z := st.Srvr.Zxid
+		behind := 0.0
+		switch {
+		case z.Epoch() < lz.Epoch():
+			behind = 1
+		case z.Epoch() == lz.Epoch():
+			// Members are asked concurrently, so a follower may already
+			// have committed what the leader reported a moment earlier.
+			lag := int64(lz.Counter()) - int64(z.Counter())
+			if lag < 0 {
+				lag = 0
+			}
+			ch <- c.d.lag.mustNewConstMetric(float64(lag), st.Addr)
+		}
+		ch <- c.d.epochBehind.mustNewConstMetric(behind, st.Addr)
+	}
+}
+
+// trackLeader counts changes of the leader's identity or epoch. c.mu is held.
+func (c *EnsembleCollector) trackLeader(leader *fourlw.Status) {
+	var epoch uint32
+	if leader.Srvr != nil {
+		epoch = leader.Srvr.Zxid.Epoch()
+	} else {
+		epoch = c.leaderEpoch // a non-serving leader tells no zxid
+	}
+	if c.leader != "" && (c.leader != leader.Addr || c.leaderEpoch != epoch) {
+		c.leaderChanges++
+	}
+	c.leader, c.leaderEpoch = leader.Addr, epoch
+}
+
+// quorum returns the quorum size and the number of configured members.
+// Voters come from conf when a member told it, else from the server list.
+func (c *EnsembleCollector) quorum(modes []string) (int, int) {
+	members := len(c.servers)
+	voters := 0
+	for _, e := range c.conf {
+		if v := e.conf.Voters(); v > voters {
+			voters = v
+		}
+	}
+	if voters == 0 {
+		voters = members
+		for _, m := range modes {
+			if m == "observer" {
+				voters--
+			}
+		}
+	}
+	if len(c.servers) == 1 && (modes[0] == "standalone" || voters <= 1) {
+		return 1, members
+	}
+	return voters/2 + 1, members
+}
+
+// syncedVoters counts voting followers in sync with the leader: what the
+// leader's mntr says, or else the members that answer as followers.
+func syncedVoters(leader *fourlw.Status, statuses []*fourlw.Status, modes []string) (int, bool) {
+	if leader != nil {
+		for _, f := range leader.Mntr {
+			if f.Key == "zk_synced_followers" {
+				return int(f.Value), true
+			}
+		}
+	}
+	n := 0
+	for i := range statuses {
+		if modes[i] == "follower" {
+			n++
+		}
+	}
+	return n, false
+}

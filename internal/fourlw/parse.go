@@ -1,0 +1,275 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package fourlw
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Field is one line of mntr: a key (with its zk_ prefix) and either a
+// numeric value or a string.
+type Field struct {
+	Key     string
+	Value   float64
+	Text    string
+	Numeric bool
+}
+
+// maxFields bounds what one mntr answer may produce, so a misbehaving server
+// cannot blow up the exporter's memory or the scrape's cardinality.
+const maxFields = 10000
+
+// ParseMntr parses mntr output (tab-separated key/value lines). Lines that do
+// not fit the format are skipped; an answer with no valid line is garbage.
+func ParseMntr(data []byte) ([]Field, error) {
+	if !utf8.Valid(data) {
+		return nil, fmt.Errorf("%w: mntr answer is not UTF-8", ErrGarbage)
+	}
+	var fields []Field
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64*1024), DefaultMaxResponseBytes)
+	for sc.Scan() {
+		key, val, ok := strings.Cut(sc.Text(), "\t")
+		key = strings.TrimSpace(key)
+		if !ok || !validKey(key) {
+			continue
+		}
+		val = strings.TrimSpace(val)
+		f := Field{Key: key, Text: val}
+		if v, err := strconv.ParseFloat(val, 64); err == nil {
+			f.Value, f.Numeric = v, true
+		}
+		fields = append(fields, f)
+		if len(fields) > maxFields {
+			return nil, fmt.Errorf("%w: more than %d mntr fields", ErrGarbage, maxFields)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrGarbage, err)
+	}
+	if len(fields) == 0 {
+		return nil, fmt.Errorf("%w: no key/value lines in mntr answer", ErrGarbage)
+	}
+	return fields, nil
+}
+
+// validKey accepts zk_ keys made of [A-Za-z0-9_] so that every key can
+// become part of a metric name.
+func validKey(k string) bool {
+	if !strings.HasPrefix(k, "zk_") || len(k) <= 3 || len(k) > 200 {
+		return false
+	}
+	for _, r := range k {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// Zxid is a ZooKeeper transaction id: the high 32 bits are the leader epoch,
+// the low 32 bits a counter within the epoch.
+type Zxid uint64
+
+// Epoch returns the leader epoch.
+func (z Zxid) Epoch() uint32 { return uint32(z >> 32) }
+
+// Counter returns the transaction counter within the epoch.
+func (z Zxid) Counter() uint32 { return uint32(z) }
+
+// Srvr is the parsed answer of srvr.
+type Srvr struct {
+	Version                            string
+	LatencyMin, LatencyAvg, LatencyMax float64 // milliseconds
+	Received, Sent                     float64
+	Connections, Outstanding           float64
+	Zxid                               Zxid
+	Mode                               string
+	NodeCount                          float64
+}
+
+// ParseSrvr parses srvr (or stat) output. Mode and Zxid are required.
+func ParseSrvr(data []byte) (*Srvr, error) {
+	s := &Srvr{}
+	var haveMode, haveZxid bool
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		key, val, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		val = strings.TrimSpace(val)
+		var err error
+		switch strings.TrimSpace(key) {
+		case "Zookeeper version":
+			s.Version = val
+		case "Latency min/avg/max":
+			parts := strings.Split(val, "/")
+			if len(parts) != 3 {
+				return nil, fmt.Errorf("%w: latency %q", ErrGarbage, val)
+			}
+			if s.LatencyMin, err = strconv.ParseFloat(parts[0], 64); err == nil {
+				if s.LatencyAvg, err = strconv.ParseFloat(parts[1], 64); err == nil {
+					s.LatencyMax, err = strconv.ParseFloat(parts[2], 64)
+				}
+			}
+		case "Received":
+			s.Received, err = strconv.ParseFloat(val, 64)
+		case "Sent":
+			s.Sent, err = strconv.ParseFloat(val, 64)
+		case "Connections":
+			s.Connections, err = strconv.ParseFloat(val, 64)
+		case "Outstanding":
+			s.Outstanding, err = strconv.ParseFloat(val, 64)
+		case "Node count":
+			s.NodeCount, err = strconv.ParseFloat(val, 64)
+		case "Zxid":
+			var z uint64
+			z, err = strconv.ParseUint(strings.TrimPrefix(strings.ToLower(val), "0x"), 16, 64)
+			s.Zxid, haveZxid = Zxid(z), err == nil
+		case "Mode":
+			s.Mode, haveMode = strings.ToLower(val), val != ""
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: srvr %s: %v", ErrGarbage, strings.TrimSpace(key), err)
+		}
+	}
+	if !haveMode || !haveZxid {
+		return nil, fmt.Errorf("%w: srvr answer lacks Mode or Zxid", ErrGarbage)
+	}
+	return s, nil
+}
+
+// ConfMember is one server line of conf's membership.
+type ConfMember struct {
+	ID   int
+	Role string // participant or observer
+}
+
+// Conf is what zkwatch needs of the conf answer.
+type Conf struct {
+	ServerID int
+	Members  []ConfMember // empty for a standalone server
+}
+
+// Voters counts participants.
+func (c *Conf) Voters() int {
+	n := 0
+	for _, m := range c.Members {
+		if m.Role != "observer" {
+			n++
+		}
+	}
+	return n
+}
+
+// ParseConf parses conf output.
+func ParseConf(data []byte) (*Conf, error) {
+	c := &Conf{ServerID: -1}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		key, val, ok := strings.Cut(strings.TrimSpace(sc.Text()), "=")
+		if !ok {
+			continue
+		}
+		switch {
+		case key == "serverId":
+			id, err := strconv.Atoi(strings.TrimSpace(val))
+			if err != nil {
+				return nil, fmt.Errorf("%w: conf serverId %q", ErrGarbage, val)
+			}
+			c.ServerID = id
+		case strings.HasPrefix(key, "server."):
+			id, err := strconv.Atoi(strings.TrimPrefix(key, "server."))
+			if err != nil {
+				return nil, fmt.Errorf("%w: conf %q", ErrGarbage, key)
+			}
+			// host:quorum:election[:role][;client]
+			addr, _, _ := strings.Cut(val, ";")
+			role := "participant"
+			if parts := strings.Split(addr, ":"); len(parts) >= 4 {
+				role = parts[len(parts)-1]
+			}
+			c.Members = append(c.Members, ConfMember{ID: id, Role: role})
+		}
+	}
+	if c.ServerID < 0 {
+		return nil, fmt.Errorf("%w: conf answer lacks serverId", ErrGarbage)
+	}
+	return c, nil
+}
+
+// ParseRuok reports whether the answer is imok.
+func ParseRuok(data []byte) bool { return strings.TrimSpace(string(data)) == "imok" }
+
+// ParseIsro returns true for a read-only server ("ro"), false for "rw".
+func ParseIsro(data []byte) (bool, error) {
+	switch strings.TrimSpace(string(data)) {
+	case "ro":
+		return true, nil
+	case "rw":
+		return false, nil
+	}
+	return false, fmt.Errorf("%w: isro answer %q", ErrGarbage, truncate(data, 40))
+}
+
+// Wchs is the parsed summary of wchs.
+type Wchs struct{ Connections, Paths, Watches float64 }
+
+// ParseWchs parses "N connections watching M paths\nTotal watches:W".
+func ParseWchs(data []byte) (*Wchs, error) {
+	w := &Wchs{}
+	text := string(data)
+	if _, err := fmt.Sscanf(strings.TrimSpace(text), "%g connections watching %g paths", &w.Connections, &w.Paths); err != nil {
+		return nil, fmt.Errorf("%w: wchs: %v", ErrGarbage, err)
+	}
+	_, tail, ok := strings.Cut(text, "Total watches:")
+	if !ok {
+		return nil, fmt.Errorf("%w: wchs lacks Total watches", ErrGarbage)
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(tail), 64)
+	if err != nil {
+		return nil, fmt.Errorf("%w: wchs total %q", ErrGarbage, truncate([]byte(tail), 40))
+	}
+	w.Watches = v
+	return w, nil
+}
+
+// ParseCons counts the client connections listed by cons.
+func ParseCons(data []byte) (int, error) {
+	n := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		if !strings.HasPrefix(line, "/") || !strings.Contains(line, "(") {
+			return 0, fmt.Errorf("%w: cons line %q", ErrGarbage, truncate([]byte(line), 60))
+		}
+		n++
+	}
+	return n, nil
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) > n {
+		b = b[:n]
+	}
+	return strings.ToValidUTF8(string(b), "?")
+}
