@@ -1,0 +1,64 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package agent
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics are the agent's own metrics. The names are shared with the
+// exporter's dashboards and alerts; do not rename them.
+type Metrics struct {
+	Registered         prometheus.Gauge
+	ChildRestarts      prometheus.Counter
+	SessionExpirations prometheus.Counter
+	LockHeld           prometheus.Gauge
+	Tasks              *prometheus.GaugeVec
+	Conflicts          prometheus.Counter
+}
+
+// NewMetrics creates the metrics and registers them on reg when it is not nil.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Registered: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "zkwatch_agent_registered",
+			Help: "1 while the agent's ephemeral node (member or worker) exists under its current ZooKeeper session.",
+		}),
+		ChildRestarts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "zkwatch_agent_child_restarts_total",
+			Help: "Times the supervised command was restarted.",
+		}),
+		SessionExpirations: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "zkwatch_agent_session_expirations_total",
+			Help: "ZooKeeper session expirations seen by the agent.",
+		}),
+		LockHeld: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "zkwatch_agent_lock_held",
+			Help: "1 while the agent holds its lock (lock mode).",
+		}),
+		Tasks: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "zkwatch_agent_tasks",
+			Help: "Tasks of this worker by state: claimed (not started), running, done (completed by this worker since start).",
+		}, []string{"state"}),
+		Conflicts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "zkwatch_agent_conflicts_total",
+			Help: "Conflicts: member node owned by another live session, or a task claim lost to another worker (version mismatch).",
+		}),
+	}
+	for _, s := range []string{"claimed", "running", "done"} {
+		m.Tasks.WithLabelValues(s)
+	}
+	if reg != nil {
+		reg.MustRegister(m.Registered, m.ChildRestarts, m.SessionExpirations, m.LockHeld, m.Tasks, m.Conflicts)
+	}
+	return m
+}

@@ -1,0 +1,508 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-zookeeper/zk"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/zkwatch/zkwatch/agent/supervise"
+	"github.com/zkwatch/zkwatch/internal/zktest"
+)
+
+const testTimeout = 2 * time.Second
+
+func testLogger(t testing.TB) log.Logger {
+	if os.Getenv("ZKWATCH_AGENT_TEST_LOG") != "" {
+		return log.NewLogfmtLogger(log.NewSyncWriter(os.Stderr))
+	}
+	return log.NewNopLogger()
+}
+
+// dial opens an agent session to servers and closes it at the end.
+func dial(t testing.TB, servers string, m *Metrics) *Session {
+	t.Helper()
+	var exp = m.SessionExpirations
+	s, err := Dial(servers, testTimeout, testLogger(t), exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// observer is a plain client the tests use to look at ZooKeeper.
+func observer(t testing.TB, servers string) *zk.Conn {
+	t.Helper()
+	c, _, err := zk.Connect(strings.Split(servers, ","), testTimeout, zk.WithLogInfo(false), zk.WithLogger(zkLogger{log.NewNopLogger()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// owner returns the node's ephemeral owner, or an error when it is absent.
+func owner(c *zk.Conn, path string) (int64, error) {
+	ok, st, err := c.Exists(path)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return 0, fmt.Errorf("%s does not exist", path)
+	}
+	return st.EphemeralOwner, nil
+}
+
+func absent(c *zk.Conn, path string) error {
+	ok, _, err := c.Exists(path)
+	if err != nil {
+		return err
+	}
+	if ok {
+		return fmt.Errorf("%s still exists", path)
+	}
+	return nil
+}
+
+const waitLong = 30 * time.Second
+
+type registerRun struct {
+	code int
+	err  error
+	done chan struct{}
+	sigs chan os.Signal
+	m    *Metrics
+	s    *Session
+}
+
+func startRegister(t *testing.T, servers string, cfg RegisterConfig) *registerRun {
+	t.Helper()
+	r := &registerRun{done: make(chan struct{}), sigs: make(chan os.Signal, 1), m: NewMetrics(nil)}
+	r.s = dial(t, servers, r.m)
+	cfg.Servers = servers
+	cfg.Signals = r.sigs
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		defer close(r.done)
+		r.code, r.err = RunRegister(ctx, r.s, cfg, r.m, testLogger(t))
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-r.done
+	})
+	return r
+}
+
+func (r *registerRun) wait(t *testing.T) int {
+	t.Helper()
+	select {
+	case <-r.done:
+	case <-time.After(waitLong):
+		t.Fatal("agent did not end")
+	}
+	if r.err != nil {
+		t.Fatalf("agent error: %v", r.err)
+	}
+	return r.code
+}
+
+func sh(script string, args ...string) *supervise.Config {
+	return &supervise.Config{Args: append([]string{"sh", "-c", script, "sh"}, args...), BackoffMin: 50 * time.Millisecond, BackoffMax: 200 * time.Millisecond, StopTimeout: 5 * time.Second}
+}
+
+func TestRegister(t *testing.T) {
+	ens := zktest.Start(t, 1)
+	obs := observer(t, ens.Servers())
+	dir := t.TempDir()
+
+	t.Run("PresentWhileRunningGoneAtExit", func(t *testing.T) {
+		path := "/monitor/app/present"
+		flag := filepath.Join(dir, "present")
+		r := startRegister(t, ens.Servers(), RegisterConfig{Path: path,
+			Supervise: sh(`while [ ! -e "$1" ]; do sleep 0.02; done; exit 3`, flag)})
+		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error { _, err := owner(obs, path); return err }); err != nil {
+			t.Fatal(err)
+		}
+		data, st, err := obs.Get(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, sid, _ := r.s.State(); st.EphemeralOwner != sid {
+			t.Fatalf("owner %x, agent session %x", st.EphemeralOwner, sid)
+		}
+		var md MemberData
+		if err := json.Unmarshal(data, &md); err != nil {
+			t.Fatalf("member data %q: %v", data, err)
+		}
+		if md.Host == "" || md.IP == "" || md.PID <= 0 || md.StartTime == "" {
+			t.Fatalf("incomplete member data %q", data)
+		}
+		if _, err := time.Parse(time.RFC3339, md.StartTime); err != nil {
+			t.Fatalf("start_time: %v", err)
+		}
+		if !supervise.Alive(md.PID) {
+			t.Fatalf("pid %d in member data is not running", md.PID)
+		}
+		if got := testutil.ToFloat64(r.m.Registered); got != 1 {
+			t.Fatalf("registered = %v", got)
+		}
+		_, _, gone, err := obs.ExistsW(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan time.Time, 1)
+		go func() { _ = supervise.WaitExit(context.Background(), md.PID); exited <- time.Now() }()
+		if err := os.WriteFile(flag, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var exitAt time.Time
+		select {
+		case exitAt = <-exited:
+		case <-time.After(waitLong):
+			t.Fatal("child did not exit")
+		}
+		select {
+		case ev := <-gone:
+			if ev.Type != zk.EventNodeDeleted {
+				t.Fatalf("unexpected event %v", ev)
+			}
+			if d := time.Since(exitAt); d > 100*time.Millisecond {
+				t.Errorf("node removed %s after the child exited, want <= 100ms", d)
+			}
+		case <-time.After(100 * time.Millisecond):
+			t.Fatal("node not removed within 100ms after the child exited")
+		}
+		if code := r.wait(t); code != 3 {
+			t.Fatalf("exit code %d, want the child's 3", code)
+		}
+		if got := testutil.ToFloat64(r.m.Registered); got != 0 {
+			t.Fatalf("registered = %v after exit", got)
+		}
+	})
+
+	t.Run("RestartOnFailure", func(t *testing.T) {
+		path := "/monitor/app/restart"
+		count := filepath.Join(dir, "restart-count")
+		// Fails twice, then succeeds: on-failure restarts twice and stops.
+		cfg := sh(`echo x >> "$1"; [ $(wc -l < "$1") -ge 3 ] && exit 0; exit 5`, count)
+		cfg.Restart = supervise.OnFailure
+		r := startRegister(t, ens.Servers(), RegisterConfig{Path: path, Supervise: cfg})
+		if code := r.wait(t); code != 0 {
+			t.Fatalf("exit code %d, want 0", code)
+		}
+		if got := testutil.ToFloat64(r.m.ChildRestarts); got != 2 {
+			t.Fatalf("restarts = %v, want 2", got)
+		}
+		if err := absent(obs, path); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("RestartNever", func(t *testing.T) {
+		r := startRegister(t, ens.Servers(), RegisterConfig{Path: "/monitor/app/never", Supervise: sh(`exit 4`)})
+		if code := r.wait(t); code != 4 {
+			t.Fatalf("exit code %d, want 4", code)
+		}
+		if got := testutil.ToFloat64(r.m.ChildRestarts); got != 0 {
+			t.Fatalf("restarts = %v, want 0", got)
+		}
+	})
+
+	t.Run("RestartAlwaysThenSignal", func(t *testing.T) {
+		path := "/monitor/app/always"
+		cfg := sh(`trap 'exit 7' TERM; sleep 0.3 & wait; exit 0`)
+		cfg.Restart = supervise.Always
+		r := startRegister(t, ens.Servers(), RegisterConfig{Path: path, Supervise: cfg})
+		if err := zktest.WaitFor(waitLong, 20*time.Millisecond, func() error {
+			if n := testutil.ToFloat64(r.m.ChildRestarts); n < 2 {
+				return fmt.Errorf("%v restarts", n)
+			}
+			_, err := owner(obs, path)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		r.sigs <- syscall.SIGTERM
+		code := r.wait(t)
+		if code != 7 && code != 0 {
+			t.Fatalf("exit code %d, want the child's 7 (or 0 when it had just finished)", code)
+		}
+		if err := absent(obs, path); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("SignalForwarded", func(t *testing.T) {
+		path := "/monitor/app/signal"
+		r := startRegister(t, ens.Servers(), RegisterConfig{Path: path, Supervise: sh(`trap 'exit 9' INT; while :; do sleep 0.05; done`)})
+		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error { _, err := owner(obs, path); return err }); err != nil {
+			t.Fatal(err)
+		}
+		r.sigs <- syscall.SIGINT
+		if code := r.wait(t); code != 9 {
+			t.Fatalf("exit code %d, want 9 from the child's INT trap", code)
+		}
+		if err := absent(obs, path); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("HealthCheck", func(t *testing.T) {
+		path := "/monitor/app/health"
+		var healthy atomic.Bool
+		var probes atomic.Int64
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			probes.Add(1)
+			if !healthy.Load() {
+				http.Error(w, "sick", http.StatusServiceUnavailable)
+			}
+		}))
+		defer srv.Close()
+		chk, err := supervise.HTTPCheck(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := startRegister(t, ens.Servers(), RegisterConfig{Path: path, Supervise: sh(`while :; do sleep 0.05; done`),
+			Health: &supervise.Health{Checks: []supervise.Check{chk}, Interval: 50 * time.Millisecond, Failures: 1}})
+		// Running but not yet healthy: no node.
+		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error {
+			if n := probes.Load(); n < 3 {
+				return fmt.Errorf("%d probes", n)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := absent(obs, path); err != nil {
+			t.Fatalf("registered before healthy: %v", err)
+		}
+		healthy.Store(true)
+		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error { _, err := owner(obs, path); return err }); err != nil {
+			t.Fatal(err)
+		}
+		healthy.Store(false)
+		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error { return absent(obs, path) }); err != nil {
+			t.Fatalf("unhealthy child still registered: %v", err)
+		}
+		if got := testutil.ToFloat64(r.m.Registered); got != 0 {
+			t.Fatalf("registered = %v while unhealthy", got)
+		}
+		healthy.Store(true)
+		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error { _, err := owner(obs, path); return err }); err != nil {
+			t.Fatal(err)
+		}
+		r.sigs <- syscall.SIGTERM
+		r.wait(t)
+	})
+
+	t.Run("ConflictNeverStolen", func(t *testing.T) {
+		path := "/monitor/app/conflict"
+		other := observer(t, ens.Servers())
+		if err := CreateParents(other, path); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := other.Create(path, []byte("other"), zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+		otherOwner, _ := owner(obs, path)
+		r := startRegister(t, ens.Servers(), RegisterConfig{Path: path, Supervise: sh(`while :; do sleep 0.05; done`)})
+		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error {
+			if n := testutil.ToFloat64(r.m.Conflicts); n != 1 {
+				return fmt.Errorf("conflicts = %v", n)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if o, err := owner(obs, path); err != nil || o != otherOwner {
+			t.Fatalf("node taken over: owner %x (%v), want %x", o, err, otherOwner)
+		}
+		if got := testutil.ToFloat64(r.m.Registered); got != 0 {
+			t.Fatalf("registered = %v during a conflict", got)
+		}
+		// Once the other session ends, the agent registers.
+		other.Close()
+		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error {
+			o, err := owner(obs, path)
+			if err != nil {
+				return err
+			}
+			if _, sid, _ := r.s.State(); o != sid {
+				return fmt.Errorf("owner %x, agent %x", o, sid)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		r.sigs <- syscall.SIGTERM
+		r.wait(t)
+	})
+
+	t.Run("ReplacesOwnOldSessionNode", func(t *testing.T) {
+		path := "/monitor/app/old"
+		r := startRegister(t, ens.Servers(), RegisterConfig{Path: path, Supervise: sh(`while :; do sleep 0.05; done`)})
+		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error { _, err := owner(obs, path); return err }); err != nil {
+			t.Fatal(err)
+		}
+		// Stand in for a node the agent's previous session left behind: a
+		// live session whose ID the agent has on record as its own.
+		old := observer(t, ens.Servers())
+		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error {
+			if old.SessionID() == 0 {
+				return fmt.Errorf("no session yet")
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		r.s.mu.Lock()
+		r.s.past[old.SessionID()] = true
+		r.s.mu.Unlock()
+		if err := obs.Delete(path, -1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := old.Create(path, []byte("left over"), zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil && err != zk.ErrNodeExists {
+			t.Fatal(err)
+		}
+		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error {
+			o, err := owner(obs, path)
+			if err != nil {
+				return err
+			}
+			if _, sid, _ := r.s.State(); o != sid {
+				return fmt.Errorf("owner %x, agent %x", o, sid)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got := testutil.ToFloat64(r.m.Conflicts); got != 0 {
+			t.Fatalf("own old node counted as conflict")
+		}
+		r.sigs <- syscall.SIGTERM
+		r.wait(t)
+	})
+
+	t.Run("SessionExpiryRecreates", func(t *testing.T) {
+		path := "/monitor/app/expiry"
+		proxy, err := zktest.NewProxy(ens.Addrs()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer proxy.Close()
+		r := startRegister(t, strings.Join(proxy.Addrs(), ","), RegisterConfig{Path: path, Supervise: sh(`while :; do sleep 0.05; done`)})
+		var first int64
+		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error { first, err = owner(obs, path); return err }); err != nil {
+			t.Fatal(err)
+		}
+		proxy.Blackhole()
+		// The server expires the session and deletes the node.
+		if err := zktest.WaitFor(waitLong, 50*time.Millisecond, func() error { return absent(obs, path) }); err != nil {
+			t.Fatal(err)
+		}
+		proxy.Restore()
+		if err := zktest.WaitFor(waitLong, 20*time.Millisecond, func() error {
+			o, err := owner(obs, path)
+			if err != nil {
+				return err
+			}
+			if o == first {
+				return fmt.Errorf("still the old owner")
+			}
+			if _, sid, _ := r.s.State(); o != sid {
+				return fmt.Errorf("owner %x, agent %x", o, sid)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got := testutil.ToFloat64(r.m.SessionExpirations); got < 1 {
+			t.Fatalf("session expirations = %v", got)
+		}
+		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error {
+			if got := testutil.ToFloat64(r.m.Registered); got != 1 {
+				return fmt.Errorf("registered = %v", got)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		r.sigs <- syscall.SIGTERM
+		r.wait(t)
+	})
+
+	// Last: it restarts the ensemble under the other subtests' feet.
+	t.Run("EnsembleRestart", func(t *testing.T) {
+		path := "/monitor/app/restart-ensemble"
+		r := startRegister(t, ens.Servers(), RegisterConfig{Path: path, Supervise: sh(`while :; do sleep 0.05; done`)})
+		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error { _, err := owner(obs, path); return err }); err != nil {
+			t.Fatal(err)
+		}
+		for i := range ens.Members {
+			ens.Kill(i)
+		}
+		// Stay down longer than the session timeout, so the session is gone.
+		if err := zktest.WaitFor(waitLong, 20*time.Millisecond, func() error {
+			if st, _, _ := r.s.State(); st != StateLost {
+				return fmt.Errorf("agent session %v", st)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got := testutil.ToFloat64(r.m.Registered); got != 0 {
+			t.Fatalf("registered = %v with the ensemble down", got)
+		}
+		for i := range ens.Members {
+			if err := ens.Start(i); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := ens.WaitHealthy(waitLong); err != nil {
+			t.Fatal(err)
+		}
+		if err := zktest.WaitFor(waitLong, 20*time.Millisecond, func() error {
+			o, err := owner(obs, path)
+			if err != nil {
+				return err
+			}
+			if _, sid, _ := r.s.State(); o != sid {
+				return fmt.Errorf("owner %x, agent %x", o, sid)
+			}
+			if got := testutil.ToFloat64(r.m.Registered); got != 1 {
+				return fmt.Errorf("registered = %v", got)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		r.sigs <- syscall.SIGTERM
+		r.wait(t)
+	})
+}

@@ -1,0 +1,254 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+// Package supervise starts and supervises a child command (restart policy,
+// backoff, signal forwarding, exit code), watches processes it did not
+// start, and runs health checks. It knows nothing about ZooKeeper.
+package supervise
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+)
+
+// Policy says when a child that exited is started again.
+type Policy int
+
+const (
+	// Never restarts the child: the agent ends with it.
+	Never Policy = iota
+	// OnFailure restarts the child when it exits with a non-zero code or
+	// is killed by a signal.
+	OnFailure
+	// Always restarts the child whatever its exit code.
+	Always
+)
+
+// ParsePolicy parses never, on-failure or always.
+func ParsePolicy(s string) (Policy, error) {
+	switch s {
+	case "never", "":
+		return Never, nil
+	case "on-failure":
+		return OnFailure, nil
+	case "always":
+		return Always, nil
+	}
+	return Never, fmt.Errorf("unknown restart policy %q (want never, on-failure or always)", s)
+}
+
+func (p Policy) String() string {
+	return [...]string{"never", "on-failure", "always"}[p]
+}
+
+func (p Policy) restart(code int) bool {
+	return p == Always || (p == OnFailure && code != 0)
+}
+
+// Process is a started child. It runs in its own process group and gets
+// SIGKILL if the agent dies, so that no command outlives the agent that
+// registered it (or holds its lock, or claimed its task).
+type Process struct {
+	Pid     int
+	Started time.Time
+	cmd     *exec.Cmd
+	done    chan struct{}
+	code    int
+	err     error
+}
+
+// Start starts args[0] with args[1:]; stdout and stderr may be nil.
+func Start(args []string, env []string, stdout, stderr io.Writer) (*Process, error) {
+	if len(args) == 0 || args[0] == "" {
+		return nil, errors.New("no command given")
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdin = nil
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	p := &Process{cmd: cmd, done: make(chan struct{})}
+	started := make(chan error, 1)
+	go func() {
+		// Pdeathsig fires when the thread that forked the child exits: keep
+		// this goroutine on its thread for as long as the child lives.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		p.Pid, p.Started = cmd.Process.Pid, time.Now()
+		started <- nil
+		p.err = cmd.Wait()
+		p.code = exitCode(cmd.ProcessState)
+		close(p.done)
+	}()
+	if err := <-started; err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// exitCode maps a death by signal N to 128+N, as shells do.
+func exitCode(ps *os.ProcessState) int {
+	if ps == nil {
+		return 1
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ps.ExitCode()
+}
+
+// Done is closed when the child has exited.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// ExitCode is valid once Done is closed.
+func (p *Process) ExitCode() int { return p.code }
+
+// Signal sends sig to the child.
+func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+
+// Stop sends sig to the child, and SIGKILL to its whole process group when
+// it has not exited after grace. It returns the exit code.
+func (p *Process) Stop(sig os.Signal, grace time.Duration) int {
+	_ = p.Signal(sig)
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-p.done:
+	case <-t.C:
+		_ = syscall.Kill(-p.Pid, syscall.SIGKILL)
+		<-p.done
+	}
+	return p.code
+}
+
+// Config configures a Supervisor.
+type Config struct {
+	Args           []string
+	Env            []string
+	Restart        Policy
+	BackoffMin     time.Duration // first restart delay (default 1s)
+	BackoffMax     time.Duration // cap of the doubling delay (default 30s); a child that ran this long resets it
+	StopTimeout    time.Duration // SIGKILL after forwarding a stop signal (default 10s)
+	Stdout, Stderr io.Writer
+	Logger         log.Logger
+
+	OnStart   func(p *Process) // the child runs
+	OnExit    func(code int)   // the child exited
+	OnRestart func()           // about to start the child again
+}
+
+// Supervisor runs a child under a restart policy.
+type Supervisor struct {
+	cfg  Config
+	sigs chan os.Signal
+}
+
+// New checks cfg and fills in defaults.
+func New(cfg Config) (*Supervisor, error) {
+	if len(cfg.Args) == 0 {
+		return nil, errors.New("no command given: put it after --")
+	}
+	if cfg.BackoffMin <= 0 {
+		cfg.BackoffMin = time.Second
+	}
+	if cfg.BackoffMax < cfg.BackoffMin {
+		cfg.BackoffMax = max(30*time.Second, cfg.BackoffMin)
+	}
+	if cfg.StopTimeout <= 0 {
+		cfg.StopTimeout = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = log.NewNopLogger()
+	}
+	return &Supervisor{cfg: cfg, sigs: make(chan os.Signal, 4)}, nil
+}
+
+// Signal forwards sig to the child and ends supervision: the child is not
+// restarted after it exits. Safe to call from any goroutine.
+func (s *Supervisor) Signal(sig os.Signal) {
+	select {
+	case s.sigs <- sig:
+	default:
+	}
+}
+
+// Run starts the child and restarts it per policy until it should not be
+// restarted, a signal was forwarded, or ctx ended (which forwards SIGTERM).
+// It returns the last exit code; an error means the command could not be
+// started (code 127).
+func (s *Supervisor) Run(ctx context.Context) (int, error) {
+	backoff := s.cfg.BackoffMin
+	for {
+		p, err := Start(s.cfg.Args, s.cfg.Env, s.cfg.Stdout, s.cfg.Stderr)
+		if err != nil {
+			return 127, fmt.Errorf("start %s: %w", s.cfg.Args[0], err)
+		}
+		level.Info(s.cfg.Logger).Log("msg", "child started", "pid", p.Pid, "cmd", s.cfg.Args[0])
+		if s.cfg.OnStart != nil {
+			s.cfg.OnStart(p)
+		}
+		stopping := false
+		select {
+		case <-p.Done():
+		case sig := <-s.sigs:
+			stopping = true
+			level.Info(s.cfg.Logger).Log("msg", "forwarding signal to child", "signal", sig, "pid", p.Pid)
+			p.Stop(sig, s.cfg.StopTimeout)
+		case <-ctx.Done():
+			stopping = true
+			p.Stop(syscall.SIGTERM, s.cfg.StopTimeout)
+		}
+		code := p.ExitCode()
+		level.Info(s.cfg.Logger).Log("msg", "child exited", "pid", p.Pid, "code", code)
+		if s.cfg.OnExit != nil {
+			s.cfg.OnExit(code)
+		}
+		if stopping || !s.cfg.Restart.restart(code) {
+			return code, nil
+		}
+		if time.Since(p.Started) >= s.cfg.BackoffMax {
+			backoff = s.cfg.BackoffMin
+		}
+		level.Info(s.cfg.Logger).Log("msg", "restarting child", "policy", s.cfg.Restart, "in", backoff)
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-s.sigs:
+			t.Stop()
+			return code, nil
+		case <-ctx.Done():
+			t.Stop()
+			return code, nil
+		}
+		backoff = min(2*backoff, s.cfg.BackoffMax)
+		if s.cfg.OnRestart != nil {
+			s.cfg.OnRestart()
+		}
+	}
+}

@@ -1,0 +1,25 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package agent
+
+import (
+	"fmt"
+	"strconv"
+)
+
+func sprintf(format string, args ...interface{}) string { return fmt.Sprintf(format, args...) }
+
+func strconvQuote(s string) string { return strconv.Quote(s) }
+
+func sessionHex(id int64) string { return fmt.Sprintf("0x%x", uint64(id)) }
