@@ -190,12 +190,9 @@ func (c *ZooKeeperCollector) Close() {
 	}
 }
 
-// Describe implements prometheus.Collector. The collectors are unchecked:
-// the metrics of mntr depend on the server version.
-func (c *ZooKeeperCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- scrapeDurationDesc
-	ch <- scrapeSuccessDesc
-}
+// Describe implements prometheus.Collector. It sends nothing, which makes
+// the collector unchecked: the metrics of mntr depend on the server version.
+func (c *ZooKeeperCollector) Describe(ch chan<- *prometheus.Desc) {}
 
 // Collect implements prometheus.Collector.
 func (c *ZooKeeperCollector) Collect(ch chan<- prometheus.Metric) {

@@ -1,0 +1,261 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package collector
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/zkwatch/zkwatch/internal/zktest"
+)
+
+func fixtureAnswers(t *testing.T, prefix string) map[string][]byte {
+	t.Helper()
+	m := map[string][]byte{}
+	for _, cmd := range []string{"ruok", "mntr", "srvr", "conf", "cons", "wchs", "isro"} {
+		b, err := os.ReadFile(filepath.Join("..", "internal", "fourlw", "testdata", prefix+"."+cmd+".txt"))
+		if err != nil {
+			continue
+		}
+		m[cmd] = b
+	}
+	if len(m) == 0 {
+		t.Fatalf("no fixtures for %s", prefix)
+	}
+	return m
+}
+
+func fakeEnsemble(t *testing.T, prefixes ...string) ([]*zktest.FakeServer, []string) {
+	var servers []*zktest.FakeServer
+	var addrs []string
+	for _, p := range prefixes {
+		f, err := zktest.NewFakeServer(fixtureAnswers(t, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(f.Close)
+		servers = append(servers, f)
+		addrs = append(addrs, f.Addr())
+	}
+	return servers, addrs
+}
+
+func newTestCollector(t *testing.T, addrs []string, timeout time.Duration) *ZooKeeperCollector {
+	t.Helper()
+	zk, err := New(Config{Servers: addrs, Timeout: timeout}, log.NewNopLogger(), "ensemble")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(zk.Close)
+	return zk
+}
+
+// ensembleMetrics are the ensemble-level series compared in tests.
+var ensembleMetrics = []string{
+	"zookeeper_ensemble_members", "zookeeper_ensemble_members_up", "zookeeper_ensemble_leaders",
+	"zookeeper_ensemble_quorum_size", "zookeeper_ensemble_has_quorum", "zookeeper_ensemble_leader_changes_total",
+}
+
+func TestEnsembleFixtures(t *testing.T) {
+	servers, addrs := fakeEnsemble(t, "leader", "follower", "follower")
+	// The second follower is one epoch behind; the first 42 behind in
+	// the same epoch.
+	servers[0].Set("srvr", []byte("Zookeeper version: 3.8.0\nLatency min/avg/max: 0/1.5/20\nReceived: 5\nSent: 6\nConnections: 1\nOutstanding: 0\nZxid: 0x20000002a\nMode: leader\nNode count: 5\n"))
+	servers[1].Set("srvr", []byte("Latency min/avg/max: 0/0.0/0\nZxid: 0x200000000\nMode: follower\n"))
+	servers[2].Set("srvr", []byte("Latency min/avg/max: 0/0.0/0\nZxid: 0x1000000ff\nMode: follower\n"))
+	zk := newTestCollector(t, addrs, 2*time.Second)
+
+	want := `
+# HELP zookeeper_ensemble_has_quorum 1 when exactly one leader has a majority of voters in sync.
+# TYPE zookeeper_ensemble_has_quorum gauge
+zookeeper_ensemble_has_quorum 1
+# HELP zookeeper_ensemble_leader_changes_total Times the leader's identity or epoch changed between scrapes.
+# TYPE zookeeper_ensemble_leader_changes_total counter
+zookeeper_ensemble_leader_changes_total 0
+# HELP zookeeper_ensemble_leaders Members reporting that they lead; anything but 1 is a problem.
+# TYPE zookeeper_ensemble_leaders gauge
+zookeeper_ensemble_leaders 1
+# HELP zookeeper_ensemble_members Configured members of the ensemble.
+# TYPE zookeeper_ensemble_members gauge
+zookeeper_ensemble_members 3
+# HELP zookeeper_ensemble_members_up Members that answered.
+# TYPE zookeeper_ensemble_members_up gauge
+zookeeper_ensemble_members_up 3
+# HELP zookeeper_ensemble_quorum_size Voting members needed for a quorum.
+# TYPE zookeeper_ensemble_quorum_size gauge
+zookeeper_ensemble_quorum_size 2
+`
+	if err := testutil.CollectAndCompare(zk, strings.NewReader(want), ensembleMetrics...); err != nil {
+		t.Error(err)
+	}
+	lag := `
+# HELP zookeeper_follower_epoch_behind 1 when this follower's last zxid is from an older epoch than the leader's.
+# TYPE zookeeper_follower_epoch_behind gauge
+zookeeper_follower_epoch_behind{server="` + addrs[1] + `"} 0
+zookeeper_follower_epoch_behind{server="` + addrs[2] + `"} 1
+# HELP zookeeper_follower_zxid_lag Transactions this follower is behind the leader (same epoch).
+# TYPE zookeeper_follower_zxid_lag gauge
+zookeeper_follower_zxid_lag{server="` + addrs[1] + `"} 42
+# HELP zookeeper_server_is_leader 1 when the member leads the ensemble (or runs standalone).
+# TYPE zookeeper_server_is_leader gauge
+zookeeper_server_is_leader{server="` + addrs[0] + `"} 1
+zookeeper_server_is_leader{server="` + addrs[1] + `"} 0
+zookeeper_server_is_leader{server="` + addrs[2] + `"} 0
+`
+	if err := testutil.CollectAndCompare(zk, strings.NewReader(lag), "zookeeper_follower_zxid_lag", "zookeeper_follower_epoch_behind", "zookeeper_server_is_leader"); err != nil {
+		t.Error(err)
+	}
+	typed := `
+# HELP zookeeper_avg_latency_seconds ZooKeeper mntr field zk_avg_latency.
+# TYPE zookeeper_avg_latency_seconds gauge
+zookeeper_avg_latency_seconds{server="` + addrs[0] + `"} 0
+zookeeper_avg_latency_seconds{server="` + addrs[1] + `"} 0
+zookeeper_avg_latency_seconds{server="` + addrs[2] + `"} 0
+# HELP zookeeper_synced_followers ZooKeeper mntr field zk_synced_followers.
+# TYPE zookeeper_synced_followers gauge
+zookeeper_synced_followers{server="` + addrs[0] + `"} 2
+`
+	if err := testutil.CollectAndCompare(zk, strings.NewReader(typed), "zookeeper_avg_latency_seconds", "zookeeper_synced_followers"); err != nil {
+		t.Error(err)
+	}
+
+	// Every metric is consistent and lint-clean under a pedantic registry.
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(zk)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, mf := range mfs {
+		names[mf.GetName()] = true
+		if strings.Contains(mf.GetName(), "_ms") {
+			t.Errorf("%s: milliseconds left in a metric name", mf.GetName())
+		}
+	}
+	for _, n := range []string{
+		"zookeeper_packets_received_total", "zookeeper_approximate_data_size_bytes", "zookeeper_uptime_seconds",
+		"zookeeper_fsynctime_seconds", "zookeeper_fsynctime_max_seconds", "zookeeper_learner_handler_qp_size",
+		"zookeeper_write_per_namespace", "zookeeper_jvm_pause_time_seconds", "zookeeper_server_info",
+		"zookeeper_command_allowed", "zookeeper_zxid_epoch", "zookeeper_scrape_collector_success",
+	} {
+		if !names[n] {
+			t.Errorf("metric %s missing", n)
+		}
+	}
+	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
+		for _, p := range problems {
+			t.Logf("lint: %s: %s", p.Metric, p.Text)
+		}
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	// A labelled summary set keeps its label.
+	if n := testutil.CollectAndCount(zk, "zookeeper_learner_handler_qp_size"); n != 2 {
+		t.Errorf("learner_handler_qp_size series = %d, want 2 (one per learner)", n)
+	}
+}
+
+func TestEnsembleDegraded(t *testing.T) {
+	// Default whitelist (srvr only): still up, state and zxid from srvr,
+	// command_allowed tells what to whitelist.
+	f, _ := zktest.NewFakeServer(map[string][]byte{"srvr": fixtureAnswers(t, "standalone")["srvr"]})
+	defer f.Close()
+	zk := newTestCollector(t, []string{f.Addr()}, 2*time.Second)
+	want := `
+# HELP zookeeper_command_allowed 1 when the member allows the four-letter word (or admin command), 0 when its whitelist refuses it.
+# TYPE zookeeper_command_allowed gauge
+zookeeper_command_allowed{command="conf",server="` + f.Addr() + `"} 0
+zookeeper_command_allowed{command="mntr",server="` + f.Addr() + `"} 0
+zookeeper_command_allowed{command="srvr",server="` + f.Addr() + `"} 1
+# HELP zookeeper_up 1 when the member answered (imok, or a valid mntr/srvr), 0 otherwise.
+# TYPE zookeeper_up gauge
+zookeeper_up{server="` + f.Addr() + `"} 1
+`
+	if err := testutil.CollectAndCompare(zk, strings.NewReader(want), "zookeeper_command_allowed", "zookeeper_up"); err != nil {
+		t.Error(err)
+	}
+	if n := testutil.CollectAndCount(zk, "zookeeper_avg_latency_seconds"); n != 1 {
+		t.Errorf("srvr fallback latency missing")
+	}
+
+	// A leader with leaderServes=no answers imok and "not serving": with
+	// followers around it is the leader, not down.
+	_, addrs := fakeEnsemble(t, "follower", "follower", "leaderserves-no")
+	zk = newTestCollector(t, addrs, 2*time.Second)
+	want = `
+# HELP zookeeper_ensemble_leaders Members reporting that they lead; anything but 1 is a problem.
+# TYPE zookeeper_ensemble_leaders gauge
+zookeeper_ensemble_leaders 1
+# HELP zookeeper_ensemble_members_up Members that answered.
+# TYPE zookeeper_ensemble_members_up gauge
+zookeeper_ensemble_members_up 3
+`
+	if err := testutil.CollectAndCompare(zk, strings.NewReader(want), "zookeeper_ensemble_leaders", "zookeeper_ensemble_members_up"); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestEnsembleBadServers(t *testing.T) {
+	garbage, _ := zktest.NewFakeServer(map[string][]byte{
+		"mntr": []byte("<html>not zookeeper</html>"), "srvr": []byte("HTTP/1.1 400 Bad Request\r\n"),
+		"conf": []byte("\x00\x01\x02"), "ruok": []byte("nope"),
+	})
+	defer garbage.Close()
+	hung, _ := zktest.NewFakeServer(map[string][]byte{})
+	hung.Hang(true)
+	defer hung.Close()
+	servers := []string{garbage.Addr(), hung.Addr(), "127.0.0.1:1"}
+	zk := newTestCollector(t, servers, 300*time.Millisecond)
+	begin := time.Now()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(zk)
+	if _, err := reg.Gather(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(begin); d > 2*time.Second {
+		t.Errorf("scrape took %s with a hung member and timeout 300ms", d)
+	}
+	want := `
+# HELP zookeeper_ensemble_members_up Members that answered.
+# TYPE zookeeper_ensemble_members_up gauge
+zookeeper_ensemble_members_up 0
+# HELP zookeeper_ensemble_has_quorum 1 when exactly one leader has a majority of voters in sync.
+# TYPE zookeeper_ensemble_has_quorum gauge
+zookeeper_ensemble_has_quorum 0
+`
+	if err := testutil.CollectAndCompare(zk, strings.NewReader(want), "zookeeper_ensemble_members_up", "zookeeper_ensemble_has_quorum"); err != nil {
+		t.Error(err)
+	}
+	// A fresh collector scraped once counts one error of each kind.
+	zk = newTestCollector(t, servers, 300*time.Millisecond)
+	want = `
+# HELP zookeeper_probe_errors_total Failed probes of the member by reason.
+# TYPE zookeeper_probe_errors_total counter
+zookeeper_probe_errors_total{reason="garbage",server="` + garbage.Addr() + `"} 1
+zookeeper_probe_errors_total{reason="refused",server="127.0.0.1:1"} 1
+zookeeper_probe_errors_total{reason="timeout",server="` + hung.Addr() + `"} 1
+`
+	if err := testutil.CollectAndCompare(zk, strings.NewReader(want), "zookeeper_probe_errors_total"); err != nil {
+		t.Error(err)
+	}
+}
