@@ -1,0 +1,3 @@
+(import 'ensemble.libsonnet') +
+(import 'processes.libsonnet') +
+(import 'zkwatch.libsonnet')

@@ -1,0 +1,191 @@
+local a = import '../lib/alert.libsonnet';
+
+{
+  prometheusAlerts+:: {
+    local c = $._config,
+    groups+: [
+      {
+        name: 'zookeeper-ensemble',
+        rules: [
+          a.alert(
+            'ZooKeeperExporterDown',
+            |||
+              up{%(zookeeperSelector)s} == 0
+            ||| % c,
+            c.exporterDownFor,
+            c.criticalSeverity,
+            'Prometheus cannot scrape a ZooKeeper exporter.',
+            'Prometheus has failed to scrape {{ $labels.job }}/{{ $labels.instance }} for %(exporterDownFor)s; the ensemble behind it is not monitored.' % c,
+          ),
+          a.alert(
+            'ZooKeeperScrapeFailing',
+            |||
+              zookeeper_scrape_collector_success{%(zookeeperSelector)s} == 0
+            ||| % c,
+            c.scrapeFailingFor,
+            c.warningSeverity,
+            'A zookeeper_exporter collector keeps failing.',
+            'Collector {{ $labels.collector }} of {{ $labels.job }}/{{ $labels.instance }} has failed every scrape for %(scrapeFailingFor)s.' % c,
+          ),
+          a.alert(
+            'ZooKeeperMemberDown',
+            |||
+              zookeeper_up{%(zookeeperSelector)s} == 0
+            ||| % c,
+            c.memberDownFor,
+            c.criticalSeverity,
+            'A ZooKeeper server does not answer.',
+            'ZooKeeper server {{ $labels.server }} of ensemble {{ $labels.job }}/{{ $labels.instance }} has not answered for %(memberDownFor)s.' % c,
+          ),
+          a.alert(
+            'ZooKeeperQuorumLost',
+            |||
+              max by (%(ensembleBy)s) (zookeeper_ensemble_has_quorum{%(zookeeperSelector)s}) == 0
+            ||| % c,
+            c.quorumLostFor,
+            c.criticalSeverity,
+            'A ZooKeeper ensemble has lost its quorum.',
+            'Ensemble {{ $labels.job }}/{{ $labels.instance }} has had no quorum for %(quorumLostFor)s: it serves no writes and clients lose their sessions.' % c,
+          ),
+          a.alert(
+            'ZooKeeperQuorumAtRisk',
+            |||
+              max by (%(ensembleBy)s) (zookeeper_ensemble_members_up{%(zookeeperSelector)s})
+                == on (%(ensembleBy)s)
+              max by (%(ensembleBy)s) (zookeeper_ensemble_quorum_size{%(zookeeperSelector)s})
+              and on (%(ensembleBy)s)
+              max by (%(ensembleBy)s) (zookeeper_ensemble_members{%(zookeeperSelector)s}) > 1
+            ||| % c,
+            c.quorumAtRiskFor,
+            c.warningSeverity,
+            'One more lost server breaks a ZooKeeper quorum.',
+            'Ensemble {{ $labels.job }}/{{ $labels.instance }} has exactly a quorum of {{ $value }} servers up: losing one more stops it.',
+          ),
+          a.alert(
+            'ZooKeeperNoLeader',
+            |||
+              max by (%(ensembleBy)s) (zookeeper_ensemble_leaders{%(zookeeperSelector)s}) == 0
+            ||| % c,
+            c.noLeaderFor,
+            c.criticalSeverity,
+            'A ZooKeeper ensemble has no leader.',
+            'No server of ensemble {{ $labels.job }}/{{ $labels.instance }} has been leader for %(noLeaderFor)s.' % c,
+          ),
+          a.alert(
+            'ZooKeeperMultipleLeaders',
+            |||
+              max by (%(ensembleBy)s) (zookeeper_ensemble_leaders{%(zookeeperSelector)s}) > 1
+            ||| % c,
+            c.multipleLeadersFor,
+            c.criticalSeverity,
+            'A ZooKeeper ensemble has more than one leader.',
+            'Ensemble {{ $labels.job }}/{{ $labels.instance }} has reported {{ $value }} leaders for %(multipleLeadersFor)s: its members disagree about the ensemble (split configuration).' % c,
+          ),
+          a.alert(
+            'ZooKeeperFollowerLagging',
+            |||
+              zookeeper_follower_zxid_lag{%(zookeeperSelector)s} > %(followerZxidLagThreshold)s
+              or
+              zookeeper_follower_epoch_behind{%(zookeeperSelector)s} > 0
+            ||| % c,
+            c.followerLaggingFor,
+            c.warningSeverity,
+            'A ZooKeeper follower is behind its leader.',
+            'Follower {{ $labels.server }} of ensemble {{ $labels.job }}/{{ $labels.instance }} has been behind the leader for %(followerLaggingFor)s (value {{ $value }}: zxid lag, or epochs behind).' % c,
+          ),
+          a.alert(
+            'ZooKeeperFrequentLeaderElections',
+            |||
+              max by (%(ensembleBy)s) (increase(zookeeper_ensemble_leader_changes_total{%(zookeeperSelector)s}[%(leaderChangesWindow)s])) > %(leaderChangesThreshold)s
+            ||| % c,
+            null,
+            c.warningSeverity,
+            'A ZooKeeper ensemble keeps changing its leader.',
+            'Ensemble {{ $labels.job }}/{{ $labels.instance }} changed its leader {{ $value | humanize }} times in the last %(leaderChangesWindow)s.' % c,
+          ),
+          a.alert(
+            'ZooKeeperHighRequestLatency',
+            |||
+              zookeeper_avg_latency_seconds{%(zookeeperSelector)s} > %(avgLatencyThresholdSeconds)s
+            ||| % c,
+            c.latencyFor,
+            c.warningSeverity,
+            'A ZooKeeper server answers slowly.',
+            'Average request latency of {{ $labels.server }} in ensemble {{ $labels.job }}/{{ $labels.instance }} is {{ $value | humanizeDuration }}.',
+          ),
+          a.alert(
+            'ZooKeeperOutstandingRequests',
+            |||
+              zookeeper_outstanding_requests{%(zookeeperSelector)s} > %(outstandingRequestsThreshold)s
+            ||| % c,
+            c.outstandingRequestsFor,
+            c.warningSeverity,
+            'Requests are piling up on a ZooKeeper server.',
+            '{{ $labels.server }} in ensemble {{ $labels.job }}/{{ $labels.instance }} has {{ $value }} outstanding requests.',
+          ),
+          a.alert(
+            'ZooKeeperPendingSyncs',
+            |||
+              zookeeper_pending_syncs{%(zookeeperSelector)s} > %(pendingSyncsThreshold)s
+            ||| % c,
+            c.pendingSyncsFor,
+            c.warningSeverity,
+            'A ZooKeeper leader has many pending syncs.',
+            'Leader {{ $labels.server }} of ensemble {{ $labels.job }}/{{ $labels.instance }} has {{ $value }} pending syncs.',
+          ),
+          a.alert(
+            'ZooKeeperFileDescriptorsNearLimit',
+            |||
+              zookeeper_open_file_descriptor_count{%(zookeeperSelector)s}
+                / zookeeper_max_file_descriptor_count{%(zookeeperSelector)s} > %(fileDescriptorsRatioThreshold)s
+            ||| % c,
+            c.capacityFor,
+            c.warningSeverity,
+            'A ZooKeeper server is running out of file descriptors.',
+            '{{ $labels.server }} in ensemble {{ $labels.job }}/{{ $labels.instance }} uses {{ $value | humanizePercentage }} of its file descriptors.',
+          ),
+          a.alert(
+            'ZooKeeperTooManyConnections',
+            |||
+              zookeeper_num_alive_connections{%(zookeeperSelector)s} > %(connectionsThreshold)s
+            ||| % c,
+            c.capacityFor,
+            c.warningSeverity,
+            'A ZooKeeper server has many client connections.',
+            '{{ $labels.server }} in ensemble {{ $labels.job }}/{{ $labels.instance }} has {{ $value }} client connections.',
+          ),
+          a.alert(
+            'ZooKeeperTooManyWatches',
+            |||
+              zookeeper_watch_count{%(zookeeperSelector)s} > %(watchesThreshold)s
+            ||| % c,
+            c.capacityFor,
+            c.warningSeverity,
+            'A ZooKeeper server holds many watches.',
+            '{{ $labels.server }} in ensemble {{ $labels.job }}/{{ $labels.instance }} holds {{ $value | humanize }} watches.',
+          ),
+          a.alert(
+            'ZooKeeperTooManyZnodes',
+            |||
+              max by (%(ensembleBy)s) (zookeeper_znode_count{%(zookeeperSelector)s}) > %(znodesThreshold)s
+            ||| % c,
+            c.capacityFor,
+            c.warningSeverity,
+            'A ZooKeeper ensemble stores many znodes.',
+            'Ensemble {{ $labels.job }}/{{ $labels.instance }} stores {{ $value | humanize }} znodes.',
+          ),
+          a.alert(
+            'ZooKeeperDataSizeLarge',
+            |||
+              max by (%(ensembleBy)s) (zookeeper_approximate_data_size_bytes{%(zookeeperSelector)s}) > %(dataSizeThresholdBytes)s
+            ||| % c,
+            c.capacityFor,
+            c.warningSeverity,
+            'A ZooKeeper ensemble stores much data.',
+            'Ensemble {{ $labels.job }}/{{ $labels.instance }} stores {{ $value | humanize1024 }}B of data.',
+          ),
+        ],
+      },
+    ],
+  },
+}

@@ -1,0 +1,92 @@
+// Everything a user is expected to override lives here. Layer overrides with
+//   (import 'mixin.libsonnet') + { _config+:: { zookeeperSelector: 'job="zk"' } }
+{
+  _config+:: {
+    // Selector for the zookeeper_exporter's series (ensemble and watch collectors).
+    // The default matches both the /metrics job and the /probe job of examples/prometheus.yml.
+    zookeeperSelector: 'job=~"zookeeper.*"',
+    // Selectors for zkwatch's own processes.
+    receiverSelector: 'job="zkwatch-receiver"',
+    agentSelector: 'job="zkwatch-agent"',
+
+    // Labels that identify one ensemble. Every ensemble-level expression
+    // aggregates by them, so one Prometheus can watch many ensembles: with
+    // /probe the instance label is the probed ensemble, with /metrics it is the
+    // exporter serving a fixed ensemble.
+    ensembleLabels: ['job', 'instance'],
+    ensembleBy:: std.join(', ', self.ensembleLabels),
+    // The label the dashboards' "ensemble" variable selects on.
+    dashboardEnsembleLabel: 'instance',
+
+    // Severities (only critical, warning and info are used).
+    criticalSeverity: 'critical',
+    warningSeverity: 'warning',
+
+    // Availability: short "for" durations.
+    memberDownFor: '1m',
+    exporterDownFor: '5m',
+    scrapeFailingFor: '10m',
+    noLeaderFor: '1m',
+    multipleLeadersFor: '1m',
+    quorumLostFor: '1m',
+    quorumAtRiskFor: '5m',
+    processMemberDownFor: '1m',
+    processGroupBelowExpectedFor: '5m',
+
+    // Follower lag: zxid transactions behind the leader.
+    followerZxidLagThreshold: 1000,
+    followerLaggingFor: '5m',
+
+    // Leader elections: more than this many leader changes in leaderChangesWindow.
+    leaderChangesThreshold: 3,
+    leaderChangesWindow: '1h',
+
+    // Performance.
+    avgLatencyThresholdSeconds: 0.1,
+    latencyFor: '10m',
+    outstandingRequestsThreshold: 10,
+    outstandingRequestsFor: '10m',
+    pendingSyncsThreshold: 10,
+    pendingSyncsFor: '10m',
+
+    // Capacity: slow warnings.
+    fileDescriptorsRatioThreshold: 0.8,
+    connectionsThreshold: 1000,
+    watchesThreshold: 1000000,
+    znodesThreshold: 1000000,
+    dataSizeThresholdBytes: 1024 * 1024 * 1024,
+    capacityFor: '30m',
+
+    // Watched paths (tasks, locks, elections, queues, config znodes).
+    tasksOrphanedFor: '10m',
+    taskUnclaimedThresholdSeconds: 600,
+    lockHeldThresholdSeconds: 3600,
+    electionNoLeaderFor: '5m',
+    znodeMissingFor: '5m',
+    queueDepthThreshold: 1000,
+    queueDepthFor: '15m',
+    watchNotSyncedFor: '5m',
+    watchErrorsFor: '15m',
+    // Session expirations plus reconnects of the exporter's own session.
+    sessionFlapThreshold: 3,
+    sessionFlapWindow: '30m',
+
+    // zkwatch_receiver and zkwatch_agent.
+    receiverFailureWindow: '15m',
+    receiverOutboxThreshold: 100,
+    receiverOutboxFor: '15m',
+    receiverReloadFor: '10m',
+    agentNotRegisteredFor: '5m',
+    agentChildRestartsThreshold: 3,
+    agentChildRestartsWindow: '1h',
+
+    // runbook_url of every alert: this pattern % the lower-cased alert name.
+    runbookURLPattern: 'https://github.com/zkwatch/zkwatch/blob/main/docs/runbook.md#%s',
+
+    // Dashboards.
+    dashboardTags: ['zookeeper', 'zkwatch'],
+    dashboardRefresh: '30s',
+    dashboardTimeFrom: 'now-6h',
+    dashboardUIDPrefix: 'zkwatch-',
+  },
+}
