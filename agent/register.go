@@ -185,16 +185,7 @@ func RunRegister(ctx context.Context, s *Session, cfg RegisterConfig, m *Metrics
 	}
 	fwdDone := make(chan struct{})
 	defer close(fwdDone)
-	go func() {
-		for {
-			select {
-			case sig := <-cfg.Signals:
-				sup.Signal(sig)
-			case <-fwdDone:
-				return
-			}
-		}
-	}()
+	go forward(cfg.Signals, sup, fwdDone)
 	return sup.Run(ctx)
 }
 

@@ -158,6 +158,12 @@ type Config struct {
 	Stdout, Stderr io.Writer
 	Logger         log.Logger
 
+	// Gate, when set, is called before every start and blocks until the
+	// child may run (lock mode: until the lock is held). lost is closed
+	// when that permission ends, which stops the child; release is called
+	// after the child exited.
+	Gate func(ctx context.Context) (lost <-chan struct{}, release func(), err error)
+
 	OnStart   func(p *Process) // the child runs
 	OnExit    func(code int)   // the child exited
 	OnRestart func()           // about to start the child again
@@ -205,8 +211,13 @@ func (s *Supervisor) Signal(sig os.Signal) {
 func (s *Supervisor) Run(ctx context.Context) (int, error) {
 	backoff := s.cfg.BackoffMin
 	for {
+		lost, release, code, err := s.gate(ctx)
+		if err != nil || release == nil {
+			return code, err
+		}
 		p, err := Start(s.cfg.Args, s.cfg.Env, s.cfg.Stdout, s.cfg.Stderr)
 		if err != nil {
+			release()
 			return 127, fmt.Errorf("start %s: %w", s.cfg.Args[0], err)
 		}
 		level.Info(s.cfg.Logger).Log("msg", "child started", "pid", p.Pid, "cmd", s.cfg.Args[0])
@@ -223,14 +234,21 @@ func (s *Supervisor) Run(ctx context.Context) (int, error) {
 		case <-ctx.Done():
 			stopping = true
 			p.Stop(syscall.SIGTERM, s.cfg.StopTimeout)
+		case <-lost:
+			level.Warn(s.cfg.Logger).Log("msg", "permission to run lost, stopping child", "pid", p.Pid)
+			p.Stop(syscall.SIGTERM, s.cfg.StopTimeout)
 		}
-		code := p.ExitCode()
+		release()
+		code = p.ExitCode()
 		level.Info(s.cfg.Logger).Log("msg", "child exited", "pid", p.Pid, "code", code)
 		if s.cfg.OnExit != nil {
 			s.cfg.OnExit(code)
 		}
 		if stopping || !s.cfg.Restart.restart(code) {
 			return code, nil
+		}
+		if code == 0 && lostWhileRunning(lost) {
+			code = 1 // stopped by us, not finished: a failure for the policy
 		}
 		if time.Since(p.Started) >= s.cfg.BackoffMax {
 			backoff = s.cfg.BackoffMin
@@ -249,6 +267,61 @@ func (s *Supervisor) Run(ctx context.Context) (int, error) {
 		backoff = min(2*backoff, s.cfg.BackoffMax)
 		if s.cfg.OnRestart != nil {
 			s.cfg.OnRestart()
+		}
+	}
+}
+
+func lostWhileRunning(lost <-chan struct{}) bool {
+	select {
+	case <-lost:
+		return true
+	default:
+		return false
+	}
+}
+
+// gate waits for cfg.Gate, if any. A nil release with a nil error means a
+// signal or ctx ended the wait: the returned code is the agent's.
+func (s *Supervisor) gate(ctx context.Context) (<-chan struct{}, func(), int, error) {
+	if s.cfg.Gate == nil {
+		return nil, func() {}, 0, nil
+	}
+	type result struct {
+		lost    <-chan struct{}
+		release func()
+		err     error
+	}
+	gctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	res := make(chan result, 1)
+	go func() {
+		lost, release, err := s.cfg.Gate(gctx)
+		res <- result{lost, release, err}
+	}()
+	code, done := 0, ctx.Done()
+	for {
+		select {
+		case r := <-res:
+			if r.err != nil && gctx.Err() != nil {
+				return nil, nil, code, nil
+			}
+			if r.err != nil {
+				return nil, nil, 1, r.err
+			}
+			if gctx.Err() != nil {
+				r.release()
+				return nil, nil, code, nil
+			}
+			return r.lost, r.release, 0, nil
+		case sig := <-s.sigs:
+			level.Info(s.cfg.Logger).Log("msg", "stopping while waiting to run", "signal", sig)
+			if n, ok := sig.(syscall.Signal); ok {
+				code = 128 + int(n)
+			}
+			cancel()
+		case <-done:
+			done = nil
+			cancel()
 		}
 	}
 }

@@ -1,0 +1,302 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package agent
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/go-zookeeper/zk"
+	"github.com/google/uuid"
+
+	"github.com/zkwatch/zkwatch/agent/supervise"
+)
+
+// lockName is the part of Curator's InterProcessMutex node names before the
+// sequence number; the full name is _c_<uuid>-lock-<10 digits>.
+const lockName = "lock-"
+
+// Mutex is a lock in Curator's InterProcessMutex layout: every contender
+// creates an ephemeral sequential child of the lock path, the lowest
+// sequence holds the lock, and each other contender watches only its
+// predecessor, so a release wakes one waiter (no herd effect).
+type Mutex struct {
+	s      *Session
+	dir    string
+	logger log.Logger
+
+	mu   sync.Mutex
+	node string // full path of our contender node
+	stop chan struct{}
+}
+
+// NewMutex prepares a lock at dir.
+func NewMutex(s *Session, dir string, logger log.Logger) *Mutex {
+	if logger == nil {
+		logger = log.NewNopLogger()
+	}
+	return &Mutex{s: s, dir: dir, logger: log.With(logger, "lock", dir)}
+}
+
+// sequence returns the sequence suffix Curator sorts contenders by.
+func sequence(name string) string {
+	if i := strings.LastIndex(name, lockName); i >= 0 {
+		return name[i+len(lockName):]
+	}
+	return name
+}
+
+// sortedContenders lists the lock's children in Curator's order.
+func sortedContenders(children []string) []string {
+	out := make([]string, 0, len(children))
+	for _, c := range children {
+		if strings.Contains(c, lockName) {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return sequence(out[i]) < sequence(out[j]) })
+	return out
+}
+
+// create makes our contender node, finding it again if the answer to the
+// create was lost in a disconnection (the reason for the _c_<uuid> prefix).
+func (l *Mutex) create(id string) (string, error) {
+	prefix := "_c_" + id + "-" + lockName
+	p, err := l.s.Conn.Create(l.dir+"/"+prefix, nil, zk.FlagEphemeral|zk.FlagSequence, zk.WorldACL(zk.PermAll))
+	if errors.Is(err, zk.ErrNoNode) {
+		if err = CreateParents(l.s.Conn, l.dir+"/x"); err == nil {
+			p, err = l.s.Conn.Create(l.dir+"/"+prefix, nil, zk.FlagEphemeral|zk.FlagSequence, zk.WorldACL(zk.PermAll))
+		}
+	}
+	if errors.Is(err, zk.ErrConnectionClosed) {
+		children, _, cerr := l.s.Conn.Children(l.dir)
+		if cerr != nil {
+			return "", err
+		}
+		for _, c := range children {
+			if strings.HasPrefix(c, prefix) {
+				return l.dir + "/" + c, nil
+			}
+		}
+	}
+	return p, err
+}
+
+// Acquire blocks until the lock is held or ctx ends. The returned channel
+// is closed when the lock is lost (contender node gone, or the session
+// fenced, see Session.Fenced).
+func (l *Mutex) Acquire(ctx context.Context) (<-chan struct{}, error) {
+	states, unsub := l.s.Subscribe()
+	defer unsub()
+	id := uuid.NewString()
+	node := ""
+	var nodeSession int64
+	fail := func(err error) (<-chan struct{}, error) {
+		if node != "" {
+			l.deleteNode(node)
+		}
+		return nil, err
+	}
+	for {
+		if ctx.Err() != nil {
+			return fail(ctx.Err())
+		}
+		st, sid, _ := l.s.State()
+		if st != StateConnected {
+			select {
+			case <-ctx.Done():
+			case <-states:
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		if node != "" && nodeSession != sid {
+			node = "" // the session changed: its ephemeral is gone
+		}
+		if node == "" {
+			p, err := l.create(id)
+			if err != nil {
+				level.Debug(l.logger).Log("msg", "create contender failed", "err", err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(100 * time.Millisecond):
+				}
+				continue
+			}
+			node, nodeSession = p, sid
+		}
+		children, _, err := l.s.Conn.Children(l.dir)
+		if err != nil {
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		sorted := sortedContenders(children)
+		me := node[strings.LastIndexByte(node, '/')+1:]
+		idx := sort.Search(len(sorted), func(i int) bool { return sequence(sorted[i]) >= sequence(me) })
+		if idx >= len(sorted) || sorted[idx] != me {
+			node = "" // deleted behind our back
+			continue
+		}
+		if idx == 0 {
+			l.mu.Lock()
+			l.node, l.stop = node, make(chan struct{})
+			stop := l.stop
+			l.mu.Unlock()
+			level.Info(l.logger).Log("msg", "lock acquired", "node", me)
+			lost := make(chan struct{})
+			go l.monitor(node, stop, lost)
+			return lost, nil
+		}
+		pred := l.dir + "/" + sorted[idx-1]
+		ok, _, watch, err := l.s.Conn.ExistsW(pred)
+		if err != nil || !ok {
+			continue
+		}
+		level.Debug(l.logger).Log("msg", "waiting for predecessor", "predecessor", pred)
+		select {
+		case <-ctx.Done():
+		case <-watch:
+		case <-states:
+		}
+	}
+}
+
+// monitor closes lost when the held lock can no longer be trusted.
+func (l *Mutex) monitor(node string, stop, lost chan struct{}) {
+	defer close(lost)
+	states, unsub := l.s.Subscribe()
+	defer unsub()
+	tick := time.NewTicker(max(l.s.Timeout()/16, 10*time.Millisecond))
+	defer tick.Stop()
+	var watch <-chan zk.Event
+	for {
+		if l.s.Fenced() {
+			level.Warn(l.logger).Log("msg", "lock lost: ZooKeeper session not trustworthy")
+			return
+		}
+		if st, _, _ := l.s.State(); st == StateConnected && watch == nil {
+			ok, _, w, err := l.s.Conn.ExistsW(node)
+			switch {
+			case err == nil && !ok:
+				level.Warn(l.logger).Log("msg", "lock lost: contender node deleted", "node", node)
+				return
+			case err == nil:
+				watch = w
+			}
+		}
+		select {
+		case <-stop:
+			return
+		case <-watch:
+			watch = nil
+		case <-states:
+			watch = nil
+		case <-tick.C:
+		}
+	}
+}
+
+// Release gives the lock up (deleting the contender node).
+func (l *Mutex) Release() {
+	l.mu.Lock()
+	node, stop := l.node, l.stop
+	l.node, l.stop = "", nil
+	l.mu.Unlock()
+	if stop != nil {
+		close(stop)
+	}
+	if node != "" {
+		l.deleteNode(node)
+		level.Info(l.logger).Log("msg", "lock released")
+	}
+}
+
+// deleteNode deletes a contender node, giving up after a session timeout
+// (the session's end removes it anyway).
+func (l *Mutex) deleteNode(node string) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := l.s.Conn.Delete(node, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+			level.Warn(l.logger).Log("msg", "could not delete lock node", "node", node, "err", err)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(l.s.Timeout()):
+	}
+}
+
+// LockConfig configures lock mode.
+type LockConfig struct {
+	Path      string
+	Supervise supervise.Config
+	Signals   <-chan os.Signal
+}
+
+// RunLock runs the command only while holding the lock at cfg.Path, and
+// returns the exit code the agent should end with.
+func RunLock(ctx context.Context, s *Session, cfg LockConfig, m *Metrics, logger log.Logger) (int, error) {
+	if err := ValidatePath(cfg.Path); err != nil {
+		return 2, err
+	}
+	if logger == nil {
+		logger = log.NewNopLogger()
+	}
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	mu := NewMutex(s, cfg.Path, logger)
+	sc := cfg.Supervise
+	sc.Logger = logger
+	sc.OnRestart = m.ChildRestarts.Inc
+	sc.Gate = func(ctx context.Context) (<-chan struct{}, func(), error) {
+		level.Info(logger).Log("msg", "waiting for lock", "path", cfg.Path)
+		lost, err := mu.Acquire(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		m.LockHeld.Set(1)
+		return lost, func() { m.LockHeld.Set(0); mu.Release() }, nil
+	}
+	sup, err := supervise.New(sc)
+	if err != nil {
+		return 2, err
+	}
+	fwdDone := make(chan struct{})
+	defer close(fwdDone)
+	go forward(cfg.Signals, sup, fwdDone)
+	return sup.Run(ctx)
+}
+
+func forward(sigs <-chan os.Signal, sup *supervise.Supervisor, done <-chan struct{}) {
+	for {
+		select {
+		case sig := <-sigs:
+			sup.Signal(sig)
+		case <-done:
+			return
+		}
+	}
+}

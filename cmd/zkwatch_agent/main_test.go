@@ -1,0 +1,280 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/zkwatch/zkwatch/agent/supervise"
+	"github.com/zkwatch/zkwatch/internal/zktest"
+)
+
+var agentBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "zkwatch_agent_test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	agentBin = filepath.Join(dir, "zkwatch_agent")
+	if out, err := exec.Command("go", "build", "-o", agentBin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build zkwatch_agent: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const (
+	sessionTimeout = 2 * time.Second
+	waitLong       = 30 * time.Second
+)
+
+// agentProc is a running zkwatch_agent binary.
+type agentProc struct {
+	cmd  *exec.Cmd
+	addr string
+	log  *syncBuffer
+	done chan struct{}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startAgent runs the agent with the given arguments after the common flags.
+func startAgent(t *testing.T, servers string, args ...string) *agentProc {
+	t.Helper()
+	ports, err := zktest.FreePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &agentProc{addr: fmt.Sprintf("127.0.0.1:%d", ports[0]), log: &syncBuffer{}, done: make(chan struct{})}
+	full := append([]string{"--zookeeper.servers=" + servers, "--zookeeper.session-timeout=" + sessionTimeout.String(),
+		"--web.listen-address=" + a.addr, "--log.level=debug"}, args...)
+	a.cmd = exec.Command(agentBin, full...)
+	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log
+	if err := a.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = a.cmd.Wait(); close(a.done) }()
+	t.Cleanup(func() {
+		_ = a.cmd.Process.Kill()
+		<-a.done
+		if t.Failed() {
+			t.Logf("agent %v log:\n%s", args, a.log.String())
+		}
+	})
+	return a
+}
+
+func (a *agentProc) signal(sig syscall.Signal) { _ = a.cmd.Process.Signal(sig) }
+
+func (a *agentProc) exitCode(t *testing.T) int {
+	t.Helper()
+	select {
+	case <-a.done:
+	case <-time.After(waitLong):
+		t.Fatal("agent did not exit")
+	}
+	return a.cmd.ProcessState.ExitCode()
+}
+
+// metric scrapes one unlabelled sample from the agent's /metrics.
+func (a *agentProc) metric(name string) (float64, error) {
+	resp, err := http.Get("http://" + a.addr + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 2 && f[0] == name {
+			return strconv.ParseFloat(f[1], 64)
+		}
+	}
+	return 0, fmt.Errorf("%s not found", name)
+}
+
+func observer(t *testing.T, servers string) *zk.Conn {
+	t.Helper()
+	c, _, err := zk.Connect(strings.Split(servers, ","), sessionTimeout, zk.WithLogInfo(false), zk.WithLogger(nopLogger{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+type nopLogger struct{}
+
+func (nopLogger) Printf(string, ...interface{}) {}
+
+func readPID(path string) (int, error) { return supervise.ReadPIDFile(path) }
+
+func TestHealthyAndHelp(t *testing.T) {
+	out, err := exec.Command(agentBin, "--help").CombinedOutput()
+	if err != nil {
+		t.Fatalf("--help: %v\n%s", err, out)
+	}
+	for _, want := range []string{"_c_<uuid>-lock-", "ROOT/Workers/NAME", "start_time"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("--help does not document %q", want)
+		}
+	}
+	// Bad input: a clear error and exit code 2, before any connection.
+	for _, args := range [][]string{
+		{"--register=/monitor/app", "--member=x"},
+		{"--register=monitor", "--member=x", "--", "true"},
+		{"--register=/m", "--member=a/b", "--", "true"},
+		{"--register=/m", "--member=x", "--data={bad", "--", "true"},
+		{"--register=/m", "--health.http=ftp://x", "--", "true"},
+		{"lock", "--path=/l", "--restart=sometimes", "--", "true"},
+	} {
+		cmd := exec.Command(agentBin, append([]string{"--zookeeper.servers=127.0.0.1:1"}, args...)...)
+		out, err := cmd.CombinedOutput()
+		if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 2 {
+			t.Errorf("%v: want exit code 2, got %v\n%s", args, err, out)
+		}
+	}
+}
+
+func TestLock(t *testing.T) {
+	ens := zktest.Start(t, 1)
+	obs := observer(t, ens.Servers())
+	dir := t.TempDir()
+	const lockPath = "/locks/job"
+	script := `echo $$ > "$0/$1.pid"; exec sleep 1000`
+	a := startAgent(t, ens.Servers(), "lock", "--path="+lockPath, "--", "sh", "-c", script, dir, "a")
+	b := startAgent(t, ens.Servers(), "lock", "--path="+lockPath, "--", "sh", "-c", script, dir, "b")
+	agents := map[string]*agentProc{"a": a, "b": b}
+
+	// Both contend (two contender nodes in Curator's layout); one runs.
+	var holder, waiter string
+	if err := zktest.WaitFor(waitLong, 20*time.Millisecond, func() error {
+		children, _, err := obs.Children(lockPath)
+		if err != nil {
+			return err
+		}
+		if len(children) != 2 {
+			return fmt.Errorf("contenders %v", children)
+		}
+		for _, c := range children {
+			if !strings.HasPrefix(c, "_c_") || !strings.Contains(c, "-lock-") || len(c) != len("_c_")+36+len("-lock-")+10 {
+				return fmt.Errorf("contender %q not in InterProcessMutex layout", c)
+			}
+		}
+		running := 0
+		for name := range agents {
+			if pid, err := readPID(filepath.Join(dir, name+".pid")); err == nil && supervise.Alive(pid) {
+				running++
+				holder = name
+			}
+		}
+		if running != 1 {
+			return fmt.Errorf("%d commands running", running)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waiter = map[string]string{"a": "b", "b": "a"}[holder]
+	if _, err := os.Stat(filepath.Join(dir, waiter+".pid")); err == nil {
+		t.Fatalf("the waiting agent %s ran its command", waiter)
+	}
+	if err := zktest.WaitFor(waitLong, 20*time.Millisecond, func() error {
+		for name, want := range map[string]float64{holder: 1, waiter: 0} {
+			v, err := agents[name].metric("zkwatch_agent_lock_held")
+			if err != nil {
+				return err
+			}
+			if v != want {
+				return fmt.Errorf("%s: lock_held %v, want %v", name, v, want)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Kill the holder: its command dies with it, and the waiter takes over
+	// once the holder's session expires.
+	holderPID, _ := readPID(filepath.Join(dir, holder+".pid"))
+	killed := time.Now()
+	agents[holder].cmd.Process.Kill()
+	if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error {
+		if supervise.Alive(holderPID) {
+			return fmt.Errorf("command of the killed agent still runs")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error {
+		pid, err := readPID(filepath.Join(dir, waiter+".pid"))
+		if err != nil {
+			return err
+		}
+		if !supervise.Alive(pid) {
+			return fmt.Errorf("not running")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(killed)
+	t.Logf("takeover %s after the holder was killed (session timeout %s)", took, sessionTimeout)
+	if took > sessionTimeout+2*time.Second {
+		t.Errorf("takeover took %s, want about the session timeout %s", took, sessionTimeout)
+	}
+
+	// SIGTERM: forwarded to the command, lock released, the command's code.
+	agents[waiter].signal(syscall.SIGTERM)
+	if code := agents[waiter].exitCode(t); code != 128+int(syscall.SIGTERM) {
+		t.Errorf("exit code %d, want %d (sleep killed by SIGTERM)", code, 128+int(syscall.SIGTERM))
+	}
+	children, _, err := obs.Children(lockPath)
+	if err != nil || len(children) != 0 {
+		t.Errorf("lock not released: %v %v", children, err)
+	}
+}
