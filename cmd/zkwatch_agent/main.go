@@ -146,7 +146,9 @@ func main() {
 			fail(logger, err)
 		}
 		cfg.Servers, cfg.Signals = *servers, sigs
-		run = func(ctx context.Context, s *agent.Session) (int, error) { return agent.RunRegister(ctx, s, cfg, m, logger) }
+		run = func(ctx context.Context, s *agent.Session) (int, error) {
+			return agent.RunRegister(ctx, s, cfg, m, logger)
+		}
 	case lockCmd.FullCommand():
 		sc, err := lockSup.config()
 		if err == nil {
