@@ -1,0 +1,91 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package collector
+
+import (
+	"testing"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/zkwatch/zkwatch/internal/zktest"
+)
+
+// sharedEnsemble is one standalone server for the watch tests of this
+// package that do not stop it.
+func watchEnsemble(t *testing.T) *zktest.Ensemble {
+	t.Helper()
+	return zktest.Start(t, 1)
+}
+
+func TestGroupMembersFollowEphemerals(t *testing.T) {
+	e := watchEnsemble(t)
+	servers := e.Addrs()
+	owner := dial(t, servers)
+	other := dial(t, servers)
+	mkdirs(t, owner, "/monitor/demo")
+	mustCreate(t, owner, "/monitor/demo/web-1", "web-1:10.0.0.1", zk.FlagEphemeral)
+	mustCreate(t, other, "/monitor/demo/web-2", `{"host":"web-2","ip":"10.0.0.2","port":8080}`, zk.FlagEphemeral)
+
+	setWatchFlags(t, watchFlags{groups: []string{"/monitor/demo", "/monitor/absent"}})
+	x := newWatchExporter(t, servers)
+	x.waitFor(want{values: map[string]float64{
+		`zookeeper_group_members{group="/monitor/demo"}`:                                               2,
+		`zookeeper_group_member_up{group="/monitor/demo",member="web-1"}`:                              1,
+		`zookeeper_group_member_up{group="/monitor/demo",member="web-2"}`:                              1,
+		`zookeeper_group_member_info{group="/monitor/demo",host="web-1",ip="10.0.0.1",member="web-1"}`: 1,
+		`zookeeper_group_member_info{group="/monitor/demo",host="web-2",ip="10.0.0.2",member="web-2"}`: 1,
+		`zookeeper_group_member_changes_total{change="join",group="/monitor/demo"}`:                    0,
+		`zookeeper_group_member_changes_total{change="leave",group="/monitor/demo"}`:                   0,
+		`zookeeper_watch_synced{root="/monitor/demo"}`:                                                 1,
+		`zookeeper_watch_synced{root="/monitor/absent"}`:                                               1,
+		`zookeeper_znode_exists{path="/monitor/absent"}`:                                               0,
+		`zookeeper_group_members{group="/monitor/absent"}`:                                             0,
+		`zookeeper_exporter_session_state{state="connected"}`:                                          1,
+	}})
+	if since := x.value(`zookeeper_group_member_since_timestamp_seconds{group="/monitor/demo",member="web-1"}`); since < 1.7e9 {
+		t.Errorf("member since = %v, want the znode's ctime", since)
+	}
+
+	// A join, then a delete.
+	mustCreate(t, owner, "/monitor/demo/web-3", "", zk.FlagEphemeral)
+	mustDelete(t, other, "/monitor/demo/web-2")
+	x.waitFor(want{values: map[string]float64{
+		`zookeeper_group_members{group="/monitor/demo"}`:                             2,
+		`zookeeper_group_member_up{group="/monitor/demo",member="web-2"}`:            0,
+		`zookeeper_group_member_up{group="/monitor/demo",member="web-3"}`:            1,
+		`zookeeper_group_member_changes_total{change="join",group="/monitor/demo"}`:  1,
+		`zookeeper_group_member_changes_total{change="leave",group="/monitor/demo"}`: 1,
+	}, absent: []string{
+		`zookeeper_group_member_info{group="/monitor/demo",host="web-2",ip="10.0.0.2",member="web-2"}`,
+		`zookeeper_group_member_since_timestamp_seconds{group="/monitor/demo",member="web-2"}`,
+	}})
+
+	// The owner's session closes: its ephemerals go, their members go to 0.
+	owner.Close()
+	x.waitFor(want{values: map[string]float64{
+		`zookeeper_group_members{group="/monitor/demo"}`:                             0,
+		`zookeeper_group_member_up{group="/monitor/demo",member="web-1"}`:            0,
+		`zookeeper_group_member_up{group="/monitor/demo",member="web-3"}`:            0,
+		`zookeeper_group_member_changes_total{change="leave",group="/monitor/demo"}`: 3,
+	}})
+
+	// The missing root appears later and is picked up.
+	mkdirs(t, other, "/monitor/absent")
+	mustCreate(t, other, "/monitor/absent/late", "", zk.FlagEphemeral)
+	x.waitFor(want{values: map[string]float64{
+		`zookeeper_znode_exists{path="/monitor/absent"}`:                              1,
+		`zookeeper_group_member_up{group="/monitor/absent",member="late"}`:            1,
+		`zookeeper_group_member_changes_total{change="join",group="/monitor/absent"}`: 1,
+	}})
+}

@@ -1,0 +1,109 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package collector
+
+import (
+	"context"
+	"sort"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func init() {
+	registerCollector("session", defaultEnabled, NewSessionCollector)
+}
+
+// sessionCollector exports the state of the shared watch session and of
+// every watched root: synced, read errors, members left out by the cap.
+// It exports nothing while nothing is watched.
+type sessionCollector struct {
+	watchCollector
+	synced, errors, dropped typedDesc
+}
+
+// NewSessionCollector returns the watch session collector.
+func NewSessionCollector(cfg Config, logger log.Logger) (Collector, error) {
+	wc, err := newWatchCollector(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	return &sessionCollector{
+		watchCollector: wc,
+		synced: typedDesc{prometheus.NewDesc("zookeeper_watch_synced",
+			"1 when the exporter's view of the root is current; 0 while it is blind (session suspended or lost) or has not read it yet. Gate alerts on it.",
+			[]string{"root"}, nil), prometheus.GaugeValue},
+		errors: typedDesc{prometheus.NewDesc("zookeeper_watch_errors_total",
+			"Failed reads under a watched root, by reason (acl, connection, bad_data, other).",
+			[]string{"root", "reason"}, nil), prometheus.CounterValue},
+		dropped: typedDesc{prometheus.NewDesc("zookeeper_watch_dropped_members_total",
+			"Children not tracked because the root has more than --watch.max-members.",
+			[]string{"root"}, nil), prometheus.CounterValue},
+	}, nil
+}
+
+// rootStats aggregates the caches behind one root label.
+type rootStats struct {
+	synced  bool
+	errs    map[string]float64
+	dropped float64
+}
+
+// Update implements Collector.
+func (c *sessionCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
+	c.w.mu.Lock()
+	m := c.w.m
+	c.w.mu.Unlock()
+	if m == nil {
+		return nil
+	}
+	m.Collect(ch)
+	roots := map[string]*rootStats{}
+	c.w.each("", func(it watchItem) {
+		rs := roots[it.root()]
+		if rs == nil {
+			rs = &rootStats{synced: true, errs: map[string]float64{}}
+			roots[it.root()] = rs
+		}
+		for _, lc := range it.caches() {
+			rs.synced = rs.synced && lc.cache.Synced()
+			errs, dropped := lc.cache.Errors()
+			for reason, v := range errs {
+				rs.errs[reason] += v
+			}
+			rs.dropped += dropped
+		}
+	})
+	names := make([]string, 0, len(roots))
+	for r := range roots {
+		names = append(names, r)
+	}
+	sort.Strings(names)
+	for _, r := range names {
+		rs := roots[r]
+		ch <- c.synced.mustNewConstMetric(boolFloat(rs.synced), r)
+		for reason, v := range rs.errs {
+			ch <- c.errors.mustNewConstMetric(v, r, reason)
+		}
+		ch <- c.dropped.mustNewConstMetric(rs.dropped, r)
+	}
+	return nil
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,225 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package collector
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-zookeeper/zk"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/zkwatch/zkwatch/internal/zktest"
+)
+
+// watchFlags sets the watch flags for one test and restores them after.
+type watchFlags struct {
+	groups        []string
+	configFile    string
+	forgetAfter   time.Duration
+	maxMembers    int
+	sessionTimout time.Duration
+}
+
+func setWatchFlags(t testing.TB, f watchFlags) {
+	t.Helper()
+	old := watchFlags{*watchGroups, *watchConfigFile, *watchForgetAfter, *watchMaxMembers, *watchSessionTimeout}
+	if f.forgetAfter == 0 {
+		f.forgetAfter = 24 * time.Hour
+	}
+	if f.maxMembers == 0 {
+		f.maxMembers = 100000
+	}
+	if f.sessionTimout == 0 {
+		f.sessionTimout = 4 * time.Second
+	}
+	*watchGroups, *watchConfigFile, *watchForgetAfter, *watchMaxMembers, *watchSessionTimeout =
+		f.groups, f.configFile, f.forgetAfter, f.maxMembers, f.sessionTimout
+	t.Cleanup(func() {
+		*watchGroups, *watchConfigFile, *watchForgetAfter, *watchMaxMembers, *watchSessionTimeout =
+			old.groups, old.configFile, old.forgetAfter, old.maxMembers, old.sessionTimout
+	})
+}
+
+var watchCollectorNames = []string{"session", "group", "tasks", "lock", "election", "znode", "queue"}
+
+// watchExporter builds the watch collectors against servers and registers
+// them on a pedantic registry.
+type watchExporter struct {
+	t   testing.TB
+	zc  *ZooKeeperCollector
+	reg *prometheus.Registry
+}
+
+func newWatchExporter(t testing.TB, servers []string) *watchExporter {
+	t.Helper()
+	zc, err := New(Config{Servers: servers, Timeout: 5 * time.Second}, log.NewNopLogger(), watchCollectorNames...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(zc.Close)
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(zc)
+	return &watchExporter{t: t, zc: zc, reg: reg}
+}
+
+// scrape gathers and returns "name{k="v",...}" -> value.
+func (e *watchExporter) scrape() (map[string]float64, error) {
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var ls []string
+			for _, lp := range m.GetLabel() {
+				ls = append(ls, fmt.Sprintf("%s=%q", lp.GetName(), lp.GetValue()))
+			}
+			sort.Strings(ls)
+			key := mf.GetName()
+			if len(ls) > 0 {
+				key += "{" + strings.Join(ls, ",") + "}"
+			}
+			v := m.GetGauge().GetValue()
+			if m.GetCounter() != nil {
+				v = m.GetCounter().GetValue()
+			}
+			out[key] = v
+		}
+	}
+	return out, nil
+}
+
+// want is a set of expected series values; absent lists series that must
+// not exist.
+type want struct {
+	values map[string]float64
+	absent []string
+}
+
+func (e *watchExporter) check(w want) error {
+	got, err := e.scrape()
+	if err != nil {
+		return err
+	}
+	var bad []string
+	keys := make([]string, 0, len(w.values))
+	for k := range w.values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if v, ok := got[k]; !ok {
+			bad = append(bad, k+" missing")
+		} else if v != w.values[k] {
+			bad = append(bad, fmt.Sprintf("%s = %v, want %v", k, v, w.values[k]))
+		}
+	}
+	for _, k := range w.absent {
+		if _, ok := got[k]; ok {
+			bad = append(bad, k+" present")
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%s", strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+// waitFor waits for the series to reach the values.
+func (e *watchExporter) waitFor(w want) {
+	e.t.Helper()
+	if err := zktest.WaitFor(30*time.Second, 20*time.Millisecond, func() error { return e.check(w) }); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *watchExporter) value(key string) float64 {
+	e.t.Helper()
+	got, err := e.scrape()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return got[key]
+}
+
+// dial opens a plain client session for a test actor.
+func dial(t testing.TB, servers []string) *zk.Conn {
+	t.Helper()
+	c, _, err := zk.Connect(servers, 4*time.Second, zk.WithLogInfo(false), zk.WithLogger(nopZKLogger{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	if err := zktest.WaitFor(30*time.Second, 10*time.Millisecond, func() error {
+		if c.State() != zk.StateHasSession {
+			return fmt.Errorf("state %s", c.State())
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+type nopZKLogger struct{}
+
+func (nopZKLogger) Printf(string, ...any) {}
+
+// mkdirs creates persistent nodes along p.
+func mkdirs(t testing.TB, c *zk.Conn, p string) {
+	t.Helper()
+	cur := ""
+	for _, seg := range strings.Split(strings.TrimPrefix(p, "/"), "/") {
+		cur += "/" + seg
+		if _, err := c.Create(cur, nil, 0, zk.WorldACL(zk.PermAll)); err != nil && err != zk.ErrNodeExists {
+			t.Fatalf("create %s: %v", cur, err)
+		}
+	}
+}
+
+func mustCreate(t testing.TB, c *zk.Conn, p string, data string, flags int32) string {
+	t.Helper()
+	name, err := c.Create(p, []byte(data), flags, zk.WorldACL(zk.PermAll))
+	if err != nil {
+		t.Fatalf("create %s: %v", p, err)
+	}
+	return name
+}
+
+func mustDelete(t testing.TB, c *zk.Conn, p string) {
+	t.Helper()
+	if err := c.Delete(p, -1); err != nil {
+		t.Fatalf("delete %s: %v", p, err)
+	}
+}
+
+func writeFile(t testing.TB, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var _ = context.Background

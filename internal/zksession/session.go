@@ -1,0 +1,448 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+// Package zksession manages the one ZooKeeper session an exporter keeps for
+// its watches: Curator-style connection states, digest auth, chroot, and
+// the dispatch of watch events to the caches that asked for them.
+package zksession
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/go-zookeeper/zk"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// State is a connection state in Curator's model.
+type State int
+
+// The states, in the order of the state label values.
+const (
+	// Connected: the first session is established.
+	Connected State = iota
+	// Suspended: the connection is lost; the session may still be alive.
+	Suspended
+	// Reconnected: a connection is back after a suspension or a loss, in the
+	// same session or (after a loss) a new one.
+	Reconnected
+	// Lost: the session expired, or the connection has been down longer
+	// than the session timeout. Watches are gone.
+	Lost
+	// Idle is the state before the first session (not exposed as a label).
+	Idle
+)
+
+var stateNames = [...]string{"connected", "suspended", "reconnected", "lost", "idle"}
+
+func (s State) String() string { return stateNames[s] }
+
+// Live reports whether the state has a usable session.
+func (s State) Live() bool { return s == Connected || s == Reconnected }
+
+// SessionEvent tells a Listener about a state transition.
+type SessionEvent struct {
+	State State
+	// NewSession is set on Connected and Reconnected when the session is a
+	// new one (the first, or one after an expiry): every watch must be set
+	// again.
+	NewSession bool
+}
+
+// Listener receives node events under the paths it subscribed to, and every
+// session transition. Its methods are called from the manager's dispatch
+// goroutine and must not block.
+type Listener interface {
+	NodeEvent(ev zk.Event)
+	SessionEvent(ev SessionEvent)
+}
+
+// Options configure a Manager.
+type Options struct {
+	Servers        []string
+	SessionTimeout time.Duration
+	// Chroot is prepended to every path given to Path.
+	Chroot string
+	// Digest holds "user:password" pairs added with the digest scheme.
+	Digest []string
+	// MaxBufferSize bounds one response packet (0: 16 MiB).
+	MaxBufferSize int
+	Logger        log.Logger
+}
+
+// Validate checks the options without connecting.
+func (o *Options) Validate() error {
+	if len(o.Servers) == 0 {
+		return errors.New("no ZooKeeper servers")
+	}
+	if o.SessionTimeout <= 0 {
+		return fmt.Errorf("session timeout must be positive, got %s", o.SessionTimeout)
+	}
+	if o.Chroot != "" {
+		if !strings.HasPrefix(o.Chroot, "/") || o.Chroot == "/" || strings.HasSuffix(o.Chroot, "/") || path.Clean(o.Chroot) != o.Chroot {
+			return fmt.Errorf("chroot %q must be an absolute path without a trailing slash", o.Chroot)
+		}
+	}
+	for _, d := range o.Digest {
+		if i := strings.IndexByte(d, ':'); i <= 0 {
+			return errors.New("digest credentials must read user:password")
+		}
+	}
+	return nil
+}
+
+// Manager owns one ZooKeeper session.
+type Manager struct {
+	opts   Options
+	logger log.Logger
+	conn   *zk.Conn
+
+	qmu    sync.Mutex
+	queue  []zk.Event
+	wake   chan struct{}
+	done   chan struct{}
+	closed chan struct{}
+
+	mu          sync.RWMutex
+	state       State
+	sessionID   int64
+	suspendedAt time.Time
+	lostTimer   *time.Timer
+	listeners   map[string][]Listener // by full path
+	all         []Listener            // every Listener, for session events
+	expirations float64
+	reconnects  float64
+	events      map[string]float64
+}
+
+var (
+	stateDesc = prometheus.NewDesc("zookeeper_exporter_session_state",
+		"Current state of the exporter's watch session (Curator model): 1 for the current state. connected and reconnected both mean a live session.",
+		[]string{"state"}, nil)
+	expirationsDesc = prometheus.NewDesc("zookeeper_exporter_session_expirations_total",
+		"Sessions of the exporter that expired (every watch was lost and re-set).", nil, nil)
+	reconnectsDesc = prometheus.NewDesc("zookeeper_exporter_reconnects_total",
+		"Times the exporter's watch session connected again after a suspension or a loss.", nil, nil)
+	eventsDesc = prometheus.NewDesc("zookeeper_exporter_watch_events_total",
+		"Watch events received from ZooKeeper, by type.", []string{"type"}, nil)
+)
+
+// Event type label values, in a fixed order so that every series exists.
+var eventTypes = map[zk.EventType]string{
+	zk.EventNodeCreated:         "created",
+	zk.EventNodeDeleted:         "deleted",
+	zk.EventNodeDataChanged:     "data_changed",
+	zk.EventNodeChildrenChanged: "children_changed",
+	zk.EventNotWatching:         "not_watching",
+}
+
+// New validates the options; it does not connect (see Start).
+func New(opts Options) (*Manager, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.MaxBufferSize == 0 {
+		opts.MaxBufferSize = 16 << 20
+	}
+	if opts.Logger == nil {
+		opts.Logger = log.NewNopLogger()
+	}
+	m := &Manager{
+		opts:      opts,
+		logger:    opts.Logger,
+		wake:      make(chan struct{}, 1),
+		done:      make(chan struct{}),
+		closed:    make(chan struct{}),
+		state:     Idle,
+		listeners: map[string][]Listener{},
+		events:    map[string]float64{},
+	}
+	for _, name := range eventTypes {
+		m.events[name] = 0
+	}
+	return m, nil
+}
+
+type zkLogger struct{ l log.Logger }
+
+func (z zkLogger) Printf(format string, args ...interface{}) {
+	level.Debug(z.l).Log("msg", fmt.Sprintf(format, args...))
+}
+
+// Start opens the session in the background. It returns at once; listeners
+// learn of the session through SessionEvent.
+func (m *Manager) Start() error {
+	conn, _, err := zk.Connect(m.opts.Servers, m.opts.SessionTimeout,
+		zk.WithLogger(zkLogger{log.With(m.logger, "component", "zk")}),
+		zk.WithLogInfo(false),
+		zk.WithMaxBufferSize(m.opts.MaxBufferSize),
+		zk.WithEventCallback(m.enqueue))
+	if err != nil {
+		return err
+	}
+	m.conn = conn
+	go m.dispatch()
+	return nil
+}
+
+// Conn returns the client. Valid after Start.
+func (m *Manager) Conn() *zk.Conn { return m.conn }
+
+// Path maps a configured path to the server path under the chroot.
+func (m *Manager) Path(p string) string {
+	if m.opts.Chroot == "" {
+		return p
+	}
+	if p == "/" {
+		return m.opts.Chroot
+	}
+	return m.opts.Chroot + p
+}
+
+// State returns the current state.
+func (m *Manager) State() State {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.state
+}
+
+// Subscribe registers l for node events on the given server paths (events
+// on a path go to the listeners of the path and of its parent) and for
+// session events. The returned function unsubscribes. A listener that
+// subscribes while a session is live gets a Connected event at once.
+func (m *Manager) Subscribe(l Listener, paths ...string) func() {
+	m.mu.Lock()
+	for _, p := range paths {
+		m.listeners[p] = append(m.listeners[p], l)
+	}
+	m.all = append(m.all, l)
+	live := m.state.Live()
+	m.mu.Unlock()
+	if live {
+		l.SessionEvent(SessionEvent{State: Connected, NewSession: true})
+	}
+	return func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		for _, p := range paths {
+			m.listeners[p] = remove(m.listeners[p], l)
+			if len(m.listeners[p]) == 0 {
+				delete(m.listeners, p)
+			}
+		}
+		m.all = remove(m.all, l)
+	}
+}
+
+func remove(ls []Listener, l Listener) []Listener {
+	out := ls[:0]
+	for _, x := range ls {
+		if x != l {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// enqueue is the client's event callback: it must not block, so events go
+// to an unbounded queue drained by dispatch, in order.
+func (m *Manager) enqueue(ev zk.Event) {
+	m.qmu.Lock()
+	m.queue = append(m.queue, ev)
+	m.qmu.Unlock()
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// lostEvent is queued by the suspension timer.
+const lostEvent zk.EventType = -1000
+
+func (m *Manager) dispatch() {
+	defer close(m.closed)
+	var batch []zk.Event
+	for {
+		select {
+		case <-m.done:
+			return
+		case <-m.wake:
+		}
+		m.qmu.Lock()
+		batch, m.queue = m.queue, batch[:0]
+		m.qmu.Unlock()
+		for _, ev := range batch {
+			if ev.Type == zk.EventSession || ev.Type == lostEvent {
+				m.session(ev)
+				continue
+			}
+			m.node(ev)
+		}
+		clear(batch)
+	}
+}
+
+func (m *Manager) node(ev zk.Event) {
+	m.mu.Lock()
+	if name, ok := eventTypes[ev.Type]; ok {
+		m.events[name]++
+	}
+	if ev.Type == zk.EventNotWatching {
+		// Sent once per lost watch on expiry; the Lost transition covers it.
+		m.mu.Unlock()
+		return
+	}
+	ls := m.listeners[ev.Path]
+	var parent []Listener
+	if ev.Path != "/" {
+		parent = m.listeners[path.Dir(ev.Path)]
+	}
+	m.mu.Unlock()
+	for _, l := range ls {
+		l.NodeEvent(ev)
+	}
+	for _, l := range parent {
+		l.NodeEvent(ev)
+	}
+}
+
+func (m *Manager) session(ev zk.Event) {
+	m.mu.Lock()
+	var out *SessionEvent
+	switch {
+	case ev.Type == lostEvent:
+		if m.state == Suspended && time.Since(m.suspendedAt) >= m.opts.SessionTimeout {
+			m.state = Lost
+			out = &SessionEvent{State: Lost}
+			level.Warn(m.logger).Log("msg", "ZooKeeper session presumed lost: disconnected longer than the session timeout", "timeout", m.opts.SessionTimeout)
+		}
+	case ev.State == zk.StateHasSession:
+		sid := m.conn.SessionID()
+		newSession := sid != m.sessionID
+		if m.state == Idle {
+			m.state = Connected
+		} else {
+			m.state = Reconnected
+			m.reconnects++
+		}
+		m.sessionID = sid
+		m.stopTimer()
+		out = &SessionEvent{State: m.state, NewSession: newSession}
+		level.Info(m.logger).Log("msg", "ZooKeeper session "+m.state.String(), "session", fmt.Sprintf("0x%x", sid), "server", ev.Server, "new_session", newSession)
+	case ev.State == zk.StateExpired:
+		m.expirations++
+		m.stopTimer()
+		level.Warn(m.logger).Log("msg", "ZooKeeper session expired; watches will be set again on a new session")
+		if m.state != Lost {
+			m.state = Lost
+			out = &SessionEvent{State: Lost}
+		}
+	case ev.State == zk.StateDisconnected:
+		if m.state.Live() {
+			m.state = Suspended
+			m.suspendedAt = time.Now()
+			m.stopTimer()
+			m.lostTimer = time.AfterFunc(m.opts.SessionTimeout, func() { m.enqueue(zk.Event{Type: lostEvent}) })
+			out = &SessionEvent{State: Suspended}
+			level.Warn(m.logger).Log("msg", "ZooKeeper connection suspended", "server", ev.Server)
+		}
+	case ev.State == zk.StateAuthFailed:
+		level.Error(m.logger).Log("msg", "ZooKeeper authentication failed", "server", ev.Server)
+	}
+	ls := append([]Listener(nil), m.all...)
+	m.mu.Unlock()
+	if out == nil {
+		return
+	}
+	if out.State == Connected && len(m.opts.Digest) > 0 {
+		m.addAuth()
+	}
+	for _, l := range ls {
+		l.SessionEvent(*out)
+	}
+}
+
+// addAuth sends the digest credentials once; the client re-sends them on
+// every later connection before any other request.
+func (m *Manager) addAuth() {
+	for _, d := range m.opts.Digest {
+		if err := m.conn.AddAuth("digest", []byte(d)); err != nil {
+			user, _, _ := strings.Cut(d, ":")
+			level.Error(m.logger).Log("msg", "ZooKeeper digest authentication failed", "user", user, "err", err)
+		}
+	}
+}
+
+func (m *Manager) stopTimer() {
+	if m.lostTimer != nil {
+		m.lostTimer.Stop()
+		m.lostTimer = nil
+	}
+}
+
+// Close ends the session and stops dispatching.
+func (m *Manager) Close() {
+	if m.conn == nil {
+		return
+	}
+	select {
+	case <-m.done:
+		return
+	default:
+	}
+	close(m.done)
+	m.conn.Close()
+	<-m.closed
+	m.mu.Lock()
+	m.stopTimer()
+	m.mu.Unlock()
+}
+
+// Describe implements prometheus.Collector.
+func (m *Manager) Describe(ch chan<- *prometheus.Desc) {
+	ch <- stateDesc
+	ch <- expirationsDesc
+	ch <- reconnectsDesc
+	ch <- eventsDesc
+}
+
+// Collect implements prometheus.Collector.
+func (m *Manager) Collect(ch chan<- prometheus.Metric) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for s := Connected; s <= Lost; s++ {
+		v := 0.0
+		if m.state == s {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(stateDesc, prometheus.GaugeValue, v, s.String())
+	}
+	ch <- prometheus.MustNewConstMetric(expirationsDesc, prometheus.CounterValue, m.expirations)
+	ch <- prometheus.MustNewConstMetric(reconnectsDesc, prometheus.CounterValue, m.reconnects)
+	for name, v := range m.events {
+		ch <- prometheus.MustNewConstMetric(eventsDesc, prometheus.CounterValue, v, name)
+	}
+}
+
+// Counts returns the expiration and reconnect counters (for tests).
+func (m *Manager) Counts() (expirations, reconnects float64) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.expirations, m.reconnects
+}
