@@ -14,10 +14,15 @@
 package collector
 
 import (
+	"context"
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zkwatch/zkwatch/internal/fourlw"
 	"github.com/zkwatch/zkwatch/internal/zktest"
 )
 
@@ -88,4 +93,84 @@ func TestGroupMembersFollowEphemerals(t *testing.T) {
 		`zookeeper_group_member_up{group="/monitor/absent",member="late"}`:            1,
 		`zookeeper_group_member_changes_total{change="join",group="/monitor/absent"}`: 1,
 	}})
+}
+
+// TestGroupViewSurvivesSessionExpiry black-holes the exporter's connection
+// longer than its session timeout while members leave and join, then
+// restores it.
+func TestGroupViewSurvivesSessionExpiry(t *testing.T) {
+	e := watchEnsemble(t)
+	servers := e.Addrs()
+	proxy, err := zktest.NewProxy(servers...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	actor := dial(t, servers)
+	mkdirs(t, actor, "/monitor/blind")
+	for _, m := range []string{"a", "b", "c"} {
+		mustCreate(t, actor, "/monitor/blind/"+m, "", zk.FlagEphemeral)
+	}
+	setWatchFlags(t, watchFlags{groups: []string{"/monitor/blind"}, sessionTimout: 2 * time.Second})
+	x := newWatchExporter(t, proxy.Addrs())
+	x.waitFor(want{values: map[string]float64{
+		`zookeeper_group_members{group="/monitor/blind"}`: 3,
+		`zookeeper_watch_synced{root="/monitor/blind"}`:   1,
+	}})
+
+	proxy.Blackhole()
+	x.waitFor(want{values: map[string]float64{
+		`zookeeper_watch_synced{root="/monitor/blind"}`:                0,
+		`zookeeper_exporter_session_state{state="suspended"}`:          1,
+		`zookeeper_group_members{group="/monitor/blind"}`:              3, // last view kept
+		`zookeeper_group_member_up{group="/monitor/blind",member="a"}`: 1,
+	}})
+	// While blind: a leaves, d joins, b is replaced (leaves and joins).
+	mustDelete(t, actor, "/monitor/blind/a")
+	mustCreate(t, actor, "/monitor/blind/d", "", zk.FlagEphemeral)
+	mustDelete(t, actor, "/monitor/blind/b")
+	mustCreate(t, actor, "/monitor/blind/b", "", zk.FlagEphemeral)
+	// Wait until the server has expired the exporter's session: its
+	// watches are gone.
+	if err := zktest.WaitFor(30*time.Second, 50*time.Millisecond, func() error {
+		out, err := fourlw.Do(context.Background(), servers[0], "wchs", 1<<16)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(string(out), "Total watches:0") {
+			return fmt.Errorf("watches remain: %s", out)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := x.value(`zookeeper_watch_synced{root="/monitor/blind"}`); got != 0 {
+		t.Errorf("synced while blind = %v, want 0", got)
+	}
+	proxy.Restore()
+	x.waitFor(want{values: map[string]float64{
+		`zookeeper_watch_synced{root="/monitor/blind"}`:                               1,
+		`zookeeper_group_members{group="/monitor/blind"}`:                             3,
+		`zookeeper_group_member_up{group="/monitor/blind",member="a"}`:                0,
+		`zookeeper_group_member_up{group="/monitor/blind",member="b"}`:                1,
+		`zookeeper_group_member_up{group="/monitor/blind",member="c"}`:                1,
+		`zookeeper_group_member_up{group="/monitor/blind",member="d"}`:                1,
+		`zookeeper_group_member_changes_total{change="join",group="/monitor/blind"}`:  2,
+		`zookeeper_group_member_changes_total{change="leave",group="/monitor/blind"}`: 2,
+		`zookeeper_exporter_session_expirations_total`:                                1,
+		`zookeeper_exporter_reconnects_total`:                                         1,
+		`zookeeper_exporter_session_state{state="reconnected"}`:                       1,
+	}})
+	// The view keeps following after the new session: watches were set again.
+	mustDelete(t, actor, "/monitor/blind/c")
+	x.waitFor(want{values: map[string]float64{
+		`zookeeper_group_member_up{group="/monitor/blind",member="c"}`:                0,
+		`zookeeper_group_member_changes_total{change="leave",group="/monitor/blind"}`: 3,
+	}})
+	// Nothing counted twice afterwards.
+	if err := x.check(want{values: map[string]float64{
+		`zookeeper_group_member_changes_total{change="join",group="/monitor/blind"}`: 2,
+	}}); err != nil {
+		t.Error(err)
+	}
 }
