@@ -98,3 +98,14 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+func TestExampleConfigLoads(t *testing.T) {
+	cfg, err := LoadFile("../../examples/watch.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Groups) == 0 || len(cfg.Tasks) == 0 || len(cfg.Locks) == 0 || len(cfg.Elections) == 0 ||
+		len(cfg.Znodes) == 0 || len(cfg.Queues) == 0 {
+		t.Errorf("example config should show every section: %+v", cfg)
+	}
+}
