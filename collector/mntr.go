@@ -15,10 +15,13 @@ package collector
 
 import (
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/zkwatch/zkwatch/internal/fourlw"
 )
@@ -80,95 +83,122 @@ func init() {
 
 var (
 	summaryPrefixes = []string{"avg", "min", "max", "cnt", "sum", "p50", "p95", "p99", "p999"}
-	quantileOf      = map[string]float64{"p50": 0.5, "p95": 0.95, "p99": 0.99, "p999": 0.999}
 	// Summary-set names whose label is folded into the key.
 	learnerSet   = regexp.MustCompile(`^(\d+)_(learner_handler_qp_\w+)$`)
 	namespaceSet = regexp.MustCompile(`^(\w+)_((?:read|write)_per_namespace)$`)
 )
 
-// summary gathers the fields of one ZooKeeper summary.
-type summary struct {
-	name            string // metric name without namespace, with unit
-	labelName       string // "" or the summary-set label
-	labelValue      string
-	scale           float64
-	count, sum      float64
-	min, max        float64
-	haveMin, haveMx bool
-	quantiles       map[float64]float64
+// summaryMeta is what does not change between scrapes about a summary.
+type summaryMeta struct {
+	name                   string // metric name without namespace, with unit
+	labelName, labelValue  string // "" or the summary-set label
+	scale                  float64
+	desc, minDesc, maxDesc *prometheus.Desc
 }
 
+// fieldInfo is the cached classification of one mntr key.
+type fieldInfo struct {
+	summary *summaryMeta // nil for a flat field
+	part    string       // avg, min, max, cnt, sum, p50, ...
+	desc    *prometheus.Desc
+	vt      prometheus.ValueType
+	scale   float64
+	skip    bool
+}
+
+// summaryValues gathers one scrape's values of a summary.
+type summaryValues struct {
+	count, sum, min, max float64
+	haveMin, haveMax     bool
+	quantiles            [4]float64
+	haveQ                [4]bool
+}
+
+var quantileIndex = map[string]int{"p50": 0, "p95": 1, "p99": 2, "p999": 3}
+var quantiles = [4]float64{0.5, 0.95, 0.99, 0.999}
+
 // mntrMetrics builds the metrics of one server's mntr fields. Every metric
-// carries the server label first, and, for summary sets, one label more.
+// carries the server label, and summary sets one label more.
 func mntrMetrics(server string, fields []fourlw.Field, descs *descCache) []prometheus.Metric {
-	byKey := make(map[string]fourlw.Field, len(fields))
+	hasCnt := make(map[string]bool, 64)
 	for _, f := range fields {
-		if f.Numeric {
-			byKey[f.Key] = f
+		if rest, ok := strings.CutPrefix(f.Key, "zk_cnt_"); ok && f.Numeric {
+			hasCnt[rest] = true
 		}
 	}
-	summaries := map[string]*summary{}
-	var out []prometheus.Metric
+	serverLabels := descs.labels([]string{"server"}, []string{server})
+	out := make([]prometheus.Metric, 0, len(fields))
+	summaries := map[*summaryMeta]*summaryValues{}
+	var order []*summaryMeta
 	for _, f := range fields {
 		if !f.Numeric {
 			continue
 		}
-		if s, part := summaryOf(f.Key, byKey); s != "" {
-			sm := summaries[s]
-			if sm == nil {
-				sm = newSummary(s)
-				summaries[s] = sm
+		fi := descs.field(f.Key, hasCnt)
+		switch {
+		case fi.skip:
+		case fi.summary == nil:
+			out = append(out, &constMetric{desc: fi.desc, labels: serverLabels, vt: fi.vt, value: f.Value * fi.scale})
+		default:
+			sv := summaries[fi.summary]
+			if sv == nil {
+				sv = &summaryValues{}
+				summaries[fi.summary] = sv
+				order = append(order, fi.summary)
 			}
-			sm.add(part, f.Value)
-			continue
+			sv.add(fi.part, f.Value)
 		}
-		name, vt, scale := flatField(f.Key)
-		if name == "" {
-			continue
-		}
-		out = append(out, prometheus.MustNewConstMetric(descs.get(name, "ZooKeeper mntr field "+f.Key+".", "server"), vt, f.Value*scale, server))
 	}
-	for _, sm := range summaries {
-		labels := []string{"server"}
-		values := []string{server}
+	for _, sm := range order {
+		sv := summaries[sm]
+		names, values := []string{"server"}, []string{server}
 		if sm.labelName != "" {
-			labels = append(labels, sm.labelName)
-			values = append(values, sm.labelValue)
+			names, values = append(names, sm.labelName), append(values, sm.labelValue)
 		}
-		help := "ZooKeeper mntr summary " + sm.name + "."
-		q := make(map[float64]float64, len(sm.quantiles))
-		for k, v := range sm.quantiles {
-			q[k] = v * sm.scale
+		labels := descs.labels(names, values)
+		count, sum := uint64(sv.count), sv.sum*sm.scale
+		dsum := &dto.Summary{SampleCount: &count, SampleSum: &sum}
+		// ZooKeeper prints quantiles of an empty window as 0: leave them out.
+		if count > 0 {
+			for i := range quantiles {
+				if sv.haveQ[i] {
+					v := sv.quantiles[i] * sm.scale
+					dsum.Quantile = append(dsum.Quantile, &dto.Quantile{Quantile: &quantiles[i], Value: &v})
+				}
+			}
 		}
-		out = append(out, prometheus.MustNewConstSummary(descs.get(sm.name, help, labels...), uint64(sm.count), sm.sum*sm.scale, q, values...))
-		base, unit := splitUnit(sm.name)
-		if sm.haveMin {
-			out = append(out, prometheus.MustNewConstMetric(descs.get(base+"_min"+unit, help+" Minimum.", labels...), prometheus.GaugeValue, sm.min*sm.scale, values...))
+		out = append(out, &constMetric{desc: sm.desc, labels: labels, summary: dsum})
+		if sv.haveMin {
+			out = append(out, &constMetric{desc: sm.minDesc, labels: labels, vt: prometheus.GaugeValue, value: sv.min * sm.scale})
 		}
-		if sm.haveMx {
-			out = append(out, prometheus.MustNewConstMetric(descs.get(base+"_max"+unit, help+" Maximum.", labels...), prometheus.GaugeValue, sm.max*sm.scale, values...))
+		if sv.haveMax {
+			out = append(out, &constMetric{desc: sm.maxDesc, labels: labels, vt: prometheus.GaugeValue, value: sv.max * sm.scale})
 		}
 	}
 	return out
 }
 
-// summaryOf returns the summary key (the part after zk_<prefix>_) and the
-// prefix when key belongs to a summary, i.e. when zk_cnt_<rest> exists.
-func summaryOf(key string, byKey map[string]fourlw.Field) (string, string) {
+// classify works out what an mntr key is. A key zk_<prefix>_<rest> belongs
+// to a summary when the same answer has zk_cnt_<rest>.
+func (c *descCache) classify(key string, hasCnt map[string]bool) *fieldInfo {
 	for _, p := range summaryPrefixes {
 		rest, ok := strings.CutPrefix(key, "zk_"+p+"_")
-		if !ok {
+		if !ok || !hasCnt[rest] {
 			continue
 		}
-		if _, isSummary := byKey["zk_cnt_"+rest]; isSummary {
-			return rest, p
+		sm := c.summaries[rest]
+		if sm == nil {
+			sm = c.newSummary(rest)
+			c.summaries[rest] = sm
 		}
+		return &fieldInfo{summary: sm, part: p, skip: p == "avg"} // avg = sum/count
 	}
-	return "", ""
+	name, vt, scale := flatField(key)
+	return &fieldInfo{desc: c.descLocked(name, "ZooKeeper mntr field "+key+".", "server"), vt: vt, scale: scale}
 }
 
-func newSummary(key string) *summary {
-	sm := &summary{quantiles: map[float64]float64{}, scale: 1}
+func (c *descCache) newSummary(key string) *summaryMeta {
+	sm := &summaryMeta{scale: 1}
 	name := key
 	if m := learnerSet.FindStringSubmatch(key); m != nil {
 		sm.labelName, sm.labelValue, name = "learner_sid", m[1], m[2]
@@ -184,22 +214,32 @@ func newSummary(key string) *summary {
 		name += "_bytes"
 	}
 	sm.name = name
+	labels := []string{"server"}
+	if sm.labelName != "" {
+		labels = append(labels, sm.labelName)
+	}
+	help := "ZooKeeper mntr summary " + name + "."
+	base, unit := splitUnit(name)
+	sm.desc = c.descLocked(name, help, labels...)
+	sm.minDesc = c.descLocked(base+"_min"+unit, help+" Minimum.", labels...)
+	sm.maxDesc = c.descLocked(base+"_max"+unit, help+" Maximum.", labels...)
 	return sm
 }
 
-func (sm *summary) add(part string, v float64) {
+func (sv *summaryValues) add(part string, v float64) {
 	switch part {
 	case "cnt":
-		sm.count = v
+		sv.count = v
 	case "sum":
-		sm.sum = v
+		sv.sum = v
 	case "min":
-		sm.min, sm.haveMin = v, true
+		sv.min, sv.haveMin = v, true
 	case "max":
-		sm.max, sm.haveMx = v, true
-	case "avg": // derivable from sum and count
+		sv.max, sv.haveMax = v, true
 	default:
-		sm.quantiles[quantileOf[part]] = v
+		if i, ok := quantileIndex[part]; ok {
+			sv.quantiles[i], sv.haveQ[i] = v, true
+		}
 	}
 }
 
@@ -225,17 +265,92 @@ func splitUnit(name string) (string, string) {
 	return name, ""
 }
 
-// descCache keeps descriptors across scrapes: the mntr field set is large
-// and stable, and building a Desc validates and hashes its name each time.
+// descCache keeps descriptors and label pairs across scrapes: the mntr
+// field set is large and stable, and building descriptors and label pairs
+// anew dominated the CPU time of a scrape.
 type descCache struct {
-	mu    sync.Mutex
-	descs map[string]*prometheus.Desc
+	mu        sync.Mutex
+	descs     map[string]*prometheus.Desc
+	pairs     map[string][]*dto.LabelPair
+	fields    map[string]*fieldInfo // keys of flat fields
+	inSummary map[string]*fieldInfo // keys whose zk_cnt_ twin is present
+	summaries map[string]*summaryMeta
+}
+
+// field returns the cached classification of key.
+func (c *descCache) field(key string, hasCnt map[string]bool) *fieldInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fields == nil {
+		c.fields, c.inSummary, c.summaries = map[string]*fieldInfo{}, map[string]*fieldInfo{}, map[string]*summaryMeta{}
+	}
+	// A key's class depends on whether its summary's count is present in
+	// this answer, so the two cases are cached apart.
+	cache := c.fields
+	if rest := strings.TrimPrefix(key, "zk_"); hasCnt[rest[strings.IndexByte(rest, '_')+1:]] {
+		cache = c.inSummary
+	}
+	if fi, ok := cache[key]; ok {
+		return fi
+	}
+	fi := c.classify(key, hasCnt)
+	cache[key] = fi
+	return fi
+}
+
+// labels returns the label pairs for names and values, sorted by name as
+// the exposition wants them. The result is shared and must not be changed.
+func (c *descCache) labels(names, values []string) []*dto.LabelPair {
+	key := strings.Join(names, "\xff") + "\xfe" + strings.Join(values, "\xff")
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.pairs[key]; ok {
+		return p
+	}
+	if c.pairs == nil {
+		c.pairs = map[string][]*dto.LabelPair{}
+	}
+	p := make([]*dto.LabelPair, len(names))
+	for i := range names {
+		p[i] = &dto.LabelPair{Name: &names[i], Value: proto.String(strings.ToValidUTF8(values[i], "\uFFFD"))}
+	}
+	sort.Slice(p, func(i, j int) bool { return p[i].GetName() < p[j].GetName() })
+	c.pairs[key] = p
+	return p
+}
+
+// constMetric is a prometheus.Metric whose label pairs come from descCache.
+type constMetric struct {
+	desc    *prometheus.Desc
+	labels  []*dto.LabelPair
+	vt      prometheus.ValueType
+	value   float64
+	summary *dto.Summary
+}
+
+func (m *constMetric) Desc() *prometheus.Desc { return m.desc }
+
+func (m *constMetric) Write(out *dto.Metric) error {
+	out.Label = m.labels
+	switch {
+	case m.summary != nil:
+		out.Summary = m.summary
+	case m.vt == prometheus.CounterValue:
+		out.Counter = &dto.Counter{Value: &m.value}
+	default:
+		out.Gauge = &dto.Gauge{Value: &m.value}
+	}
+	return nil
 }
 
 func (c *descCache) get(name, help string, labels ...string) *prometheus.Desc {
-	key := name + "\xff" + strings.Join(labels, "\xff")
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.descLocked(name, help, labels...)
+}
+
+func (c *descCache) descLocked(name, help string, labels ...string) *prometheus.Desc {
+	key := name + "\xff" + strings.Join(labels, "\xff")
 	if d, ok := c.descs[key]; ok {
 		return d
 	}
