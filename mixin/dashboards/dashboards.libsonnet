@@ -1,1 +1,3 @@
-{ grafanaDashboards+:: {} }
+(import 'ensemble.libsonnet') +
+(import 'processes.libsonnet') +
+(import 'zkwatch.libsonnet')
