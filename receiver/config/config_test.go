@@ -1,0 +1,133 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestExamplesLoad(t *testing.T) {
+	for _, f := range []string{"../../examples/receiver.yml", "testdata/issue-example.yml", "testdata/full.yml"} {
+		c, err := LoadFile(f)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if len(c.Notifiers) != 4 || c.Storage.Retention != 720*time.Hour {
+			t.Errorf("%s: unexpected content %+v", f, c)
+		}
+	}
+}
+
+func TestIssueExampleSemantics(t *testing.T) {
+	c, err := LoadFile("../../examples/receiver.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Route(map[string]string{"severity": "critical"}); strings.Join(got, ",") != "sink,mail,ding,sms" {
+		t.Errorf("critical route = %v", got)
+	}
+	if got := c.Route(map[string]string{"severity": "warning"}); strings.Join(got, ",") != "sink" {
+		t.Errorf("default route = %v", got)
+	}
+	rules := c.RestartRules(map[string]string{"alertname": "ZooKeeperProcessMemberDown"})
+	if len(rules) != 1 || rules[0].MaxAttempts != 3 || rules[0].Timeout != 30*time.Second || rules[0].Backoff != 5*time.Second {
+		t.Fatalf("restart rules = %+v", rules)
+	}
+	r := rules[0]
+	if err := r.CheckAllow(map[string]string{"group": "zk", "member": "zk-1"}); err != nil {
+		t.Errorf("valid labels refused: %v", err)
+	}
+	// member is checked by its allow regex, group by the default one
+	// because the command uses it.
+	for _, labels := range []map[string]string{
+		{"group": "zk", "member": "x; touch PWNED"},
+		{"group": "$(touch PWNED)", "member": "zk-1"},
+		{"group": "zk"},
+	} {
+		if err := r.CheckAllow(labels); err == nil {
+			t.Errorf("labels %v were allowed", labels)
+		}
+	}
+	if c.Notifier("ding").DingTalk.MessagesPerMinute != 20 || c.Notifier("sms").SMS.Method != "POST" {
+		t.Error("defaults not applied")
+	}
+	if c.Global.MaxBodyBytes != 4<<20 || c.Global.RestartConcurrency != 2 {
+		t.Error("global defaults not applied")
+	}
+}
+
+func TestBadConfigs(t *testing.T) {
+	want := map[string]string{
+		"bad-unknown-key.yml":        "line 3: field webhok not found",
+		"bad-two-kinds.yml":          "exactly one of",
+		"bad-unknown-notifier.yml":   `unknown notifier "y"`,
+		"bad-relative-command.yml":   "absolute path",
+		"bad-allow-regex.yml":        "allow x",
+		"bad-template.yml":           "template body",
+		"bad-duplicate-notifier.yml": "duplicate name",
+		"bad-guard-addr.yml":         "not host:port",
+		"bad-duration.yml":           "line 2",
+	}
+	files, _ := filepath.Glob("testdata/bad-*.yml")
+	if len(files) != len(want) {
+		t.Errorf("%d bad fixtures, %d expectations", len(files), len(want))
+	}
+	for _, f := range files {
+		_, err := LoadFile(f)
+		if err == nil {
+			t.Errorf("%s: accepted", f)
+			continue
+		}
+		if w := want[filepath.Base(f)]; !strings.Contains(err.Error(), w) {
+			t.Errorf("%s: error %q does not mention %q", f, err, w)
+		}
+	}
+}
+
+func TestMatcher(t *testing.T) {
+	m, err := NewMatcher(map[string]string{"a": "1"}, map[string]string{"b": "x|y"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for labels, want := range map[[2]string]bool{{"1", "x"}: true, {"1", "xy"}: false, {"2", "y"}: false, {"1", ""}: false} {
+		if got := m.Matches(map[string]string{"a": labels[0], "b": labels[1]}); got != want {
+			t.Errorf("%v: got %v", labels, got)
+		}
+	}
+}
+
+func TestBearerTokenFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "token"), []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "c.yml")
+	if err := os.WriteFile(p, []byte("global:\n  bearer_token_file: token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BearerToken() != "s3cret" {
+		t.Errorf("token = %q", c.BearerToken())
+	}
+	if _, err := Load([]byte("global:\n  bearer_token: a\n  bearer_token_file: b\n")); err == nil {
+		t.Error("both token settings accepted")
+	}
+}

@@ -1,0 +1,84 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package receiver
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/zkwatch/zkwatch/receiver/store"
+)
+
+const namespace = "zkwatch_receiver"
+
+// Metrics are the receiver's own metrics.
+type Metrics struct {
+	WebhookRequests *prometheus.CounterVec
+	notifications   *prometheus.CounterVec
+	restarts        *prometheus.CounterVec
+}
+
+func newMetrics(r *Receiver, reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		WebhookRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "webhook_requests_total",
+			Help: "Webhook requests by HTTP status code.",
+		}, []string{"code"}),
+		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "notifications_total",
+			Help: "Notification delivery attempts by notifier and outcome (success, retry, failure).",
+		}, []string{"notifier", "outcome"}),
+		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "restarts_total",
+			Help: "Restart decisions by rule and outcome (success, failure, refused, postponed, exhausted, dry_run).",
+		}, []string{"rule", "outcome"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.WebhookRequests, m.notifications, m.restarts, &storeCollector{r: r})
+	}
+	return m
+}
+
+// storeCollector reads incident counts, outbox depth and file size from
+// the store at scrape time.
+type storeCollector struct{ r *Receiver }
+
+var (
+	incidentsDesc = prometheus.NewDesc(namespace+"_incidents", "Incidents in the store by status.", []string{"status"}, nil)
+	outboxDesc    = prometheus.NewDesc(namespace+"_outbox_pending", "Notifications waiting in the outbox.", nil, nil)
+	sizeDesc      = prometheus.NewDesc(namespace+"_store_size_bytes", "Size of the incident store.", nil, nil)
+)
+
+func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- incidentsDesc
+	ch <- outboxDesc
+	ch <- sizeDesc
+}
+
+func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
+	var counts map[string]int
+	var pending int
+	err := c.r.store.View(func(tx *store.Tx) error {
+		counts, pending = tx.CountByStatus(), tx.OutboxLen()
+		return nil
+	})
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(incidentsDesc, err)
+		return
+	}
+	for status, n := range counts {
+		ch <- prometheus.MustNewConstMetric(incidentsDesc, prometheus.GaugeValue, float64(n), status)
+	}
+	ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(pending))
+	ch <- prometheus.MustNewConstMetric(sizeDesc, prometheus.GaugeValue, float64(c.r.store.Size()))
+}

@@ -1,0 +1,221 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+// Package dingtalk sends markdown messages to a DingTalk custom robot,
+// signing each request as DingTalk specifies, keeping messages under the
+// robot's size limit and queueing them within its rate limit.
+package dingtalk
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/zkwatch/zkwatch/receiver/config"
+	"github.com/zkwatch/zkwatch/receiver/notify"
+)
+
+// errTooFast is DingTalk's errcode for "send too fast"; it is retried.
+const errTooFast = 130101
+
+// Notifier is a DingTalk robot client.
+type Notifier struct {
+	conf *config.DingTalkConfig
+	lim  *limiter
+	now  func() time.Time
+}
+
+// New returns a DingTalk notifier. Notifiers for the same robot URL share
+// one rate limiter.
+func New(conf *config.DingTalkConfig) *Notifier {
+	return &Notifier{conf: conf, lim: limiterFor(conf.URL, conf.MessagesPerMinute), now: time.Now}
+}
+
+// Sign returns DingTalk's signature of a millisecond timestamp: base64 of
+// HMAC-SHA256 over "timestamp\nsecret", keyed with the secret.
+func Sign(timestampMillis int64, secret string) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	fmt.Fprintf(mac, "%d\n%s", timestampMillis, secret)
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// SignedURL appends timestamp and sign query parameters to the robot URL.
+func SignedURL(raw, secret string, now time.Time) (string, error) {
+	if secret == "" {
+		return raw, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	ts := now.UnixMilli()
+	q := u.Query()
+	q.Set("timestamp", strconv.FormatInt(ts, 10))
+	q.Set("sign", Sign(ts, secret))
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+type markdown struct {
+	Title string `json:"title"`
+	Text  string `json:"text"`
+}
+
+type message struct {
+	MsgType  string   `json:"msgtype"`
+	Markdown markdown `json:"markdown"`
+}
+
+// Body builds the JSON request body, truncating the text visibly so the
+// whole body stays within maxBytes.
+func Body(title, text string, maxBytes int) ([]byte, error) {
+	const marker = "\n\n... (message truncated; see the incident page for the rest)"
+	limit := len(text)
+	for {
+		t := text
+		if limit < len(text) {
+			t = notify.Truncate(text, limit, marker)
+		}
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(message{MsgType: "markdown", Markdown: markdown{Title: title, Text: t}}); err != nil {
+			return nil, err
+		}
+		if b.Len() <= maxBytes {
+			return b.Bytes(), nil
+		}
+		if limit <= len(marker) {
+			return nil, fmt.Errorf("message title alone exceeds %d bytes", maxBytes)
+		}
+		// Escaping may grow the text, so shrink by the excess and re-check.
+		limit -= b.Len() - maxBytes
+		if limit < len(marker) {
+			limit = len(marker)
+		}
+	}
+}
+
+// Wait blocks until the robot's rate limit allows one more message.
+func (n *Notifier) Wait(ctx context.Context) error { return n.lim.wait(ctx, n.now) }
+
+// Notify sends one markdown message.
+func (n *Notifier) Notify(ctx context.Context, d *notify.Data) (bool, error) {
+	title, err := notify.Render(n.conf.TitleTemplate(), d, d.Subject())
+	if err != nil {
+		return false, fmt.Errorf("title template: %w", err)
+	}
+	text, err := notify.Render(n.conf.TextTemplate(), d, d.DefaultMarkdown())
+	if err != nil {
+		return false, fmt.Errorf("text template: %w", err)
+	}
+	body, err := Body(title, text, n.conf.MaxBytes)
+	if err != nil {
+		return false, err
+	}
+	u, err := SignedURL(n.conf.URL, string(n.conf.Secret), n.now())
+	if err != nil {
+		return false, fmt.Errorf("url: %v", config.RedactURL(n.conf.URL))
+	}
+	n.lim.record(n.now())
+	resp, err := notify.Do(ctx, http.MethodPost, u, http.Header{"Content-Type": {"application/json"}}, body)
+	if err != nil {
+		return true, err
+	}
+	defer notify.Drain(resp)
+	var r notify.Retrier
+	if retry, err := r.Check(resp.StatusCode, resp.Body); err != nil {
+		return retry, err
+	}
+	var ans struct {
+		ErrCode int    `json:"errcode"`
+		ErrMsg  string `json:"errmsg"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&ans); err != nil {
+		return true, fmt.Errorf("unreadable DingTalk answer: %v", err)
+	}
+	if ans.ErrCode != 0 {
+		return ans.ErrCode == errTooFast, fmt.Errorf("DingTalk errcode %d: %s", ans.ErrCode, ans.ErrMsg)
+	}
+	return false, nil
+}
+
+// limiter allows at most n messages in any minute.
+type limiter struct {
+	mu   sync.Mutex
+	n    int
+	sent []time.Time
+}
+
+var (
+	limitersMu sync.Mutex
+	limiters   = map[string]*limiter{}
+)
+
+func limiterFor(robot string, perMinute int) *limiter {
+	limitersMu.Lock()
+	defer limitersMu.Unlock()
+	l := limiters[robot]
+	if l == nil {
+		l = &limiter{}
+		limiters[robot] = l
+	}
+	l.mu.Lock()
+	l.n = perMinute
+	l.mu.Unlock()
+	return l
+}
+
+func (l *limiter) wait(ctx context.Context, now func() time.Time) error {
+	for {
+		l.mu.Lock()
+		t := now()
+		for len(l.sent) > 0 && t.Sub(l.sent[0]) >= time.Minute {
+			l.sent = l.sent[1:]
+		}
+		var d time.Duration
+		if len(l.sent) >= l.n {
+			d = l.sent[0].Add(time.Minute).Sub(t)
+		}
+		l.mu.Unlock()
+		if d <= 0 {
+			return nil
+		}
+		timer := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		case <-timer.C:
+		}
+	}
+}
+
+func (l *limiter) record(t time.Time) {
+	l.mu.Lock()
+	l.sent = append(l.sent, t)
+	if len(l.sent) > l.n {
+		l.sent = l.sent[len(l.sent)-l.n:]
+	}
+	l.mu.Unlock()
+}

@@ -1,0 +1,71 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+// Package sms sends short texts through an HTTP SMS gateway whose method,
+// URL, headers and body are configured, the URL and body as templates.
+package sms
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/zkwatch/zkwatch/receiver/config"
+	"github.com/zkwatch/zkwatch/receiver/notify"
+)
+
+// MaxTextBytes keeps the default text within a few SMS segments.
+const MaxTextBytes = 300
+
+// Notifier is an HTTP SMS gateway client.
+type Notifier struct{ conf *config.SMSConfig }
+
+// New returns an SMS notifier.
+func New(conf *config.SMSConfig) *Notifier { return &Notifier{conf: conf} }
+
+// DefaultText is the short message used without a body template.
+func DefaultText(d *notify.Data) string {
+	s := d.Subject()
+	if d.Text != "" {
+		s += ": " + d.Text
+	} else if sum := d.Annotations["summary"]; sum != "" {
+		s += ": " + sum
+	}
+	return notify.Truncate(s, MaxTextBytes, "...")
+}
+
+// Notify sends one text.
+func (n *Notifier) Notify(ctx context.Context, d *notify.Data) (bool, error) {
+	u, err := notify.Render(n.conf.URLTemplate(), d, n.conf.URL)
+	if err != nil {
+		return false, fmt.Errorf("url template: %w", err)
+	}
+	body, err := notify.Render(n.conf.BodyTemplate(), d, DefaultText(d))
+	if err != nil {
+		return false, fmt.Errorf("body template: %w", err)
+	}
+	h := http.Header{}
+	if n.conf.Body == "" {
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+	} else if len(body) > 0 && (body[0] == '{' || body[0] == '[') {
+		h.Set("Content-Type", "application/json")
+	}
+	for k, v := range n.conf.Headers {
+		h.Set(k, v)
+	}
+	var b []byte
+	if n.conf.Method != http.MethodGet {
+		b = []byte(body)
+	}
+	return notify.PostAndCheck(ctx, n.conf.Method, u, h, b)
+}

@@ -1,0 +1,62 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+// Package webhook posts notifications as JSON documents to an HTTP
+// endpoint (chat bridges, ticket systems).
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"github.com/zkwatch/zkwatch/receiver/config"
+	"github.com/zkwatch/zkwatch/receiver/notify"
+	"github.com/zkwatch/zkwatch/receiver/payload"
+)
+
+// Message is the JSON body posted per notification.
+type Message struct {
+	Version    string        `json:"version"`
+	Kind       string        `json:"kind"`
+	IncidentID string        `json:"incidentId"`
+	Status     string        `json:"status"`
+	Title      string        `json:"title"`
+	Text       string        `json:"text"`
+	Alert      payload.Alert `json:"alert"`
+}
+
+// Notifier is a generic JSON webhook.
+type Notifier struct{ conf *config.WebhookConfig }
+
+// New returns a webhook notifier.
+func New(conf *config.WebhookConfig) *Notifier { return &Notifier{conf: conf} }
+
+// Notify posts one message.
+func (n *Notifier) Notify(ctx context.Context, d *notify.Data) (bool, error) {
+	body, err := json.Marshal(Message{
+		Version: "1", Kind: d.Kind, IncidentID: d.IncidentID, Status: d.Status,
+		Title: d.Subject(), Text: d.DefaultText(), Alert: d.Alert,
+	})
+	if err != nil {
+		return false, err
+	}
+	h := http.Header{"Content-Type": {"application/json"}}
+	for k, v := range n.conf.Headers {
+		h.Set(k, v)
+	}
+	if n.conf.BearerToken != "" {
+		h.Set("Authorization", "Bearer "+string(n.conf.BearerToken))
+	}
+	return notify.PostAndCheck(ctx, http.MethodPost, n.conf.URL, h, body)
+}

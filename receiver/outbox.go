@@ -1,0 +1,207 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package receiver
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/zkwatch/zkwatch/receiver/notify"
+	"github.com/zkwatch/zkwatch/receiver/store"
+)
+
+// Notification outcomes, the values of the outcome label.
+const (
+	OutcomeSuccess = "success"
+	OutcomeRetry   = "retry"
+	OutcomeFailure = "failure"
+)
+
+// outboxState tracks which notifiers are being drained and which wait
+// after a retryable failure.
+type outboxState struct {
+	mu           sync.Mutex
+	active       map[string]bool
+	blockedUntil map[string]time.Time
+	wg           sync.WaitGroup
+}
+
+// runOutbox starts one drain goroutine per notifier with due deliveries.
+// Each notifier's messages go out one at a time, in order, which also keeps
+// rate-limited notifiers within their limit.
+func (r *Receiver) runOutbox(ctx context.Context) {
+	o := &r.outbox
+	o.mu.Lock()
+	o.active, o.blockedUntil = map[string]bool{}, map[string]time.Time{}
+	o.mu.Unlock()
+	for {
+		now := r.now()
+		next := now.Add(time.Second)
+		var items []*store.OutboxItem
+		err := r.store.View(func(tx *store.Tx) (err error) { items, err = tx.Outbox(); return })
+		if err != nil {
+			r.logger.Error("reading outbox", "err", err)
+		}
+		due := map[string]bool{}
+		o.mu.Lock()
+		for _, it := range items {
+			at := it.NextAt
+			if b := o.blockedUntil[it.Notifier]; b.After(at) {
+				at = b
+			}
+			if at.After(now) {
+				if at.Before(next) {
+					next = at
+				}
+				continue
+			}
+			due[it.Notifier] = true
+		}
+		for name := range due {
+			if !o.active[name] {
+				o.active[name] = true
+				o.wg.Add(1)
+				go r.drain(ctx, name)
+			}
+		}
+		o.mu.Unlock()
+		if !sleepUntil(ctx, r.wakeOutbox, next, now) {
+			return
+		}
+	}
+}
+
+// drain sends the due deliveries of one notifier until none is due or one
+// fails in a retryable way.
+func (r *Receiver) drain(ctx context.Context, name string) {
+	o := &r.outbox
+	defer func() {
+		o.mu.Lock()
+		delete(o.active, name)
+		o.mu.Unlock()
+		o.wg.Done()
+		wake(r.wakeOutbox)
+	}()
+	for ctx.Err() == nil {
+		var due []*store.OutboxItem
+		now := r.now()
+		err := r.store.View(func(tx *store.Tx) error {
+			items, err := tx.Outbox()
+			for _, it := range items {
+				if it.Notifier == name && !it.NextAt.After(now) {
+					due = append(due, it)
+				}
+			}
+			return err
+		})
+		if err != nil {
+			r.logger.Error("reading outbox", "err", err)
+			return
+		}
+		if len(due) == 0 {
+			return
+		}
+		for _, it := range due {
+			if ctx.Err() != nil {
+				return
+			}
+			if !r.deliver(ctx, it) {
+				return
+			}
+		}
+	}
+}
+
+// deliver makes one attempt and records its outcome; it reports false
+// when the notifier should be left alone for a while.
+func (r *Receiver) deliver(ctx context.Context, it *store.OutboxItem) bool {
+	n := r.notifier(it.Notifier)
+	cfg := r.Config()
+	var retry bool
+	var err error
+	if n == nil {
+		err = fmt.Errorf("notifier %q is no longer configured", it.Notifier)
+	} else {
+		if w, ok := n.(notify.Waiter); ok {
+			if err := w.Wait(ctx); err != nil {
+				return false
+			}
+		}
+		actx, cancel := context.WithTimeout(ctx, cfg.Global.NotifyTimeout)
+		retry, err = n.Notify(actx, &notify.Data{Alert: it.Alert, IncidentID: it.IncidentID, Kind: it.Kind, Text: it.Text})
+		cancel()
+		if err != nil && ctx.Err() != nil {
+			return false // shutting down: the item stays queued as it was
+		}
+	}
+	now := r.now()
+	outcome := OutcomeSuccess
+	switch {
+	case err != nil && retry:
+		outcome = OutcomeRetry
+	case err != nil:
+		outcome = OutcomeFailure
+	}
+	r.metrics.notifications.WithLabelValues(it.Notifier, outcome).Inc()
+	it.Attempts++
+	uerr := r.store.Update(func(tx *store.Tx) error {
+		if outcome == OutcomeRetry {
+			it.LastError = err.Error()
+			it.NextAt = now.Add(backoff(cfg.Global.RetryInitialBackoff, cfg.Global.RetryMaxBackoff, it.Attempts))
+			return tx.PutOutbox(it)
+		}
+		if err := tx.DeleteOutbox(it.Seq); err != nil {
+			return err
+		}
+		inc, err2 := tx.Incident(it.IncidentID)
+		if err2 != nil || inc == nil {
+			return err2 // the incident expired; nothing to record on
+		}
+		rec := store.Notification{Notifier: it.Notifier, Kind: it.Kind, Outcome: outcome, Attempts: it.Attempts, At: now}
+		if err != nil {
+			rec.Error = err.Error()
+		}
+		inc.Notifications = append(inc.Notifications, rec)
+		return tx.PutIncident(inc)
+	})
+	if uerr != nil {
+		r.logger.Error("recording delivery", "notifier", it.Notifier, "err", uerr)
+		return false
+	}
+	switch outcome {
+	case OutcomeRetry:
+		r.logger.Warn("notification failed, will retry", "notifier", it.Notifier, "incident", it.IncidentID,
+			"attempt", it.Attempts, "next", it.NextAt, "err", err)
+		r.outbox.mu.Lock()
+		r.outbox.blockedUntil[it.Notifier] = it.NextAt
+		r.outbox.mu.Unlock()
+		return false
+	case OutcomeFailure:
+		r.logger.Error("notification failed permanently", "notifier", it.Notifier, "incident", it.IncidentID, "err", err)
+	default:
+		r.logger.Debug("notification sent", "notifier", it.Notifier, "incident", it.IncidentID, "kind", it.Kind)
+	}
+	return true
+}
+
+// backoff doubles from initial per attempt, capped at max.
+func backoff(initial, max time.Duration, attempt int) time.Duration {
+	d := initial
+	for i := 1; i < attempt && d < max; i++ {
+		d *= 2
+	}
+	return min(d, max)
+}

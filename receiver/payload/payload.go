@@ -1,0 +1,181 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+// Package payload decodes and validates Alertmanager webhook payloads
+// (version 4).
+package payload
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+)
+
+// Version is the only webhook payload version Alertmanager sends today.
+const Version = "4"
+
+// Message is the body Alertmanager's webhook notifier posts.
+type Message struct {
+	Version           string            `json:"version"`
+	GroupKey          string            `json:"groupKey"`
+	TruncatedAlerts   uint64            `json:"truncatedAlerts"`
+	Receiver          string            `json:"receiver"`
+	Status            string            `json:"status"`
+	Alerts            []Alert           `json:"alerts"`
+	GroupLabels       map[string]string `json:"groupLabels"`
+	CommonLabels      map[string]string `json:"commonLabels"`
+	CommonAnnotations map[string]string `json:"commonAnnotations"`
+	ExternalURL       string            `json:"externalURL"`
+}
+
+// Alert is one alert of a Message; it is also the data templates see.
+type Alert struct {
+	Status       string            `json:"status"`
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+	StartsAt     time.Time         `json:"startsAt"`
+	EndsAt       time.Time         `json:"endsAt"`
+	GeneratorURL string            `json:"generatorURL"`
+	Fingerprint  string            `json:"fingerprint"`
+}
+
+// Alert statuses.
+const (
+	StatusFiring   = "firing"
+	StatusResolved = "resolved"
+)
+
+// Error is a payload that can never be accepted (HTTP 400).
+type Error struct{ Reason string }
+
+func (e *Error) Error() string { return e.Reason }
+
+func bad(format string, args ...any) error { return &Error{fmt.Sprintf(format, args...)} }
+
+// IsInvalid tells whether err means the payload itself is unacceptable.
+func IsInvalid(err error) bool {
+	var e *Error
+	return errors.As(err, &e)
+}
+
+// Decode reads one webhook payload from r and validates it. Errors of type
+// *Error describe input that can never succeed; other errors come from r
+// (for example http.MaxBytesError).
+func Decode(r io.Reader) (*Message, error) {
+	dec := json.NewDecoder(r)
+	var m Message
+	if err := dec.Decode(&m); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.Is(err, io.EOF):
+			return nil, bad("empty body")
+		case errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &se), errors.As(err, &te):
+			return nil, bad("malformed JSON: %v", err)
+		case isTimeError(err):
+			return nil, bad("malformed JSON: %v", err)
+		}
+		return nil, err
+	}
+	// Anything after the object is garbage, but the reader's own errors
+	// (size limit) must still surface as such.
+	if _, err := dec.Token(); err != io.EOF {
+		if err != nil && !isJSONError(err) {
+			return nil, err
+		}
+		return nil, bad("malformed JSON: trailing data after payload")
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+func isTimeError(err error) bool {
+	var pe *time.ParseError
+	return errors.As(err, &pe)
+}
+
+func isJSONError(err error) bool {
+	var se *json.SyntaxError
+	return errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// Validate checks the version and every alert, and fills in missing
+// fingerprints from the labels.
+func (m *Message) Validate() error {
+	if m.Version != Version {
+		return bad("unsupported payload version %q, want %q", m.Version, Version)
+	}
+	if len(m.Alerts) == 0 {
+		return bad("payload has no alerts")
+	}
+	for i := range m.Alerts {
+		a := &m.Alerts[i]
+		if a.Status != StatusFiring && a.Status != StatusResolved {
+			return bad("alert %d: status %q is neither firing nor resolved", i, a.Status)
+		}
+		if len(a.Labels) == 0 {
+			return bad("alert %d: no labels", i)
+		}
+		for k := range a.Labels {
+			if k == "" {
+				return bad("alert %d: empty label name", i)
+			}
+		}
+		if a.StartsAt.IsZero() {
+			return bad("alert %d: missing startsAt", i)
+		}
+		if a.Fingerprint == "" {
+			a.Fingerprint = Fingerprint(a.Labels)
+		}
+		if len(a.Fingerprint) > 128 {
+			return bad("alert %d: fingerprint longer than 128 bytes", i)
+		}
+	}
+	return nil
+}
+
+// Fingerprint derives a stable id from a label set, for payloads that lack
+// Alertmanager's own fingerprint.
+func Fingerprint(labels map[string]string) string {
+	names := make([]string, 0, len(labels))
+	for k := range labels {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	for _, k := range names {
+		h.Write([]byte(k))
+		h.Write([]byte{0})
+		h.Write([]byte(labels[k]))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+// IncidentID is the unique id of the incident an alert belongs to: one
+// alert fingerprint and one startsAt. Alertmanager's retries and repeats of
+// the same alert map to the same id.
+func (a *Alert) IncidentID() string {
+	h := sha256.Sum256([]byte(a.Fingerprint + "|" + a.StartsAt.UTC().Format(time.RFC3339Nano)))
+	return hex.EncodeToString(h[:8])
+}
+
+// Resolved tells whether the alert is resolved.
+func (a *Alert) Resolved() bool { return a.Status == StatusResolved }

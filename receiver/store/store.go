@@ -1,0 +1,488 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+// Package store keeps incidents, the notification outbox and pending
+// restarts in an embedded bbolt database, so that nothing acknowledged to
+// Alertmanager is lost across crashes.
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/zkwatch/zkwatch/receiver/payload"
+)
+
+var (
+	bIncidents = []byte("incidents") // id -> Incident (JSON)
+	bStatus    = []byte("status")    // id -> status, for cheap counting
+	bOutbox    = []byte("outbox")    // seq -> OutboxItem
+	bJobs      = []byte("restarts")  // incident id/rule -> RestartJob
+	bLastRun   = []byte("lastrun")   // rule/target -> time of last restart
+)
+
+// FileName is the database file inside the storage directory.
+const FileName = "receiver.db"
+
+// Limits on what one incident keeps, so a flapping alert cannot grow a
+// record without bound.
+const (
+	MaxNotifications = 200
+	MaxRestarts      = 50
+	MaxOutputBytes   = 4096
+)
+
+// Incident is one alert occurrence: a fingerprint and a startsAt.
+type Incident struct {
+	ID           string        `json:"id"`
+	Status       string        `json:"status"`
+	Alert        payload.Alert `json:"alert"`
+	Receiver     string        `json:"receiver,omitempty"`
+	Notifiers    []string      `json:"notifiers"`
+	RestartRules []string      `json:"restartRules,omitempty"`
+	FirstSeen    time.Time     `json:"firstSeen"`
+	LastSeen     time.Time     `json:"lastSeen"`
+	ResolvedAt   time.Time     `json:"resolvedAt,omitzero"`
+	LastNotified time.Time     `json:"lastNotified,omitzero"`
+	// Received counts the webhook deliveries that carried this alert.
+	Received      int              `json:"received"`
+	Notifications []Notification   `json:"notifications"`
+	Restarts      []RestartAttempt `json:"restarts"`
+}
+
+// Notification records the outcome of one delivery.
+type Notification struct {
+	Notifier string    `json:"notifier"`
+	Kind     string    `json:"kind"`
+	Outcome  string    `json:"outcome"` // success | failure
+	Attempts int       `json:"attempts"`
+	Error    string    `json:"error,omitempty"`
+	At       time.Time `json:"at"`
+}
+
+// RestartAttempt records one restart decision or run.
+type RestartAttempt struct {
+	Rule     string        `json:"rule"`
+	Attempt  int           `json:"attempt"`
+	Outcome  string        `json:"outcome"`
+	Argv     []string      `json:"argv,omitempty"`
+	ExitCode int           `json:"exitCode"`
+	Duration time.Duration `json:"duration"`
+	Output   string        `json:"output,omitempty"`
+	Reason   string        `json:"reason,omitempty"`
+	At       time.Time     `json:"at"`
+}
+
+// Outbox kinds: what a queued notification reports.
+const (
+	KindFiring   = "firing"
+	KindResolved = "resolved"
+	KindRenotify = "renotify"
+	KindRestart  = "restart"
+)
+
+// OutboxItem is one pending delivery.
+type OutboxItem struct {
+	Seq        uint64        `json:"seq"`
+	IncidentID string        `json:"incidentId"`
+	Notifier   string        `json:"notifier"`
+	Kind       string        `json:"kind"`
+	Alert      payload.Alert `json:"alert"`
+	// Text is the extra line of a restart report.
+	Text      string    `json:"text,omitempty"`
+	Attempts  int       `json:"attempts"`
+	NextAt    time.Time `json:"nextAt"`
+	LastError string    `json:"lastError,omitempty"`
+	Created   time.Time `json:"created"`
+}
+
+// RestartJob is a pending restart for one incident and rule.
+type RestartJob struct {
+	IncidentID string    `json:"incidentId"`
+	Rule       string    `json:"rule"`
+	Attempts   int       `json:"attempts"`
+	NextAt     time.Time `json:"nextAt"`
+	// Running is set, durably, just before the command starts; a job
+	// found running at startup was interrupted by a crash.
+	Running   bool   `json:"running"`
+	Postponed string `json:"postponed,omitempty"`
+}
+
+// Key is the job's key in the store.
+func (j *RestartJob) Key() string { return j.IncidentID + "/" + j.Rule }
+
+// Store is the bbolt-backed database.
+type Store struct {
+	db   *bolt.DB
+	path string
+}
+
+// Open opens (creating if needed) the database in dir.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, FileName)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	// Concurrent webhook requests share one fsync: Batch waits this long
+	// for company before committing.
+	db.MaxBatchDelay = 2 * time.Millisecond
+	db.MaxBatchSize = 500
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bIncidents, bStatus, bOutbox, bJobs, bLastRun} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Store{db: db, path: path}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// Tx is a read or write transaction with typed accessors.
+type Tx struct{ tx *bolt.Tx }
+
+// Batch runs fn in a write transaction shared with concurrent callers, so
+// that they pay for one fsync together. fn may run more than once and must
+// have no effects outside tx.
+func (s *Store) Batch(fn func(*Tx) error) error {
+	return s.db.Batch(func(tx *bolt.Tx) error { return fn(&Tx{tx}) })
+}
+
+// Update runs fn in its own write transaction.
+func (s *Store) Update(fn func(*Tx) error) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return fn(&Tx{tx}) })
+}
+
+// View runs fn in a read transaction.
+func (s *Store) View(fn func(*Tx) error) error {
+	return s.db.View(func(tx *bolt.Tx) error { return fn(&Tx{tx}) })
+}
+
+func get[T any](b *bolt.Bucket, key []byte) (*T, error) {
+	v := b.Get(key)
+	if v == nil {
+		return nil, nil
+	}
+	var t T
+	if err := json.Unmarshal(v, &t); err != nil {
+		return nil, fmt.Errorf("corrupt record %q: %w", key, err)
+	}
+	return &t, nil
+}
+
+func put(b *bolt.Bucket, key []byte, v any) error {
+	buf, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, buf)
+}
+
+// Incident returns the incident id, or nil.
+func (t *Tx) Incident(id string) (*Incident, error) {
+	return get[Incident](t.tx.Bucket(bIncidents), []byte(id))
+}
+
+// PutIncident stores inc, trimming its history to the limits.
+func (t *Tx) PutIncident(inc *Incident) error {
+	if n := len(inc.Notifications); n > MaxNotifications {
+		inc.Notifications = inc.Notifications[n-MaxNotifications:]
+	}
+	if n := len(inc.Restarts); n > MaxRestarts {
+		inc.Restarts = inc.Restarts[n-MaxRestarts:]
+	}
+	if err := t.tx.Bucket(bStatus).Put([]byte(inc.ID), []byte(inc.Status)); err != nil {
+		return err
+	}
+	return put(t.tx.Bucket(bIncidents), []byte(inc.ID), inc)
+}
+
+// Filter selects incidents; zero fields match everything.
+type Filter struct {
+	Status    string
+	AlertName string
+	Since     time.Time // last seen at or after
+	Until     time.Time // first seen before
+	Limit     int
+}
+
+// Incidents returns matching incidents, most recently seen first.
+func (t *Tx) Incidents(f Filter) ([]*Incident, error) {
+	var out []*Incident
+	err := t.tx.Bucket(bIncidents).ForEach(func(k, v []byte) error {
+		if f.Status != "" && string(t.tx.Bucket(bStatus).Get(k)) != f.Status {
+			return nil
+		}
+		var inc Incident
+		if err := json.Unmarshal(v, &inc); err != nil {
+			return fmt.Errorf("corrupt incident %q: %w", k, err)
+		}
+		if (f.AlertName != "" && inc.Alert.Labels["alertname"] != f.AlertName) ||
+			(!f.Since.IsZero() && inc.LastSeen.Before(f.Since)) ||
+			(!f.Until.IsZero() && !inc.FirstSeen.Before(f.Until)) {
+			return nil
+		}
+		out = append(out, &inc)
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].LastSeen.Equal(out[j].LastSeen) {
+			return out[i].LastSeen.After(out[j].LastSeen)
+		}
+		return out[i].ID < out[j].ID
+	})
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, err
+}
+
+// CountByStatus counts incidents per status without decoding them.
+func (t *Tx) CountByStatus() map[string]int {
+	out := map[string]int{payload.StatusFiring: 0, payload.StatusResolved: 0}
+	_ = t.tx.Bucket(bStatus).ForEach(func(_, v []byte) error {
+		out[string(v)]++
+		return nil
+	})
+	return out
+}
+
+// Enqueue adds a delivery to the outbox, assigning its sequence number.
+func (t *Tx) Enqueue(it *OutboxItem) error {
+	b := t.tx.Bucket(bOutbox)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	it.Seq = seq
+	return put(b, seqKey(seq), it)
+}
+
+// PutOutbox updates a delivery.
+func (t *Tx) PutOutbox(it *OutboxItem) error { return put(t.tx.Bucket(bOutbox), seqKey(it.Seq), it) }
+
+// DeleteOutbox removes a delivery.
+func (t *Tx) DeleteOutbox(seq uint64) error { return t.tx.Bucket(bOutbox).Delete(seqKey(seq)) }
+
+// OutboxItem returns the delivery seq, or nil.
+func (t *Tx) OutboxItem(seq uint64) (*OutboxItem, error) {
+	return get[OutboxItem](t.tx.Bucket(bOutbox), seqKey(seq))
+}
+
+// Outbox returns pending deliveries in the order they were queued.
+func (t *Tx) Outbox() ([]*OutboxItem, error) {
+	var out []*OutboxItem
+	err := t.tx.Bucket(bOutbox).ForEach(func(k, v []byte) error {
+		var it OutboxItem
+		if err := json.Unmarshal(v, &it); err != nil {
+			return fmt.Errorf("corrupt outbox item %x: %w", k, err)
+		}
+		out = append(out, &it)
+		return nil
+	})
+	return out, err
+}
+
+// OutboxLen counts pending deliveries.
+func (t *Tx) OutboxLen() int { return t.tx.Bucket(bOutbox).Stats().KeyN }
+
+// PutJob stores a restart job.
+func (t *Tx) PutJob(j *RestartJob) error { return put(t.tx.Bucket(bJobs), []byte(j.Key()), j) }
+
+// Job returns the job for key, or nil.
+func (t *Tx) Job(key string) (*RestartJob, error) {
+	return get[RestartJob](t.tx.Bucket(bJobs), []byte(key))
+}
+
+// DeleteJob removes a restart job.
+func (t *Tx) DeleteJob(key string) error { return t.tx.Bucket(bJobs).Delete([]byte(key)) }
+
+// Jobs returns all pending restart jobs.
+func (t *Tx) Jobs() ([]*RestartJob, error) {
+	var out []*RestartJob
+	err := t.tx.Bucket(bJobs).ForEach(func(k, v []byte) error {
+		var j RestartJob
+		if err := json.Unmarshal(v, &j); err != nil {
+			return fmt.Errorf("corrupt restart job %q: %w", k, err)
+		}
+		out = append(out, &j)
+		return nil
+	})
+	return out, err
+}
+
+// LastRun returns when a restart last finished for key (rule/target).
+func (t *Tx) LastRun(key string) time.Time {
+	v := t.tx.Bucket(bLastRun).Get([]byte(key))
+	if len(v) != 8 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(v)))
+}
+
+// SetLastRun records when a restart finished for key.
+func (t *Tx) SetLastRun(key string, at time.Time) error {
+	return t.tx.Bucket(bLastRun).Put([]byte(key), seqKey(uint64(at.UnixNano())))
+}
+
+func seqKey(n uint64) []byte {
+	k := make([]byte, 8)
+	binary.BigEndian.PutUint64(k, n)
+	return k
+}
+
+// Expire deletes incidents not updated within retention, and with them
+// their pending restart jobs. It returns how many incidents it deleted.
+// Pending deliveries carry their own copy of the alert and are kept.
+func (s *Store) Expire(retention time.Duration, now time.Time) (int, error) {
+	cutoff := now.Add(-retention)
+	n := 0
+	err := s.Update(func(t *Tx) error {
+		var old [][]byte
+		err := t.tx.Bucket(bIncidents).ForEach(func(k, v []byte) error {
+			var inc struct {
+				LastSeen   time.Time `json:"lastSeen"`
+				ResolvedAt time.Time `json:"resolvedAt"`
+			}
+			if err := json.Unmarshal(v, &inc); err != nil {
+				return err
+			}
+			last := inc.LastSeen
+			if inc.ResolvedAt.After(last) {
+				last = inc.ResolvedAt
+			}
+			if last.Before(cutoff) {
+				old = append(old, append([]byte(nil), k...))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		jobs, err := t.Jobs()
+		if err != nil {
+			return err
+		}
+		for _, k := range old {
+			if err := t.tx.Bucket(bIncidents).Delete(k); err != nil {
+				return err
+			}
+			if err := t.tx.Bucket(bStatus).Delete(k); err != nil {
+				return err
+			}
+			for _, j := range jobs {
+				if j.IncidentID == string(k) {
+					if err := t.DeleteJob(j.Key()); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		// Cooldown records older than the retention are of no use.
+		c := t.tx.Bucket(bLastRun).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if len(v) == 8 && time.Unix(0, int64(binary.BigEndian.Uint64(v))).Before(cutoff) {
+				if err := c.Delete(); err != nil {
+					return err
+				}
+			}
+		}
+		n = len(old)
+		return nil
+	})
+	return n, err
+}
+
+// Size returns the database file size in bytes.
+func (s *Store) Size() int64 {
+	var n int64
+	_ = s.db.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
+	return n
+}
+
+// Compact rewrites the database file in dir without its free pages, which
+// bbolt never returns to the file system. It must run while no Store has
+// the file open. It is a no-op when less than half the file is free.
+func Compact(dir string) (before, after int64, err error) {
+	path := filepath.Join(dir, FileName)
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, 0, nil
+	} else if err != nil {
+		return 0, 0, err
+	}
+	before = fi.Size()
+	src, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return before, before, err
+	}
+	var free int64
+	_ = src.View(func(tx *bolt.Tx) error {
+		st := src.Stats()
+		free = int64(st.FreePageN+st.PendingPageN) * int64(tx.DB().Info().PageSize)
+		return nil
+	})
+	if free*2 < before {
+		return before, before, src.Close()
+	}
+	tmp := path + ".compact"
+	_ = os.Remove(tmp)
+	dst, err := bolt.Open(tmp, 0o600, nil)
+	if err != nil {
+		src.Close()
+		return before, before, err
+	}
+	err = bolt.Compact(dst, src, 64<<20)
+	src.Close()
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return before, before, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return before, before, err
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	fi, err = os.Stat(path)
+	if err != nil {
+		return before, 0, err
+	}
+	return before, fi.Size(), nil
+}

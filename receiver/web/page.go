@@ -1,0 +1,118 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package web
+
+import (
+	"html/template"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/zkwatch/zkwatch/receiver/store"
+)
+
+type restartRow struct {
+	Incident, AlertName string
+	store.RestartAttempt
+}
+
+type notificationRow struct {
+	Incident, AlertName string
+	store.Notification
+}
+
+type pageData struct {
+	Now           time.Time
+	Open, Recent  []*store.Incident
+	Restarts      []restartRow
+	Notifications []notificationRow
+	Pending       int
+}
+
+const pageRows = 50
+
+func (h *handler) page(w http.ResponseWriter, _ *http.Request) {
+	d := pageData{Now: time.Now()}
+	err := h.rcv.Store().View(func(tx *store.Tx) error {
+		var err error
+		if d.Open, err = tx.Incidents(store.Filter{Status: "firing", Limit: 200}); err != nil {
+			return err
+		}
+		all, err := tx.Incidents(store.Filter{Limit: pageRows})
+		d.Recent = all
+		d.Pending = tx.OutboxLen()
+		return err
+	})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	for _, inc := range d.Recent {
+		for _, a := range inc.Restarts {
+			d.Restarts = append(d.Restarts, restartRow{inc.ID, inc.Alert.Labels["alertname"], a})
+		}
+		for _, n := range inc.Notifications {
+			d.Notifications = append(d.Notifications, notificationRow{inc.ID, inc.Alert.Labels["alertname"], n})
+		}
+	}
+	sort.SliceStable(d.Restarts, func(i, j int) bool { return d.Restarts[i].At.After(d.Restarts[j].At) })
+	sort.SliceStable(d.Notifications, func(i, j int) bool { return d.Notifications[i].At.After(d.Notifications[j].At) })
+	d.Restarts = d.Restarts[:min(len(d.Restarts), pageRows)]
+	d.Notifications = d.Notifications[:min(len(d.Notifications), pageRows)]
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := pageTmpl.Execute(w, d); err != nil {
+		h.o.Logger.Error("rendering status page", "err", err)
+	}
+}
+
+var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
+	"ts": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02 15:04:05Z")
+	},
+}).Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>zkwatch receiver</title>
+<style>
+body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1.5em}
+td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}
+.firing{color:#b00}.resolved{color:#070}.failure,.refused,.exhausted{color:#b00}.success{color:#070}
+pre{margin:0;max-width:40em;white-space:pre-wrap}
+</style></head><body>
+<h1>zkwatch receiver</h1>
+<p>Generated {{ts .Now}}. Pending notifications: <span id="pending">{{.Pending}}</span>.
+<a href="api/v1/incidents">JSON API</a> · <a href="metrics">metrics</a></p>
+<h2>Open incidents</h2>
+<table id="open-incidents"><tr><th>Incident</th><th>Alert</th><th>Labels</th><th>Started</th><th>Last seen</th><th>Posts</th></tr>
+{{range .Open}}<tr class="incident" data-id="{{.ID}}"><td><a href="api/v1/incidents/{{.ID}}">{{.ID}}</a></td><td>{{index .Alert.Labels "alertname"}}</td>
+<td>{{range $k, $v := .Alert.Labels}}{{$k}}={{$v}} {{end}}</td><td>{{ts .Alert.StartsAt}}</td><td>{{ts .LastSeen}}</td><td>{{.Received}}</td></tr>
+{{else}}<tr><td colspan="6">No open incidents.</td></tr>{{end}}</table>
+<h2>Recent incidents</h2>
+<table id="recent-incidents"><tr><th>Incident</th><th>Status</th><th>Alert</th><th>Started</th><th>Resolved</th><th>Notifiers</th></tr>
+{{range .Recent}}<tr class="incident" data-id="{{.ID}}"><td><a href="api/v1/incidents/{{.ID}}">{{.ID}}</a></td><td class="{{.Status}}">{{.Status}}</td>
+<td>{{index .Alert.Labels "alertname"}}</td><td>{{ts .Alert.StartsAt}}</td><td>{{ts .ResolvedAt}}</td><td>{{range .Notifiers}}{{.}} {{end}}</td></tr>
+{{else}}<tr><td colspan="6">No incidents.</td></tr>{{end}}</table>
+<h2>Restarts</h2>
+<table id="restarts"><tr><th>Time</th><th>Incident</th><th>Rule</th><th>Attempt</th><th>Outcome</th><th>Exit</th><th>Duration</th><th>Reason / output</th></tr>
+{{range .Restarts}}<tr><td>{{ts .At}}</td><td>{{.Incident}}</td><td>{{.Rule}}</td><td>{{.Attempt}}</td><td class="outcome {{.Outcome}}">{{.Outcome}}</td>
+<td>{{.ExitCode}}</td><td>{{.Duration}}</td><td>{{.Reason}}{{if .Output}}<pre>{{.Output}}</pre>{{end}}</td></tr>
+{{else}}<tr><td colspan="8">No restarts.</td></tr>{{end}}</table>
+<h2>Notifications</h2>
+<table id="notifications"><tr><th>Time</th><th>Incident</th><th>Alert</th><th>Notifier</th><th>Kind</th><th>Outcome</th><th>Attempts</th><th>Error</th></tr>
+{{range .Notifications}}<tr><td>{{ts .At}}</td><td>{{.Incident}}</td><td>{{.AlertName}}</td><td>{{.Notifier}}</td><td>{{.Kind}}</td>
+<td class="outcome {{.Outcome}}">{{.Outcome}}</td><td>{{.Attempts}}</td><td>{{.Error}}</td></tr>
+{{else}}<tr><td colspan="8">No notifications.</td></tr>{{end}}</table>
+</body></html>
+`))
