@@ -1,0 +1,216 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/zkwatch/zkwatch/internal/zktest"
+)
+
+func TestParseTargets(t *testing.T) {
+	good := map[string][]string{
+		"127.0.0.1:2181":              {"127.0.0.1:2181"},
+		"zk1:2181, zk2:2181,zk1:2181": {"zk1:2181", "zk2:2181"},
+		"[::1]:2181":                  {"[::1]:2181"},
+		"zk-1.example.org:2181":       {"zk-1.example.org:2181"},
+	}
+	for in, want := range good {
+		got, err := parseTargets(in, 16)
+		if err != nil || strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("parseTargets(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "zk1", "zk1:0", "zk1:99999", "http://zk1:2181", "zk1:2181/x", "user@zk1:2181",
+		"zk1:abc", "$(touch x):2181", "zk1 :2181", strings.Repeat("a:1,", 17)} {
+		if _, err := parseTargets(in, 16); err == nil {
+			t.Errorf("parseTargets(%q) accepted", in)
+		}
+	}
+}
+
+// buildExporter compiles the binary once per test run.
+func buildExporter(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "zookeeper_exporter")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type exporter struct {
+	url    string
+	cmd    *exec.Cmd
+	stderr *bytes.Buffer
+}
+
+func startExporter(t *testing.T, bin string, args ...string) *exporter {
+	t.Helper()
+	ports, err := zktest.FreePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	cmd := exec.Command(bin, append([]string{"--web.listen-address=" + addr}, args...)...)
+	e := &exporter{url: "http://" + addr, cmd: cmd, stderr: &bytes.Buffer{}}
+	cmd.Stderr = e.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("exporter log:\n%s", e.stderr)
+		}
+	})
+	if err := zktest.WaitFor(20*time.Second, 20*time.Millisecond, func() error {
+		resp, err := http.Get(e.url + "/-/healthy")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func get(t *testing.T, url string, header ...string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func TestExporterBinary(t *testing.T) {
+	zktest.Require(t)
+	bin := buildExporter(t)
+	ens := zktest.Start(t, 3)
+	exp := startExporter(t, bin, "--zookeeper.servers="+ens.Servers(), "--zookeeper.timeout=1s")
+
+	code, body := get(t, exp.url+"/metrics")
+	if code != 200 {
+		t.Fatalf("/metrics: %d %s", code, body)
+	}
+	for _, want := range []string{
+		"zookeeper_ensemble_leaders 1", "zookeeper_ensemble_members_up 3", "zookeeper_ensemble_has_quorum 1",
+		`zookeeper_scrape_collector_success{collector="ensemble"} 1`, "zookeeper_exporter_build_info{",
+		"go_goroutines", "process_open_fds", `zookeeper_up{server="` + ens.Addrs()[0] + `"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+
+	// /probe of a single member and of the whole ensemble.
+	code, body = get(t, exp.url+"/probe?target="+ens.Addrs()[1])
+	if code != 200 || !strings.Contains(body, "zookeeper_ensemble_members 1") || strings.Contains(body, "go_goroutines") {
+		t.Errorf("/probe one member: %d\n%s", code, body)
+	}
+	code, body = get(t, exp.url+"/probe?target="+ens.Servers())
+	if code != 200 || !strings.Contains(body, "zookeeper_ensemble_leaders 1") {
+		t.Errorf("/probe ensemble: %d", code)
+	}
+	for _, bad := range []string{"", "nohost", "http://x:1", "a:1%2Fb", "x:70000"} {
+		code, body = get(t, exp.url+"/probe?target="+bad)
+		if code != 400 || len(strings.TrimSpace(body)) == 0 {
+			t.Errorf("/probe?target=%s: %d %q, want 400 with a reason", bad, code, body)
+		}
+	}
+
+	// A paused member and Prometheus's scrape timeout: the scrape answers
+	// within the announced timeout.
+	ens.Pause(0)
+	defer ens.Resume(0)
+	begin := time.Now()
+	code, body = get(t, exp.url+"/metrics", "X-Prometheus-Scrape-Timeout-Seconds", "0.75")
+	took := time.Since(begin)
+	if code != 200 || !strings.Contains(body, `zookeeper_up{server="`+ens.Addrs()[0]+`"} 0`) {
+		t.Errorf("scrape with paused member: %d", code)
+	}
+	if took > 1500*time.Millisecond {
+		t.Errorf("scrape took %s with a 0.75s scrape timeout", took)
+	}
+
+	code, body = get(t, exp.url+"/")
+	if code != 200 || !strings.Contains(body, "ZooKeeper Exporter") {
+		t.Errorf("landing page: %d", code)
+	}
+}
+
+func TestExporterBasicAuth(t *testing.T) {
+	bin := buildExporter(t)
+	hash, _ := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	cfg := filepath.Join(t.TempDir(), "web.yml")
+	os.WriteFile(cfg, []byte("basic_auth_users:\n  prom: "+string(hash)+"\n"), 0o600)
+	exp := startExporter(t, bin, "--zookeeper.servers=127.0.0.1:1", "--web.config.file="+cfg)
+	code, _ := get(t, exp.url+"/metrics")
+	if code != http.StatusUnauthorized {
+		t.Errorf("no credentials: %d, want 401", code)
+	}
+	req, _ := http.NewRequest("GET", exp.url+"/metrics", nil)
+	req.SetBasicAuth("prom", "s3cret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	// The member is unreachable: still a 200 with up 0, not an error page.
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `zookeeper_up{server="127.0.0.1:1"} 0`) {
+		t.Errorf("with credentials: %d", resp.StatusCode)
+	}
+}
+
+func TestExporterBadFlags(t *testing.T) {
+	bin := buildExporter(t)
+	for _, args := range [][]string{
+		{"--zookeeper.servers=not-a-host-port"},
+		{"--zookeeper.transport=telnet"},
+		{"--zookeeper.timeout=0s"},
+		{"--zookeeper.servers=a:1,b:2", "--zookeeper.admin.servers=a:8080"},
+		{"--no-such-flag"},
+	} {
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		if err == nil {
+			t.Errorf("%v: exited 0", args)
+			continue
+		}
+		if len(out) == 0 || strings.Contains(string(out), "panic") {
+			t.Errorf("%v: no clear error: %s", args, out)
+		}
+	}
+}
