@@ -116,6 +116,15 @@ func main() {
 		lockCmd  = app.Command("lock", "Run COMMAND only while holding the lock at --path (Curator InterProcessMutex layout).")
 		lockPath = lockCmd.Flag("path", "Lock path, e.g. /locks/NAME.").Required().String()
 		lockSup  = addSupFlags(lockCmd, "never")
+
+		workCmd    = app.Command("worker", "Register ROOT/Workers/NAME, claim tasks under ROOT/Tasks and run COMMAND for each ({{.Task}}, {{.Path}} and {{.Worker}} in its arguments are replaced).")
+		workRoot   = workCmd.Flag("root", "Root of the task pool, e.g. /jobs/pool.").Required().String()
+		workMember = workCmd.Flag("member", "Worker name (node name under ROOT/Workers); default the host name.").Default("").String()
+		workMax    = workCmd.Flag("max-tasks", "Most tasks held at once (claimed or running); 0 means the fair share (pending tasks / live workers).").Default("0").Int()
+		workConc   = workCmd.Flag("concurrency", "Tasks run at the same time.").Default("1").Int()
+		workStop   = workCmd.Flag("stop-timeout", "Time between forwarding SIGTERM/SIGINT to running tasks and SIGKILL.").Default("10s").Duration()
+		workResync = workCmd.Flag("resync", "Period of the full rescan of tasks (changes of tasks and workers are also watched).").Default("1s").Duration()
+		workArgs   = workCmd.Arg("command", "The command and its arguments, after --.").Strings()
 	)
 	app.Version(version.Print("zkwatch_agent"))
 	app.UsageWriter(os.Stdout)
@@ -159,6 +168,28 @@ func main() {
 		}
 		cfg := agent.LockConfig{Path: *lockPath, Supervise: sc, Signals: sigs}
 		run = func(ctx context.Context, s *agent.Session) (int, error) { return agent.RunLock(ctx, s, cfg, m, logger) }
+
+	case workCmd.FullCommand():
+		member := *workMember
+		if member == "" {
+			member, _ = os.Hostname()
+		}
+		cfg := agent.WorkerConfig{Root: *workRoot, Member: member, MaxTasks: *workMax, Concurrency: *workConc,
+			Args: *workArgs, StopTimeout: *workStop, Resync: *workResync, Signals: sigs}
+		if *workConc < 1 {
+			fail(logger, errors.New("--concurrency must be at least 1"))
+		}
+		// Validate before connecting; the session is filled in below.
+		if _, err := agent.NewWorker(nil, cfg, m, logger); err != nil {
+			fail(logger, err)
+		}
+		run = func(ctx context.Context, s *agent.Session) (int, error) {
+			w, err := agent.NewWorker(s, cfg, m, logger)
+			if err != nil {
+				return 2, err
+			}
+			return w.Run(ctx)
+		}
 	}
 
 	serve(reg, toolkitFlags, logger, slogger)

@@ -29,6 +29,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zkwatch/zkwatch/agent"
 	"github.com/zkwatch/zkwatch/agent/supervise"
 	"github.com/zkwatch/zkwatch/internal/zktest"
 )
@@ -277,4 +278,197 @@ func TestLock(t *testing.T) {
 	if err != nil || len(children) != 0 {
 		t.Errorf("lock not released: %v %v", children, err)
 	}
+}
+
+// taskScript runs one task: it records an overlap if the task's previous
+// run is still alive, then start and done lines around a short sleep. While
+// the file hold-WORKER exists, that worker's runs wait before finishing, so
+// the test can kill a worker in the middle of a task.
+const taskScript = `d=$0; t=$1; w=$2
+if [ -f "$d/$t.pid" ]; then p=$(cat "$d/$t.pid"); if kill -0 "$p" 2>/dev/null; then echo "$t $p" >> "$d/overlap"; fi; fi
+echo $$ > "$d/$t.pid"
+echo "start $w" >> "$d/$t.log"
+sleep 0.05
+while [ -e "$d/hold-$w" ]; do sleep 0.02; done
+echo "done $w" >> "$d/$t.log"`
+
+func TestWorkers(t *testing.T) {
+	ens := zktest.Start(t, 1)
+	obs := observer(t, ens.Servers())
+	dir := t.TempDir()
+	const root = "/jobs/pool"
+	const n = 100
+	if _, err := obs.Create("/jobs", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{root, root + "/Tasks", root + "/Workers"} {
+		if _, err := obs.Create(p, nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < n; i++ {
+		if _, err := obs.Create(fmt.Sprintf("%s/Tasks/task-%03d", root, i), nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	taskStates := func() (map[string]agentTask, error) {
+		out := map[string]agentTask{}
+		for i := 0; i < n; i++ {
+			name := fmt.Sprintf("task-%03d", i)
+			data, _, err := obs.Get(root + "/Tasks/" + name)
+			if err != nil {
+				return nil, err
+			}
+			out[name] = parseTask(data)
+		}
+		return out, nil
+	}
+	worker := func(name string) *agentProc {
+		return startAgent(t, ens.Servers(), "worker", "--root="+root, "--member="+name, "--",
+			"sh", "-c", taskScript, dir, "{{.Task}}", "{{.Worker}}")
+	}
+
+	// w1 alone claims everything (its fair share is all pending tasks).
+	w1 := worker("w1")
+	if err := zktest.WaitFor(waitLong, 20*time.Millisecond, func() error {
+		ts, err := taskStates()
+		if err != nil {
+			return err
+		}
+		if c := countBy(ts, "w1", ""); c < n/2 {
+			return fmt.Errorf("w1 holds %d tasks", c)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Two workers join: w1 releases unstarted tasks above its fair share
+	// and the newcomers run some.
+	w2, w3 := worker("w2"), worker("w3")
+	if err := zktest.WaitFor(waitLong, 20*time.Millisecond, func() error {
+		ts, err := taskStates()
+		if err != nil {
+			return err
+		}
+		for _, w := range []string{"w2", "w3"} {
+			if countBy(ts, w, "done") == 0 {
+				return fmt.Errorf("%s has completed nothing", w)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Kill w1 in the middle of a task: hold its runs, wait for one that is
+	// held, then kill.
+	if err := os.WriteFile(filepath.Join(dir, "hold-w1"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var interrupted []string
+	var ts map[string]agentTask
+	if err := zktest.WaitFor(waitLong, 20*time.Millisecond, func() error {
+		var err error
+		if ts, err = taskStates(); err != nil {
+			return err
+		}
+		interrupted = nil
+		for name, task := range ts {
+			if task.Worker != "w1" || task.State != "running" {
+				continue
+			}
+			b, _ := os.ReadFile(filepath.Join(dir, name+".log"))
+			pid, _ := readPID(filepath.Join(dir, name+".pid"))
+			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+			if lines[len(lines)-1] == "start w1" && supervise.Alive(pid) {
+				interrupted = append(interrupted, name)
+			}
+		}
+		if len(interrupted) == 0 {
+			return fmt.Errorf("no w1 task held mid-run")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w1Held := countBy(ts, "w1", "") - countBy(ts, "w1", "done")
+	w1.cmd.Process.Kill()
+	t.Logf("killed w1 holding %d unfinished tasks, running %v", w1Held, interrupted)
+
+	if err := zktest.WaitFor(60*time.Second, 50*time.Millisecond, func() error {
+		ts, err := taskStates()
+		if err != nil {
+			return err
+		}
+		done := 0
+		for _, task := range ts {
+			if task.State == "done" {
+				done++
+			}
+		}
+		if done != n {
+			return fmt.Errorf("%d of %d tasks done", done, n)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ts, _ = taskStates()
+	t.Logf("done by w1=%d w2=%d w3=%d", countBy(ts, "w1", "done"), countBy(ts, "w2", "done"), countBy(ts, "w3", "done"))
+	if b, err := os.ReadFile(filepath.Join(dir, "overlap")); err == nil {
+		t.Errorf("two runs of a task at the same time:\n%s", b)
+	}
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("task-%03d", i)
+		b, err := os.ReadFile(filepath.Join(dir, name+".log"))
+		if err != nil {
+			t.Errorf("%s never ran: %v", name, err)
+			continue
+		}
+		var doneBy []string
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			if w, ok := strings.CutPrefix(l, "done "); ok {
+				doneBy = append(doneBy, w)
+			}
+		}
+		if len(doneBy) != 1 {
+			t.Errorf("%s completed %d times (%v), want exactly once", name, len(doneBy), doneBy)
+			continue
+		}
+		if ts[name].Worker != doneBy[0] {
+			t.Errorf("%s: run by %s but marked done by %q", name, doneBy[0], ts[name].Worker)
+		}
+	}
+	for _, name := range interrupted {
+		if w := ts[name].Worker; w == "w1" {
+			t.Errorf("%s was running on the killed w1 and was not taken over", name)
+		}
+	}
+	for _, w := range []*agentProc{w2, w3} {
+		w.signal(syscall.SIGTERM)
+		if code := w.exitCode(t); code != 0 {
+			t.Errorf("worker exit code %d", code)
+		}
+	}
+	workers, _, err := obs.Children(root + "/Workers")
+	if err != nil || len(workers) != 0 {
+		t.Errorf("workers left registered: %v %v", workers, err)
+	}
+}
+
+type agentTask struct{ Worker, State string }
+
+func parseTask(data []byte) agentTask {
+	t := agent.ParseTask(data)
+	return agentTask{t.Worker, t.State}
+}
+
+// countBy counts tasks of a worker, in one state or ("") any.
+func countBy(ts map[string]agentTask, worker, state string) int {
+	c := 0
+	for _, t := range ts {
+		if t.Worker == worker && (state == "" || t.State == state) {
+			c++
+		}
+	}
+	return c
 }
