@@ -16,6 +16,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -646,6 +647,8 @@ var Funcs = template.FuncMap{
 	"toLower": strings.ToLower,
 	"join":    strings.Join,
 	"since":   func(t time.Time) time.Duration { return time.Since(t).Round(time.Second) },
+	// json quotes a value for use inside a JSON body template.
+	"json": func(s string) string { b, _ := json.Marshal(s); return string(b) },
 }
 
 // Matcher holds equality and regex label matchers.

@@ -90,30 +90,37 @@ type message struct {
 // whole body stays within maxBytes.
 func Body(title, text string, maxBytes int) ([]byte, error) {
 	const marker = "\n\n... (message truncated; see the incident page for the rest)"
-	limit := len(text)
-	for {
-		t := text
-		if limit < len(text) {
-			t = notify.Truncate(text, limit, marker)
-		}
+	encode := func(t string) ([]byte, error) {
 		var b bytes.Buffer
 		enc := json.NewEncoder(&b)
 		enc.SetEscapeHTML(false)
-		if err := enc.Encode(message{MsgType: "markdown", Markdown: markdown{Title: title, Text: t}}); err != nil {
+		err := enc.Encode(message{MsgType: "markdown", Markdown: markdown{Title: title, Text: t}})
+		return b.Bytes(), err
+	}
+	b, err := encode(text)
+	if err != nil || len(b) <= maxBytes {
+		return b, err
+	}
+	// JSON escaping makes the size non-linear in the cut, so search for
+	// the longest prefix that fits.
+	var best []byte
+	lo, hi := 0, len(text)
+	for lo <= hi {
+		mid := (lo + hi) / 2
+		b, err := encode(notify.Truncate(text, mid, marker))
+		if err != nil {
 			return nil, err
 		}
-		if b.Len() <= maxBytes {
-			return b.Bytes(), nil
-		}
-		if limit <= len(marker) {
-			return nil, fmt.Errorf("message title alone exceeds %d bytes", maxBytes)
-		}
-		// Escaping may grow the text, so shrink by the excess and re-check.
-		limit -= b.Len() - maxBytes
-		if limit < len(marker) {
-			limit = len(marker)
+		if len(b) <= maxBytes {
+			best, lo = b, mid+1
+		} else {
+			hi = mid - 1
 		}
 	}
+	if best == nil {
+		return nil, fmt.Errorf("message title alone exceeds %d bytes", maxBytes)
+	}
+	return best, nil
 }
 
 // Wait blocks until the robot's rate limit allows one more message.
