@@ -141,11 +141,13 @@ func (c *tasksCollector) Update(_ context.Context, ch chan<- prometheus.Metric) 
 	c.w.each("tasks", func(wi watchItem) {
 		t := wi.(*tasksItem)
 		perWorker := map[string]float64{}
+		registered := map[string]bool{}
 		nWorkers := 0
 		t.workers.cache.Read(func(v *treecache.View) {
 			nWorkers = v.Total
 			for name := range v.Children {
 				perWorker[name] = 0
+				registered[name] = true
 			}
 		})
 		counts := map[string]float64{}
@@ -162,7 +164,7 @@ func (c *tasksCollector) Update(_ context.Context, ch chan<- prometheus.Metric) 
 				case claim.done:
 					counts["done"]++
 				default:
-					if _, registered := perWorker[claim.worker]; registered {
+					if registered[claim.worker] {
 						counts["claimed"]++
 					} else {
 						counts["orphaned"]++
@@ -171,8 +173,7 @@ func (c *tasksCollector) Update(_ context.Context, ch chan<- prometheus.Metric) 
 				}
 			}
 		})
-		// perWorker was filled with registered workers first, so an
-		// unregistered worker only appears through its orphaned tasks.
+		// An unregistered worker appears only through its orphaned tasks.
 		for _, s := range taskStates {
 			ch <- c.tasks.mustNewConstMetric(counts[s], t.rootPath, s)
 		}

@@ -223,3 +223,10 @@ func writeFile(t testing.TB, dir, name, content string) string {
 }
 
 var _ = context.Background
+
+// in returns the exporter reporting to t (for subtests).
+func (e *watchExporter) in(t testing.TB) *watchExporter {
+	c := *e
+	c.t = t
+	return &c
+}

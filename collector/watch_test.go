@@ -1,0 +1,106 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package collector
+
+import (
+	"net"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/zkwatch/zkwatch/internal/zktest"
+)
+
+func TestNothingToWatchDoesNotConnect(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	accepted := make(chan struct{}, 1)
+	go func() {
+		if c, err := l.Accept(); err == nil {
+			accepted <- struct{}{}
+			c.Close()
+		}
+	}()
+	setWatchFlags(t, watchFlags{})
+	x := newWatchExporter(t, []string{l.Addr().String()})
+	got, err := x.scrape()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range got {
+		if k != `zookeeper_scrape_collector_duration_seconds` && !hasPrefix(k, "zookeeper_scrape_collector_") {
+			t.Errorf("unexpected series %s with nothing to watch", k)
+		}
+	}
+	shared.Lock()
+	m := shared.w.m
+	shared.Unlock()
+	if m != nil {
+		t.Error("a session manager exists with nothing to watch")
+	}
+	select {
+	case <-accepted:
+		t.Error("connected to ZooKeeper with nothing to watch")
+	default:
+	}
+}
+
+func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
+
+// TestGroupViewSurvivesLeaderLoss kills the leader of a 3-member ensemble:
+// the exporter reconnects to another member within its session and the
+// view stays whole.
+func TestGroupViewSurvivesLeaderLoss(t *testing.T) {
+	e := zktest.Start(t, 3)
+	if err := e.WaitHealthy(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	servers := e.Addrs()
+	actor := dial(t, servers)
+	mkdirs(t, actor, "/monitor/q")
+	for _, m := range []string{"a", "b"} {
+		mustCreate(t, actor, "/monitor/q/"+m, "", zk.FlagEphemeral)
+	}
+	setWatchFlags(t, watchFlags{groups: []string{"/monitor/q"}, sessionTimout: 4 * time.Second})
+	x := newWatchExporter(t, servers)
+	x.waitFor(want{values: map[string]float64{
+		`zookeeper_group_members{group="/monitor/q"}`: 2,
+		`zookeeper_watch_synced{root="/monitor/q"}`:   1,
+	}})
+	leader := e.Leader()
+	e.Kill(leader)
+	if _, err := e.WaitLeaderOtherThan(leader, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, actor, "/monitor/q/c", "", zk.FlagEphemeral)
+	x.waitFor(want{values: map[string]float64{
+		`zookeeper_group_members{group="/monitor/q"}`:                             3,
+		`zookeeper_group_member_up{group="/monitor/q",member="a"}`:                1,
+		`zookeeper_group_member_up{group="/monitor/q",member="b"}`:                1,
+		`zookeeper_group_member_up{group="/monitor/q",member="c"}`:                1,
+		`zookeeper_group_member_changes_total{change="join",group="/monitor/q"}`:  1,
+		`zookeeper_group_member_changes_total{change="leave",group="/monitor/q"}`: 0,
+		`zookeeper_watch_synced{root="/monitor/q"}`:                               1,
+		`zookeeper_exporter_session_expirations_total`:                            0,
+	}})
+	// Every member drops its clients when the quorum is lost: the view
+	// above came through a reconnection.
+	if v := x.value(`zookeeper_exporter_reconnects_total`); v < 1 {
+		t.Errorf("reconnects = %v, want at least 1", v)
+	}
+}
