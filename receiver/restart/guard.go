@@ -18,6 +18,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -118,6 +119,7 @@ func CheckQuorum(ctx context.Context, members []string, target string, busy *Bus
 			down = append(down, fmt.Sprintf("%s: mode %s", a.addr, a.mode))
 		}
 	}
+	sort.Strings(down) // a stable reason is recorded once, not per check
 	need := len(members)/2 + 1
 	if !known {
 		need++
