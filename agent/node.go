@@ -149,9 +149,19 @@ func (n *Node) reconcile() (<-chan zk.Event, bool) {
 		// Keep the registration: the session may well survive.
 		return nil, false
 	}
+	n.mu.Lock()
+	want, data, registered := n.want, n.data, n.registered
+	n.mu.Unlock()
+	if want && !registered {
+		// Optimistic create first: registration costs one round trip when
+		// the path is free; anything else is sorted out below.
+		if err := n.create(data); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+			level.Debug(n.logger).Log("msg", "create failed", "err", err)
+		}
+	}
 	for attempt := 0; attempt < 5; attempt++ {
 		n.mu.Lock()
-		want, data := n.want, n.data
+		want, data = n.want, n.data
 		n.mu.Unlock()
 		ok, stat, watch, err := n.s.Conn.ExistsW(n.path)
 		if err != nil {
@@ -178,13 +188,7 @@ func (n *Node) reconcile() (<-chan zk.Event, bool) {
 			n.setConflict(false)
 			return nil, false
 		case !ok:
-			_, err := n.s.Conn.Create(n.path, data, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
-			if errors.Is(err, zk.ErrNoNode) {
-				if err = CreateParents(n.s.Conn, n.path); err == nil {
-					_, err = n.s.Conn.Create(n.path, data, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
-				}
-			}
-			if err != nil && !errors.Is(err, zk.ErrNodeExists) {
+			if err := n.create(data); err != nil && !errors.Is(err, zk.ErrNodeExists) {
 				level.Warn(n.logger).Log("msg", "create failed", "err", err)
 				return nil, true
 			}
@@ -232,4 +236,14 @@ func (n *Node) setConflict(c bool) {
 	n.mu.Lock()
 	n.conflict = c
 	n.mu.Unlock()
+}
+
+func (n *Node) create(data []byte) error {
+	_, err := n.s.Conn.Create(n.path, data, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+	if errors.Is(err, zk.ErrNoNode) {
+		if err = CreateParents(n.s.Conn, n.path); err == nil {
+			_, err = n.s.Conn.Create(n.path, data, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+		}
+	}
+	return err
 }

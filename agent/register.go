@@ -176,9 +176,25 @@ func RunRegister(ctx context.Context, s *Session, cfg RegisterConfig, m *Metrics
 	}
 	sc := *cfg.Supervise
 	sc.Logger = logger
-	sc.OnStart = func(p *supervise.Process) { r.up(p.Pid, p.Started) }
-	sc.OnExit = func(int) { r.down() }
-	sc.OnRestart = m.ChildRestarts.Inc
+	onStart, onExit, onRestart := sc.OnStart, sc.OnExit, sc.OnRestart
+	sc.OnStart = func(p *supervise.Process) {
+		r.up(p.Pid, p.Started)
+		if onStart != nil {
+			onStart(p)
+		}
+	}
+	sc.OnExit = func(code int) {
+		r.down()
+		if onExit != nil {
+			onExit(code)
+		}
+	}
+	sc.OnRestart = func() {
+		m.ChildRestarts.Inc()
+		if onRestart != nil {
+			onRestart()
+		}
+	}
 	sup, err := supervise.New(sc)
 	if err != nil {
 		return 2, err
