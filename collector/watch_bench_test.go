@@ -1,0 +1,217 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package collector
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-zookeeper/zk"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/zkwatch/zkwatch/internal/treecache"
+	"github.com/zkwatch/zkwatch/internal/zktest"
+)
+
+// groupCache returns the cache of a watched group.
+func groupCache(tb testing.TB, path string) *treecache.Cache {
+	tb.Helper()
+	shared.Lock()
+	w := shared.w
+	shared.Unlock()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	it, ok := w.items["group\x00"+path]
+	if !ok {
+		tb.Fatalf("group %s not watched", path)
+	}
+	return it.(*groupItem).lc.cache
+}
+
+// BenchmarkWatchDetectionLatency measures the time from the delete of an
+// ephemeral member to its absence in the group collector's view, over
+// 1,000 deletes on loopback.
+func BenchmarkWatchDetectionLatency(b *testing.B) {
+	const n = 1000
+	e := zktest.Start(b, 1)
+	servers := e.Addrs()
+	actor := dial(b, servers)
+	mkdirs(b, actor, "/bench/latency")
+	setWatchFlags(b, watchFlags{groups: []string{"/bench/latency"}})
+	zc, err := New(Config{Servers: servers, Timeout: 5 * time.Second}, log.NewNopLogger(), "group")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer zc.Close()
+	c := groupCache(b, "/bench/latency")
+	present := func(name string) (ok bool) {
+		c.Read(func(v *treecache.View) { _, ok = v.Children[name] })
+		return ok
+	}
+	var lat, acked []time.Duration
+	b.ResetTimer()
+	for iter := 0; iter < b.N; iter++ {
+		b.StopTimer()
+		for i := 0; i < n; i++ {
+			mustCreate(b, actor, fmt.Sprintf("/bench/latency/m%04d", i), "h:1.2.3.4", zk.FlagEphemeral)
+		}
+		if err := zktest.WaitFor(60*time.Second, 5*time.Millisecond, func() error {
+			var total int
+			c.Read(func(v *treecache.View) { total = len(v.Children) })
+			if total != n {
+				return fmt.Errorf("%d members", total)
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		lat, acked = lat[:0], acked[:0]
+		for i := 0; i < n; i++ {
+			name := fmt.Sprintf("m%04d", i)
+			begin := time.Now()
+			if err := actor.Delete("/bench/latency/"+name, -1); err != nil {
+				b.Fatal(err)
+			}
+			ack := time.Now()
+			for present(name) {
+				if time.Since(begin) > 10*time.Second {
+					b.Fatalf("delete of %s not seen", name)
+				}
+				time.Sleep(20 * time.Microsecond)
+			}
+			lat = append(lat, time.Since(begin))
+			acked = append(acked, time.Since(ack))
+		}
+	}
+	// From the delete request, which includes the server's commit (an
+	// fsync of its transaction log), and from the delete's reply.
+	b.ReportMetric(quantileMs(lat, 0.5), "median-ms")
+	b.ReportMetric(quantileMs(lat, 0.99), "p99-ms")
+	b.ReportMetric(quantileMs(acked, 0.5), "after-ack-median-ms")
+	b.ReportMetric(quantileMs(acked, 0.99), "after-ack-p99-ms")
+}
+
+func quantileMs(ds []time.Duration, q float64) float64 {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return float64(s[int(float64(len(s)-1)*q)].Microseconds()) / 1000
+}
+
+// BenchmarkWatchScale100k watches 1,000 groups of 100 ephemeral members:
+// initial sync time, heap per member and /metrics render time.
+func BenchmarkWatchScale100k(b *testing.B) {
+	const groups, perGroup = 1000, 100
+	e := zktest.Start(b, 1)
+	servers := e.Addrs()
+	admin := dial(b, servers)
+	var paths []string
+	for g := 0; g < groups; g++ {
+		p := fmt.Sprintf("/scale/g%04d", g)
+		mkdirs(b, admin, p)
+		paths = append(paths, p)
+	}
+	// Members are made by 8 sessions, 8 writers each.
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for s := 0; s < 8; s++ {
+		conn := dial(b, servers)
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func(first int) {
+				defer wg.Done()
+				for g := first; g < groups; g += 64 {
+					for m := 0; m < perGroup; m++ {
+						data := fmt.Sprintf(`{"host":"host-%d-%d","ip":"10.%d.%d.%d"}`, g, m, g%256, m, g/256)
+						if _, err := conn.Create(fmt.Sprintf("%s/member-%03d", paths[g], m), []byte(data), zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+							errs <- err
+							return
+						}
+					}
+				}
+			}(s*8 + w)
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	setWatchFlags(b, watchFlags{groups: paths})
+	b.ResetTimer()
+	for iter := 0; iter < b.N; iter++ {
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		begin := time.Now()
+		zc, err := New(Config{Servers: servers, Timeout: 30 * time.Second}, log.NewNopLogger(), "group", "session")
+		if err != nil {
+			b.Fatal(err)
+		}
+		caches := make([]*treecache.Cache, len(paths))
+		for i, p := range paths {
+			caches[i] = groupCache(b, p)
+		}
+		if err := zktest.WaitFor(5*time.Minute, 10*time.Millisecond, func() error {
+			for _, c := range caches {
+				var ok bool
+				c.Read(func(v *treecache.View) { ok = v.Synced && len(v.Children) == perGroup })
+				if !ok {
+					return fmt.Errorf("group %s not synced", c.Path())
+				}
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		sync := time.Since(begin)
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(zc)
+		const renders = 3
+		var render time.Duration
+		series := 0
+		for r := 0; r < renders; r++ {
+			start := time.Now()
+			mfs, err := reg.Gather()
+			if err != nil {
+				b.Fatal(err)
+			}
+			enc := expfmt.NewEncoder(io.Discard, expfmt.NewFormat(expfmt.TypeTextPlain))
+			series = 0
+			for _, mf := range mfs {
+				series += len(mf.GetMetric())
+				if err := enc.Encode(mf); err != nil {
+					b.Fatal(err)
+				}
+			}
+			render += time.Since(start)
+		}
+		zc.Close()
+		b.ReportMetric(sync.Seconds(), "sync-s")
+		b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/(groups*perGroup), "heap-B/member")
+		b.ReportMetric(float64((render / renders).Milliseconds()), "render-ms")
+		b.ReportMetric(float64(series), "series")
+	}
+}
