@@ -14,7 +14,6 @@
 package collector
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -37,11 +36,13 @@ type watchFlags struct {
 	forgetAfter   time.Duration
 	maxMembers    int
 	sessionTimout time.Duration
+	digestFile    string
+	chroot        string
 }
 
 func setWatchFlags(t testing.TB, f watchFlags) {
 	t.Helper()
-	old := watchFlags{*watchGroups, *watchConfigFile, *watchForgetAfter, *watchMaxMembers, *watchSessionTimeout}
+	old := watchFlags{*watchGroups, *watchConfigFile, *watchForgetAfter, *watchMaxMembers, *watchSessionTimeout, *watchDigestFile, *watchChroot}
 	if f.forgetAfter == 0 {
 		f.forgetAfter = 24 * time.Hour
 	}
@@ -51,11 +52,11 @@ func setWatchFlags(t testing.TB, f watchFlags) {
 	if f.sessionTimout == 0 {
 		f.sessionTimout = 4 * time.Second
 	}
-	*watchGroups, *watchConfigFile, *watchForgetAfter, *watchMaxMembers, *watchSessionTimeout =
-		f.groups, f.configFile, f.forgetAfter, f.maxMembers, f.sessionTimout
+	*watchGroups, *watchConfigFile, *watchForgetAfter, *watchMaxMembers, *watchSessionTimeout, *watchDigestFile, *watchChroot =
+		f.groups, f.configFile, f.forgetAfter, f.maxMembers, f.sessionTimout, f.digestFile, f.chroot
 	t.Cleanup(func() {
-		*watchGroups, *watchConfigFile, *watchForgetAfter, *watchMaxMembers, *watchSessionTimeout =
-			old.groups, old.configFile, old.forgetAfter, old.maxMembers, old.sessionTimout
+		*watchGroups, *watchConfigFile, *watchForgetAfter, *watchMaxMembers, *watchSessionTimeout, *watchDigestFile, *watchChroot =
+			old.groups, old.configFile, old.forgetAfter, old.maxMembers, old.sessionTimout, old.digestFile, old.chroot
 	})
 }
 
@@ -221,8 +222,6 @@ func writeFile(t testing.TB, dir, name, content string) string {
 	}
 	return p
 }
-
-var _ = context.Background
 
 // in returns the exporter reporting to t (for subtests).
 func (e *watchExporter) in(t testing.TB) *watchExporter {

@@ -104,3 +104,38 @@ func TestGroupViewSurvivesLeaderLoss(t *testing.T) {
 		t.Errorf("reconnects = %v, want at least 1", v)
 	}
 }
+
+// TestWatchDigestAuthAndChroot reads a group readable only with digest
+// credentials, under a chroot, and checks the forget-after of a member.
+func TestWatchDigestAuthAndChroot(t *testing.T) {
+	e := watchEnsemble(t)
+	servers := e.Addrs()
+	admin := dial(t, servers)
+	mkdirs(t, admin, "/app")
+	if _, err := admin.Create("/app/private", nil, 0, zk.DigestACL(zk.PermAll, "exporter", "s3cret")); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.AddAuth("digest", []byte("exporter:s3cret")); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, admin, "/app/private/p1", "", zk.FlagEphemeral)
+	mustCreate(t, admin, "/app/private/p2", "", zk.FlagEphemeral)
+	digest := writeFile(t, t.TempDir(), "digest", "# user:password\nexporter:s3cret\n")
+	setWatchFlags(t, watchFlags{groups: []string{"/private"}, chroot: "/app", digestFile: digest, forgetAfter: time.Nanosecond})
+	x := newWatchExporter(t, servers)
+	x.waitFor(want{values: map[string]float64{
+		`zookeeper_group_members{group="/private"}`:               2,
+		`zookeeper_group_member_up{group="/private",member="p1"}`: 1,
+		`zookeeper_watch_synced{root="/private"}`:                 1,
+	}})
+	if v := x.value(`zookeeper_watch_errors_total{reason="acl",root="/private"}`); v != 0 {
+		t.Errorf("acl errors = %v with credentials", v)
+	}
+	// With a tiny forget-after, a member that leaves is dropped at the
+	// next scrape instead of staying at 0.
+	mustDelete(t, admin, "/app/private/p1")
+	x.waitFor(want{values: map[string]float64{
+		`zookeeper_group_members{group="/private"}`:                             1,
+		`zookeeper_group_member_changes_total{change="leave",group="/private"}`: 1,
+	}, absent: []string{`zookeeper_group_member_up{group="/private",member="p1"}`}})
+}
