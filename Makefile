@@ -85,11 +85,40 @@ mixin:
 mixin-check:
 	@if [ -x mixin/check.sh ]; then mixin/check.sh; else echo ">> mixin not yet written, nothing to check"; fi
 
+# The demo: a real 3-node ensemble, zookeeper_exporter, Prometheus,
+# Alertmanager, zkwatch_receiver and a process under zkwatch_agent, all on
+# 127.0.0.1, state in .demo/. Ctrl-C stops everything.
 .PHONY: demo
-demo:
-	@echo "make demo is not available yet: it needs the end-to-end work (issue 8)."
-	@echo "It will start a 3-node ensemble, zookeeper_exporter, Prometheus, Alertmanager and zkwatch_receiver."
-	@exit 1
+demo: demo-deps build demo-bin
+	$(BIN_DIR)/zkwatch-demo --dir .demo --bin $(BIN_DIR) --repo . run
+
+# The scripted fault scenario (also the heart of the end-to-end test).
+.PHONY: demo-scenario
+demo-scenario: demo-deps build demo-bin
+	$(BIN_DIR)/zkwatch-demo --dir .demo --bin $(BIN_DIR) --repo . scenario
+
+.PHONY: demo-bin
+demo-bin:
+	@mkdir -p $(BIN_DIR)
+	$(GO) build -o $(BIN_DIR)/zkwatch-demo ./tools/zkwatch-demo
+
+# Installs the Debian packages the demo needs when they are missing (as
+# root), or says exactly what to install.
+.PHONY: demo-deps
+demo-deps:
+	@missing=""; \
+	for p in zookeeper prometheus prometheus-alertmanager jsonnet default-jre-headless; do \
+		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo ">> installing$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		else \
+			echo "Missing Debian packages:$$missing"; \
+			echo "Install them with: sudo apt-get install$$missing"; exit 1; \
+		fi; \
+	fi
 
 .PHONY: clean
 clean:

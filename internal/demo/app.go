@@ -1,0 +1,177 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package demo
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// appConfig is what restart-app needs to start the demo process again; the
+// stack writes it next to the demo's state.
+type appConfig struct {
+	BinDir    string `json:"bin_dir"`
+	Servers   string `json:"servers"`
+	AgentAddr string `json:"agent_addr"`
+}
+
+// StartApp starts the demo process under zkwatch_agent, detached in its own
+// session so that it outlives the command that started it (the receiver's
+// restart hook waits for its command to exit).
+func StartApp(dir, binDir, servers, agentAddr string) error {
+	cfg := appConfig{BinDir: binDir, Servers: servers, AgentAddr: agentAddr}
+	data, _ := json.Marshal(cfg)
+	if err := os.WriteFile(filepath.Join(dir, "app.json"), data, 0o644); err != nil {
+		return err
+	}
+	return startAgent(dir, cfg)
+}
+
+func startAgent(dir string, cfg appConfig) error {
+	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
+		return err
+	}
+	logf, err := os.OpenFile(filepath.Join(dir, "logs", "agent.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := exec.Command(filepath.Join(cfg.BinDir, "zkwatch_agent"),
+		"--zookeeper.servers="+cfg.Servers, "--zookeeper.session-timeout=4s", "--web.listen-address="+cfg.AgentAddr,
+		"register", "--register="+Group, "--member="+Member, "--restart=never",
+		"--", filepath.Join(cfg.BinDir, "zkwatch-demo"), "app", "--pid-file", filepath.Join(dir, "app-child.pid"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start zkwatch_agent: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "agent.pid"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err != nil {
+		return err
+	}
+	go func() { _ = cmd.Wait() }() // reap it while this process lives
+	return nil
+}
+
+// alive reports whether pid runs (a zombie does not count).
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the parenthesised command name.
+	if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && i+2 < len(stat) {
+		return stat[i+2] != 'Z'
+	}
+	return true
+}
+
+// RestartApp is the receiver's restart command: it records the restart and
+// starts the demo process again.
+func RestartApp(dir, member string) error {
+	if member != Member {
+		return fmt.Errorf("unknown member %q", member)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "app.json"))
+	if err != nil {
+		return err
+	}
+	var cfg appConfig
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "restarts.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(f, "%s restart %s alert=%s incident=%s\n", time.Now().UTC().Format(time.RFC3339Nano), member,
+		os.Getenv("ZKWATCH_ALERTNAME"), os.Getenv("ZKWATCH_INCIDENT_ID"))
+	f.Close()
+	// The agent that supervised the old process may still be shutting down
+	// and holding the metrics port; wait for it.
+	if pid, err := readPid(filepath.Join(dir, "agent.pid")); err == nil {
+		deadline := time.Now().Add(10 * time.Second)
+		for alive(pid) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return startAgent(dir, cfg)
+}
+
+// Restarts returns the lines restart-app wrote.
+func Restarts(dir string) []string {
+	data, _ := os.ReadFile(filepath.Join(dir, "restarts.log"))
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// KillApp kills the demo process (not its agent) with SIGKILL, as a crash.
+func KillApp(dir string) error {
+	pid, err := readPid(filepath.Join(dir, "app-child.pid"))
+	if err != nil {
+		return err
+	}
+	return syscall.Kill(pid, syscall.SIGKILL)
+}
+
+// StopApp stops the demo process and its agent.
+func StopApp(dir string) {
+	if pid, err := readPid(filepath.Join(dir, "agent.pid")); err == nil {
+		_ = syscall.Kill(-pid, syscall.SIGTERM)
+		deadline := time.Now().Add(3 * time.Second)
+		for alive(pid) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+	}
+}
+
+// RunApp is the demo process itself: it writes its pid and waits for a
+// signal.
+func RunApp(pidFile string) error {
+	if pidFile == "" {
+		return errors.New("--pid-file is required")
+	}
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		return err
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	<-sig
+	return nil
+}
+
+func readPid(path string) (int, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(data)))
+}

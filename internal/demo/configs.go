@@ -1,0 +1,116 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package demo
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+)
+
+// demoOverrides shortens the mixin's "for" durations so that the demo and
+// the end-to-end test see alerts fire within seconds; everything else is
+// the mixin as users get it.
+const demoOverrides = `{
+  _config+:: {
+    memberDownFor: '2s', noLeaderFor: '2s', multipleLeadersFor: '2s', quorumLostFor: '2s',
+    quorumAtRiskFor: '2s', processMemberDownFor: '2s', exporterDownFor: '10s',
+  },
+}`
+
+func (s *Stack) writeConfigs(amClusterPort int) error {
+	mixin := filepath.Join(s.opts.Repo, "mixin")
+	for name, field := range map[string]string{"zookeeper-alerts.yaml": "prometheusAlerts", "zookeeper-rules.yaml": "prometheusRules"} {
+		expr := fmt.Sprintf("std.manifestYamlDoc(((import 'mixin.libsonnet') + %s).%s, indent_array_in_object=false, quote_keys=false)", demoOverrides, field)
+		out, err := exec.Command("jsonnet", "-J", mixin, "-S", "-e", expr).Output()
+		if err != nil {
+			return fmt.Errorf("render %s with jsonnet: %w", name, err)
+		}
+		if err := os.WriteFile(s.path("prometheus/"+name), out, 0o644); err != nil {
+			return err
+		}
+	}
+	prom := fmt.Sprintf(`# Written by the zkwatch demo.
+global:
+  scrape_interval: 1s
+  scrape_timeout: 900ms
+  evaluation_interval: 1s
+rule_files:
+  - zookeeper-alerts.yaml
+  - zookeeper-rules.yaml
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: [%q]
+scrape_configs:
+  - job_name: zookeeper
+    static_configs:
+      - targets: [%q]
+  - job_name: zkwatch-receiver
+    static_configs:
+      - targets: [%q]
+  - job_name: zkwatch-agent
+    static_configs:
+      - targets: [%q]
+`, hostPort(s.AM), hostPort(s.Exporter), hostPort(s.Receiver), hostPort(s.Agent))
+	am := fmt.Sprintf(`# Written by the zkwatch demo.
+route:
+  receiver: zkwatch
+  group_by: [alertname, job, instance, server, group, member]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: zkwatch
+    webhook_configs:
+      - url: %q
+        send_resolved: true
+      # A copy of every payload for the demo's timeline and the test fixtures.
+      - url: %q
+        send_resolved: true
+inhibit_rules:
+  - source_matchers: [alertname="ZooKeeperQuorumLost"]
+    target_matchers: [alertname=~"ZooKeeperFollowerLagging|ZooKeeperHighLatency"]
+    equal: [job, instance]
+`, s.Receiver+"/webhook", s.Sink.URL()+"/alertmanager")
+	recv := fmt.Sprintf(`# Written by the zkwatch demo.
+notifiers:
+  - name: demo-sink
+    webhook: {url: %q}
+routes:
+  - notifiers: [demo-sink]
+restarts:
+  - name: restart-demo-app
+    match: {alertname: ZooKeeperProcessMemberDown, group: %q}
+    command: [%q, "restart-app", "--dir", %q, "--member", "{{ .Labels.member }}"]
+    allow: {member: "^[A-Za-z0-9._-]+$"}
+    timeout: 20s
+    max_attempts: 3
+    backoff: 2s
+storage:
+  retention: 24h
+`, s.Sink.URL()+"/notify", Group, filepath.Join(s.opts.BinDir, "zkwatch-demo"), s.opts.Dir)
+	files := map[string]string{
+		"prometheus/prometheus.yml":     prom,
+		"alertmanager/alertmanager.yml": am,
+		"receiver/receiver.yml":         recv,
+	}
+	for p, content := range files {
+		if err := os.WriteFile(s.path(p), []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}

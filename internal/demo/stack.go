@@ -1,0 +1,237 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+// Package demo starts the whole zkwatch stack on 127.0.0.1 with its state
+// under one directory: a real ZooKeeper ensemble, zookeeper_exporter,
+// Prometheus, Alertmanager, zkwatch_receiver and a process supervised by
+// zkwatch_agent. It runs the demo (make demo) and the end-to-end test.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/zkwatch/zkwatch/internal/zktest"
+)
+
+// Group is the process group the demo process registers in, and Member its
+// name.
+const (
+	Group  = "/monitor/demo"
+	Member = "app"
+)
+
+// Options configure the stack.
+type Options struct {
+	Dir    string // state directory; everything the stack writes goes here
+	BinDir string // zookeeper_exporter, zkwatch_receiver, zkwatch_agent, zkwatch-demo
+	Repo   string // repository root (for mixin/)
+	Log    io.Writer
+	// ExporterViaProxy puts a black-holing proxy between the exporter and
+	// ZooKeeper (end-to-end test of "exporter merely disconnected").
+	ExporterViaProxy bool
+}
+
+// Stack is the running demo.
+type Stack struct {
+	opts     Options
+	Ens      *zktest.Ensemble
+	Proxy    *zktest.Proxy
+	Sink     *Sink
+	Exporter string // base URLs
+	Prom     string
+	AM       string
+	Receiver string
+	Agent    string
+
+	mu    sync.Mutex
+	procs map[string]*exec.Cmd
+}
+
+// Start brings the stack up and waits until Prometheus sees every target
+// up. On error everything started is stopped.
+func Start(ctx context.Context, opts Options) (s *Stack, err error) {
+	s = &Stack{opts: opts, procs: map[string]*exec.Cmd{}}
+	defer func() {
+		if err != nil {
+			s.Stop()
+		}
+	}()
+	for _, d := range []string{"logs", "zk", "prometheus", "alertmanager", "receiver"} {
+		if err := os.MkdirAll(filepath.Join(opts.Dir, d), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	ports, err := zktest.FreePorts(6)
+	if err != nil {
+		return nil, err
+	}
+	url := func(i int) string { return fmt.Sprintf("http://127.0.0.1:%d", ports[i]) }
+	s.Exporter, s.Prom, s.AM, s.Receiver, s.Agent = url(0), url(1), url(2), url(3), url(4)
+	amCluster := ports[5]
+
+	s.logf("starting a 3-member ZooKeeper ensemble")
+	if s.Ens, err = zktest.Launch(zktest.Options{Size: 3, Dir: filepath.Join(opts.Dir, "zk")}); err != nil {
+		return nil, err
+	}
+	if s.Sink, err = NewSink(); err != nil {
+		return nil, err
+	}
+	exporterServers := s.Ens.Servers()
+	if opts.ExporterViaProxy {
+		if s.Proxy, err = zktest.NewProxy(s.Ens.Addrs()...); err != nil {
+			return nil, err
+		}
+		exporterServers = strings.Join(s.Proxy.Addrs(), ",")
+	}
+	if err := s.writeConfigs(amCluster); err != nil {
+		return nil, err
+	}
+	bin := func(name string) string { return filepath.Join(opts.BinDir, name) }
+	s.logf("starting zookeeper_exporter, zkwatch_receiver, Alertmanager, Prometheus")
+	if err := s.spawn("exporter", bin("zookeeper_exporter"), "--web.listen-address="+hostPort(s.Exporter),
+		"--zookeeper.servers="+exporterServers, "--zookeeper.timeout=700ms", "--watch.group="+Group,
+		"--watch.session-timeout=4s", "--log.level=info"); err != nil {
+		return nil, err
+	}
+	if err := s.spawn("receiver", bin("zkwatch_receiver"), "--web.listen-address="+hostPort(s.Receiver),
+		"--config.file="+s.path("receiver/receiver.yml"), "--storage.path="+s.path("receiver/data")); err != nil {
+		return nil, err
+	}
+	if err := s.spawn("alertmanager", "prometheus-alertmanager", "--config.file="+s.path("alertmanager/alertmanager.yml"),
+		"--storage.path="+s.path("alertmanager/data"), "--web.listen-address="+hostPort(s.AM),
+		"--cluster.listen-address=", fmt.Sprintf("--cluster.advertise-address=127.0.0.1:%d", amCluster)); err != nil {
+		return nil, err
+	}
+	if err := s.spawn("prometheus", "prometheus", "--config.file="+s.path("prometheus/prometheus.yml"),
+		"--storage.tsdb.path="+s.path("prometheus/data"), "--web.listen-address="+hostPort(s.Prom),
+		"--web.enable-lifecycle"); err != nil {
+		return nil, err
+	}
+	s.logf("starting the demo process under zkwatch_agent, registered as %s/%s", Group, Member)
+	if err := StartApp(opts.Dir, opts.BinDir, s.Ens.Servers(), hostPort(s.Agent)); err != nil {
+		return nil, err
+	}
+	for name, u := range map[string]string{"exporter": s.Exporter + "/-/healthy", "receiver": s.Receiver + "/-/ready",
+		"alertmanager": s.AM + "/-/ready", "prometheus": s.Prom + "/-/ready", "agent": s.Agent + "/-/healthy"} {
+		if err := waitHTTP(ctx, u, 60*time.Second); err != nil {
+			return nil, fmt.Errorf("%s did not come up: %w (see %s)", name, err, s.path("logs/"+name+".log"))
+		}
+	}
+	s.logf("waiting until Prometheus scrapes every target and sees %s/%s", Group, Member)
+	err = zktest.WaitFor(60*time.Second, 200*time.Millisecond, func() error {
+		v, err := s.Query(ctx, `count(up == 1)`)
+		if err != nil {
+			return err
+		}
+		if len(v) == 0 || v[0].Value < 3 {
+			return fmt.Errorf("targets up: %v", v)
+		}
+		v, err = s.Query(ctx, fmt.Sprintf(`zookeeper_group_member_up{group=%q,member=%q} == 1`, Group, Member))
+		if err != nil || len(v) == 0 {
+			return fmt.Errorf("demo member not seen yet (%v)", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Stack) path(p string) string { return filepath.Join(s.opts.Dir, p) }
+
+func (s *Stack) logf(format string, args ...any) {
+	if s.opts.Log != nil {
+		fmt.Fprintf(s.opts.Log, "%s  %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+	}
+}
+
+// spawn starts a long-running process with its log under logs/.
+func (s *Stack) spawn(name, bin string, args ...string) error {
+	logf, err := os.OpenFile(s.path("logs/"+name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	go func() { _ = cmd.Wait(); logf.Close() }()
+	s.mu.Lock()
+	s.procs[name] = cmd
+	s.mu.Unlock()
+	return nil
+}
+
+// Stop stops everything the stack started, including demo processes the
+// receiver restarted.
+func (s *Stack) Stop() {
+	StopApp(s.opts.Dir)
+	s.mu.Lock()
+	for _, cmd := range s.procs {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	}
+	procs := s.procs
+	s.procs = map[string]*exec.Cmd{}
+	s.mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for _, cmd := range procs {
+		for cmd.ProcessState == nil && time.Now().Before(deadline) && syscall.Kill(cmd.Process.Pid, 0) == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	if s.Proxy != nil {
+		s.Proxy.Close()
+	}
+	if s.Ens != nil {
+		s.Ens.Stop()
+	}
+	if s.Sink != nil {
+		s.Sink.Close()
+	}
+}
+
+func hostPort(url string) string { return strings.TrimPrefix(url, "http://") }
+
+func waitHTTP(ctx context.Context, url string, timeout time.Duration) error {
+	return zktest.WaitFor(timeout, 100*time.Millisecond, func() error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return errors.Join(ctx.Err(), err)
+			}
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: HTTP %d", url, resp.StatusCode)
+		}
+		return nil
+	})
+}
