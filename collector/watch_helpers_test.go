@@ -24,7 +24,6 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-zookeeper/zk"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zkwatch/zkwatch/internal/zktest"
 )
@@ -62,53 +61,24 @@ func setWatchFlags(t testing.TB, f watchFlags) {
 
 var watchCollectorNames = []string{"session", "group", "tasks", "lock", "election", "znode", "queue"}
 
-// watchExporter builds the watch collectors against servers and registers
-// them on a pedantic registry.
+// watchExporter is the watch collectors built against servers, scraped
+// through a pedantic registry (scrape in ensemble_integration_test.go).
 type watchExporter struct {
-	t   testing.TB
-	zc  *ZooKeeperCollector
-	reg *prometheus.Registry
+	t  *testing.T
+	zc *ZooKeeperCollector
 }
 
-func newWatchExporter(t testing.TB, servers []string) *watchExporter {
+func newWatchExporter(t *testing.T, servers []string) *watchExporter {
 	t.Helper()
 	zc, err := New(Config{Servers: servers, Timeout: 5 * time.Second}, log.NewNopLogger(), watchCollectorNames...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(zc.Close)
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(zc)
-	return &watchExporter{t: t, zc: zc, reg: reg}
+	return &watchExporter{t: t, zc: zc}
 }
 
-// scrape gathers and returns "name{k="v",...}" -> value.
-func (e *watchExporter) scrape() (map[string]float64, error) {
-	mfs, err := e.reg.Gather()
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]float64{}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			var ls []string
-			for _, lp := range m.GetLabel() {
-				ls = append(ls, fmt.Sprintf("%s=%q", lp.GetName(), lp.GetValue()))
-			}
-			sort.Strings(ls)
-			key := mf.GetName()
-			if len(ls) > 0 {
-				key += "{" + strings.Join(ls, ",") + "}"
-			}
-			v := m.GetGauge().GetValue()
-			if m.GetCounter() != nil {
-				v = m.GetCounter().GetValue()
-			}
-			out[key] = v
-		}
-	}
-	return out, nil
-}
+func (e *watchExporter) scrape() (map[string]float64, error) { return scrape(e.t, e.zc), nil }
 
 // want is a set of expected series values; absent lists series that must
 // not exist.
@@ -224,7 +194,7 @@ func writeFile(t testing.TB, dir, name, content string) string {
 }
 
 // in returns the exporter reporting to t (for subtests).
-func (e *watchExporter) in(t testing.TB) *watchExporter {
+func (e *watchExporter) in(t *testing.T) *watchExporter {
 	c := *e
 	c.t = t
 	return &c
