@@ -1,0 +1,374 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zkwatch/zkwatch/internal/fourlw"
+	"github.com/zkwatch/zkwatch/internal/zktest"
+)
+
+// AnchorsEnv names the directory holding the anchor exporters' binaries;
+// by default they are looked for in ../shared/anchors from the repository root.
+const AnchorsEnv = "ZKWATCH_ANCHORS"
+
+const (
+	warmupRounds   = 100
+	measuredRounds = 300
+	scrapeTimeout  = 30 * time.Second
+)
+
+func anchorsDir() string {
+	if d := os.Getenv(AnchorsEnv); d != "" {
+		return d
+	}
+	// Benchmarks run in the package directory, one below the repository root.
+	return filepath.Join("..", "..", "shared", "anchors")
+}
+
+// process is a started exporter; it is killed when the benchmark ends.
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	out  bytes.Buffer
+}
+
+func startProcess(b *testing.B, name, bin string, args ...string) *process {
+	b.Helper()
+	p := &process{name: name, cmd: exec.Command(bin, args...)}
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
+	if err := p.cmd.Start(); err != nil {
+		b.Fatalf("start %s: %v", name, err)
+	}
+	b.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		_ = p.cmd.Wait()
+		if b.Failed() {
+			b.Logf("%s output (last 2 KiB):\n%s", name, tail(p.out.Bytes(), 2048))
+		}
+	})
+	return p
+}
+
+func tail(s []byte, n int) []byte {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+func freeAddr(b *testing.B) string {
+	b.Helper()
+	ports, err := zktest.FreePorts(1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return fmt.Sprintf("127.0.0.1:%d", ports[0])
+}
+
+// client keeps connections alive between scrapes, as Prometheus does, and
+// asks every exporter for uncompressed text format so that all do the same
+// work.
+var client = &http.Client{
+	Timeout:   scrapeTimeout,
+	Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 4},
+}
+
+func get(url string) (string, error) {
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Accept", "text/plain;version=0.0.4")
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %s: %.200s", url, resp.Status, body)
+	}
+	return string(body), nil
+}
+
+// target is one exporter set-up: its /metrics URLs (one per process) are
+// scraped concurrently and a round takes as long as the slowest.
+type target struct {
+	name  string
+	urls  []string
+	check func(bodies []string) error // the answers carry ZooKeeper metrics
+	times []time.Duration
+	last  []string
+}
+
+// round scrapes every URL once and records the slowest scrape.
+func (t *target) round() error {
+	bodies := make([]string, len(t.urls))
+	durs := make([]time.Duration, len(t.urls))
+	errs := make([]error, len(t.urls))
+	run := func(i int) {
+		t0 := time.Now()
+		bodies[i], errs[i] = get(t.urls[i])
+		durs[i] = time.Since(t0)
+	}
+	if len(t.urls) == 1 {
+		run(0)
+	} else {
+		var wg sync.WaitGroup
+		for i := range t.urls {
+			wg.Add(1)
+			go func() { defer wg.Done(); run(i) }()
+		}
+		wg.Wait()
+	}
+	for _, err := range errs {
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+	}
+	t.times = append(t.times, slowest(durs))
+	t.last = bodies
+	if err := t.check(bodies); err != nil {
+		return fmt.Errorf("%s: %w; its answer begins:\n%.1500s", t.name, err, bodies[0])
+	}
+	return nil
+}
+
+func slowest(d []time.Duration) time.Duration {
+	var m time.Duration
+	for _, x := range d {
+		m = max(m, x)
+	}
+	return m
+}
+
+// mntrRound sends mntr to every member at once and returns the slowest
+// round trip: the floor for any exporter that asks every member.
+func mntrRound(addrs []string) (time.Duration, error) {
+	durs := make([]time.Duration, len(addrs))
+	errs := make([]error, len(addrs))
+	var wg sync.WaitGroup
+	for i, a := range addrs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+			defer cancel()
+			t0 := time.Now()
+			out, err := fourlw.Do(ctx, a, "mntr", 0)
+			durs[i] = time.Since(t0)
+			if err == nil && !bytes.Contains(out, []byte("zk_server_state")) {
+				err = fmt.Errorf("%s mntr: no zk_server_state in %.200q", a, out)
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return 0, err
+		}
+	}
+	return slowest(durs), nil
+}
+
+// containsAll reports the first wanted string missing from body.
+func containsAll(body string, want ...string) error {
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			return fmt.Errorf("answer (%d bytes) lacks %q", len(body), w)
+		}
+	}
+	return nil
+}
+
+// samples counts the sample lines of a text exposition.
+func samples(bodies []string) int {
+	n := 0
+	for _, body := range bodies {
+		for _, l := range strings.Split(body, "\n") {
+			if l != "" && l[0] != '#' {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// quantile returns the q-quantile (nearest rank) of d.
+func quantile(d []time.Duration, q float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(q*float64(len(s))+0.999999) - 1
+	return s[min(max(i, 0), len(s)-1)]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func buildExporter(b *testing.B) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "zookeeper_exporter")
+	cmd := exec.Command("go", "build", "-o", bin, "../cmd/zookeeper_exporter")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("build zookeeper_exporter: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// waitUp waits until every URL of t answers 200.
+func waitUp(b *testing.B, t *target) {
+	b.Helper()
+	for _, u := range t.urls {
+		if err := zktest.WaitFor(30*time.Second, 50*time.Millisecond, func() error {
+			_, err := get(u)
+			return err
+		}); err != nil {
+			b.Fatalf("%s did not come up: %v", t.name, err)
+		}
+	}
+}
+
+// startTargets starts zookeeper_exporter and, when their binaries exist,
+// the anchor exporters against ens, and waits until all of them answer.
+func startTargets(b *testing.B, ens *zktest.Ensemble) []*target {
+	addrs := ens.Addrs()
+	n := len(addrs)
+	ours := &target{name: "zkwatch"}
+	{
+		listen := freeAddr(b)
+		startProcess(b, "zookeeper_exporter", buildExporter(b), "--zookeeper.servers="+ens.Servers(),
+			"--zookeeper.timeout=10s", "--web.listen-address="+listen)
+		ours.urls = []string{"http://" + listen + "/metrics"}
+		want := []string{fmt.Sprintf("zookeeper_ensemble_members_up %d\n", n), "zookeeper_ensemble_leaders 1\n", "zookeeper_znode_count{"}
+		for _, a := range addrs {
+			want = append(want, fmt.Sprintf("zookeeper_up{server=%q} 1\n", a))
+		}
+		ours.check = func(bodies []string) error { return containsAll(bodies[0], want...) }
+	}
+	targets := []*target{ours}
+
+	dir := anchorsDir()
+	dabealu := filepath.Join(dir, "dabealu_zookeeper_exporter")
+	carlpett := filepath.Join(dir, "carlpett_zookeeper_exporter")
+	_, errD := os.Stat(dabealu)
+	_, errC := os.Stat(carlpett)
+	if errD != nil || errC != nil {
+		b.Logf("anchors: exporter binaries not found in %s (set %s): measuring zookeeper_exporter and the mntr floor only", dir, AnchorsEnv)
+	} else {
+		d := &target{name: "dabealu"}
+		listen := freeAddr(b)
+		startProcess(b, "dabealu", dabealu, "-zk-hosts", ens.Servers(), "-listen", listen, "-timeout", "10")
+		d.urls = []string{"http://" + listen + "/metrics"}
+		var dwant []string
+		for _, a := range addrs {
+			dwant = append(dwant, fmt.Sprintf("zk_up{zk_host=%q} 1\n", a))
+		}
+		dwant = append(dwant, "zk_znode_count{")
+		d.check = func(bodies []string) error { return containsAll(bodies[0], dwant...) }
+
+		c := &target{name: "carlpett"}
+		for i, a := range addrs {
+			listen := freeAddr(b)
+			startProcess(b, fmt.Sprintf("carlpett-%d", i+1), carlpett, "-zookeeper", a, "-bind-addr", listen, "-reset-on-scrape=false")
+			c.urls = append(c.urls, "http://"+listen+"/metrics")
+		}
+		c.check = func(bodies []string) error {
+			for _, body := range bodies {
+				if err := containsAll(body, "zk_up 1\n", "zk_znode_count "); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		targets = append(targets, d, c)
+	}
+	for _, t := range targets {
+		waitUp(b, t)
+	}
+	return targets
+}
+
+// benchmarkSideBySide scrapes every exporter and sends bare mntr requests
+// to the same ensemble, interleaved in rotating order after warming the JVMs
+// and the exporters, and reports medians and p99s in milliseconds.
+func benchmarkSideBySide(b *testing.B, members int) {
+	ens := zktest.Start(b, members)
+	addrs := ens.Addrs()
+	targets := startTargets(b, ens)
+
+	var mntr []time.Duration
+	steps := make([]func() error, 0, len(targets)+1)
+	for _, t := range targets {
+		steps = append(steps, t.round)
+	}
+	steps = append(steps, func() error {
+		d, err := mntrRound(addrs)
+		mntr = append(mntr, d)
+		return err
+	})
+	run := func(rounds int) {
+		for r := 0; r < rounds; r++ {
+			for k := range steps {
+				if err := steps[(r+k)%len(steps)](); err != nil {
+					b.Fatalf("round %d: %v", r, err)
+				}
+			}
+		}
+	}
+	run(warmupRounds)
+	for _, t := range targets {
+		t.times = nil
+	}
+	mntr = nil
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		run(measuredRounds)
+	}
+	b.StopTimer()
+
+	floor := quantile(mntr, 0.5)
+	for _, t := range targets {
+		b.ReportMetric(ms(quantile(t.times, 0.5)), t.name+"-ms")
+		b.ReportMetric(ms(quantile(t.times, 0.99)), t.name+"-p99-ms")
+		b.ReportMetric(float64(samples(t.last)), t.name+"-samples")
+		if floor > 0 {
+			b.ReportMetric(float64(quantile(t.times, 0.5))/float64(floor), t.name+"/mntr")
+		}
+	}
+	b.ReportMetric(ms(floor), "mntr-max-ms")
+	b.ReportMetric(ms(quantile(mntr, 0.99)), "mntr-max-p99-ms")
+}
+
+func BenchmarkSideBySide3Members(b *testing.B) { benchmarkSideBySide(b, 3) }
+func BenchmarkSideBySide5Members(b *testing.B) { benchmarkSideBySide(b, 5) }
