@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -169,8 +170,13 @@ func TestRegister(t *testing.T) {
 		if !supervise.Alive(md.PID) {
 			t.Fatalf("pid %d in member data is not running", md.PID)
 		}
-		if got := testutil.ToFloat64(r.m.Registered); got != 1 {
-			t.Fatalf("registered = %v", got)
+		if err := zktest.WaitFor(waitLong, 5*time.Millisecond, func() error {
+			if got := testutil.ToFloat64(r.m.Registered); got != 1 {
+				return fmt.Errorf("registered = %v", got)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
 		}
 		_, _, gone, err := obs.ExistsW(path)
 		if err != nil {
@@ -236,22 +242,26 @@ func TestRegister(t *testing.T) {
 
 	t.Run("RestartAlwaysThenSignal", func(t *testing.T) {
 		path := "/monitor/app/always"
-		cfg := sh(`trap 'exit 7' TERM; sleep 0.3 & wait; exit 0`)
+		count, ready := filepath.Join(dir, "always-count"), filepath.Join(dir, "always-ready")
+		// Two quick successful runs, then a third that waits for SIGTERM.
+		cfg := sh(`trap 'exit 7' TERM; echo x >> "$1"; [ $(wc -l < "$1") -le 2 ] && exit 0; touch "$2"; while :; do sleep 0.05; done`, count, ready)
 		cfg.Restart = supervise.Always
 		r := startRegister(t, ens.Servers(), RegisterConfig{Path: path, Supervise: cfg})
-		if err := zktest.WaitFor(waitLong, 20*time.Millisecond, func() error {
-			if n := testutil.ToFloat64(r.m.ChildRestarts); n < 2 {
-				return fmt.Errorf("%v restarts", n)
+		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error {
+			if _, err := os.Stat(ready); err != nil {
+				return err
 			}
 			_, err := owner(obs, path)
 			return err
 		}); err != nil {
 			t.Fatal(err)
 		}
+		if n := testutil.ToFloat64(r.m.ChildRestarts); n != 2 {
+			t.Fatalf("restarts = %v, want 2", n)
+		}
 		r.sigs <- syscall.SIGTERM
-		code := r.wait(t)
-		if code != 7 && code != 0 {
-			t.Fatalf("exit code %d, want the child's 7 (or 0 when it had just finished)", code)
+		if code := r.wait(t); code != 7 {
+			t.Fatalf("exit code %d, want the child's 7", code)
 		}
 		if err := absent(obs, path); err != nil {
 			t.Fatal(err)
@@ -260,8 +270,15 @@ func TestRegister(t *testing.T) {
 
 	t.Run("SignalForwarded", func(t *testing.T) {
 		path := "/monitor/app/signal"
-		r := startRegister(t, ens.Servers(), RegisterConfig{Path: path, Supervise: sh(`trap 'exit 9' INT; while :; do sleep 0.05; done`)})
-		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error { _, err := owner(obs, path); return err }); err != nil {
+		ready := filepath.Join(dir, "signal-ready")
+		r := startRegister(t, ens.Servers(), RegisterConfig{Path: path, Supervise: sh(`trap 'exit 9' INT; touch "$1"; while :; do sleep 0.05; done`, ready)})
+		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error {
+			if _, err := os.Stat(ready); err != nil {
+				return err
+			}
+			_, err := owner(obs, path)
+			return err
+		}); err != nil {
 			t.Fatal(err)
 		}
 		r.sigs <- syscall.SIGINT
@@ -455,6 +472,169 @@ func TestRegister(t *testing.T) {
 		}
 		r.sigs <- syscall.SIGTERM
 		r.wait(t)
+	})
+
+	t.Run("WatchPID", func(t *testing.T) {
+		path := "/monitor/app/watched"
+		cmd := exec.Command("sleep", "100")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer cmd.Process.Kill()
+		r := startRegister(t, ens.Servers(), RegisterConfig{Path: path, WatchPID: cmd.Process.Pid})
+		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error { _, err := owner(obs, path); return err }); err != nil {
+			t.Fatal(err)
+		}
+		data, _, _ := obs.Get(path)
+		var md MemberData
+		if err := json.Unmarshal(data, &md); err != nil || md.PID != cmd.Process.Pid {
+			t.Fatalf("member data %q (%v), want pid %d", data, err, cmd.Process.Pid)
+		}
+		cmd.Process.Kill()
+		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error { return absent(obs, path) }); err != nil {
+			t.Fatal(err)
+		}
+		if code := r.wait(t); code != 0 {
+			t.Fatalf("exit code %d", code)
+		}
+		_ = cmd.Wait()
+		// A process that does not exist is an error.
+		r = startRegister(t, ens.Servers(), RegisterConfig{Path: path, WatchPID: cmd.Process.Pid})
+		<-r.done
+		if r.err == nil {
+			t.Fatal("watching a dead pid did not fail")
+		}
+	})
+
+	t.Run("PIDFileFollowsRestarts", func(t *testing.T) {
+		path := "/monitor/app/pidfile"
+		pidFile := filepath.Join(dir, "app.pid")
+		run := func() *exec.Cmd {
+			cmd := exec.Command("sleep", "100")
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(pidFile, []byte(fmt.Sprintln(cmd.Process.Pid)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return cmd
+		}
+		registeredPID := func(want int) func() error {
+			return func() error {
+				data, _, err := obs.Get(path)
+				if err != nil {
+					return err
+				}
+				var md MemberData
+				if err := json.Unmarshal(data, &md); err != nil {
+					return err
+				}
+				if md.PID != want {
+					return fmt.Errorf("pid %d registered, want %d", md.PID, want)
+				}
+				return nil
+			}
+		}
+		first := run()
+		r := startRegister(t, ens.Servers(), RegisterConfig{Path: path, PIDFile: pidFile})
+		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, registeredPID(first.Process.Pid)); err != nil {
+			t.Fatal(err)
+		}
+		first.Process.Kill()
+		_ = first.Wait()
+		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error { return absent(obs, path) }); err != nil {
+			t.Fatal(err)
+		}
+		second := run()
+		defer func() { second.Process.Kill(); _ = second.Wait() }()
+		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, registeredPID(second.Process.Pid)); err != nil {
+			t.Fatal(err)
+		}
+		r.sigs <- syscall.SIGTERM
+		r.wait(t)
+		if err := absent(obs, path); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("LockLostOnSessionLoss", func(t *testing.T) {
+		proxy, err := zktest.NewProxy(ens.Addrs()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer proxy.Close()
+		m := NewMetrics(nil)
+		s := dial(t, strings.Join(proxy.Addrs(), ","), m)
+		pidFile := filepath.Join(dir, "lock.pid")
+		sigs := make(chan os.Signal, 1)
+		cfg := LockConfig{Path: "/locks/lost", Signals: sigs, Supervise: supervise.Config{
+			Args:    []string{"sh", "-c", `echo $$ > "$0"; exec sleep 100`, pidFile},
+			Restart: supervise.Always, BackoffMin: 50 * time.Millisecond, BackoffMax: 100 * time.Millisecond, StopTimeout: 5 * time.Second}}
+		done := make(chan int, 1)
+		go func() {
+			code, _ := RunLock(context.Background(), s, cfg, m, testLogger(t))
+			done <- code
+		}()
+		running := func() (int, error) {
+			pid, err := supervise.ReadPIDFile(pidFile)
+			if err != nil {
+				return 0, err
+			}
+			if !supervise.Alive(pid) {
+				return 0, fmt.Errorf("pid %d not running", pid)
+			}
+			return pid, nil
+		}
+		var pid int
+		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error { pid, err = running(); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if got := testutil.ToFloat64(m.LockHeld); got != 1 {
+			t.Fatalf("lock_held = %v", got)
+		}
+		// Cut the agent off: the command must stop before the server could
+		// hand the lock to anyone else, i.e. before the lock node is gone.
+		proxy.Blackhole()
+		var stoppedBeforeExpiry bool
+		if err := zktest.WaitFor(waitLong, 5*time.Millisecond, func() error {
+			if supervise.Alive(pid) {
+				return fmt.Errorf("command still running")
+			}
+			children, _, err := obs.Children("/locks/lost")
+			stoppedBeforeExpiry = err == nil && len(children) == 1
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if !stoppedBeforeExpiry {
+			t.Error("command still ran when the server dropped the lock node")
+		}
+		if got := testutil.ToFloat64(m.LockHeld); got != 0 {
+			t.Errorf("lock_held = %v after the loss", got)
+		}
+		// Back online: the lock is taken again and the command restarted.
+		proxy.Restore()
+		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error {
+			p, err := running()
+			if err == nil && p == pid {
+				return fmt.Errorf("old command")
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		sigs <- syscall.SIGTERM
+		select {
+		case code := <-done:
+			if code != 128+int(syscall.SIGTERM) {
+				t.Errorf("exit code %d", code)
+			}
+		case <-time.After(waitLong):
+			t.Fatal("lock agent did not stop")
+		}
+		if children, _, err := obs.Children("/locks/lost"); err != nil || len(children) != 0 {
+			t.Errorf("lock not released: %v %v", children, err)
+		}
 	})
 
 	// Last: it restarts the ensemble under the other subtests' feet.
