@@ -104,6 +104,7 @@ func (t Task) encode(worker, state string, extra map[string]any) []byte {
 
 // WorkerConfig configures worker mode.
 type WorkerConfig struct {
+	Servers     string // for the ip in the worker node's data
 	Root        string
 	Member      string
 	MaxTasks    int      // tasks held at once (claimed or running); 0 = fair share only
@@ -209,7 +210,7 @@ func (w *Worker) args(task, path string) ([]string, error) {
 // tasks, releases what it holds and returns.
 func (w *Worker) Run(ctx context.Context) (int, error) {
 	w.node = NewNode(w.s, w.root("Workers/"+w.cfg.Member), w.m, w.logger)
-	w.node.Set(true, DefaultData("", os.Getpid(), time.Now()))
+	w.node.Set(true, DefaultData(w.cfg.Servers, os.Getpid(), time.Now()))
 	nodeCtx, stopNode := context.WithCancel(context.Background())
 	nodeDone := make(chan struct{})
 	go func() { defer close(nodeDone); w.node.Run(nodeCtx) }()

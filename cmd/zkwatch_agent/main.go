@@ -174,7 +174,7 @@ func main() {
 		if member == "" {
 			member, _ = os.Hostname()
 		}
-		cfg := agent.WorkerConfig{Root: *workRoot, Member: member, MaxTasks: *workMax, Concurrency: *workConc,
+		cfg := agent.WorkerConfig{Servers: *servers, Root: *workRoot, Member: member, MaxTasks: *workMax, Concurrency: *workConc,
 			Args: *workArgs, StopTimeout: *workStop, Resync: *workResync, Signals: sigs}
 		if *workConc < 1 {
 			fail(logger, errors.New("--concurrency must be at least 1"))
