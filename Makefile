@@ -70,10 +70,12 @@ fuzz:
 		done; \
 	fi
 
+# Side-by-side and component benchmarks on real ensembles; writes
+# bench/RESULTS.md (raw output in bench/*.tmp).
 .PHONY: bench
 bench:
 	@echo ">> running benchmarks"
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./... | tee bench/bench.out.tmp
+	GO=$(GO) bench/run.sh
 
 # Renders the mixin and checks rules, dashboards and example configs.
 .PHONY: mixin
