@@ -16,6 +16,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -471,4 +472,49 @@ func countBy(ts map[string]agentTask, worker, state string) int {
 		}
 	}
 	return c
+}
+
+func TestRegisterBinary(t *testing.T) {
+	ens := zktest.Start(t, 1)
+	obs := observer(t, ens.Servers())
+	a := startAgent(t, ens.Servers(), "--register=/monitor/app", "--member=node1", "--data={\"role\":\"api\"}", "--", "sleep", "100")
+	if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error {
+		data, st, err := obs.Get("/monitor/app/node1")
+		if err != nil {
+			return err
+		}
+		if st.EphemeralOwner == 0 || string(data) != `{"role":"api"}` {
+			return fmt.Errorf("node data %q owner %x", data, st.EphemeralOwner)
+		}
+		if v, err := a.metric("zkwatch_agent_registered"); err != nil || v != 1 {
+			return fmt.Errorf("registered %v %v", v, err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + a.addr + "/-/healthy")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("/-/healthy: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	resp, err = http.Get("http://" + a.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, name := range []string{"zkwatch_agent_build_info", "zkwatch_agent_child_restarts_total 0", "zkwatch_agent_session_expirations_total 0",
+		"zkwatch_agent_lock_held 0", `zkwatch_agent_tasks{state="done"} 0`, "zkwatch_agent_conflicts_total 0", "go_goroutines", "process_cpu_seconds_total"} {
+		if !strings.Contains(string(body), name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+	a.signal(syscall.SIGTERM)
+	if code := a.exitCode(t); code != 128+int(syscall.SIGTERM) {
+		t.Errorf("exit code %d, want %d (sleep killed by the forwarded SIGTERM)", code, 128+int(syscall.SIGTERM))
+	}
+	if ok, _, err := obs.Exists("/monitor/app/node1"); err != nil || ok {
+		t.Errorf("member node left after exit: %v %v", ok, err)
+	}
 }
