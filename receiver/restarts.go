@@ -36,8 +36,8 @@ const (
 
 type restartState struct {
 	mu      sync.Mutex
-	active  map[string]bool // job keys being handled
-	targets map[string]bool // rule/target pairs running
+	active  map[string]bool        // job keys being handled
+	targets map[string]*targetLock // rule/target pairs running or waiting
 	sem     chan struct{}
 	limit   int
 	guardMu sync.Mutex // makes quorum check and Busy.Mark atomic
@@ -54,6 +54,38 @@ func (s *restartState) setConcurrency(n int) {
 	if s.limit != n {
 		// Running commands keep their old slot; new ones use the new limit.
 		s.sem, s.limit = make(chan struct{}, n), n
+	}
+}
+
+type targetLock struct {
+	ch   chan struct{}
+	refs int
+}
+
+// lockTarget waits until no other restart of target runs, so restarts of
+// one target happen one at a time.
+func (s *restartState) lockTarget(ctx context.Context, target string) (func(), error) {
+	s.mu.Lock()
+	l := s.targets[target]
+	if l == nil {
+		l = &targetLock{ch: make(chan struct{}, 1)}
+		s.targets[target] = l
+	}
+	l.refs++
+	s.mu.Unlock()
+	release := func() {
+		s.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(s.targets, target)
+		}
+		s.mu.Unlock()
+	}
+	select {
+	case l.ch <- struct{}{}:
+		return func() { <-l.ch; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
 	}
 }
 
@@ -93,6 +125,15 @@ func (r *Receiver) recoverJobs() error {
 				if err := tx.PutIncident(inc); err != nil {
 					return err
 				}
+				report := fmt.Sprintf("Restart %s (attempt %d) was interrupted by a receiver restart; its outcome is unknown", j.Rule, j.Attempts)
+				if giveUp {
+					report += "; not retrying."
+				} else {
+					report += "; retrying."
+				}
+				if err := enqueueReport(tx, inc, report, now); err != nil {
+					return err
+				}
 			}
 			if giveUp {
 				exhausted = append(exhausted, j.Rule)
@@ -117,7 +158,7 @@ func (r *Receiver) recoverJobs() error {
 func (r *Receiver) runRestarts(ctx context.Context) {
 	s := &r.restarts
 	s.mu.Lock()
-	s.active, s.targets = map[string]bool{}, map[string]bool{}
+	s.active, s.targets = map[string]bool{}, map[string]*targetLock{}
 	s.mu.Unlock()
 	for {
 		now := r.now()
@@ -186,23 +227,19 @@ func (r *Receiver) handleJob(ctx context.Context, j *store.RestartJob) {
 			fmt.Sprintf("Restart %s refused: %v", rule.Name, err), "")
 		return
 	}
-	target := rule.Name + "/" + strings.Join(argv[1:], " ")
-	s := &r.restarts
-	s.mu.Lock()
-	locked := s.targets[target]
-	if !locked {
-		s.targets[target] = true
+	// The target is what the command line names; a command without
+	// templated arguments gets it from the alert (environment), so each
+	// alert is its own target.
+	target := rule.Name + "/fp:" + inc.Alert.Fingerprint
+	if rule.Templated() {
+		target = rule.Name + "/" + strings.Join(argv[1:], "\x1f")
 	}
-	s.mu.Unlock()
-	if locked {
-		r.postpone(j, rule.Name, "another restart of the same target is running", time.Second)
+	s := &r.restarts
+	unlock, err := s.lockTarget(ctx, target)
+	if err != nil {
 		return
 	}
-	defer func() {
-		s.mu.Lock()
-		delete(s.targets, target)
-		s.mu.Unlock()
-	}()
+	defer unlock()
 	var last time.Time
 	_ = r.store.View(func(tx *store.Tx) error { last = tx.LastRun(target); return nil })
 	if wait := last.Add(rule.Cooldown).Sub(r.now()); rule.Cooldown > 0 && wait > 0 {
@@ -313,14 +350,10 @@ func (r *Receiver) record(j *store.RestartJob, att *store.RestartAttempt, report
 		att.Rule, att.At = j.Rule, now
 		inc.Restarts = append(inc.Restarts, *att)
 		if report != "" {
-			for _, n := range inc.Notifiers {
-				it := &store.OutboxItem{IncidentID: inc.ID, Notifier: n, Kind: store.KindRestart,
-					Alert: inc.Alert, Text: report, NextAt: now, Created: now}
-				if err := tx.Enqueue(it); err != nil {
-					return err
-				}
-				queued = true
+			if err := enqueueReport(tx, inc, report, now); err != nil {
+				return err
 			}
+			queued = len(inc.Notifiers) > 0
 		}
 		return tx.PutIncident(inc)
 	})
@@ -330,6 +363,18 @@ func (r *Receiver) record(j *store.RestartJob, att *store.RestartAttempt, report
 	if queued {
 		wake(r.wakeOutbox)
 	}
+}
+
+// enqueueReport queues a restart report to the incident's notifiers.
+func enqueueReport(tx *store.Tx, inc *store.Incident, report string, now time.Time) error {
+	for _, n := range inc.Notifiers {
+		it := &store.OutboxItem{IncidentID: inc.ID, Notifier: n, Kind: store.KindRestart,
+			Alert: inc.Alert, Text: report, NextAt: now, Created: now}
+		if err := tx.Enqueue(it); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func quoteArgv(argv []string) string {

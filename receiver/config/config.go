@@ -177,9 +177,10 @@ type Restart struct {
 	DryRun      bool              `yaml:"dry_run"`
 	Guard       *Guard            `yaml:"guard"`
 
-	matcher Matcher
-	argv    []*template.Template
-	allow   map[string]*regexp.Regexp
+	matcher   Matcher
+	argv      []*template.Template
+	allow     map[string]*regexp.Regexp
+	templated bool
 }
 
 // Guard postpones a restart unless the rest of a ZooKeeper ensemble keeps
@@ -532,6 +533,7 @@ func (r *Restart) validate() error {
 			t = template.Must(template.New("").Parse(""))
 		}
 		r.argv[i] = t
+		r.templated = r.templated || strings.Contains(arg, "{{")
 		// Labels a command uses must be vetted even if allow forgets them.
 		for _, l := range usedLabels(t) {
 			if _, ok := r.allow[l]; !ok {
@@ -560,6 +562,10 @@ func (r *Restart) Matches(labels map[string]string) bool { return r.matcher.Matc
 
 // Argv returns the command's argument templates (element 0 is literal).
 func (r *Restart) Argv() []*template.Template { return r.argv }
+
+// Templated tells whether any argument is a template, that is whether the
+// command line itself names what it restarts.
+func (r *Restart) Templated() bool { return r.templated }
 
 // CheckAllow returns an error naming the first label whose value is
 // missing or does not match its allow regex.
