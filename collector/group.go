@@ -18,6 +18,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -182,7 +183,15 @@ func (g *groupItem) collect(c *groupCollector, now time.Time, ch chan<- promethe
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		ch <- c.members.mustNewConstMetric(float64(v.Total), name)
-		for member, n := range v.Children {
+		// In label order: the registry sorts each family, which is
+		// cheap for input already in order.
+		names := make([]string, 0, len(v.Children))
+		for member := range v.Children {
+			names = append(names, member)
+		}
+		slices.Sort(names)
+		for _, member := range names {
+			n := v.Children[member]
 			label := labelSafe(member)
 			ch <- c.up.mustNewConstMetric(1, name, label)
 			ch <- c.since.mustNewConstMetric(millis(n.Ctime), name, label)

@@ -125,7 +125,7 @@ type Options struct {
 	// cache; lock order is the cache first, then the callee's own lock.
 	OnChange func(v *View, changes []Change)
 	Logger   log.Logger
-	// Concurrency bounds parallel child reads (0: 32).
+	// Concurrency bounds parallel child reads of this cache (0: 16).
 	Concurrency int
 }
 
@@ -162,7 +162,7 @@ func New(m *zksession.Manager, opts Options) *Cache {
 		opts.MaxDataBytes = 4096
 	}
 	if opts.Concurrency <= 0 {
-		opts.Concurrency = 32
+		opts.Concurrency = 16
 	}
 	if opts.Logger == nil {
 		opts.Logger = log.NewNopLogger()
@@ -565,14 +565,23 @@ func (c *Cache) refreshKids(names []string, onlyKnown bool) error {
 		return nil
 	}
 	results := make([]kidResult, len(names))
-	sem := make(chan struct{}, c.opts.Concurrency)
+	// A few workers per cache, and a bound per session on the reads in
+	// flight (many caches sync at once after a session loss).
+	next := make(chan int, len(names))
+	for i := range names {
+		next <- i
+	}
+	close(next)
 	var wg sync.WaitGroup
-	for i, name := range names {
-		sem <- struct{}{}
+	for w := 0; w < min(c.opts.Concurrency, len(names)); w++ {
 		wg.Add(1)
 		go func() {
-			defer func() { <-sem; wg.Done() }()
-			results[i] = c.readKid(name)
+			defer wg.Done()
+			for i := range next {
+				release := c.m.Acquire()
+				results[i] = c.readKid(names[i])
+				release()
+			}
 		}()
 	}
 	wg.Wait()

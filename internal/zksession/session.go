@@ -112,6 +112,8 @@ type Manager struct {
 	opts   Options
 	logger log.Logger
 	conn   *zk.Conn
+	// inflight bounds the reads the caches have in flight together.
+	inflight chan struct{}
 
 	qmu    sync.Mutex
 	queue  []zk.Event
@@ -152,6 +154,16 @@ var eventTypes = map[zk.EventType]string{
 	zk.EventNotWatching:         "not_watching",
 }
 
+// maxInflight bounds concurrent reads on the session: the server serves a
+// session's requests in order, so more only costs goroutines and memory.
+const maxInflight = 256
+
+// Acquire waits for a read slot; call the returned function to free it.
+func (m *Manager) Acquire() func() {
+	m.inflight <- struct{}{}
+	return func() { <-m.inflight }
+}
+
 // New validates the options; it does not connect (see Start).
 func New(opts Options) (*Manager, error) {
 	if err := opts.Validate(); err != nil {
@@ -172,6 +184,7 @@ func New(opts Options) (*Manager, error) {
 		state:     Idle,
 		listeners: map[string][]Listener{},
 		events:    map[string]float64{},
+		inflight:  make(chan struct{}, maxInflight),
 	}
 	for _, name := range eventTypes {
 		m.events[name] = 0
