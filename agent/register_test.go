@@ -306,7 +306,7 @@ func TestRegister(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := startRegister(t, ens.Servers(), RegisterConfig{Path: path, Supervise: sh(`while :; do sleep 0.05; done`),
-			Health: &supervise.Health{Checks: []supervise.Check{chk}, Interval: 50 * time.Millisecond, Failures: 1}})
+			Health: &supervise.Health{Checks: []supervise.Check{chk}, Interval: 50 * time.Millisecond, Timeout: 5 * time.Second, Failures: 1}})
 		// Running but not yet healthy: no node.
 		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error {
 			if n := probes.Load(); n < 3 {

@@ -107,7 +107,7 @@ func (h Health) Run(ctx context.Context, report func(healthy bool, err error)) {
 	if h.Interval <= 0 {
 		h.Interval = time.Second
 	}
-	if h.Timeout <= 0 || h.Timeout > h.Interval {
+	if h.Timeout <= 0 {
 		h.Timeout = h.Interval
 	}
 	if h.Failures < 1 {

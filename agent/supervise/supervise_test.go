@@ -169,7 +169,7 @@ func TestHealthTransitions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := Health{Checks: []Check{tcp, ok}, Interval: 20 * time.Millisecond, Failures: 2}
+	h := Health{Checks: []Check{tcp, ok}, Interval: 20 * time.Millisecond, Timeout: 10 * time.Second, Failures: 2}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	reports := make(chan bool, 16)
