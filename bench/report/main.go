@@ -192,15 +192,18 @@ func pivotNames(rs []Result) []string {
 	if len(names) < 2 {
 		return nil
 	}
-	// Ours first, the mntr floor last, the others as reported (by name).
+	// Ours first, then its breakdown, the other exporters, the bare
+	// four-letter-word rounds last; in each group as reported (by name).
 	rank := func(x string) int {
 		switch {
 		case x == "zkwatch":
 			return 0
+		case strings.HasPrefix(x, "zkwatch-"):
+			return 1
 		case strings.HasPrefix(x, "mntr"):
-			return 2
+			return 3
 		}
-		return 1
+		return 2
 	}
 	sort.SliceStable(names, func(i, j int) bool { return rank(names[i]) < rank(names[j]) })
 	return names
