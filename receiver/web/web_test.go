@@ -90,7 +90,11 @@ restarts:
 	if err := zktest.WaitFor(30*time.Second, 10*time.Millisecond, func() error {
 		var pending int
 		var incs []*store.Incident
-		err := st.View(func(tx *store.Tx) (err error) { pending = tx.OutboxLen(); incs, err = tx.Incidents(store.Filter{}); return })
+		err := st.View(func(tx *store.Tx) (err error) {
+			pending = tx.OutboxLen()
+			incs, err = tx.Incidents(store.Filter{})
+			return
+		})
 		if err != nil {
 			return err
 		}
@@ -142,8 +146,8 @@ func TestIncidentAPI(t *testing.T) {
 	for q, want := range map[string]int{
 		"": 3, "?status=firing": 2, "?status=resolved": 1, "?alertname=ZooKeeperDown": 1,
 		"?alertname=ZooKeeperProcessMemberDown&status=firing": 2, "?limit=1": 1,
-		"?since=" + time.Now().Add(time.Hour).Format(time.RFC3339): 0,
-		fmt.Sprintf("?since=%d", time.Now().Add(-time.Hour).Unix()):  3,
+		"?since=" + time.Now().Add(time.Hour).Format(time.RFC3339):    0,
+		fmt.Sprintf("?since=%d", time.Now().Add(-time.Hour).Unix()):   3,
 		"?until=" + time.Now().Add(-2*time.Hour).Format(time.RFC3339): 0,
 	} {
 		var l list
