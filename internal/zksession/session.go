@@ -242,9 +242,9 @@ func (m *Manager) State() State {
 func (m *Manager) Subscribe(l Listener, paths ...string) func() {
 	m.mu.Lock()
 	for _, p := range paths {
-		m.listeners[p] = append(m.listeners[p], l)
+		m.listeners[p] = append(m.listeners[p][:len(m.listeners[p]):len(m.listeners[p])], l)
 	}
-	m.all = append(m.all, l)
+	m.all = append(m.all[:len(m.all):len(m.all)], l)
 	live := m.state.Live()
 	m.mu.Unlock()
 	if live {
@@ -263,8 +263,10 @@ func (m *Manager) Subscribe(l Listener, paths ...string) func() {
 	}
 }
 
+// remove returns ls without l in a new slice: the dispatcher may be
+// iterating the old one.
 func remove(ls []Listener, l Listener) []Listener {
-	out := ls[:0]
+	out := make([]Listener, 0, len(ls))
 	for _, x := range ls {
 		if x != l {
 			out = append(out, x)
