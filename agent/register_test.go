@@ -376,6 +376,52 @@ func TestRegister(t *testing.T) {
 		r.wait(t)
 	})
 
+	t.Run("ShortDisconnectKeepsNode", func(t *testing.T) {
+		path := "/monitor/app/short"
+		proxy, err := zktest.NewProxy(ens.Addrs()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer proxy.Close()
+		r := startRegister(t, strings.Join(proxy.Addrs(), ","), RegisterConfig{Path: path, Supervise: sh(`while :; do sleep 0.05; done`)})
+		var first int64
+		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error {
+			if testutil.ToFloat64(r.m.Registered) != 1 {
+				return fmt.Errorf("not registered")
+			}
+			first, err = owner(obs, path)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		proxy.CutAll()
+		// The client notices, reconnects with the same session, and the
+		// node (and the registered gauge) stay as they were.
+		if err := zktest.WaitFor(waitLong, 5*time.Millisecond, func() error {
+			st, sid, _ := r.s.State()
+			if st == StateSuspended && testutil.ToFloat64(r.m.Registered) != 1 {
+				t.Error("registered dropped during a short disconnection")
+			}
+			r.s.mu.Lock()
+			n := r.s.suspensions
+			r.s.mu.Unlock()
+			if n == 0 || st != StateConnected || sid != first {
+				return fmt.Errorf("state %v session %x after %d suspensions", st, sid, n)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if o, err := owner(obs, path); err != nil || o != first {
+			t.Fatalf("owner %x (%v), want the unchanged %x", o, err, first)
+		}
+		if n := testutil.ToFloat64(r.m.SessionExpirations); n != 0 {
+			t.Fatalf("expirations = %v", n)
+		}
+		r.sigs <- syscall.SIGTERM
+		r.wait(t)
+	})
+
 	t.Run("SessionExpiryRecreates", func(t *testing.T) {
 		path := "/monitor/app/expiry"
 		proxy, err := zktest.NewProxy(ens.Addrs()...)

@@ -72,6 +72,7 @@ type Session struct {
 	sessionID      int64
 	past           map[int64]bool
 	disconnectedAt time.Time
+	suspensions    int // times the connection dropped (tests read it)
 	lostTimer      *time.Timer
 	subs           map[chan struct{}]struct{}
 }
@@ -139,6 +140,7 @@ func (s *Session) event(ev zk.Event) {
 	case zk.StateDisconnected, zk.StateConnecting:
 		if s.state == StateConnected {
 			s.disconnectedAt = time.Now()
+			s.suspensions++
 			s.setState(StateSuspended)
 			level.Warn(s.logger).Log("msg", "ZooKeeper connection suspended", "session", sessionHex(s.sessionID))
 			if s.lostTimer != nil {
