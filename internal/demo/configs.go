@@ -63,8 +63,8 @@ scrape_configs:
       - targets: [%q]
   - job_name: zkwatch-agent
     static_configs:
-      - targets: [%q]
-`, hostPort(s.AM), hostPort(s.Exporter), hostPort(s.Receiver), hostPort(s.Agent))
+      - targets: [%q, %q]
+`, hostPort(s.AM), hostPort(s.Exporter), hostPort(s.Receiver), hostPort(s.Agent), hostPort(s.LockAgent))
 	am := fmt.Sprintf(`# Written by the zkwatch demo.
 route:
   receiver: zkwatch
@@ -106,6 +106,7 @@ storage:
 		"prometheus/prometheus.yml":     prom,
 		"alertmanager/alertmanager.yml": am,
 		"receiver/receiver.yml":         recv,
+		"exporter/watch.yml":            watchConfig,
 	}
 	for p, content := range files {
 		if err := os.WriteFile(s.path(p), []byte(content), 0o644); err != nil {

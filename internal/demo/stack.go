@@ -31,6 +31,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-zookeeper/zk"
+
 	"github.com/zkwatch/zkwatch/internal/zktest"
 )
 
@@ -63,7 +65,10 @@ type Stack struct {
 	AM       string
 	Receiver string
 	Agent    string
+	// LockAgent runs a second command under zkwatch_agent lock mode.
+	LockAgent string
 
+	seed  *zk.Conn
 	mu    sync.Mutex
 	procs map[string]*exec.Cmd
 }
@@ -77,21 +82,25 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 			s.Stop()
 		}
 	}()
-	for _, d := range []string{"logs", "zk", "prometheus", "alertmanager", "receiver"} {
+	for _, d := range []string{"logs", "zk", "prometheus", "alertmanager", "receiver", "exporter"} {
 		if err := os.MkdirAll(filepath.Join(opts.Dir, d), 0o755); err != nil {
 			return nil, err
 		}
 	}
-	ports, err := zktest.FreePorts(6)
+	ports, err := zktest.FreePorts(7)
 	if err != nil {
 		return nil, err
 	}
 	url := func(i int) string { return fmt.Sprintf("http://127.0.0.1:%d", ports[i]) }
 	s.Exporter, s.Prom, s.AM, s.Receiver, s.Agent = url(0), url(1), url(2), url(3), url(4)
 	amCluster := ports[5]
+	s.LockAgent = url(6)
 
 	s.logf("starting a 3-member ZooKeeper ensemble")
 	if s.Ens, err = zktest.Launch(zktest.Options{Size: 3, Dir: filepath.Join(opts.Dir, "zk")}); err != nil {
+		return nil, err
+	}
+	if s.seed, err = seed(s.Ens.Addrs()); err != nil {
 		return nil, err
 	}
 	if s.Sink, err = NewSink(); err != nil {
@@ -111,7 +120,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	s.logf("starting zookeeper_exporter, zkwatch_receiver, Alertmanager, Prometheus")
 	if err := s.spawn("exporter", bin("zookeeper_exporter"), "--web.listen-address="+hostPort(s.Exporter),
 		"--zookeeper.servers="+exporterServers, "--zookeeper.timeout=700ms", "--watch.group="+Group,
-		"--watch.session-timeout=4s", "--log.level=info"); err != nil {
+		"--watch.config.file="+s.path("exporter/watch.yml"), "--watch.session-timeout=4s", "--log.level=info"); err != nil {
 		return nil, err
 	}
 	if err := s.spawn("receiver", bin("zkwatch_receiver"), "--web.listen-address="+hostPort(s.Receiver),
@@ -132,8 +141,14 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	if err := StartApp(opts.Dir, opts.BinDir, s.Ens.Servers(), hostPort(s.Agent)); err != nil {
 		return nil, err
 	}
+	if err := s.spawn("lock-agent", bin("zkwatch_agent"), "--zookeeper.servers="+s.Ens.Servers(), "--zookeeper.session-timeout=4s",
+		"--web.listen-address="+hostPort(s.LockAgent), "lock", "--path=/demo/locks/singleton",
+		"--", bin("zkwatch-demo"), "app", "--pid-file", s.path("lock-child.pid")); err != nil {
+		return nil, err
+	}
 	for name, u := range map[string]string{"exporter": s.Exporter + "/-/healthy", "receiver": s.Receiver + "/-/ready",
-		"alertmanager": s.AM + "/-/ready", "prometheus": s.Prom + "/-/ready", "agent": s.Agent + "/-/healthy"} {
+		"alertmanager": s.AM + "/-/ready", "prometheus": s.Prom + "/-/ready", "agent": s.Agent + "/-/healthy",
+		"lock-agent": s.LockAgent + "/-/healthy"} {
 		if err := waitHTTP(ctx, u, 60*time.Second); err != nil {
 			return nil, fmt.Errorf("%s did not come up: %w (see %s)", name, err, s.path("logs/"+name+".log"))
 		}
@@ -158,6 +173,9 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	}
 	return s, nil
 }
+
+// Dir is the stack's state directory.
+func (s *Stack) Dir() string { return s.opts.Dir }
 
 func (s *Stack) path(p string) string { return filepath.Join(s.opts.Dir, p) }
 
@@ -213,6 +231,9 @@ func (s *Stack) Stop() {
 	}
 	if s.Sink != nil {
 		s.Sink.Close()
+	}
+	if s.seed != nil {
+		s.seed.Close()
 	}
 }
 
