@@ -155,7 +155,6 @@ func (r *Receiver) deliver(ctx context.Context, it *store.OutboxItem) bool {
 	case err != nil:
 		outcome = OutcomeFailure
 	}
-	r.metrics.notifications.WithLabelValues(it.Notifier, outcome).Inc()
 	it.Attempts++
 	uerr := r.store.Update(func(tx *store.Tx) error {
 		if outcome == OutcomeRetry {
@@ -181,6 +180,7 @@ func (r *Receiver) deliver(ctx context.Context, it *store.OutboxItem) bool {
 		r.logger.Error("recording delivery", "notifier", it.Notifier, "err", uerr)
 		return false
 	}
+	r.metrics.notifications.WithLabelValues(it.Notifier, outcome).Inc()
 	switch outcome {
 	case OutcomeRetry:
 		r.logger.Warn("notification failed, will retry", "notifier", it.Notifier, "incident", it.IncidentID,

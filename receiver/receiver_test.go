@@ -105,12 +105,12 @@ restarts:
 	if got := e.counter("zkwatch_receiver_webhook_requests_total", "code", "200"); got != 50 {
 		t.Errorf("webhook_requests_total{code=200} = %v", got)
 	}
-	if got := e.counter("zkwatch_receiver_restarts_total", "rule", "member", "outcome", "success"); got != 1 {
-		t.Errorf("restarts_total = %v", got)
-	}
-	if got := e.counter("zkwatch_receiver_notifications_total", "notifier", "one", "outcome", "success"); got != 2 {
-		t.Errorf("notifications_total = %v", got)
-	}
+	e.waitFor("restart metric", func() error {
+		return expect(1, int(e.counter("zkwatch_receiver_restarts_total", "rule", "member", "outcome", "success")), "restarts_total")
+	})
+	e.waitFor("delivery metrics", func() error {
+		return expect(2, int(e.counter("zkwatch_receiver_notifications_total", "notifier", "one", "outcome", "success")), "notifications_total")
+	})
 	if got := e.counter("zkwatch_receiver_incidents", "status", "firing"); got != 1 {
 		t.Errorf("incidents{firing} = %v", got)
 	}
@@ -207,12 +207,12 @@ routes:
 	}
 	e.waitFor("flaky deliveries", func() error { return expect(3, len(flaky.messages()), "delivered") })
 	e.waitFor("outbox empty", func() error { return expect(0, int(e.counter("zkwatch_receiver_outbox_pending")), "pending") })
-	if got := e.counter("zkwatch_receiver_notifications_total", "notifier", "flaky", "outcome", "retry"); got != 3 {
-		t.Errorf("retries = %v", got)
-	}
-	if got := e.counter("zkwatch_receiver_notifications_total", "notifier", "broken", "outcome", "failure"); got != 3 {
-		t.Errorf("failures = %v", got)
-	}
+	e.waitFor("delivery metrics", func() error {
+		if err := expect(3, int(e.counter("zkwatch_receiver_notifications_total", "notifier", "flaky", "outcome", "retry")), "retries"); err != nil {
+			return err
+		}
+		return expect(3, int(e.counter("zkwatch_receiver_notifications_total", "notifier", "broken", "outcome", "failure")), "failures")
+	})
 	// Messages arrive in the order they were queued.
 	for i, m := range flaky.messages() {
 		if m.Alert.Labels["n"] != fmt.Sprint(i) {

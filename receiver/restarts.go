@@ -221,10 +221,10 @@ func (r *Receiver) handleJob(ctx context.Context, j *store.RestartJob) {
 	}
 	argv, err := restart.Argv(rule, &inc.Alert, inc.ID)
 	if err != nil {
-		r.metrics.restarts.WithLabelValues(rule.Name, RestartRefused).Inc()
 		r.logger.Warn("restart refused", "rule", rule.Name, "incident", inc.ID, "err", err)
 		r.finishJob(j, &store.RestartAttempt{Outcome: RestartRefused, Reason: err.Error()},
 			fmt.Sprintf("Restart %s refused: %v", rule.Name, err), "")
+		r.metrics.restarts.WithLabelValues(rule.Name, RestartRefused).Inc()
 		return
 	}
 	// The target is what the command line names; a command without
@@ -267,9 +267,9 @@ func (r *Receiver) handleJob(ctx context.Context, j *store.RestartJob) {
 		}
 	}
 	if rule.DryRun {
-		r.metrics.restarts.WithLabelValues(rule.Name, RestartDryRun).Inc()
 		r.finishJob(j, &store.RestartAttempt{Outcome: RestartDryRun, Argv: argv, Attempt: j.Attempts + 1},
 			fmt.Sprintf("Restart %s (dry run) would run: %s", rule.Name, quoteArgv(argv)), "")
+		r.metrics.restarts.WithLabelValues(rule.Name, RestartDryRun).Inc()
 		return
 	}
 	// Mark the attempt durably before running, so a crash cannot make the
@@ -290,26 +290,26 @@ func (r *Receiver) handleJob(ctx context.Context, j *store.RestartJob) {
 	j.Running = false
 	if res.Err == nil {
 		att.Outcome = RestartSuccess
-		r.metrics.restarts.WithLabelValues(rule.Name, RestartSuccess).Inc()
 		r.finishJob(j, att, fmt.Sprintf("Restart %s succeeded (attempt %d, %s).", rule.Name, j.Attempts, res.Duration.Round(time.Millisecond)), target)
+		r.metrics.restarts.WithLabelValues(rule.Name, RestartSuccess).Inc()
 		return
 	}
 	att.Outcome, att.Reason = RestartFailure, res.Err.Error()
-	r.metrics.restarts.WithLabelValues(rule.Name, RestartFailure).Inc()
 	msg := fmt.Sprintf("Restart %s failed (attempt %d of %d): %v", rule.Name, j.Attempts, rule.MaxAttempts, res.Err)
 	if j.Attempts >= rule.MaxAttempts {
-		r.metrics.restarts.WithLabelValues(rule.Name, RestartExhausted).Inc()
 		r.finishJob(j, att, msg+"; giving up.", target)
+		r.metrics.restarts.WithLabelValues(rule.Name, RestartFailure).Inc()
+		r.metrics.restarts.WithLabelValues(rule.Name, RestartExhausted).Inc()
 		return
 	}
 	j.NextAt = r.now().Add(rule.Backoff)
 	r.record(j, att, msg+fmt.Sprintf("; retrying in %s.", rule.Backoff), target, false)
+	r.metrics.restarts.WithLabelValues(rule.Name, RestartFailure).Inc()
 }
 
 // postpone delays a job, recording the reason on the incident when it
 // changed.
 func (r *Receiver) postpone(j *store.RestartJob, rule, reason string, wait time.Duration) {
-	r.metrics.restarts.WithLabelValues(rule, RestartPostponed).Inc()
 	r.logger.Info("restart postponed", "rule", rule, "incident", j.IncidentID, "reason", reason)
 	var att *store.RestartAttempt
 	if j.Postponed != reason {
@@ -318,6 +318,7 @@ func (r *Receiver) postpone(j *store.RestartJob, rule, reason string, wait time.
 	j.Postponed = reason
 	j.NextAt = r.now().Add(wait)
 	r.record(j, att, "", "", false)
+	r.metrics.restarts.WithLabelValues(rule, RestartPostponed).Inc()
 }
 
 func (r *Receiver) finishJob(j *store.RestartJob, att *store.RestartAttempt, report, target string) {

@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -133,6 +134,11 @@ func (j *RestartJob) Key() string { return j.IncidentID + "/" + j.Rule }
 type Store struct {
 	db   *bolt.DB
 	path string
+
+	reqs    chan *batchReq
+	done    chan struct{}
+	closeMu sync.RWMutex
+	closed  bool
 }
 
 // Open opens (creating if needed) the database in dir.
@@ -145,10 +151,6 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	// Concurrent webhook requests share one fsync: Batch waits this long
-	// for company before committing.
-	db.MaxBatchDelay = 2 * time.Millisecond
-	db.MaxBatchSize = 500
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bIncidents, bStatus, bOutbox, bJobs, bLastRun} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -161,11 +163,84 @@ func Open(dir string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	return &Store{db: db, path: path}, nil
+	st := &Store{db: db, path: path, reqs: make(chan *batchReq, 1024), done: make(chan struct{})}
+	go st.committer()
+	return st, nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the database; later calls to Batch fail.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	if s.closed {
+		s.closeMu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.reqs)
+	s.closeMu.Unlock()
+	<-s.done
+	return s.db.Close()
+}
+
+// ErrClosed is returned by Batch after Close.
+var ErrClosed = errors.New("store is closed")
+
+type batchReq struct {
+	fn  func(*Tx) error
+	err chan error
+}
+
+// maxBatch bounds one group commit.
+const maxBatch = 1000
+
+// committer is the group commit: it applies every request queued while the
+// previous commit was being fsynced in one transaction, so concurrent
+// writers share one fsync without any artificial delay.
+func (s *Store) committer() {
+	defer close(s.done)
+	for req := range s.reqs {
+		batch := []*batchReq{req}
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case r, ok := <-s.reqs:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+func (s *Store) commit(batch []*batchReq) {
+	for len(batch) > 0 {
+		failed, ferr := -1, error(nil)
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			for i, r := range batch {
+				if err := r.fn(&Tx{tx}); err != nil {
+					failed, ferr = i, err
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil || failed < 0 {
+			// Success, or the commit itself failed: same answer for all.
+			for _, r := range batch {
+				r.err <- err
+			}
+			return
+		}
+		// One request failed: it gets its error, the others run again
+		// without it.
+		batch[failed].err <- ferr
+		batch = append(batch[:failed:failed], batch[failed+1:]...)
+	}
+}
 
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
@@ -174,10 +249,18 @@ func (s *Store) Path() string { return s.path }
 type Tx struct{ tx *bolt.Tx }
 
 // Batch runs fn in a write transaction shared with concurrent callers, so
-// that they pay for one fsync together. fn may run more than once and must
-// have no effects outside tx.
+// that they pay for one fsync together; it returns once the transaction is
+// durable. fn may run more than once and must have no effects outside tx.
 func (s *Store) Batch(fn func(*Tx) error) error {
-	return s.db.Batch(func(tx *bolt.Tx) error { return fn(&Tx{tx}) })
+	req := &batchReq{fn: fn, err: make(chan error, 1)}
+	s.closeMu.RLock()
+	if s.closed {
+		s.closeMu.RUnlock()
+		return ErrClosed
+	}
+	s.reqs <- req
+	s.closeMu.RUnlock()
+	return <-req.err
 }
 
 // Update runs fn in its own write transaction.
