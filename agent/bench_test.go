@@ -16,6 +16,8 @@ package agent
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"testing"
 	"time"
@@ -65,7 +67,11 @@ func benchRun(b *testing.B, obs *zk.Conn, s *Session, m *Metrics, path string) (
 		b.Fatalf("exists %s: %v %v", path, ok, err)
 	}
 	started := make(chan *supervise.Process, 1)
-	cfg := RegisterConfig{Path: path, Supervise: &supervise.Config{Args: []string{"sleep", "0.05"},
+	// The child runs until told to exit, so that a slow machine cannot make
+	// it exit before it was registered.
+	flag := filepath.Join(b.TempDir(), "exit")
+	cfg := RegisterConfig{Path: path, Supervise: &supervise.Config{
+		Args:    []string{"sh", "-c", `while [ ! -e "$0" ]; do sleep 0.005; done`, flag},
 		OnStart: func(p *supervise.Process) { started <- p }}}
 	done := make(chan struct{})
 	go func() {
@@ -84,8 +90,11 @@ func benchRun(b *testing.B, obs *zk.Conn, s *Session, m *Metrics, path string) (
 	case <-time.After(waitLong):
 		b.Fatal("node not created")
 	}
-	_, _, deleted, err := obs.ExistsW(path)
-	if err != nil {
+	ok, _, deleted, err := obs.ExistsW(path)
+	if err != nil || !ok {
+		b.Fatalf("node gone before the child exited: %v", err)
+	}
+	if err := os.WriteFile(flag, nil, 0o644); err != nil {
 		b.Fatal(err)
 	}
 	var unregLat time.Duration
