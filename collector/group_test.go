@@ -121,10 +121,13 @@ func TestGroupViewSurvivesSessionExpiry(t *testing.T) {
 	proxy.Blackhole()
 	x.waitFor(want{values: map[string]float64{
 		`zookeeper_watch_synced{root="/monitor/blind"}`:                0,
-		`zookeeper_exporter_session_state{state="suspended"}`:          1,
+		`zookeeper_exporter_session_state{state="connected"}`:          0,
 		`zookeeper_group_members{group="/monitor/blind"}`:              3, // last view kept
 		`zookeeper_group_member_up{group="/monitor/blind",member="a"}`: 1,
 	}})
+	if s, l := x.value(`zookeeper_exporter_session_state{state="suspended"}`), x.value(`zookeeper_exporter_session_state{state="lost"}`); s+l != 1 {
+		t.Errorf("blind session: suspended %v, lost %v; want one of them", s, l)
+	}
 	// While blind: a leaves, d joins, b is replaced (leaves and joins).
 	mustDelete(t, actor, "/monitor/blind/a")
 	mustCreate(t, actor, "/monitor/blind/d", "", zk.FlagEphemeral)

@@ -136,7 +136,12 @@ func (e *watchExporter) value(key string) float64 {
 // dial opens a plain client session for a test actor.
 func dial(t testing.TB, servers []string) *zk.Conn {
 	t.Helper()
-	c, _, err := zk.Connect(servers, 4*time.Second, zk.WithLogInfo(false), zk.WithLogger(nopZKLogger{}))
+	return dialTimeout(t, servers, 4*time.Second)
+}
+
+func dialTimeout(t testing.TB, servers []string, timeout time.Duration) *zk.Conn {
+	t.Helper()
+	c, _, err := zk.Connect(servers, timeout, zk.WithLogInfo(false), zk.WithLogger(nopZKLogger{}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,17 +66,18 @@ func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
 // the exporter reconnects to another member within its session and the
 // view stays whole.
 func TestGroupViewSurvivesLeaderLoss(t *testing.T) {
-	e := zktest.Start(t, 3)
+	// Sessions long enough to outlive a slow election on a busy machine.
+	e := zktest.Start(t, 3, func(o *zktest.Options) { o.Extra = map[string]string{"maxSessionTimeout": "30000"} })
 	if err := e.WaitHealthy(30 * time.Second); err != nil {
 		t.Fatal(err)
 	}
 	servers := e.Addrs()
-	actor := dial(t, servers)
+	actor := dialTimeout(t, servers, 20*time.Second)
 	mkdirs(t, actor, "/monitor/q")
 	for _, m := range []string{"a", "b"} {
 		mustCreate(t, actor, "/monitor/q/"+m, "", zk.FlagEphemeral)
 	}
-	setWatchFlags(t, watchFlags{groups: []string{"/monitor/q"}, sessionTimout: 4 * time.Second})
+	setWatchFlags(t, watchFlags{groups: []string{"/monitor/q"}, sessionTimout: 20 * time.Second})
 	x := newWatchExporter(t, servers)
 	x.waitFor(want{values: map[string]float64{
 		`zookeeper_group_members{group="/monitor/q"}`: 2,
