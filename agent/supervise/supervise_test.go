@@ -252,3 +252,29 @@ func TestWatchPID(t *testing.T) {
 		t.Error("missing pid file accepted")
 	}
 }
+
+func TestBackoffDoubles(t *testing.T) {
+	var starts []time.Time
+	var s *Supervisor
+	s, err := New(Config{Args: []string{"sh", "-c", "exit 1"}, Restart: OnFailure,
+		BackoffMin: 50 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
+		OnStart: func(*Process) {
+			starts = append(starts, time.Now())
+			if len(starts) == 5 {
+				s.Signal(syscall.SIGTERM)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fifth child exits 1 or dies of the forwarded SIGTERM first.
+	if code, err := s.Run(context.Background()); err != nil || (code != 1 && code != 128+int(syscall.SIGTERM)) || len(starts) != 5 {
+		t.Fatalf("code %d err %v starts %d", code, err, len(starts))
+	}
+	// Delays between starts are at least 50, 100, 200 and (capped) 200 ms.
+	for i, min := range []time.Duration{50, 100, 200, 200} {
+		if gap := starts[i+1].Sub(starts[i]); gap < min*time.Millisecond {
+			t.Errorf("restart %d after %s, want >= %dms", i+1, gap, min)
+		}
+	}
+}
