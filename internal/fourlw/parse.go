@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -41,27 +42,33 @@ func ParseMntr(data []byte) ([]Field, error) {
 	if !utf8.Valid(data) {
 		return nil, fmt.Errorf("%w: mntr answer is not UTF-8", ErrGarbage)
 	}
-	var fields []Field
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64*1024), DefaultMaxResponseBytes)
-	for sc.Scan() {
-		key, val, ok := strings.Cut(sc.Text(), "\t")
-		key = strings.TrimSpace(key)
-		if !ok || !validKey(key) {
+	fields := make([]Field, 0, bytes.Count(data, []byte{'\n'})+1)
+	for len(data) > 0 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		tab := bytes.IndexByte(line, '\t')
+		if tab < 0 {
 			continue
 		}
-		val = strings.TrimSpace(val)
-		f := Field{Key: key, Text: val}
+		key := bytes.TrimSpace(line[:tab])
+		if !validKey(key) {
+			continue
+		}
+		val := string(bytes.TrimSpace(line[tab+1:]))
+		f := Field{Key: keys.intern(key)}
 		if v, err := strconv.ParseFloat(val, 64); err == nil {
 			f.Value, f.Numeric = v, true
+		} else {
+			f.Text = val
 		}
 		fields = append(fields, f)
 		if len(fields) > maxFields {
 			return nil, fmt.Errorf("%w: more than %d mntr fields", ErrGarbage, maxFields)
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrGarbage, err)
 	}
 	if len(fields) == 0 {
 		return nil, fmt.Errorf("%w: no key/value lines in mntr answer", ErrGarbage)
@@ -69,10 +76,35 @@ func ParseMntr(data []byte) ([]Field, error) {
 	return fields, nil
 }
 
+// keys interns mntr keys: the same few hundred keys come back every scrape
+// from every member, so one string each is enough.
+var keys = interner{m: map[string]string{}}
+
+type interner struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+// maxInterned bounds the interner against servers inventing keys.
+const maxInterned = 20000
+
+func (in *interner) intern(b []byte) string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if s, ok := in.m[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(in.m) < maxInterned {
+		in.m[s] = s
+	}
+	return s
+}
+
 // validKey accepts zk_ keys made of [A-Za-z0-9_] so that every key can
 // become part of a metric name.
-func validKey(k string) bool {
-	if !strings.HasPrefix(k, "zk_") || len(k) <= 3 || len(k) > 200 {
+func validKey(k []byte) bool {
+	if !bytes.HasPrefix(k, []byte("zk_")) || len(k) <= 3 || len(k) > 200 {
 		return false
 	}
 	for _, r := range k {

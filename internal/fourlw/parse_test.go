@@ -181,7 +181,7 @@ func FuzzParseMntr(f *testing.F) {
 			t.Fatal("no error and no fields")
 		}
 		for _, fl := range fields {
-			if !validKey(fl.Key) {
+			if !validKey([]byte(fl.Key)) {
 				t.Fatalf("invalid key %q accepted", fl.Key)
 			}
 		}

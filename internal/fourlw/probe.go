@@ -269,7 +269,7 @@ func monitorFields(doc map[string]any) []Field {
 	var fields []Field
 	for k, v := range doc {
 		key := "zk_" + k
-		if k == "command" || k == "error" || !validKey(key) {
+		if k == "command" || k == "error" || !validKey([]byte(key)) {
 			continue
 		}
 		switch v := v.(type) {
