@@ -132,6 +132,25 @@ java_version=$(java -version 2>&1 | head -1 || echo "not installed")
 	echo "| Load average (1, 5, 15 min) at start | $load_start |"
 	echo "| Load average at end | $load_end |"
 	echo
+	cat <<-'EOF'
+		The machine is shared: other jobs (JVM ensembles of concurrent test
+		runs) may be loading its CPUs, see the load averages above. All
+		latencies are wall-clock times on 127.0.0.1.
+
+		How to read the side-by-side table: one real ensemble per column
+		group, every exporter started against it and scraped in turn after
+		100 warm-up rounds, 300 measured rounds, uncompressed text format,
+		keep-alive connections. *zkwatch* is zookeeper_exporter scraped over
+		HTTP; *zkwatch-inproc* is the same collector scraped inside the
+		benchmark process (no HTTP server, no go_/process_ metrics); dabealu
+		scrapes all members one after another in one process; carlpett runs
+		one process per member, all scraped at once (a round lasts as long as
+		the slowest); *mntr+srvr-max* sends the two words zkwatch sends to
+		every member at once and *mntr-max* sends only mntr: the slowest
+		single round trip is the floor for any exporter. "× mntr" is the
+		median divided by the mntr-max median.
+
+	EOF
 	if [ ${#failed[@]} -gt 0 ]; then
 		echo "**Failed runs:** $(printf '%s; ' "${failed[@]}")see the raw output below."
 		echo

@@ -263,7 +263,8 @@ func writeTable(w io.Writer, rs []Result) {
 		}
 	}
 	if len(units) > maxColumns {
-		header(w, "Benchmark", "Metric", "Value")
+		row(w, "Benchmark", "Metric", "Value")
+		row(w, ":--", ":--", "--:")
 		for _, r := range rs {
 			for _, u := range units {
 				if v, ok := r.Get(u); ok {
