@@ -30,47 +30,37 @@ const (
 	OutcomeFailure = "failure"
 )
 
-// outboxState tracks which notifiers are being drained and which wait
-// after a retryable failure.
+// outboxState tracks which notifiers are being drained.
 type outboxState struct {
-	mu           sync.Mutex
-	active       map[string]bool
-	blockedUntil map[string]time.Time
-	wg           sync.WaitGroup
+	mu     sync.Mutex
+	active map[string]bool
+	wg     sync.WaitGroup
 }
 
-// runOutbox starts one drain goroutine per notifier with due deliveries.
-// Each notifier's messages go out one at a time, in order, which also keeps
-// rate-limited notifiers within their limit.
+// runOutbox starts one drain goroutine per notifier whose queue head is
+// due. Each notifier's queue is strictly ordered: a delivery waiting for a
+// retry holds back the ones behind it, and rate-limited notifiers send one
+// message at a time.
 func (r *Receiver) runOutbox(ctx context.Context) {
 	o := &r.outbox
 	o.mu.Lock()
-	o.active, o.blockedUntil = map[string]bool{}, map[string]time.Time{}
+	o.active = map[string]bool{}
 	o.mu.Unlock()
 	for {
 		now := r.now()
 		next := now.Add(time.Second)
-		var items []*store.OutboxItem
-		err := r.store.View(func(tx *store.Tx) (err error) { items, err = tx.Outbox(); return })
-		if err != nil {
+		var heads map[string]time.Time
+		if err := r.store.View(func(tx *store.Tx) (err error) { heads, err = tx.OutboxHeads(); return }); err != nil {
 			r.logger.Error("reading outbox", "err", err)
 		}
-		due := map[string]bool{}
 		o.mu.Lock()
-		for _, it := range items {
-			at := it.NextAt
-			if b := o.blockedUntil[it.Notifier]; b.After(at) {
-				at = b
-			}
+		for name, at := range heads {
 			if at.After(now) {
 				if at.Before(next) {
 					next = at
 				}
 				continue
 			}
-			due[it.Notifier] = true
-		}
-		for name := range due {
 			if !o.active[name] {
 				o.active[name] = true
 				o.wg.Add(1)
@@ -84,8 +74,8 @@ func (r *Receiver) runOutbox(ctx context.Context) {
 	}
 }
 
-// drain sends the due deliveries of one notifier until none is due or one
-// fails in a retryable way.
+// drain sends one notifier's due deliveries in order until its queue is
+// empty, its head is not yet due, or a delivery fails in a retryable way.
 func (r *Receiver) drain(ctx context.Context, name string) {
 	o := &r.outbox
 	defer func() {
@@ -96,29 +86,16 @@ func (r *Receiver) drain(ctx context.Context, name string) {
 		wake(r.wakeOutbox)
 	}()
 	for ctx.Err() == nil {
-		var due []*store.OutboxItem
-		now := r.now()
-		err := r.store.View(func(tx *store.Tx) error {
-			items, err := tx.Outbox()
-			for _, it := range items {
-				if it.Notifier == name && !it.NextAt.After(now) {
-					due = append(due, it)
-				}
-			}
-			return err
-		})
-		if err != nil {
-			r.logger.Error("reading outbox", "err", err)
+		var queue []*store.OutboxItem
+		if err := r.store.View(func(tx *store.Tx) (err error) { queue, err = tx.OutboxQueue(name, 64); return }); err != nil {
+			r.logger.Error("reading outbox", "notifier", name, "err", err)
 			return
 		}
-		if len(due) == 0 {
+		if len(queue) == 0 {
 			return
 		}
-		for _, it := range due {
-			if ctx.Err() != nil {
-				return
-			}
-			if !r.deliver(ctx, it) {
+		for _, it := range queue {
+			if ctx.Err() != nil || it.NextAt.After(r.now()) || !r.deliver(ctx, it) {
 				return
 			}
 		}
@@ -156,13 +133,14 @@ func (r *Receiver) deliver(ctx context.Context, it *store.OutboxItem) bool {
 		outcome = OutcomeFailure
 	}
 	it.Attempts++
-	uerr := r.store.Update(func(tx *store.Tx) error {
+	// Batch shares the fsync with concurrent webhook requests.
+	uerr := r.store.Batch(func(tx *store.Tx) error {
 		if outcome == OutcomeRetry {
 			it.LastError = err.Error()
 			it.NextAt = now.Add(backoff(cfg.Global.RetryInitialBackoff, cfg.Global.RetryMaxBackoff, it.Attempts))
 			return tx.PutOutbox(it)
 		}
-		if err := tx.DeleteOutbox(it.Seq); err != nil {
+		if err := tx.DeleteOutbox(it); err != nil {
 			return err
 		}
 		inc, err2 := tx.Incident(it.IncidentID)
@@ -185,9 +163,6 @@ func (r *Receiver) deliver(ctx context.Context, it *store.OutboxItem) bool {
 	case OutcomeRetry:
 		r.logger.Warn("notification failed, will retry", "notifier", it.Notifier, "incident", it.IncidentID,
 			"attempt", it.Attempts, "next", it.NextAt, "err", err)
-		r.outbox.mu.Lock()
-		r.outbox.blockedUntil[it.Notifier] = it.NextAt
-		r.outbox.mu.Unlock()
 		return false
 	case OutcomeFailure:
 		r.logger.Error("notification failed permanently", "notifier", it.Notifier, "incident", it.IncidentID, "err", err)

@@ -281,6 +281,9 @@ func (c *Config) validate(dir string) error {
 		if names[n.Name] {
 			return fmt.Errorf("notifiers[%d]: duplicate name %q", i, n.Name)
 		}
+		if strings.ContainsFunc(n.Name, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+			return fmt.Errorf("notifiers[%d]: name %q contains control characters", i, n.Name)
+		}
 		names[n.Name] = true
 		if err := n.validate(); err != nil {
 			return fmt.Errorf("notifier %q: %w", n.Name, err)

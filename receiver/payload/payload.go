@@ -171,10 +171,16 @@ func Fingerprint(labels map[string]string) string {
 
 // IncidentID is the unique id of the incident an alert belongs to: one
 // alert fingerprint and one startsAt. Alertmanager's retries and repeats of
-// the same alert map to the same id.
+// the same alert map to the same id. The id starts with startsAt in hex
+// milliseconds, so ids sort by start time and recent incidents sit
+// together in the store.
 func (a *Alert) IncidentID() string {
 	h := sha256.Sum256([]byte(a.Fingerprint + "|" + a.StartsAt.UTC().Format(time.RFC3339Nano)))
-	return hex.EncodeToString(h[:8])
+	ms := a.StartsAt.UnixMilli()
+	if ms < 0 {
+		ms = 0
+	}
+	return fmt.Sprintf("%011x%s", ms, hex.EncodeToString(h[:5]))
 }
 
 // Resolved tells whether the alert is resolved.

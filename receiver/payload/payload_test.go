@@ -124,7 +124,7 @@ func FuzzDecodePayload(f *testing.F) {
 			t.Fatalf("invalid payload accepted: %+v", m)
 		}
 		for _, a := range m.Alerts {
-			if a.Fingerprint == "" || a.StartsAt.IsZero() || len(a.IncidentID()) != 16 {
+			if a.Fingerprint == "" || a.StartsAt.IsZero() || len(a.IncidentID()) != 21 {
 				t.Fatalf("alert not normalised: %+v", a)
 			}
 		}

@@ -17,6 +17,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -24,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,7 +36,7 @@ import (
 
 var (
 	bIncidents = []byte("incidents") // id -> Incident (JSON)
-	bStatus    = []byte("status")    // id -> status, for cheap counting
+	bMeta      = []byte("meta")      // "count/<status>" -> incidents with that status
 	bOutbox    = []byte("outbox")    // seq -> OutboxItem
 	bJobs      = []byte("restarts")  // incident id/rule -> RestartJob
 	bLastRun   = []byte("lastrun")   // rule/target -> time of last restart
@@ -147,12 +149,15 @@ func Open(dir string) (*Store, error) {
 		return nil, err
 	}
 	path := filepath.Join(dir, FileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, FreelistType: bolt.FreelistMapType})
+	// The freelist is rebuilt at open instead of written at every commit.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, FreelistType: bolt.FreelistMapType, NoFreelistSync: true,
+		// Mapping generously up front avoids remaps, which stall all writers.
+		InitialMmapSize: 256 << 20})
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bIncidents, bStatus, bOutbox, bJobs, bLastRun} {
+		for _, b := range [][]byte{bIncidents, bMeta, bOutbox, bJobs, bLastRun} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -278,6 +283,10 @@ func get[T any](b *bolt.Bucket, key []byte) (*T, error) {
 	if v == nil {
 		return nil, nil
 	}
+	return decode[T](key, v)
+}
+
+func decode[T any](key, v []byte) (*T, error) {
 	var t T
 	if err := json.Unmarshal(v, &t); err != nil {
 		return nil, fmt.Errorf("corrupt record %q: %w", key, err)
@@ -306,10 +315,43 @@ func (t *Tx) PutIncident(inc *Incident) error {
 	if n := len(inc.Restarts); n > MaxRestarts {
 		inc.Restarts = inc.Restarts[n-MaxRestarts:]
 	}
-	if err := t.tx.Bucket(bStatus).Put([]byte(inc.ID), []byte(inc.Status)); err != nil {
-		return err
+	b := t.tx.Bucket(bIncidents)
+	old := ""
+	if v := b.Get([]byte(inc.ID)); v != nil {
+		old = statusOf(v)
 	}
-	return put(t.tx.Bucket(bIncidents), []byte(inc.ID), inc)
+	if old != inc.Status {
+		if err := t.addCount(old, -1); err != nil {
+			return err
+		}
+		if err := t.addCount(inc.Status, 1); err != nil {
+			return err
+		}
+	}
+	return put(b, []byte(inc.ID), inc)
+}
+
+func statusOf(v []byte) string {
+	var s struct {
+		Status string `json:"status"`
+	}
+	_ = json.Unmarshal(v, &s)
+	return s.Status
+}
+
+// addCount keeps the per-status incident counts, so that metrics need not
+// read every incident.
+func (t *Tx) addCount(status string, d int64) error {
+	if status == "" {
+		return nil
+	}
+	b := t.tx.Bucket(bMeta)
+	key := []byte("count/" + status)
+	var n int64
+	if v := b.Get(key); len(v) == 8 {
+		n = int64(binary.BigEndian.Uint64(v))
+	}
+	return b.Put(key, seqKey(uint64(max(n+d, 0))))
 }
 
 // Filter selects incidents; zero fields match everything.
@@ -325,14 +367,11 @@ type Filter struct {
 func (t *Tx) Incidents(f Filter) ([]*Incident, error) {
 	var out []*Incident
 	err := t.tx.Bucket(bIncidents).ForEach(func(k, v []byte) error {
-		if f.Status != "" && string(t.tx.Bucket(bStatus).Get(k)) != f.Status {
-			return nil
-		}
 		var inc Incident
 		if err := json.Unmarshal(v, &inc); err != nil {
 			return fmt.Errorf("corrupt incident %q: %w", k, err)
 		}
-		if (f.AlertName != "" && inc.Alert.Labels["alertname"] != f.AlertName) ||
+		if (f.Status != "" && inc.Status != f.Status) || (f.AlertName != "" && inc.Alert.Labels["alertname"] != f.AlertName) ||
 			(!f.Since.IsZero() && inc.LastSeen.Before(f.Since)) ||
 			(!f.Until.IsZero() && !inc.FirstSeen.Before(f.Until)) {
 			return nil
@@ -352,17 +391,26 @@ func (t *Tx) Incidents(f Filter) ([]*Incident, error) {
 	return out, err
 }
 
-// CountByStatus counts incidents per status without decoding them.
+// CountByStatus returns the number of incidents per status.
 func (t *Tx) CountByStatus() map[string]int {
 	out := map[string]int{payload.StatusFiring: 0, payload.StatusResolved: 0}
-	_ = t.tx.Bucket(bStatus).ForEach(func(_, v []byte) error {
-		out[string(v)]++
+	_ = t.tx.Bucket(bMeta).ForEach(func(k, v []byte) error {
+		if st, ok := strings.CutPrefix(string(k), "count/"); ok && len(v) == 8 {
+			out[st] = int(binary.BigEndian.Uint64(v))
+		}
 		return nil
 	})
 	return out
 }
 
-// Enqueue adds a delivery to the outbox, assigning its sequence number.
+// The outbox is one FIFO queue per notifier: keys are the notifier name,
+// a NUL byte and a big-endian sequence number.
+func outboxKey(notifier string, seq uint64) []byte {
+	return append(append([]byte(notifier), 0), seqKey(seq)...)
+}
+
+// Enqueue adds a delivery to its notifier's queue, assigning its sequence
+// number.
 func (t *Tx) Enqueue(it *OutboxItem) error {
 	b := t.tx.Bucket(bOutbox)
 	seq, err := b.NextSequence()
@@ -370,30 +418,63 @@ func (t *Tx) Enqueue(it *OutboxItem) error {
 		return err
 	}
 	it.Seq = seq
-	return put(b, seqKey(seq), it)
+	return put(b, outboxKey(it.Notifier, seq), it)
 }
 
 // PutOutbox updates a delivery.
-func (t *Tx) PutOutbox(it *OutboxItem) error { return put(t.tx.Bucket(bOutbox), seqKey(it.Seq), it) }
-
-// DeleteOutbox removes a delivery.
-func (t *Tx) DeleteOutbox(seq uint64) error { return t.tx.Bucket(bOutbox).Delete(seqKey(seq)) }
-
-// OutboxItem returns the delivery seq, or nil.
-func (t *Tx) OutboxItem(seq uint64) (*OutboxItem, error) {
-	return get[OutboxItem](t.tx.Bucket(bOutbox), seqKey(seq))
+func (t *Tx) PutOutbox(it *OutboxItem) error {
+	return put(t.tx.Bucket(bOutbox), outboxKey(it.Notifier, it.Seq), it)
 }
 
-// Outbox returns pending deliveries in the order they were queued.
+// DeleteOutbox removes a delivery.
+func (t *Tx) DeleteOutbox(it *OutboxItem) error {
+	return t.tx.Bucket(bOutbox).Delete(outboxKey(it.Notifier, it.Seq))
+}
+
+// OutboxHeads returns, per notifier with pending deliveries, when the
+// first one in its queue is due.
+func (t *Tx) OutboxHeads() (map[string]time.Time, error) {
+	out := map[string]time.Time{}
+	c := t.tx.Bucket(bOutbox).Cursor()
+	for k, v := c.First(); k != nil; {
+		if len(k) < 9 {
+			return nil, fmt.Errorf("corrupt outbox key %x", k)
+		}
+		name := string(k[:len(k)-9])
+		it, err := decode[OutboxItem](k, v)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = it.NextAt
+		k, v = c.Seek(append([]byte(name), 1))
+	}
+	return out, nil
+}
+
+// OutboxQueue returns up to limit deliveries of one notifier, in order.
+func (t *Tx) OutboxQueue(notifier string, limit int) ([]*OutboxItem, error) {
+	var out []*OutboxItem
+	prefix := append([]byte(notifier), 0)
+	c := t.tx.Bucket(bOutbox).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, v = c.Next() {
+		it, err := decode[OutboxItem](k, v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+// Outbox returns all pending deliveries, grouped by notifier.
 func (t *Tx) Outbox() ([]*OutboxItem, error) {
 	var out []*OutboxItem
 	err := t.tx.Bucket(bOutbox).ForEach(func(k, v []byte) error {
-		var it OutboxItem
-		if err := json.Unmarshal(v, &it); err != nil {
-			return fmt.Errorf("corrupt outbox item %x: %w", k, err)
+		it, err := decode[OutboxItem](k, v)
+		if err == nil {
+			out = append(out, it)
 		}
-		out = append(out, &it)
-		return nil
+		return err
 	})
 	return out, err
 }
@@ -479,10 +560,10 @@ func (s *Store) Expire(retention time.Duration, now time.Time) (int, error) {
 			return err
 		}
 		for _, k := range old {
-			if err := t.tx.Bucket(bIncidents).Delete(k); err != nil {
+			if err := t.addCount(statusOf(t.tx.Bucket(bIncidents).Get(k)), -1); err != nil {
 				return err
 			}
-			if err := t.tx.Bucket(bStatus).Delete(k); err != nil {
+			if err := t.tx.Bucket(bIncidents).Delete(k); err != nil {
 				return err
 			}
 			for _, j := range jobs {

@@ -84,8 +84,9 @@ func benchWebhook(b *testing.B, cfgTmpl string) {
 	defer srv.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
 
-	startsAt := time.Now().UTC().Format(time.RFC3339Nano)
+	// Each alert has just fired, as in a real burst.
 	body := func(n int64) string {
+		startsAt := time.Now().UTC().Format(time.RFC3339Nano)
 		m := map[string]any{
 			"version": "4", "status": "firing", "receiver": "zkwatch", "groupKey": "{}:{}",
 			"alerts": []map[string]any{{
