@@ -210,11 +210,18 @@ func (r *registrar) watch(ctx context.Context, s *Session) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
-		select {
-		case sig := <-r.cfg.Signals:
-			level.Info(r.logger).Log("msg", "stopping on signal", "signal", sig)
-			cancel()
-		case <-ctx.Done():
+		for {
+			select {
+			case sig := <-r.cfg.Signals:
+				if !supervise.Stops(sig) {
+					continue // not ours to pass on: we did not start the process
+				}
+				level.Info(r.logger).Log("msg", "stopping on signal", "signal", sig)
+				cancel()
+				return
+			case <-ctx.Done():
+				return
+			}
 		}
 	}()
 	if r.cfg.WatchPID != 0 && !supervise.Alive(r.cfg.WatchPID) {

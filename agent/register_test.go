@@ -221,7 +221,8 @@ func TestRegister(t *testing.T) {
 	t.Run("SignalForwarded", func(t *testing.T) {
 		path := "/monitor/app/signal"
 		ready := filepath.Join(dir, "signal-ready")
-		r := startRegister(t, ens.Servers(), RegisterConfig{Path: path, Supervise: sh(`trap 'exit 9' INT; touch "$1"; while :; do sleep 0.05; done`, ready)})
+		hup := filepath.Join(dir, "signal-hup")
+		r := startRegister(t, ens.Servers(), RegisterConfig{Path: path, Supervise: sh(`trap 'exit 9' INT; trap 'echo hup >> "$2"' HUP; touch "$1"; while :; do sleep 0.05; done`, ready, hup)})
 		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error {
 			if _, err := os.Stat(ready); err != nil {
 				return err
@@ -230,6 +231,14 @@ func TestRegister(t *testing.T) {
 			return err
 		}); err != nil {
 			t.Fatal(err)
+		}
+		// SIGHUP is passed through; the child keeps running, still registered.
+		r.sigs <- syscall.SIGHUP
+		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error { _, err := os.Stat(hup); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := owner(obs, path); err != nil {
+			t.Fatalf("SIGHUP ended the registration: %v", err)
 		}
 		r.sigs <- syscall.SIGINT
 		if code := r.wait(t); code != 9 {

@@ -247,6 +247,14 @@ func (w *Worker) Run(ctx context.Context) (int, error) {
 		case <-ctx.Done():
 			return w.shutdown(syscall.SIGTERM), nil
 		case sig := <-w.cfg.Signals:
+			if !supervise.Stops(sig) {
+				for _, h := range w.held {
+					if h.proc != nil {
+						_ = h.proc.Signal(sig)
+					}
+				}
+				continue
+			}
 			level.Info(w.logger).Log("msg", "stopping", "signal", sig)
 			return w.shutdown(sig), nil
 		case r := <-w.results:

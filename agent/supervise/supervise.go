@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"sync"
 	"syscall"
 	"time"
 
@@ -173,7 +174,14 @@ type Config struct {
 type Supervisor struct {
 	cfg  Config
 	sigs chan os.Signal
+
+	mu  sync.Mutex
+	cur *Process // the running child, if any
 }
+
+// Stops reports whether sig ends supervision (SIGTERM, SIGINT) rather than
+// being passed through to the child (SIGHUP, SIGUSR1, ...).
+func Stops(sig os.Signal) bool { return sig == syscall.SIGTERM || sig == syscall.SIGINT }
 
 // New checks cfg and fills in defaults.
 func New(cfg Config) (*Supervisor, error) {
@@ -195,9 +203,20 @@ func New(cfg Config) (*Supervisor, error) {
 	return &Supervisor{cfg: cfg, sigs: make(chan os.Signal, 4)}, nil
 }
 
-// Signal forwards sig to the child and ends supervision: the child is not
-// restarted after it exits. Safe to call from any goroutine.
+// Signal forwards sig to the child. SIGTERM and SIGINT also end
+// supervision: the child is not restarted after it exits. Safe to call from
+// any goroutine.
 func (s *Supervisor) Signal(sig os.Signal) {
+	if !Stops(sig) {
+		s.mu.Lock()
+		p := s.cur
+		s.mu.Unlock()
+		if p != nil {
+			level.Info(s.cfg.Logger).Log("msg", "passing signal to child", "signal", sig, "pid", p.Pid)
+			_ = p.Signal(sig)
+		}
+		return
+	}
 	select {
 	case s.sigs <- sig:
 	default:
@@ -220,6 +239,9 @@ func (s *Supervisor) Run(ctx context.Context) (int, error) {
 			release()
 			return 127, fmt.Errorf("start %s: %w", s.cfg.Args[0], err)
 		}
+		s.mu.Lock()
+		s.cur = p
+		s.mu.Unlock()
 		level.Info(s.cfg.Logger).Log("msg", "child started", "pid", p.Pid, "cmd", s.cfg.Args[0])
 		if s.cfg.OnStart != nil {
 			s.cfg.OnStart(p)
@@ -239,6 +261,9 @@ func (s *Supervisor) Run(ctx context.Context) (int, error) {
 			p.Stop(syscall.SIGTERM, s.cfg.StopTimeout)
 		}
 		release()
+		s.mu.Lock()
+		s.cur = nil
+		s.mu.Unlock()
 		code = p.ExitCode()
 		level.Info(s.cfg.Logger).Log("msg", "child exited", "pid", p.Pid, "code", code)
 		if s.cfg.OnExit != nil {

@@ -59,7 +59,9 @@ Conventions shared with zookeeper_exporter:
             ROOT/Workers is orphaned and taken over. Done tasks keep
             state "done" (with "exit_code").
 
-Commands run in their own process group and are killed if the agent dies.`
+Commands run in their own process group and are killed if the agent dies.
+SIGTERM/SIGINT are forwarded and end the agent with the command's exit code;
+SIGHUP, SIGUSR1 and SIGUSR2 are passed through to the running command.`
 
 // supervision flags shared by register and lock.
 type supFlags struct {
@@ -137,8 +139,10 @@ func main() {
 	logger, slogger := logging.New(logConfig)
 	level.Info(logger).Log("msg", "Starting zkwatch_agent", "mode", cmd, "version", version.Info())
 
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	sigs := make(chan os.Signal, 4)
+	// SIGTERM/SIGINT stop the command and the agent; the others are passed
+	// through to the running command(s).
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(versioncollector.NewCollector("zkwatch_agent"), collectors.NewGoCollector(),
