@@ -19,6 +19,8 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/zkwatch/zkwatch/internal/treecache"
 )
 
 func init() {
@@ -93,8 +95,10 @@ func (c *sessionCollector) Update(_ context.Context, ch chan<- prometheus.Metric
 	for _, r := range names {
 		rs := roots[r]
 		ch <- c.synced.mustNewConstMetric(boolFloat(rs.synced), r)
-		for reason, v := range rs.errs {
-			ch <- c.errors.mustNewConstMetric(v, r, reason)
+		// Every reason from the start, so that the first error is an
+		// increase and not a new series.
+		for _, reason := range treecache.Reasons {
+			ch <- c.errors.mustNewConstMetric(rs.errs[reason], r, reason)
 		}
 		ch <- c.dropped.mustNewConstMetric(rs.dropped, r)
 	}

@@ -129,6 +129,17 @@ type Options struct {
 	Concurrency int
 }
 
+// Error reasons counted by Errors.
+const (
+	ReasonACL        = "acl"        // read denied by the node's ACL
+	ReasonBadData    = "bad_data"   // Decode failed
+	ReasonConnection = "connection" // connection or session lost mid-read
+	ReasonOther      = "other"
+)
+
+// Reasons lists every error reason.
+var Reasons = []string{ReasonACL, ReasonBadData, ReasonConnection, ReasonOther}
+
 // Cache is a watched view of one root.
 type Cache struct {
 	opts   Options
@@ -344,23 +355,23 @@ func (c *Cache) run() {
 }
 
 func (c *Cache) countError(err error) {
-	reason := "other"
+	reason := ReasonOther
 	lvl := level.Warn
 	switch {
 	case errors.Is(err, zk.ErrNoAuth), errors.Is(err, zk.ErrAuthFailed):
-		reason = "acl"
+		reason = ReasonACL
 		lvl = level.Error
 	case errors.Is(err, zk.ErrConnectionClosed), errors.Is(err, zk.ErrNoServer),
 		errors.Is(err, zk.ErrSessionExpired), errors.Is(err, zk.ErrClosing),
 		errors.Is(err, zk.ErrSessionMoved):
-		reason = "connection"
+		reason = ReasonConnection
 		lvl = level.Debug
 	}
 	c.mu.Lock()
 	c.errs[reason]++
 	c.mu.Unlock()
 	msg := "watch read failed"
-	if reason == "acl" {
+	if reason == ReasonACL {
 		msg = "watch read denied by ACL: grant the exporter's identity read access (see --watch.auth.digest-file)"
 	}
 	lvl(c.logger).Log("msg", msg, "reason", reason, "err", err)
@@ -623,7 +634,7 @@ func (c *Cache) refreshKids(names []string, onlyKnown bool) error {
 			}
 		}
 		if bad > 0 {
-			c.errs["bad_data"] += float64(bad)
+			c.errs[ReasonBadData] += float64(bad)
 		}
 		return changes
 	})
