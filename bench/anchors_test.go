@@ -20,6 +20,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -312,6 +313,7 @@ func startTargets(b *testing.B, ens *zktest.Ensemble) []*target {
 	addrs := ens.Addrs()
 	n := len(addrs)
 	ours := &target{name: "zkwatch"}
+	var targets []*target
 	{
 		listen := freeAddr(b)
 		startProcess(b, "zookeeper_exporter", buildExporter(b), "--zookeeper.servers="+ens.Servers(),
@@ -322,8 +324,12 @@ func startTargets(b *testing.B, ens *zktest.Ensemble) []*target {
 			want = append(want, fmt.Sprintf("zookeeper_up{server=%q} 1\n", a))
 		}
 		ours.check = func(bodies []string) error { return containsAll(bodies[0], want...) }
+		// The same collector through /probe, where the exporter adds no
+		// go_/process_ metrics of its own.
+		probe := &target{name: "zkwatch-probe", check: ours.check,
+			urls: []string{"http://" + listen + "/probe?target=" + url.QueryEscape(ens.Servers())}}
+		targets = append(targets, ours, probe)
 	}
-	targets := []*target{ours}
 
 	dir := anchorsDir()
 	dabealu := filepath.Join(dir, "dabealu_zookeeper_exporter")
@@ -391,7 +397,9 @@ func startEnsemble(b *testing.B, n int) *zktest.Ensemble {
 // words to the same ensemble, interleaved in rotating order after warming
 // the JVMs and the exporters, and reports medians and p99s in milliseconds.
 // Besides the exporters it measures, to show where a scrape's time goes:
-// zkwatch-inproc (our collector scraped in this process, no HTTP server),
+// zkwatch-probe (the same exporter's /probe of the whole ensemble: no
+// go_/process_ metrics), zkwatch-inproc (our collector scraped in this
+// process, no HTTP server),
 // mntr+srvr-max (the two words our collector sends to each member, all at
 // once) and mntr-max (mntr alone: the floor).
 func benchmarkSideBySide(b *testing.B, members int) {

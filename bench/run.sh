@@ -141,7 +141,9 @@ java_version=$(java -version 2>&1 | head -1 || echo "not installed")
 		group, every exporter started against it and scraped in turn after
 		100 warm-up rounds, 300 measured rounds, uncompressed text format,
 		keep-alive connections. *zkwatch* is zookeeper_exporter scraped over
-		HTTP; *zkwatch-inproc* is the same collector scraped inside the
+		HTTP; *zkwatch-probe* is its /probe endpoint for the whole ensemble
+		(the same collector without the exporter's go_/process_ metrics);
+		*zkwatch-inproc* is the same collector scraped inside the
 		benchmark process (no HTTP server, no go_/process_ metrics); dabealu
 		scrapes all members one after another in one process; carlpett runs
 		one process per member, all scraped at once (a round lasts as long as
