@@ -94,7 +94,9 @@ func TestCache(t *testing.T) {
 	t.Run("caps children", func(t *testing.T) { testCapsChildren(t, e) })
 }
 
-func testFollowsChildren(t *testing.T, e *zktest.Ensemble) {
+// startManager opens a session closed when the test ends.
+func startManager(t *testing.T, e *zktest.Ensemble) *zksession.Manager {
+	t.Helper()
 	m, err := zksession.New(zksession.Options{Servers: e.Addrs(), SessionTimeout: 4 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +104,12 @@ func testFollowsChildren(t *testing.T, e *zktest.Ensemble) {
 	if err := m.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer m.Close()
+	t.Cleanup(m.Close)
+	return m
+}
+
+func testFollowsChildren(t *testing.T, e *zktest.Ensemble) {
+	m := startManager(t, e)
 	actor, _, err := zk.Connect(e.Addrs(), 4*time.Second, zk.WithLogInfo(false))
 	if err != nil {
 		t.Fatal(err)
@@ -161,14 +168,7 @@ func testFollowsChildren(t *testing.T, e *zktest.Ensemble) {
 }
 
 func testCapsChildren(t *testing.T, e *zktest.Ensemble) {
-	m, err := zksession.New(zksession.Options{Servers: e.Addrs(), SessionTimeout: 4 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := startManager(t, e)
 	conn := m.Conn()
 	acl := zk.WorldACL(zk.PermAll)
 	if err := zktest.WaitFor(30*time.Second, 10*time.Millisecond, func() error {
