@@ -14,11 +14,9 @@
 package receiver_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -30,64 +28,24 @@ import (
 
 	"github.com/zkwatch/zkwatch/internal/zktest"
 	"github.com/zkwatch/zkwatch/receiver"
-	"github.com/zkwatch/zkwatch/receiver/config"
 	"github.com/zkwatch/zkwatch/receiver/notify/webhook"
+	"github.com/zkwatch/zkwatch/receiver/receivertest"
 	"github.com/zkwatch/zkwatch/receiver/store"
-	"github.com/zkwatch/zkwatch/receiver/web"
 )
 
 // env is a running receiver behind an httptest server.
 type env struct {
-	t    *testing.T
-	rcv  *receiver.Receiver
-	st   *store.Store
-	srv  *httptest.Server
-	reg  *prometheus.Registry
-	stop func()
+	t   *testing.T
+	rcv *receiver.Receiver
+	st  *store.Store
+	srv *httptest.Server
+	reg *prometheus.Registry
 }
 
 func start(t *testing.T, cfgYAML string) *env {
 	t.Helper()
-	cfg, err := config.Load([]byte(cfgYAML))
-	if err != nil {
-		t.Fatalf("config: %v\n%s", err, cfgYAML)
-	}
-	st, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := prometheus.NewRegistry()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	rcv, err := receiver.New(st, cfg, reg, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { rcv.Run(ctx); close(done) }()
-	srv := httptest.NewServer(web.New(rcv, web.Options{Logger: logger}))
-	e := &env{t: t, rcv: rcv, st: st, srv: srv, reg: reg}
-	var once sync.Once
-	e.stop = func() {
-		once.Do(func() {
-			srv.Close()
-			cancel()
-			<-done
-			st.Close()
-		})
-	}
-	t.Cleanup(e.stop)
-	return e
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
+	r := receivertest.Start(t, cfgYAML)
+	return &env{t: t, rcv: r.Receiver, st: r.Store, srv: r.Server, reg: r.Registry}
 }
 
 func (e *env) post(body string, header ...string) (int, string) {

@@ -14,11 +14,9 @@
 package web_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -28,10 +26,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zkwatch/zkwatch/receiver"
-	"github.com/zkwatch/zkwatch/receiver/config"
-	"github.com/zkwatch/zkwatch/receiver/store"
-	"github.com/zkwatch/zkwatch/receiver/web"
+	"github.com/zkwatch/zkwatch/receiver/receivertest"
 )
 
 // BenchmarkWebhookThroughput measures POST /webhook end to end over HTTP
@@ -62,26 +57,7 @@ func benchWebhook(b *testing.B, cfgTmpl string) {
 	if strings.Contains(cfgTmpl, "%q") {
 		cfgText = fmt.Sprintf(cfgTmpl, sink.URL)
 	}
-	cfg, err := config.Load([]byte(cfgText))
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := store.Open(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rcv, err := receiver.New(st, cfg, nil, logger)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { rcv.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
-	srv := httptest.NewServer(web.New(rcv, web.Options{Logger: logger}))
-	defer srv.Close()
+	srv := receivertest.Start(b, cfgText).Server
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
 
 	// Each alert has just fired, as in a real burst.

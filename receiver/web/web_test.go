@@ -18,7 +18,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -30,11 +29,9 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/zkwatch/zkwatch/internal/zktest"
-	"github.com/zkwatch/zkwatch/receiver"
-	"github.com/zkwatch/zkwatch/receiver/config"
 	"github.com/zkwatch/zkwatch/receiver/payload"
+	"github.com/zkwatch/zkwatch/receiver/receivertest"
 	"github.com/zkwatch/zkwatch/receiver/store"
-	"github.com/zkwatch/zkwatch/receiver/web"
 )
 
 // setup runs a receiver with a sink notifier and a restart rule, and
@@ -43,31 +40,15 @@ import (
 func setup(t *testing.T) (*httptest.Server, map[string]string) {
 	sink := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	t.Cleanup(sink.Close)
-	cfg, err := config.Load([]byte(fmt.Sprintf(`
+	env := receivertest.Start(t, fmt.Sprintf(`
 notifiers: [{name: sink, webhook: {url: %q}}]
 routes: [{notifiers: [sink]}]
 restarts:
   - name: member
     match: {alertname: ZooKeeperProcessMemberDown}
     command: ["/bin/echo", "restarting", "{{ .Labels.member }}"]
-`, sink.URL)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rcv, err := receiver.New(st, cfg, nil, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { rcv.Run(ctx); close(done) }()
-	srv := httptest.NewServer(web.New(rcv, web.Options{Logger: logger}))
-	t.Cleanup(func() { srv.Close(); cancel(); <-done; st.Close() })
+`, sink.URL))
+	srv, st := env.Server, env.Store
 
 	base := time.Now().Add(-time.Hour).Truncate(time.Second)
 	alerts := map[string]map[string]string{
