@@ -52,7 +52,7 @@ type Options struct {
 	Whitelist   string            // 4lw.commands.whitelist; "" means "*", "-" leaves it unset (server default: srvr only)
 	Extra       map[string]string // further zoo.cfg lines
 	Heap        string            // JVM -Xmx, default 256m
-	ReadyTimout time.Duration     // how long Launch waits for a healthy ensemble, default 60s
+	ReadyTimout time.Duration     // how long Launch waits for a healthy ensemble, default 120s
 }
 
 // Member is one ZooKeeper server.
@@ -101,7 +101,7 @@ func Launch(opts Options) (*Ensemble, error) {
 		opts.Heap = "256m"
 	}
 	if opts.ReadyTimout == 0 {
-		opts.ReadyTimout = 60 * time.Second
+		opts.ReadyTimout = 120 * time.Second
 	}
 	if _, ok := Classpath(); !ok {
 		return nil, errors.New("ZooKeeper not found: install the Debian package zookeeper and a JRE, or set " + ClasspathEnv)
