@@ -47,12 +47,12 @@ const MainClass = "org.apache.zookeeper.server.quorum.QuorumPeerMain"
 
 // Options configure an ensemble.
 type Options struct {
-	Size        int               // members; 1 runs standalone
-	Dir         string            // state directory (required)
-	Whitelist   string            // 4lw.commands.whitelist; "" means "*", "-" leaves it unset (server default: srvr only)
-	Extra       map[string]string // further zoo.cfg lines
-	Heap        string            // JVM -Xmx, default 256m
-	ReadyTimout time.Duration     // how long Launch waits for a healthy ensemble, default 120s
+	Size         int               // members; 1 runs standalone
+	Dir          string            // state directory (required)
+	Whitelist    string            // 4lw.commands.whitelist; "" means "*", "-" leaves it unset (server default: srvr only)
+	Extra        map[string]string // further zoo.cfg lines
+	Heap         string            // JVM -Xmx, default 256m
+	ReadyTimeout time.Duration     // how long Launch waits for a healthy ensemble, default 120s
 }
 
 // Member is one ZooKeeper server.
@@ -100,8 +100,8 @@ func Launch(opts Options) (*Ensemble, error) {
 	if opts.Heap == "" {
 		opts.Heap = "256m"
 	}
-	if opts.ReadyTimout == 0 {
-		opts.ReadyTimout = 120 * time.Second
+	if opts.ReadyTimeout == 0 {
+		opts.ReadyTimeout = 120 * time.Second
 	}
 	if _, ok := Classpath(); !ok {
 		return nil, errors.New("ZooKeeper not found: install the Debian package zookeeper and a JRE, or set " + ClasspathEnv)
@@ -128,7 +128,7 @@ func Launch(opts Options) (*Ensemble, error) {
 			return nil, err
 		}
 	}
-	if err := e.WaitHealthy(opts.ReadyTimout); err != nil {
+	if err := e.WaitHealthy(opts.ReadyTimeout); err != nil {
 		logs := e.LogTail(20)
 		e.Stop()
 		return nil, fmt.Errorf("%w\n%s", err, logs)
