@@ -137,7 +137,5 @@ echo "done $w" >> "$d/log"`
 	if err := taskIs("b", TaskDone)(); err != nil {
 		t.Fatal(err)
 	}
-	if got := testutil.ToFloat64(b.m.Tasks.WithLabelValues(TaskDone)); got != 1 {
-		t.Errorf("b: tasks{state=done} = %v", got)
-	}
+	waitGauge(t, b.m.Tasks.WithLabelValues(TaskDone), 1)
 }
