@@ -131,3 +131,30 @@ func TestBearerTokenFile(t *testing.T) {
 		t.Error("both token settings accepted")
 	}
 }
+
+// The commented reference in the example file is the uncommented
+// testdata/full.yml, so the two cannot drift apart.
+func TestExampleReferenceMatchesFixture(t *testing.T) {
+	ex, err := os.ReadFile("../../examples/receiver.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ref, ok := strings.Cut(string(ex), "\n#\n")
+	if !ok {
+		t.Fatal("no reference block in the example")
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimRight(ref, "\n"), "\n") {
+		l = strings.TrimPrefix(l, "#")
+		lines = append(lines, strings.TrimPrefix(l, " "))
+	}
+	full, err := os.ReadFile("testdata/full.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// full.yml starts with a header of its own, up to the first blank line.
+	_, want, _ := strings.Cut(string(full), "\n\n")
+	if got := strings.Join(lines, "\n") + "\n"; got != want {
+		t.Errorf("examples/receiver.yml reference block differs from testdata/full.yml")
+	}
+}
