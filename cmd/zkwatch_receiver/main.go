@@ -153,7 +153,8 @@ func run() int {
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError)}),
 		Reload:  reload,
 	})
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	// Bounded reads: a client trickling a body cannot hold a request forever.
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 5 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- web.ListenAndServe(srv, toolkit, logger) }()
 	code := 0
