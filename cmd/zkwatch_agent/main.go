@@ -122,7 +122,7 @@ func main() {
 		workCmd    = app.Command("worker", "Register ROOT/Workers/NAME, claim tasks under ROOT/Tasks and run COMMAND for each ({{.Task}}, {{.Path}} and {{.Worker}} in its arguments are replaced).")
 		workRoot   = workCmd.Flag("root", "Root of the task pool, e.g. /jobs/pool.").Required().String()
 		workMember = workCmd.Flag("member", "Worker name (node name under ROOT/Workers); default the host name.").Default("").String()
-		workMax    = workCmd.Flag("max-tasks", "Most tasks held at once (claimed or running); 0 means the fair share (pending tasks / live workers).").Default("0").Int()
+		workMax    = workCmd.Flag("max-tasks", "Cap on tasks held at once (claimed or running); a worker never holds more than its fair share (pending tasks / live workers, rounded up); 0 means no further cap.").Default("0").Int()
 		workConc   = workCmd.Flag("concurrency", "Tasks run at the same time.").Default("1").Int()
 		workStop   = workCmd.Flag("stop-timeout", "Time between forwarding SIGTERM/SIGINT to running tasks and SIGKILL.").Default("10s").Duration()
 		workResync = workCmd.Flag("resync", "Period of the full rescan of tasks (changes of tasks and workers are also watched).").Default("1s").Duration()
