@@ -204,8 +204,21 @@ func (r *Receiver) handleJob(ctx context.Context, j *store.RestartJob) {
 	cfg := r.Config()
 	rule := cfg.RestartRule(j.Rule)
 	var inc *store.Incident
-	if err := r.store.View(func(tx *store.Tx) (err error) { inc, err = tx.Incident(j.IncidentID); return }); err != nil {
-		r.logger.Error("reading incident", "incident", j.IncidentID, "err", err)
+	// The scheduler's list may be stale: the job may have finished (and
+	// left the active set) since it was read. Only the stored job counts.
+	key := j.Key()
+	err := r.store.View(func(tx *store.Tx) (err error) {
+		if j, err = tx.Job(key); err != nil || j == nil {
+			return err
+		}
+		inc, err = tx.Incident(j.IncidentID)
+		return err
+	})
+	if err != nil {
+		r.logger.Error("reading restart job", "job", key, "err", err)
+		return
+	}
+	if j == nil || j.Running || j.NextAt.After(r.now()) {
 		return
 	}
 	switch {
