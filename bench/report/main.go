@@ -21,6 +21,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"regexp"
 	"sort"
@@ -136,17 +137,19 @@ func Parse(title string, r io.Reader) (*Area, error) {
 	return a, sc.Err()
 }
 
+// format shows v with three significant digits, without exponent, and
+// whole numbers of 100 and more as they are.
 func format(v float64) string {
+	a := math.Abs(v)
 	switch {
-	case v == float64(int64(v)) && (v >= 100 || v <= -100 || v == 0):
-		return strconv.FormatInt(int64(v), 10)
-	case v >= 100 || v <= -100:
+	case v == 0:
+		return "0"
+	case a >= 100:
 		return strconv.FormatFloat(v, 'f', 0, 64)
-	case v >= 10 || v <= -10:
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	default:
-		return strconv.FormatFloat(v, 'f', 2, 64)
 	}
+	digits := 2 - int(math.Floor(math.Log10(a)))
+	p := math.Pow(10, float64(digits))
+	return strconv.FormatFloat(math.Round(v*p)/p, 'f', digits, 64)
 }
 
 func row(w io.Writer, cells ...string) {

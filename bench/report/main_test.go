@@ -75,7 +75,7 @@ func TestParseAndWrite(t *testing.T) {
 		"## Pivot\n",
 		"| Exporter | SideBySide3Members median ms | p99 ms | × mntr | SideBySide5Members median ms | p99 ms | × mntr |",
 		"| zkwatch | 14.0 | 48.3 | 3.80 | 6.50 | 9.00 | 1.18 |",
-		"| mntr-max | 3.69 | 18.9 | — | 5.50 | 7.25 | — |",
+		"| mntr-max | 3.69 | 19.0 | — | 5.50 | 7.25 | — |",
 		"Samples per scrape: SideBySide3Members: carlpett 185, zkwatch 1144; SideBySide5Members: zkwatch 1500.",
 		"| Benchmark | Iterations | ns/op | B/op | allocs/op |",
 		"| FixtureScrape | 12345 | 98765 | 40000 | 500 |",
@@ -103,6 +103,15 @@ func TestWideTableTransposed(t *testing.T) {
 	writeTable(&out, []Result{r})
 	if !strings.Contains(out.String(), "| Benchmark | Metric | Value |") || !strings.Contains(out.String(), "| Wide | ub | 1.00 |") {
 		t.Errorf("wide table:\n%s", out.String())
+	}
+}
+
+func TestFormat(t *testing.T) {
+	for v, want := range map[float64]string{0: "0", 0.0306: "0.0306", 0.539: "0.539", 2.305: "2.31", 14.03: "14.0",
+		99.96: "100.0", 185: "185", 12345.6: "12346", -3.5: "-3.50", 0.000012345: "0.0000123"} {
+		if got := format(v); got != want {
+			t.Errorf("format(%v) = %q, want %q", v, got, want)
+		}
 	}
 }
 
