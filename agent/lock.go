@@ -41,6 +41,7 @@ const lockName = "lock-"
 type Mutex struct {
 	s      *Session
 	dir    string
+	data   []byte
 	logger log.Logger
 
 	mu   sync.Mutex
@@ -48,12 +49,13 @@ type Mutex struct {
 	stop chan struct{}
 }
 
-// NewMutex prepares a lock at dir.
-func NewMutex(s *Session, dir string, logger log.Logger) *Mutex {
+// NewMutex prepares a lock at dir; data goes into the contender node
+// (Curator's default is the client's IP address).
+func NewMutex(s *Session, dir string, data []byte, logger log.Logger) *Mutex {
 	if logger == nil {
 		logger = log.NewNopLogger()
 	}
-	return &Mutex{s: s, dir: dir, logger: log.With(logger, "lock", dir)}
+	return &Mutex{s: s, dir: dir, data: data, logger: log.With(logger, "lock", dir)}
 }
 
 // sequence returns the sequence suffix Curator sorts contenders by.
@@ -80,10 +82,10 @@ func sortedContenders(children []string) []string {
 // create was lost in a disconnection (the reason for the _c_<uuid> prefix).
 func (l *Mutex) create(id string) (string, error) {
 	prefix := "_c_" + id + "-" + lockName
-	p, err := l.s.Conn.Create(l.dir+"/"+prefix, nil, zk.FlagEphemeral|zk.FlagSequence, zk.WorldACL(zk.PermAll))
+	p, err := l.s.Conn.Create(l.dir+"/"+prefix, l.data, zk.FlagEphemeral|zk.FlagSequence, zk.WorldACL(zk.PermAll))
 	if errors.Is(err, zk.ErrNoNode) {
 		if err = CreateParents(l.s.Conn, l.dir+"/x"); err == nil {
-			p, err = l.s.Conn.Create(l.dir+"/"+prefix, nil, zk.FlagEphemeral|zk.FlagSequence, zk.WorldACL(zk.PermAll))
+			p, err = l.s.Conn.Create(l.dir+"/"+prefix, l.data, zk.FlagEphemeral|zk.FlagSequence, zk.WorldACL(zk.PermAll))
 		}
 	}
 	if errors.Is(err, zk.ErrConnectionClosed) {
@@ -251,6 +253,7 @@ func (l *Mutex) deleteNode(node string) {
 // LockConfig configures lock mode.
 type LockConfig struct {
 	Path      string
+	Data      []byte // contender node data; main passes the local IP, as Curator does
 	Supervise supervise.Config
 	Signals   <-chan os.Signal
 }
@@ -267,7 +270,7 @@ func RunLock(ctx context.Context, s *Session, cfg LockConfig, m *Metrics, logger
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	mu := NewMutex(s, cfg.Path, logger)
+	mu := NewMutex(s, cfg.Path, cfg.Data, logger)
 	sc := cfg.Supervise
 	sc.Logger = logger
 	sc.OnRestart = m.ChildRestarts.Inc

@@ -170,7 +170,7 @@ func main() {
 		if err != nil {
 			fail(logger, err)
 		}
-		cfg := agent.LockConfig{Path: *lockPath, Supervise: sc, Signals: sigs}
+		cfg := agent.LockConfig{Path: *lockPath, Data: []byte(agent.LocalIP(*servers)), Supervise: sc, Signals: sigs}
 		run = func(ctx context.Context, s *agent.Session) (int, error) { return agent.RunLock(ctx, s, cfg, m, logger) }
 
 	case workCmd.FullCommand():

@@ -205,6 +205,9 @@ func TestLock(t *testing.T) {
 			if !strings.HasPrefix(c, "_c_") || !strings.Contains(c, "-lock-") || len(c) != len("_c_")+36+len("-lock-")+10 {
 				return fmt.Errorf("contender %q not in InterProcessMutex layout", c)
 			}
+			if data, _, err := obs.Get(lockPath + "/" + c); err != nil || string(data) != "127.0.0.1" {
+				return fmt.Errorf("contender %s data %q (%v), want the client IP", c, data, err)
+			}
 		}
 		running := 0
 		for name := range agents {
