@@ -287,10 +287,27 @@ func (r *Receiver) handleJob(ctx context.Context, j *store.RestartJob) {
 	}
 	// Mark the attempt durably before running, so a crash cannot make the
 	// same attempt run twice.
+	// The alert may have resolved (deleting the job) since it was read.
 	j.Attempts++
 	j.Running, j.Postponed = true, ""
-	if err := r.store.Update(func(tx *store.Tx) error { return tx.PutJob(j) }); err != nil {
+	still := false
+	err = r.store.Update(func(tx *store.Tx) error {
+		cur, err := tx.Job(key)
+		if err != nil || cur == nil {
+			return err
+		}
+		now, err := tx.Incident(j.IncidentID)
+		if err != nil || now == nil || now.Status != "firing" {
+			return err
+		}
+		still = true
+		return tx.PutJob(j)
+	})
+	if err != nil {
 		r.logger.Error("recording restart start", "err", err)
+		return
+	}
+	if !still {
 		return
 	}
 	r.logger.Info("running restart", "rule", rule.Name, "incident", inc.ID, "attempt", j.Attempts, "argv", argv)
@@ -349,8 +366,12 @@ func (r *Receiver) record(j *store.RestartJob, att *store.RestartAttempt, report
 			if err := tx.DeleteJob(j.Key()); err != nil {
 				return err
 			}
-		} else if err := tx.PutJob(j); err != nil {
+		} else if cur, err := tx.Job(j.Key()); err != nil {
 			return err
+		} else if cur != nil { // not deleted meanwhile by a resolution
+			if err := tx.PutJob(j); err != nil {
+				return err
+			}
 		}
 		if target != "" {
 			if err := tx.SetLastRun(target, now); err != nil {
