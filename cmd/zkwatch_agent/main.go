@@ -50,7 +50,8 @@ Conventions shared with zookeeper_exporter:
   register: ephemeral node REGISTER_PATH/NAME (parents created as persistent
             nodes); default data {"host","ip","pid","start_time" (RFC 3339)}.
   lock:     Curator InterProcessMutex layout: ephemeral sequential children
-            _c_<uuid>-lock-<seq> under --path; the lowest sequence holds.
+            _c_<uuid>-lock-<seq> under --path (data: client IP); the lowest
+            sequence holds, each waiter watches its predecessor.
   worker:   ROOT/Workers/NAME (ephemeral) and ROOT/Tasks/<task>; task data
             empty or {"worker":""} = unclaimed, {"worker":"NAME","state":
             "claimed|running|done",...} = claimed by NAME (plain text NAME is
