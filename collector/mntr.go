@@ -158,7 +158,8 @@ func mntrMetrics(server string, fields []fourlw.Field, descs *descCache) []prome
 		labels := descs.labels(names, values)
 		count, sum := uint64(sv.count), sv.sum*sm.scale
 		dsum := &dto.Summary{SampleCount: &count, SampleSum: &sum}
-		// ZooKeeper prints quantiles of an empty window as 0: leave them out.
+		// ZooKeeper prints quantiles, minimum and maximum of an empty window
+		// as 0: leave them out.
 		if count > 0 {
 			for i := range quantiles {
 				if sv.haveQ[i] {
@@ -168,6 +169,9 @@ func mntrMetrics(server string, fields []fourlw.Field, descs *descCache) []prome
 			}
 		}
 		out = append(out, &constMetric{desc: sm.desc, labels: labels, summary: dsum})
+		if count == 0 {
+			continue // min and max of nothing are not zero
+		}
 		if sv.haveMin {
 			out = append(out, &constMetric{desc: sm.minDesc, labels: labels, vt: prometheus.GaugeValue, value: sv.min * sm.scale})
 		}
