@@ -113,7 +113,7 @@ func TestDashboards(t *testing.T) {
 					t.Errorf("variable %s: query %v is not label_values(selector, label)", v.Name, q["query"])
 					continue
 				}
-				if _, err := promql.ParseExpr(substituteVariables(m[1])); err != nil {
+				if _, err := promqlParser.ParseExpr(substituteVariables(m[1])); err != nil {
 					t.Errorf("variable %s: %q: %v", v.Name, m[1], err)
 				}
 			}
@@ -160,7 +160,7 @@ func TestDashboards(t *testing.T) {
 						t.Errorf("panel %q: missing or duplicate refId %q", p.Title, tg.RefID)
 					}
 					refs[tg.RefID] = true
-					expr, err := promql.ParseExpr(substituteVariables(tg.Expr))
+					expr, err := promqlParser.ParseExpr(substituteVariables(tg.Expr))
 					if err != nil {
 						t.Errorf("panel %q: %q: %v", p.Title, tg.Expr, err)
 						continue

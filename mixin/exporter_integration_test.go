@@ -14,10 +14,11 @@
 package mixin_test
 
 import (
-	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -25,11 +26,20 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	"github.com/prometheus/prometheus/tsdb/chunks"
+	"github.com/prometheus/prometheus/util/annotations"
 
 	"github.com/zkwatch/zkwatch/internal/zktest"
 )
@@ -43,7 +53,7 @@ func (nopZKLogger) Printf(string, ...any) {}
 func mixinExporterMetrics(t *testing.T) []string {
 	seen := map[string]bool{}
 	add := func(expr string) {
-		e, err := promql.ParseExpr(substituteVariables(expr))
+		e, err := promqlParser.ParseExpr(substituteVariables(expr))
 		if err != nil {
 			t.Fatalf("%q: %v", expr, err)
 		}
@@ -71,22 +81,27 @@ func mixinExporterMetrics(t *testing.T) []string {
 	return names
 }
 
-// scrapeFamilies returns the metric family names of a /metrics page.
-func scrapeFamilies(url string) (map[string]bool, error) {
+// fetch returns the body of a /metrics page.
+func fetch(url string) (string, error) {
 	resp, err := http.Get(url)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return nil, fmt.Errorf("GET %s: %s: %s", url, resp.Status, b)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
 	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %s: %.512s", url, resp.Status, b)
+	}
+	return string(b), nil
+}
+
+// families returns the metric family names of a /metrics page.
+func families(page string) map[string]bool {
 	fams := map[string]bool{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
+	for _, line := range strings.Split(page, "\n") {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
@@ -94,7 +109,174 @@ func scrapeFamilies(url string) (map[string]bool, error) {
 			fams[line[:i]] = true
 		}
 	}
-	return fams, sc.Err()
+	return fams
+}
+
+// ensembleLabels are the target labels Prometheus would add to the scrape.
+var ensembleLabels = map[string]string{"job": "zookeeper", "instance": "ens1"}
+
+// floatSample is one float sample of an in-memory series.
+type floatSample struct {
+	t int64
+	f float64
+}
+
+func (s floatSample) T() int64                    { return s.t }
+func (floatSample) ST() int64                     { return 0 }
+func (s floatSample) F() float64                  { return s.f }
+func (floatSample) H() *histogram.Histogram       { return nil }
+func (floatSample) FH() *histogram.FloatHistogram { return nil }
+func (floatSample) Type() chunkenc.ValueType      { return chunkenc.ValFloat }
+func (s floatSample) Copy() chunks.Sample         { return s }
+
+// seriesSet iterates over a slice of series.
+type seriesSet struct {
+	series []storage.Series
+	i      int
+}
+
+func (s *seriesSet) Next() bool                      { s.i++; return s.i <= len(s.series) }
+func (s *seriesSet) At() storage.Series              { return s.series[s.i-1] }
+func (*seriesSet) Err() error                        { return nil }
+func (*seriesSet) Warnings() annotations.Annotations { return nil }
+
+// scrapeQueryable holds one scrape at time 0 as Prometheus would store it:
+// the exporter's zookeeper_* samples with the target's job and instance.
+func scrapeQueryable(page string) (storage.Queryable, error) {
+	var all []storage.Series
+	for _, line := range strings.Split(page, "\n") {
+		if !strings.HasPrefix(line, "zookeeper_") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			continue
+		}
+		lset, err := promqlParser.ParseMetric(line[:i])
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", line, err)
+		}
+		b := labels.NewBuilder(lset)
+		for k, v := range ensembleLabels {
+			b.Set(k, v)
+		}
+		all = append(all, storage.NewListSeries(b.Labels(), []chunks.Sample{floatSample{0, v}}))
+	}
+	sort.Slice(all, func(i, j int) bool { return labels.Compare(all[i].Labels(), all[j].Labels()) < 0 })
+	return &storage.MockQueryable{MockQuerier: &storage.MockQuerier{
+		SelectMockFunction: func(_ bool, _ *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
+			var out []storage.Series
+			for _, s := range all {
+				match := true
+				for _, m := range ms {
+					match = match && m.Matches(s.Labels().Get(m.Name))
+				}
+				if match {
+					out = append(out, s)
+				}
+			}
+			return &seriesSet{series: out}
+		},
+	}}, nil
+}
+
+// evalAlerts evaluates every alert expression (without its "for") on one
+// scrape of the exporter and returns the label sets each alert would fire
+// with.
+func evalAlerts(engine *promql.Engine, rules []rulefmt.Rule, page string) (map[string][]map[string]string, error) {
+	q, err := scrapeQueryable(page)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]map[string]string{}
+	for _, r := range rules {
+		qry, err := engine.NewInstantQuery(context.Background(), q, nil, r.Expr, time.Unix(0, 0))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.Alert, err)
+		}
+		res := qry.Exec(context.Background())
+		vec, err := res.Vector()
+		qry.Close()
+		if res.Err != nil || err != nil {
+			return nil, fmt.Errorf("%s: %v %v", r.Alert, res.Err, err)
+		}
+		for _, s := range vec {
+			m := s.Metric.Map()
+			delete(m, "__name__")
+			out[r.Alert] = append(out[r.Alert], m)
+		}
+	}
+	return out, nil
+}
+
+// expectFiring checks that alert fires exactly once for each of want (each
+// a subset of the labels, the ensemble labels added), and never otherwise.
+func expectFiring(got map[string][]map[string]string, alert string, want ...map[string]string) error {
+	fired := got[alert]
+	if len(fired) != len(want) {
+		return fmt.Errorf("%s fires for %v, want %d alert(s) %v", alert, fired, len(want), want)
+	}
+	for _, w := range want {
+		found := false
+		for _, f := range fired {
+			match := true
+			for k, v := range w {
+				match = match && f[k] == v
+			}
+			for k, v := range ensembleLabels {
+				match = match && f[k] == v
+			}
+			found = found || match
+		}
+		if !found {
+			return fmt.Errorf("%s fires for %v, want %v", alert, fired, want)
+		}
+	}
+	return nil
+}
+
+// expectAlerts evaluates the alerts on a fresh scrape and applies checks.
+func expectAlerts(engine *promql.Engine, rules []rulefmt.Rule, url string, check func(map[string][]map[string]string) error) error {
+	page, err := fetch(url)
+	if err != nil {
+		return err
+	}
+	got, err := evalAlerts(engine, rules, page)
+	if err != nil {
+		return err
+	}
+	return check(got)
+}
+
+// startExporter runs the exporter binary against servers with the watch
+// configuration cfg until the test ends, and returns its /metrics URL.
+func startExporter(t *testing.T, bin, servers, cfg string) string {
+	t.Helper()
+	ports, err := zktest.FreePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen := net.JoinHostPort("127.0.0.1", fmt.Sprint(ports[0]))
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs strings.Builder
+	cmd := exec.CommandContext(ctx, bin,
+		"--zookeeper.servers="+servers,
+		"--web.listen-address="+listen,
+		"--watch.config.file="+cfg,
+	)
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("exporter (%s) log:\n%s", servers, logs.String())
+		}
+	})
+	return "http://" + listen + "/metrics"
 }
 
 func mustCreate(t *testing.T, c *zk.Conn, path string, data string, flags int32) string {
@@ -175,45 +357,17 @@ queues:
 		t.Fatal(err)
 	}
 
-	ports, err := zktest.FreePorts(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	listen := net.JoinHostPort("127.0.0.1", fmt.Sprint(ports[0]))
-	ctx, cancel := context.WithCancel(context.Background())
-	var logs strings.Builder
-	cmd := exec.CommandContext(ctx, bin,
-		"--zookeeper.servers="+ens.Servers(),
-		"--web.listen-address="+listen,
-		"--watch.config.file="+cfg,
-	)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("exporter log:\n%s", logs.String())
-		}
-	})
-	url := "http://" + listen + "/metrics"
+	url := startExporter(t, bin, ens.Servers(), cfg)
 
 	// Events after the exporter has synced its views: a member joins, the
 	// config znode changes and the election changes its leader.
 	synced := regexp.MustCompile(`(?m)^zookeeper_watch_synced\{[^}]*root="/election/x"[^}]*\} 1$`)
 	if err := zktest.WaitFor(60*time.Second, 200*time.Millisecond, func() error {
-		resp, err := http.Get(url)
+		page, err := fetch(url)
 		if err != nil {
 			return err
 		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return err
-		}
-		if !synced.Match(b) {
+		if !synced.MatchString(page) {
 			return fmt.Errorf("watch views not synced yet")
 		}
 		return nil
@@ -232,10 +386,11 @@ queues:
 	want := mixinExporterMetrics(t)
 	t.Logf("checking %d zookeeper_* metrics used by the mixin", len(want))
 	err = zktest.WaitFor(60*time.Second, 250*time.Millisecond, func() error {
-		fams, err := scrapeFamilies(url)
+		page, err := fetch(url)
 		if err != nil {
 			return err
 		}
+		fams := families(page)
 		var missing []string
 		for _, n := range want {
 			if !fams[n] {
@@ -250,4 +405,112 @@ queues:
 	if err != nil {
 		t.Errorf("metrics used by the mixin that the running exporter does not expose: %v", err)
 	}
+
+	// The alert expressions on the real exporter's output. The rules'
+	// "for" is left out; the promtool tests cover the timing.
+	rules := alertRules(t)
+	engine := promql.NewEngine(promql.EngineOpts{MaxSamples: 1000000, Timeout: 10 * time.Second, LookbackDelta: 5 * time.Minute})
+	t.Cleanup(func() { _ = engine.Close() })
+	alertsNow := func(name string, check func(map[string][]map[string]string) error) {
+		t.Helper()
+		if err := zktest.WaitFor(30*time.Second, 500*time.Millisecond, func() error {
+			return expectAlerts(engine, rules, url, check)
+		}); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	alertsNow("healthy ensemble", func(got map[string][]map[string]string) error {
+		return errors.Join(
+			// m2 is expected but absent; m1 and m3 are registered.
+			expectFiring(got, "ZooKeeperProcessMemberDown", map[string]string{"group": "/monitor/app", "member": "m2"}),
+			expectFiring(got, "ZooKeeperTasksOrphaned", map[string]string{"root": "/work", "state": "orphaned"}),
+			expectFiring(got, "ZooKeeperWatchNotSynced", map[string]string{"root": "/secret"}),
+			expectFiring(got, "ZooKeeperProcessGroupBelowExpected"),
+			expectFiring(got, "ZooKeeperElectionNoLeader"),
+			expectFiring(got, "ZooKeeperWatchedZnodeMissing"),
+			expectFiring(got, "ZooKeeperMemberDown"),
+			expectFiring(got, "ZooKeeperQuorumAtRisk"),
+			expectFiring(got, "ZooKeeperQuorumLost"),
+			expectFiring(got, "ZooKeeperNoLeader"),
+			expectFiring(got, "ZooKeeperMultipleLeaders"),
+		)
+	})
+
+	// The election loses its last candidate and the config znode goes.
+	kids, _, err := conn.Children("/election/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range kids {
+		if err := conn.Delete("/election/x/"+k, -1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := conn.Delete("/config/app", -1); err != nil {
+		t.Fatal(err)
+	}
+	alertsNow("election and config znode gone", func(got map[string][]map[string]string) error {
+		return errors.Join(
+			expectFiring(got, "ZooKeeperElectionNoLeader", map[string]string{"election": "/election/x"}),
+			expectFiring(got, "ZooKeeperWatchedZnodeMissing", map[string]string{"path": "/config/app"}),
+		)
+	})
+
+	// A second exporter reaches the ensemble through a proxy. While it sees
+	// the ensemble it reports m2 down; once the proxy swallows everything
+	// its views are no longer synced and it must stop reporting m2, though
+	// m2 is still absent: a blind exporter never raises process alerts.
+	proxy, err := zktest.NewProxy(ens.Addrs()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	blindURL := startExporter(t, bin, strings.Join(proxy.Addrs(), ","), cfg)
+	blindAlerts := func(name string, check func(map[string][]map[string]string) error) {
+		t.Helper()
+		if err := zktest.WaitFor(30*time.Second, 500*time.Millisecond, func() error {
+			return expectAlerts(engine, rules, blindURL, check)
+		}); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	blindAlerts("exporter behind proxy, connected", func(got map[string][]map[string]string) error {
+		return expectFiring(got, "ZooKeeperProcessMemberDown", map[string]string{"group": "/monitor/app", "member": "m2"})
+	})
+	proxy.Blackhole()
+	blindAlerts("exporter behind proxy, blind", func(got map[string][]map[string]string) error {
+		var notSynced bool
+		for _, l := range got["ZooKeeperWatchNotSynced"] {
+			notSynced = notSynced || l["root"] == "/monitor/app"
+		}
+		if !notSynced {
+			return fmt.Errorf("/monitor/app still synced: %v", got["ZooKeeperWatchNotSynced"])
+		}
+		return expectFiring(got, "ZooKeeperProcessMemberDown")
+	})
+
+	// One follower down: that member is down and the quorum is at risk.
+	leader := ens.Leader()
+	first, second := (leader+1)%3, (leader+2)%3
+	ens.Kill(first)
+	alertsNow("one follower down", func(got map[string][]map[string]string) error {
+		return errors.Join(
+			expectFiring(got, "ZooKeeperMemberDown", map[string]string{"server": ens.Addrs()[first]}),
+			expectFiring(got, "ZooKeeperQuorumAtRisk", map[string]string{}),
+			expectFiring(got, "ZooKeeperQuorumLost"),
+			expectFiring(got, "ZooKeeperNoLeader"),
+		)
+	})
+
+	// Two of three down: the quorum and the leader are gone.
+	ens.Kill(second)
+	alertsNow("quorum lost", func(got map[string][]map[string]string) error {
+		return errors.Join(
+			expectFiring(got, "ZooKeeperMemberDown",
+				map[string]string{"server": ens.Addrs()[first]}, map[string]string{"server": ens.Addrs()[second]}),
+			expectFiring(got, "ZooKeeperQuorumLost", map[string]string{}),
+			expectFiring(got, "ZooKeeperNoLeader", map[string]string{}),
+			expectFiring(got, "ZooKeeperQuorumAtRisk"),
+		)
+	})
 }

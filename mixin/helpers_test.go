@@ -76,7 +76,7 @@ var (
 
 const runbookURLPattern = "https://github.com/zkwatch/zkwatch/blob/main/docs/runbook.md#%s"
 
-var promql = parser.NewParser(parser.Options{})
+var promqlParser = parser.NewParser(parser.Options{})
 
 // repoPath returns a path relative to the repository root (tests run in mixin/).
 func repoPath(parts ...string) string {
@@ -87,7 +87,7 @@ func repoPath(parts ...string) string {
 // which validates expressions, durations, labels and annotation templates.
 func loadRules(t *testing.T, name string) []rulefmt.Rule {
 	t.Helper()
-	rgs, errs := rulefmt.ParseFile(repoPath("alerts", name), false, model.UTF8Validation, promql, promslog.NewNopLogger())
+	rgs, errs := rulefmt.ParseFile(repoPath("alerts", name), false, model.UTF8Validation, promqlParser, promslog.NewNopLogger())
 	for _, err := range errs {
 		t.Errorf("%s: %v", name, err)
 	}

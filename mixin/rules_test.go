@@ -69,7 +69,7 @@ func TestRuleMetricNames(t *testing.T) {
 	known := knownMetrics(t)
 	for _, r := range append(alertRules(t), recordingRules(t)...) {
 		name := r.Alert + r.Record
-		expr, err := promql.ParseExpr(r.Expr)
+		expr, err := promqlParser.ParseExpr(r.Expr)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -89,7 +89,7 @@ func TestEnsembleAggregation(t *testing.T) {
 	ensemble := []string{"job", "instance"}
 	for _, r := range append(alertRules(t), recordingRules(t)...) {
 		name := r.Alert + r.Record
-		expr, err := promql.ParseExpr(r.Expr)
+		expr, err := promqlParser.ParseExpr(r.Expr)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

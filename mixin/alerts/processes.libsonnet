@@ -70,7 +70,9 @@ local a = import '../lib/alert.libsonnet';
             'ZooKeeperElectionNoLeader',
             |||
               zookeeper_election_has_leader{%(zookeeperSelector)s} == 0
-            ||| % c,
+              and on (%(ensembleBy)s, election)
+              %(synced)s
+            ||| % (c { synced: synced('election') }),
             c.electionNoLeaderFor,
             c.warningSeverity,
             'An application election has no leader.',
@@ -80,7 +82,9 @@ local a = import '../lib/alert.libsonnet';
             'ZooKeeperWatchedZnodeMissing',
             |||
               zookeeper_znode_exists{%(zookeeperSelector)s} == 0
-            ||| % c,
+              and on (%(ensembleBy)s, path)
+              %(synced)s
+            ||| % (c { synced: synced('path') }),
             c.znodeMissingFor,
             c.warningSeverity,
             'A watched znode does not exist.',
