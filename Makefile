@@ -56,22 +56,17 @@ test-go:
 	@echo ">> running tests"
 	$(GO) test -count=1 -timeout $(GO_TEST_TIMEOUT) ./...
 
-# Short coverage-guided fuzzing of the parsers; seed corpora also run in test-go.
+# Short coverage-guided fuzzing of every Fuzz target (their seed corpora
+# also run in test-go).
 .PHONY: fuzz
 fuzz:
-	@echo ">> fuzzing parsers ($(FUZZTIME) each)"
-	@for f in FuzzParseMntr FuzzParseSrvr FuzzParseConf; do \
-		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./internal/fourlw || exit 1; \
-	done
-	@if [ -d receiver ]; then \
-		for f in $$(grep -ho 'func Fuzz[A-Za-z0-9_]*' -r receiver --include='*_test.go' | awk '{print $$2}'); do \
-			pkg=$$(grep -rl "func $$f" receiver --include='*_test.go' | head -1 | xargs dirname); \
-			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; \
+	@echo ">> fuzzing ($(FUZZTIME) per target)"
+	@grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u | while read -r pkg; do \
+		for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$pkg/*_test.go | awk '{print $$2}'); do \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 		done; \
-	fi
+	done
 
-# Side-by-side and component benchmarks on real ensembles; writes
-# bench/RESULTS.md (raw output in bench/*.tmp).
 .PHONY: bench
 bench:
 	@echo ">> running benchmarks"
