@@ -15,6 +15,8 @@
     // exporter serving a fixed ensemble.
     ensembleLabels: ['job', 'instance'],
     ensembleBy:: std.join(', ', self.ensembleLabels),
+    // How alert descriptions name an ensemble (Go template over the labels).
+    ensembleName:: std.join('/', ['{{ $labels.%s }}' % l for l in self.ensembleLabels]),
     // The label the dashboards' "ensemble" variable selects on.
     dashboardEnsembleLabel: 'instance',
 

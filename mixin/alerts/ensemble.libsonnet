@@ -15,7 +15,7 @@ local a = import '../lib/alert.libsonnet';
             c.exporterDownFor,
             c.criticalSeverity,
             'Prometheus cannot scrape a ZooKeeper exporter.',
-            'Prometheus has failed to scrape {{ $labels.job }}/{{ $labels.instance }} for %(exporterDownFor)s; the ensemble behind it is not monitored.' % c,
+            'Prometheus has failed to scrape %(ensembleName)s for %(exporterDownFor)s; the ensemble behind it is not monitored.' % c,
           ),
           a.alert(
             'ZooKeeperScrapeFailing',
@@ -25,7 +25,7 @@ local a = import '../lib/alert.libsonnet';
             c.scrapeFailingFor,
             c.warningSeverity,
             'A zookeeper_exporter collector keeps failing.',
-            'Collector {{ $labels.collector }} of {{ $labels.job }}/{{ $labels.instance }} has failed every scrape for %(scrapeFailingFor)s.' % c,
+            'Collector {{ $labels.collector }} of %(ensembleName)s has failed every scrape for %(scrapeFailingFor)s.' % c,
           ),
           a.alert(
             'ZooKeeperMemberDown',
@@ -35,7 +35,7 @@ local a = import '../lib/alert.libsonnet';
             c.memberDownFor,
             c.criticalSeverity,
             'A ZooKeeper server does not answer.',
-            'ZooKeeper server {{ $labels.server }} of ensemble {{ $labels.job }}/{{ $labels.instance }} has not answered for %(memberDownFor)s.' % c,
+            'ZooKeeper server {{ $labels.server }} of ensemble %(ensembleName)s has not answered for %(memberDownFor)s.' % c,
           ),
           a.alert(
             'ZooKeeperQuorumLost',
@@ -45,7 +45,7 @@ local a = import '../lib/alert.libsonnet';
             c.quorumLostFor,
             c.criticalSeverity,
             'A ZooKeeper ensemble has lost its quorum.',
-            'Ensemble {{ $labels.job }}/{{ $labels.instance }} has had no quorum for %(quorumLostFor)s: it serves no writes and clients lose their sessions.' % c,
+            'Ensemble %(ensembleName)s has had no quorum for %(quorumLostFor)s: it serves no writes and clients lose their sessions.' % c,
           ),
           a.alert(
             'ZooKeeperQuorumAtRisk',
@@ -59,7 +59,7 @@ local a = import '../lib/alert.libsonnet';
             c.quorumAtRiskFor,
             c.warningSeverity,
             'One more lost server breaks a ZooKeeper quorum.',
-            'Ensemble {{ $labels.job }}/{{ $labels.instance }} has exactly a quorum of {{ $value }} servers up: losing one more stops it.',
+            'Ensemble %(ensembleName)s has exactly a quorum of {{ $value }} servers up: losing one more stops it.' % c,
           ),
           a.alert(
             'ZooKeeperNoLeader',
@@ -69,7 +69,7 @@ local a = import '../lib/alert.libsonnet';
             c.noLeaderFor,
             c.criticalSeverity,
             'A ZooKeeper ensemble has no leader.',
-            'No server of ensemble {{ $labels.job }}/{{ $labels.instance }} has been leader for %(noLeaderFor)s.' % c,
+            'No server of ensemble %(ensembleName)s has been leader for %(noLeaderFor)s.' % c,
           ),
           a.alert(
             'ZooKeeperMultipleLeaders',
@@ -79,7 +79,7 @@ local a = import '../lib/alert.libsonnet';
             c.multipleLeadersFor,
             c.criticalSeverity,
             'A ZooKeeper ensemble has more than one leader.',
-            'Ensemble {{ $labels.job }}/{{ $labels.instance }} has reported {{ $value }} leaders for %(multipleLeadersFor)s: its members disagree about the ensemble (split configuration).' % c,
+            'Ensemble %(ensembleName)s has reported {{ $value }} leaders for %(multipleLeadersFor)s: its members disagree about the ensemble (split configuration).' % c,
           ),
           a.alert(
             'ZooKeeperFollowerLagging',
@@ -91,7 +91,7 @@ local a = import '../lib/alert.libsonnet';
             c.followerLaggingFor,
             c.warningSeverity,
             'A ZooKeeper follower is behind its leader.',
-            'Follower {{ $labels.server }} of ensemble {{ $labels.job }}/{{ $labels.instance }} has been behind the leader for %(followerLaggingFor)s (value {{ $value }}: zxid lag, or epochs behind).' % c,
+            'Follower {{ $labels.server }} of ensemble %(ensembleName)s has been behind the leader for %(followerLaggingFor)s (value {{ $value }}: zxid lag, or epochs behind).' % c,
           ),
           a.alert(
             'ZooKeeperFrequentLeaderElections',
@@ -101,7 +101,7 @@ local a = import '../lib/alert.libsonnet';
             null,
             c.warningSeverity,
             'A ZooKeeper ensemble keeps changing its leader.',
-            'Ensemble {{ $labels.job }}/{{ $labels.instance }} changed its leader {{ $value | humanize }} times in the last %(leaderChangesWindow)s.' % c,
+            'Ensemble %(ensembleName)s changed its leader {{ $value | humanize }} times in the last %(leaderChangesWindow)s.' % c,
           ),
           a.alert(
             'ZooKeeperHighRequestLatency',
@@ -111,7 +111,7 @@ local a = import '../lib/alert.libsonnet';
             c.latencyFor,
             c.warningSeverity,
             'A ZooKeeper server answers slowly.',
-            'Average request latency of {{ $labels.server }} in ensemble {{ $labels.job }}/{{ $labels.instance }} is {{ $value | humanizeDuration }}.',
+            'Average request latency of {{ $labels.server }} in ensemble %(ensembleName)s is {{ $value | humanizeDuration }}.' % c,
           ),
           a.alert(
             'ZooKeeperOutstandingRequests',
@@ -121,7 +121,7 @@ local a = import '../lib/alert.libsonnet';
             c.outstandingRequestsFor,
             c.warningSeverity,
             'Requests are piling up on a ZooKeeper server.',
-            '{{ $labels.server }} in ensemble {{ $labels.job }}/{{ $labels.instance }} has {{ $value }} outstanding requests.',
+            '{{ $labels.server }} in ensemble %(ensembleName)s has {{ $value }} outstanding requests.' % c,
           ),
           a.alert(
             'ZooKeeperPendingSyncs',
@@ -131,7 +131,7 @@ local a = import '../lib/alert.libsonnet';
             c.pendingSyncsFor,
             c.warningSeverity,
             'A ZooKeeper leader has many pending syncs.',
-            'Leader {{ $labels.server }} of ensemble {{ $labels.job }}/{{ $labels.instance }} has {{ $value }} pending syncs.',
+            'Leader {{ $labels.server }} of ensemble %(ensembleName)s has {{ $value }} pending syncs.' % c,
           ),
           a.alert(
             'ZooKeeperFileDescriptorsNearLimit',
@@ -142,7 +142,7 @@ local a = import '../lib/alert.libsonnet';
             c.capacityFor,
             c.warningSeverity,
             'A ZooKeeper server is running out of file descriptors.',
-            '{{ $labels.server }} in ensemble {{ $labels.job }}/{{ $labels.instance }} uses {{ $value | humanizePercentage }} of its file descriptors.',
+            '{{ $labels.server }} in ensemble %(ensembleName)s uses {{ $value | humanizePercentage }} of its file descriptors.' % c,
           ),
           a.alert(
             'ZooKeeperTooManyConnections',
@@ -152,7 +152,7 @@ local a = import '../lib/alert.libsonnet';
             c.capacityFor,
             c.warningSeverity,
             'A ZooKeeper server has many client connections.',
-            '{{ $labels.server }} in ensemble {{ $labels.job }}/{{ $labels.instance }} has {{ $value }} client connections.',
+            '{{ $labels.server }} in ensemble %(ensembleName)s has {{ $value }} client connections.' % c,
           ),
           a.alert(
             'ZooKeeperTooManyWatches',
@@ -162,7 +162,7 @@ local a = import '../lib/alert.libsonnet';
             c.capacityFor,
             c.warningSeverity,
             'A ZooKeeper server holds many watches.',
-            '{{ $labels.server }} in ensemble {{ $labels.job }}/{{ $labels.instance }} holds {{ $value | humanize }} watches.',
+            '{{ $labels.server }} in ensemble %(ensembleName)s holds {{ $value | humanize }} watches.' % c,
           ),
           a.alert(
             'ZooKeeperTooManyZnodes',
@@ -172,7 +172,7 @@ local a = import '../lib/alert.libsonnet';
             c.capacityFor,
             c.warningSeverity,
             'A ZooKeeper ensemble stores many znodes.',
-            'Ensemble {{ $labels.job }}/{{ $labels.instance }} stores {{ $value | humanize }} znodes.',
+            'Ensemble %(ensembleName)s stores {{ $value | humanize }} znodes.' % c,
           ),
           a.alert(
             'ZooKeeperDataSizeLarge',
@@ -182,7 +182,7 @@ local a = import '../lib/alert.libsonnet';
             c.capacityFor,
             c.warningSeverity,
             'A ZooKeeper ensemble stores much data.',
-            'Ensemble {{ $labels.job }}/{{ $labels.instance }} stores {{ $value | humanize1024 }}B of data.',
+            'Ensemble %(ensembleName)s stores {{ $value | humanize1024 }}B of data.' % c,
           ),
         ],
       },

@@ -20,7 +20,7 @@ local a = import '../lib/alert.libsonnet';
             c.processMemberDownFor,
             c.criticalSeverity,
             'A process registered in ZooKeeper is down.',
-            'Member {{ $labels.member }} of group {{ $labels.group }} ({{ $labels.job }}/{{ $labels.instance }}) has been missing for %(processMemberDownFor)s.' % c,
+            'Member {{ $labels.member }} of group {{ $labels.group }} (%(ensembleName)s) has been missing for %(processMemberDownFor)s.' % c,
           ),
           a.alert(
             'ZooKeeperProcessGroupBelowExpected',
@@ -34,7 +34,7 @@ local a = import '../lib/alert.libsonnet';
             c.processGroupBelowExpectedFor,
             c.warningSeverity,
             'A process group has fewer members than expected.',
-            'Group {{ $labels.group }} ({{ $labels.job }}/{{ $labels.instance }}) has only {{ $value }} members registered.',
+            'Group {{ $labels.group }} (%(ensembleName)s) has only {{ $value }} members registered.' % c,
           ),
           a.alert(
             'ZooKeeperTasksOrphaned',
@@ -44,7 +44,7 @@ local a = import '../lib/alert.libsonnet';
             c.tasksOrphanedFor,
             c.warningSeverity,
             'Tasks are claimed by workers that are gone.',
-            '{{ $value }} tasks under {{ $labels.root }} ({{ $labels.job }}/{{ $labels.instance }}) are claimed by workers that no longer exist.',
+            '{{ $value }} tasks under {{ $labels.root }} (%(ensembleName)s) are claimed by workers that no longer exist.' % c,
           ),
           a.alert(
             'ZooKeeperTaskUnclaimedTooLong',
@@ -54,7 +54,7 @@ local a = import '../lib/alert.libsonnet';
             null,
             c.warningSeverity,
             'A task has waited too long for a worker.',
-            'The oldest unclaimed task under {{ $labels.root }} ({{ $labels.job }}/{{ $labels.instance }}) has waited {{ $value | humanizeDuration }}.',
+            'The oldest unclaimed task under {{ $labels.root }} (%(ensembleName)s) has waited {{ $value | humanizeDuration }}.' % c,
           ),
           a.alert(
             'ZooKeeperLockHeldTooLong',
@@ -64,7 +64,7 @@ local a = import '../lib/alert.libsonnet';
             null,
             c.warningSeverity,
             'A ZooKeeper lock has been held for a long time.',
-            'Lock {{ $labels.lock }} ({{ $labels.job }}/{{ $labels.instance }}) has been held for {{ $value | humanizeDuration }}.',
+            'Lock {{ $labels.lock }} (%(ensembleName)s) has been held for {{ $value | humanizeDuration }}.' % c,
           ),
           a.alert(
             'ZooKeeperElectionNoLeader',
@@ -76,7 +76,7 @@ local a = import '../lib/alert.libsonnet';
             c.electionNoLeaderFor,
             c.warningSeverity,
             'An application election has no leader.',
-            'Election {{ $labels.election }} ({{ $labels.job }}/{{ $labels.instance }}) has had no leader for %(electionNoLeaderFor)s.' % c,
+            'Election {{ $labels.election }} (%(ensembleName)s) has had no leader for %(electionNoLeaderFor)s.' % c,
           ),
           a.alert(
             'ZooKeeperWatchedZnodeMissing',
@@ -88,7 +88,7 @@ local a = import '../lib/alert.libsonnet';
             c.znodeMissingFor,
             c.warningSeverity,
             'A watched znode does not exist.',
-            'Znode {{ $labels.path }} ({{ $labels.job }}/{{ $labels.instance }}) has been missing for %(znodeMissingFor)s.' % c,
+            'Znode {{ $labels.path }} (%(ensembleName)s) has been missing for %(znodeMissingFor)s.' % c,
           ),
           a.alert(
             'ZooKeeperQueueBacklog',
@@ -98,7 +98,7 @@ local a = import '../lib/alert.libsonnet';
             c.queueDepthFor,
             c.warningSeverity,
             'A ZooKeeper queue is growing.',
-            'Queue {{ $labels.queue }} ({{ $labels.job }}/{{ $labels.instance }}) holds {{ $value }} items.',
+            'Queue {{ $labels.queue }} (%(ensembleName)s) holds {{ $value }} items.' % c,
           ),
           a.alert(
             'ZooKeeperWatchNotSynced',
@@ -108,7 +108,7 @@ local a = import '../lib/alert.libsonnet';
             c.watchNotSyncedFor,
             c.warningSeverity,
             'The exporter has no complete view of a watched path.',
-            'The view of {{ $labels.root }} in {{ $labels.job }}/{{ $labels.instance }} has not been synced for %(watchNotSyncedFor)s; alerts on it are held back.' % c,
+            'The view of {{ $labels.root }} in %(ensembleName)s has not been synced for %(watchNotSyncedFor)s; alerts on it are held back.' % c,
           ),
           a.alert(
             'ZooKeeperWatchErrors',
@@ -118,7 +118,7 @@ local a = import '../lib/alert.libsonnet';
             c.watchErrorsFor,
             c.warningSeverity,
             'The exporter keeps failing to read a watched path.',
-            'Reading {{ $labels.root }} in {{ $labels.job }}/{{ $labels.instance }} has failed continuously for %(watchErrorsFor)s.' % c,
+            'Reading {{ $labels.root }} in %(ensembleName)s has failed continuously for %(watchErrorsFor)s.' % c,
           ),
           a.alert(
             'ZooKeeperExporterSessionFlapping',
@@ -132,7 +132,7 @@ local a = import '../lib/alert.libsonnet';
             null,
             c.warningSeverity,
             "The exporter's ZooKeeper session keeps breaking.",
-            'The session of {{ $labels.job }}/{{ $labels.instance }} expired or reconnected {{ $value | humanize }} times in %(sessionFlapWindow)s.' % c,
+            'The session of %(ensembleName)s expired or reconnected {{ $value | humanize }} times in %(sessionFlapWindow)s.' % c,
           ),
         ],
       },
