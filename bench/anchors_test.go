@@ -27,6 +27,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -68,6 +69,9 @@ func startProcess(b *testing.B, name, bin string, args ...string) *process {
 	b.Helper()
 	p := &process{name: name, cmd: exec.Command(bin, args...)}
 	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
+	// Killed with the benchmark binary even when a -timeout panic skips
+	// the cleanup below.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
 		b.Fatalf("start %s: %v", name, err)
 	}
