@@ -110,7 +110,8 @@ cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 go_cpu=$(awk -F': ' '/^cpu: / {print $2; exit}' bench/*.tmp 2>/dev/null | sed 's/ *$//')
 mem=$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
 zk_version=$(dpkg-query -W -f '${Version}' zookeeper 2>/dev/null || echo "not installed")
-java_version=$(java -version 2>&1 | head -1 || echo "not installed")
+java_version="not installed"
+if command -v java >/dev/null; then java_version=$(java -version 2>&1 | head -1); fi
 
 {
 	echo "# zkwatch benchmark results"
