@@ -77,26 +77,25 @@ func IsInvalid(err error) bool {
 // *Error describe input that can never succeed; other errors come from r
 // (for example http.MaxBytesError).
 func Decode(r io.Reader) (*Message, error) {
-	dec := json.NewDecoder(r)
+	// Any decoding failure while the reader itself is fine is the input's
+	// fault, whatever type encoding/json or time gives the error.
+	er := &errReader{r: r}
+	dec := json.NewDecoder(er)
 	var m Message
 	if err := dec.Decode(&m); err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
 		switch {
+		case er.err != nil:
+			return nil, er.err
 		case errors.Is(err, io.EOF):
 			return nil, bad("empty body")
-		case errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &se), errors.As(err, &te):
-			return nil, bad("malformed JSON: %v", err)
-		case isTimeError(err):
-			return nil, bad("malformed JSON: %v", err)
 		}
-		return nil, err
+		return nil, bad("malformed JSON: %v", err)
 	}
 	// Anything after the object is garbage, but the reader's own errors
 	// (size limit) must still surface as such.
 	if _, err := dec.Token(); err != io.EOF {
-		if err != nil && !isJSONError(err) {
-			return nil, err
+		if er.err != nil {
+			return nil, er.err
 		}
 		return nil, bad("malformed JSON: trailing data after payload")
 	}
@@ -106,14 +105,18 @@ func Decode(r io.Reader) (*Message, error) {
 	return &m, nil
 }
 
-func isTimeError(err error) bool {
-	var pe *time.ParseError
-	return errors.As(err, &pe)
+// errReader remembers the first error of its reader other than io.EOF.
+type errReader struct {
+	r   io.Reader
+	err error
 }
 
-func isJSONError(err error) bool {
-	var se *json.SyntaxError
-	return errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF)
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF && e.err == nil {
+		e.err = err
+	}
+	return n, err
 }
 
 // Validate checks the version and every alert, and fills in missing
