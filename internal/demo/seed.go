@@ -45,7 +45,7 @@ queues:
 // and configuration node with a session of its own, held while the demo
 // runs (its ephemerals are the demo's worker and candidates).
 func seed(servers []string) (*zk.Conn, error) {
-	conn, events, err := zk.Connect(servers, 4*time.Second, zk.WithLogInfo(false))
+	conn, events, err := zk.Connect(servers, 4*time.Second, zk.WithLogInfo(false), zk.WithLogger(quiet{}))
 	if err != nil {
 		return nil, err
 	}
@@ -110,3 +110,9 @@ func seed(servers []string) (*zk.Conn, error) {
 	}
 	return conn, nil
 }
+
+// quiet drops the client library's log lines: the scenario kills members on
+// purpose, and the reconnection messages would clutter the timeline.
+type quiet struct{}
+
+func (quiet) Printf(string, ...any) {}
