@@ -62,12 +62,14 @@ func anchorsDir() string {
 type process struct {
 	name string
 	cmd  *exec.Cmd
-	out  bytes.Buffer
+	out  bytes.Buffer  // read only after done
+	done chan struct{} // closed when the process has exited
+	err  error
 }
 
 func startProcess(b *testing.B, name, bin string, args ...string) *process {
 	b.Helper()
-	p := &process{name: name, cmd: exec.Command(bin, args...)}
+	p := &process{name: name, cmd: exec.Command(bin, args...), done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
 	// Killed with the benchmark binary even when a -timeout panic skips
 	// the cleanup below.
@@ -75,14 +77,25 @@ func startProcess(b *testing.B, name, bin string, args ...string) *process {
 	if err := p.cmd.Start(); err != nil {
 		b.Fatalf("start %s: %v", name, err)
 	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
 	b.Cleanup(func() {
 		_ = p.cmd.Process.Kill()
-		_ = p.cmd.Wait()
+		<-p.done
 		if b.Failed() {
 			b.Logf("%s output (last 2 KiB):\n%s", name, tail(p.out.Bytes(), 2048))
 		}
 	})
 	return p
+}
+
+// running fails the benchmark when p has exited, e.g. because another
+// process took its port: its port might then answer for someone else.
+func (p *process) running(b *testing.B) {
+	select {
+	case <-p.done:
+		b.Fatalf("%s exited: %v\n%s", p.name, p.err, tail(p.out.Bytes(), 2048))
+	default:
+	}
 }
 
 func tail(s []byte, n int) []byte {
@@ -92,13 +105,18 @@ func tail(s []byte, n int) []byte {
 	return s
 }
 
-func freeAddr(b *testing.B) string {
+// freeAddrs returns n distinct free 127.0.0.1 addresses.
+func freeAddrs(b *testing.B, n int) []string {
 	b.Helper()
-	ports, err := zktest.FreePorts(1)
+	ports, err := zktest.FreePorts(n)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return fmt.Sprintf("127.0.0.1:%d", ports[0])
+	addrs := make([]string, n)
+	for i, p := range ports {
+		addrs[i] = fmt.Sprintf("127.0.0.1:%d", p)
+	}
+	return addrs
 }
 
 // client keeps connections alive between scrapes, as Prometheus does, and
@@ -316,12 +334,15 @@ func waitUp(b *testing.B, t *target) {
 func startTargets(b *testing.B, ens *zktest.Ensemble) []*target {
 	addrs := ens.Addrs()
 	n := len(addrs)
+	// All listen addresses at once, so that they differ.
+	listens := freeAddrs(b, n+2)
+	var procs []*process
 	ours := &target{name: "zkwatch"}
 	var targets []*target
 	{
-		listen := freeAddr(b)
-		startProcess(b, "zookeeper_exporter", buildExporter(b), "--zookeeper.servers="+ens.Servers(),
-			"--zookeeper.timeout=10s", "--web.listen-address="+listen)
+		listen := listens[0]
+		procs = append(procs, startProcess(b, "zookeeper_exporter", buildExporter(b), "--zookeeper.servers="+ens.Servers(),
+			"--zookeeper.timeout=10s", "--web.listen-address="+listen))
 		ours.urls = []string{"http://" + listen + "/metrics"}
 		want := []string{fmt.Sprintf("zookeeper_ensemble_members_up %d\n", n), "zookeeper_ensemble_leaders 1\n", "zookeeper_znode_count{"}
 		for _, a := range addrs {
@@ -344,8 +365,8 @@ func startTargets(b *testing.B, ens *zktest.Ensemble) []*target {
 		b.Logf("anchors: exporter binaries not found in %s (set %s): measuring zookeeper_exporter and the mntr floor only", dir, AnchorsEnv)
 	} else {
 		d := &target{name: "dabealu"}
-		listen := freeAddr(b)
-		startProcess(b, "dabealu", dabealu, "-zk-hosts", ens.Servers(), "-listen", listen, "-timeout", "10")
+		listen := listens[1]
+		procs = append(procs, startProcess(b, "dabealu", dabealu, "-zk-hosts", ens.Servers(), "-listen", listen, "-timeout", "10"))
 		d.urls = []string{"http://" + listen + "/metrics"}
 		var dwant []string
 		for _, a := range addrs {
@@ -356,8 +377,8 @@ func startTargets(b *testing.B, ens *zktest.Ensemble) []*target {
 
 		c := &target{name: "carlpett"}
 		for i, a := range addrs {
-			listen := freeAddr(b)
-			startProcess(b, fmt.Sprintf("carlpett-%d", i+1), carlpett, "-zookeeper", a, "-bind-addr", listen, "-reset-on-scrape=false")
+			listen := listens[2+i]
+			procs = append(procs, startProcess(b, fmt.Sprintf("carlpett-%d", i+1), carlpett, "-zookeeper", a, "-bind-addr", listen, "-reset-on-scrape=false"))
 			c.urls = append(c.urls, "http://"+listen+"/metrics")
 		}
 		c.check = func(bodies []string) error {
@@ -372,6 +393,9 @@ func startTargets(b *testing.B, ens *zktest.Ensemble) []*target {
 	}
 	for _, t := range targets {
 		waitUp(b, t)
+	}
+	for _, p := range procs {
+		p.running(b)
 	}
 	return targets
 }
