@@ -95,17 +95,7 @@ func (p FourLetterProber) Probe(ctx context.Context, addr string, withConf bool)
 	if withConf {
 		cmds = append(cmds, "conf")
 	}
-	answers := make([][]byte, len(cmds))
-	errs := make([]error, len(cmds))
-	var wg sync.WaitGroup
-	for i, cmd := range cmds {
-		wg.Add(1)
-		go func(i int, cmd string) {
-			defer wg.Done()
-			answers[i], errs[i] = Do(ctx, addr, cmd, p.MaxBytes)
-		}(i, cmd)
-	}
-	wg.Wait()
+	answers, errs := each(cmds, func(cmd string) ([]byte, error) { return Do(ctx, addr, cmd, p.MaxBytes) })
 	var firstErr error
 	for i, cmd := range cmds {
 		err := errs[i]
@@ -185,17 +175,7 @@ func (p AdminProber) Probe(ctx context.Context, addr string, withConf bool) *Sta
 	if withConf {
 		cmds = append(cmds, "configuration")
 	}
-	docs := make([]map[string]any, len(cmds))
-	errs := make([]error, len(cmds))
-	var wg sync.WaitGroup
-	for i, cmd := range cmds {
-		wg.Add(1)
-		go func(i int, cmd string) {
-			defer wg.Done()
-			docs[i], errs[i] = p.get(ctx, base+cmd)
-		}(i, cmd)
-	}
-	wg.Wait()
+	docs, errs := each(cmds, func(cmd string) (map[string]any, error) { return p.get(ctx, base+cmd) })
 	for i, cmd := range cmds {
 		if errs[i] != nil {
 			if st.Err == nil {
@@ -299,4 +279,21 @@ func statToSrvr(doc map[string]any) *Srvr {
 		Zxid: Zxid(uint64(num(ss, "last_processed_zxid"))), Mode: strings.ToLower(mode),
 		NodeCount: num(doc, "node_count"),
 	}
+}
+
+// each runs f for every command at once and returns the results in the
+// commands' order.
+func each[T any](cmds []string, f func(cmd string) (T, error)) ([]T, []error) {
+	out := make([]T, len(cmds))
+	errs := make([]error, len(cmds))
+	var wg sync.WaitGroup
+	for i, cmd := range cmds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i], errs[i] = f(cmd)
+		}()
+	}
+	wg.Wait()
+	return out, errs
 }
