@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -92,7 +93,9 @@ func Classpath() (string, bool) {
 }
 
 // Launch writes the configuration, starts every member and waits until the
-// ensemble is healthy. On error everything started is stopped again.
+// ensemble is healthy. A member that exits while starting (typically a port
+// taken by another process meanwhile) makes it start over with new ports, up
+// to three times. On error everything started is stopped.
 func Launch(opts Options) (*Ensemble, error) {
 	if opts.Size < 1 {
 		opts.Size = 1
@@ -106,6 +109,18 @@ func Launch(opts Options) (*Ensemble, error) {
 	if _, ok := Classpath(); !ok {
 		return nil, errors.New("ZooKeeper not found: install the Debian package zookeeper and a JRE, or set " + ClasspathEnv)
 	}
+	for attempt := 1; ; attempt++ {
+		e, err := launch(opts)
+		if err == nil || attempt == 3 || !errors.Is(err, ErrMemberExited) {
+			return e, err
+		}
+	}
+}
+
+// ErrMemberExited reports a member process that ended on its own.
+var ErrMemberExited = errors.New("member process exited")
+
+func launch(opts Options) (*Ensemble, error) {
 	ports, err := FreePorts(4 * opts.Size)
 	if err != nil {
 		return nil, err
@@ -118,6 +133,10 @@ func Launch(opts Options) (*Ensemble, error) {
 		e.Members = append(e.Members, m)
 	}
 	for _, m := range e.Members {
+		// A previous attempt's data would carry its ports and epochs.
+		if err := os.RemoveAll(m.dir); err != nil {
+			return nil, err
+		}
 		if err := e.writeConfig(m); err != nil {
 			return nil, err
 		}
@@ -134,6 +153,24 @@ func Launch(opts Options) (*Ensemble, error) {
 		return nil, fmt.Errorf("%w\n%s", err, logs)
 	}
 	return e, nil
+}
+
+// exited returns ErrMemberExited when a member that should run has ended.
+func (e *Ensemble) exited() error {
+	for _, m := range e.Members {
+		m.mu.Lock()
+		cmd, done := m.cmd, m.done
+		m.mu.Unlock()
+		if cmd == nil {
+			continue
+		}
+		select {
+		case <-done:
+			return fmt.Errorf("member %d: %w (see its log)", m.ID, ErrMemberExited)
+		default:
+		}
+	}
+	return nil
 }
 
 func (e *Ensemble) writeConfig(m *Member) error {
@@ -302,6 +339,9 @@ func (e *Ensemble) Leader() int {
 // follower or standalone, with exactly one leader.
 func (e *Ensemble) WaitHealthy(timeout time.Duration) error {
 	return WaitFor(timeout, 50*time.Millisecond, func() error {
+		if err := e.exited(); err != nil {
+			return Permanent(err)
+		}
 		leaders := 0
 		for i, m := range e.Members {
 			if !e.Running(i) {
@@ -365,6 +405,10 @@ func WaitFor(timeout, interval time.Duration, cond func() error) error {
 		if err == nil {
 			return nil
 		}
+		var p permanent
+		if errors.As(err, &p) {
+			return p.error
+		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("condition not met after %s: %w", timeout, err)
 		}
@@ -372,8 +416,18 @@ func WaitFor(timeout, interval time.Duration, cond func() error) error {
 	}
 }
 
-// FreePorts returns n distinct free TCP ports on 127.0.0.1. All listeners are
-// held until every port is chosen so that the ports differ.
+// Permanent wraps an error that makes WaitFor give up at once.
+func Permanent(err error) error { return permanent{err} }
+
+type permanent struct{ error }
+
+func (p permanent) Unwrap() error { return p.error }
+
+// FreePorts returns n distinct free TCP ports on 127.0.0.1. They are taken
+// below the kernel's ephemeral range when it leaves room, so that outgoing
+// connections of other processes cannot take a port between the moment it
+// is chosen here and the moment a slow-starting JVM binds it. All listeners
+// are held until every port is chosen so that the ports differ.
 func FreePorts(n int) ([]int, error) {
 	var ls []net.Listener
 	defer func() {
@@ -381,14 +435,40 @@ func FreePorts(n int) ([]int, error) {
 			l.Close()
 		}
 	}()
+	lo, hi := portWindow()
 	ports := make([]int, 0, n)
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for attempts := 0; len(ports) < n; attempts++ {
+		addr := "127.0.0.1:0"
+		if hi > lo && attempts < 50*n {
+			addr = fmt.Sprintf("127.0.0.1:%d", lo+rand.IntN(hi-lo))
+		}
+		l, err := net.Listen("tcp", addr)
 		if err != nil {
-			return nil, err
+			if addr == "127.0.0.1:0" {
+				return nil, err
+			}
+			continue
 		}
 		ls = append(ls, l)
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
+}
+
+// portWindow is the range FreePorts draws from: the 12,000 ports below the
+// ephemeral range, or nothing (use :0) when that range starts too low.
+func portWindow() (int, int) {
+	data, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0, 0
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 1 {
+		return 0, 0
+	}
+	low, err := strconv.Atoi(f[0])
+	if err != nil || low < 14000 {
+		return 0, 0
+	}
+	return low - 12000, low
 }
