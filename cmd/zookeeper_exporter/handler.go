@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +29,7 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/zkwatch/zkwatch/collector"
 )
@@ -74,11 +76,11 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, zk *collector.Zo
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	gatherers := prometheus.Gatherers{reg}
+	var gatherer prometheus.Gatherer = reg
 	if extra != nil {
-		gatherers = append(gatherers, extra)
+		gatherer = concurrentGatherers{reg, extra}
 	}
-	promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{
+	promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{
 		ErrorLog:      promLogger{h.logger},
 		ErrorHandling: promhttp.ContinueOnError,
 	}).ServeHTTP(w, r)
@@ -241,3 +243,48 @@ func (c *probeCache) get(key string, build func() (*collector.ZooKeeperCollector
 type promLogger struct{ logger log.Logger }
 
 func (l promLogger) Println(v ...interface{}) { level.Error(l.logger).Log("msg", fmt.Sprint(v...)) }
+
+// concurrentGatherers gathers the ZooKeeper collectors and the exporter's
+// own registry (go_ and process_ metrics, about 1 ms together) at the same
+// time instead of one after the other as prometheus.Gatherers does.
+type concurrentGatherers []prometheus.Gatherer
+
+func (g concurrentGatherers) Gather() ([]*dto.MetricFamily, error) {
+	results := make([][]*dto.MetricFamily, len(g))
+	errs := make([]error, len(g))
+	var wg sync.WaitGroup
+	for i, gatherer := range g {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = gatherer.Gather()
+		}()
+	}
+	wg.Wait()
+	// Each registry has checked its own families; the two sets of names
+	// are disjoint, so concatenating and sorting is the merge. Should they
+	// ever overlap, prometheus.Gatherers merges and checks them.
+	var all []*dto.MetricFamily
+	seen := map[string]bool{}
+	for _, mfs := range results {
+		for _, mf := range mfs {
+			if seen[mf.GetName()] {
+				merged := make(prometheus.Gatherers, len(results))
+				for i, r := range results {
+					merged[i] = gathered(r)
+				}
+				mfs, err := merged.Gather()
+				return mfs, errors.Join(append(errs, err)...)
+			}
+			seen[mf.GetName()] = true
+			all = append(all, mf)
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].GetName() < all[j].GetName() })
+	return all, errors.Join(errs...)
+}
+
+// gathered is an already gathered result.
+type gathered []*dto.MetricFamily
+
+func (g gathered) Gather() ([]*dto.MetricFamily, error) { return g, nil }
