@@ -81,6 +81,7 @@ func (s *Stack) KillAppStep(ctx context.Context) (Step, error) {
 	if st.Notified, err = s.Sink.WaitNotification(st.Killed, stageTimeout, notificationOf(st.Alert, "firing", labels)); err != nil {
 		return st, fmt.Errorf("firing notification: %w", err)
 	}
+	st.Firing = earliest(st.Firing, st.Notified)
 	err = zktest.WaitFor(stageTimeout, 20*time.Millisecond, func() error {
 		if len(Restarts(s.opts.Dir)) <= restartsBefore {
 			return fmt.Errorf("restart command has not run")
@@ -124,6 +125,7 @@ func (s *Stack) killMemberStep(ctx context.Context, role string) (Step, error) {
 	if st.Notified, err = s.Sink.WaitNotification(st.Killed, stageTimeout, notificationOf(st.Alert, "firing", labels)); err != nil {
 		return st, fmt.Errorf("firing notification: %w", err)
 	}
+	st.Firing = earliest(st.Firing, st.Notified)
 	if err := s.Ens.Start(i); err != nil {
 		return st, err
 	}
@@ -217,4 +219,13 @@ func PrintStep(w io.Writer, st Step) {
 	fmt.Fprintf(w, "  restart         %s  (%s)\n", rel(st.Restarted), st.RestartBy)
 	fmt.Fprintf(w, "  member back     %s\n", rel(st.Back))
 	fmt.Fprintf(w, "  resolved        %s\n", rel(st.Resolved))
+}
+
+// earliest corrects the polled firing time: a notification already received
+// proves the alert fired by then.
+func earliest(polled, notified time.Time) time.Time {
+	if notified.Before(polled) {
+		return notified
+	}
+	return polled
 }
