@@ -14,6 +14,8 @@
 package fourlw
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -210,4 +212,30 @@ func FuzzParseConf(f *testing.F) {
 			t.Fatal("more voters than members")
 		}
 	})
+}
+
+func TestAdminDocuments(t *testing.T) {
+	var doc map[string]any
+	dec := json.NewDecoder(bytes.NewReader(fixture(t, "leader.admin.stat.json")))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	// A zxid of a late epoch must survive decoding exactly.
+	doc["server_stats"].(map[string]any)["last_processed_zxid"] = json.Number("9007199254740993")
+	s := statToSrvr(doc)
+	if s == nil || s.Mode != "leader" || uint64(s.Zxid) != 9007199254740993 || s.NodeCount != 5 {
+		t.Fatalf("stat: %+v", s)
+	}
+	dec = json.NewDecoder(bytes.NewReader(fixture(t, "leader.admin.monitor.json")))
+	dec.UseNumber()
+	doc = nil
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	fields := monitorFields(doc)
+	st := &Status{Mntr: fields}
+	if st.Mode() != "leader" || st.Version() != "3.8.0" || len(fields) < 100 {
+		t.Fatalf("monitor: mode %q version %q, %d fields", st.Mode(), st.Version(), len(fields))
+	}
 }

@@ -14,12 +14,14 @@
 package fourlw
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -190,8 +192,8 @@ func (p AdminProber) Probe(ctx context.Context, addr string, withConf bool) *Sta
 		case "stat":
 			st.Srvr = statToSrvr(docs[i])
 		case "configuration":
-			if id, ok := docs[i]["server_id"].(float64); ok {
-				st.Conf = &Conf{ServerID: int(id)}
+			if id, err := strconv.Atoi(fmt.Sprint(docs[i]["server_id"])); err == nil {
+				st.Conf = &Conf{ServerID: id}
 			}
 		}
 	}
@@ -237,8 +239,11 @@ func (p AdminProber) get(ctx context.Context, url string) (map[string]any, error
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("HTTP %d: %s", resp.StatusCode, truncate(body, 80))
 	}
+	// Numbers stay json.Number: a zxid does not fit a float64's mantissa.
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
 	var doc map[string]any
-	if err := json.Unmarshal(body, &doc); err != nil {
+	if err := dec.Decode(&doc); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrGarbage, err)
 	}
 	return doc, nil
@@ -253,8 +258,10 @@ func monitorFields(doc map[string]any) []Field {
 			continue
 		}
 		switch v := v.(type) {
-		case float64:
-			fields = append(fields, Field{Key: key, Value: v, Numeric: true, Text: fmt.Sprint(v)})
+		case json.Number:
+			if f, err := v.Float64(); err == nil {
+				fields = append(fields, Field{Key: key, Value: f, Numeric: true})
+			}
 		case string:
 			fields = append(fields, Field{Key: key, Text: v})
 		}
@@ -268,7 +275,12 @@ func statToSrvr(doc map[string]any) *Srvr {
 	if !ok {
 		return nil
 	}
-	num := func(m map[string]any, k string) float64 { v, _ := m[k].(float64); return v }
+	num := func(m map[string]any, k string) float64 {
+		v, _ := m[k].(json.Number)
+		f, _ := v.Float64()
+		return f
+	}
+	zxid, _ := strconv.ParseUint(fmt.Sprint(ss["last_processed_zxid"]), 10, 64)
 	mode, _ := ss["server_state"].(string)
 	version, _ := doc["version"].(string)
 	return &Srvr{
@@ -276,7 +288,7 @@ func statToSrvr(doc map[string]any) *Srvr {
 		LatencyMin: num(ss, "min_latency"), LatencyAvg: num(ss, "avg_latency"), LatencyMax: num(ss, "max_latency"),
 		Received: num(ss, "packets_received"), Sent: num(ss, "packets_sent"),
 		Connections: num(ss, "num_alive_client_connections"), Outstanding: num(ss, "outstanding_requests"),
-		Zxid: Zxid(uint64(num(ss, "last_processed_zxid"))), Mode: strings.ToLower(mode),
+		Zxid: Zxid(zxid), Mode: strings.ToLower(mode),
 		NodeCount: num(doc, "node_count"),
 	}
 }
