@@ -283,13 +283,19 @@ func RunLock(ctx context.Context, s *Session, cfg LockConfig, m *Metrics, logger
 		m.LockHeld.Set(1)
 		return lost, func() { m.LockHeld.Set(0); mu.Release() }, nil
 	}
+	return supervised(ctx, sc, cfg.Signals)
+}
+
+// supervised runs the command of sc with the agent's signals forwarded to
+// it, and returns its exit code.
+func supervised(ctx context.Context, sc supervise.Config, sigs <-chan os.Signal) (int, error) {
 	sup, err := supervise.New(sc)
 	if err != nil {
 		return 2, err
 	}
 	fwdDone := make(chan struct{})
 	defer close(fwdDone)
-	go forward(cfg.Signals, sup, fwdDone)
+	go forward(sigs, sup, fwdDone)
 	return sup.Run(ctx)
 }
 

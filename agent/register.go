@@ -195,14 +195,7 @@ func RunRegister(ctx context.Context, s *Session, cfg RegisterConfig, m *Metrics
 			onRestart()
 		}
 	}
-	sup, err := supervise.New(sc)
-	if err != nil {
-		return 2, err
-	}
-	fwdDone := make(chan struct{})
-	defer close(fwdDone)
-	go forward(cfg.Signals, sup, fwdDone)
-	return sup.Run(ctx)
+	return supervised(ctx, sc, cfg.Signals)
 }
 
 // watch follows a process the agent did not start.
