@@ -147,7 +147,15 @@ func (c *EnsembleCollector) Update(ctx context.Context, ch chan<- prometheus.Met
 		wg.Add(1)
 		go func(i int, addr string) {
 			defer wg.Done()
-			statuses[i] = c.prober.Probe(ctx, addr, c.needConf(addr, now))
+			st := c.prober.Probe(ctx, addr, c.needConf(addr, now))
+			statuses[i] = st
+			// A member's mntr metrics depend on nothing else: send them
+			// while slower members are still answering.
+			if st.Mntr != nil {
+				for _, m := range mntrMetrics(st.Addr, st.Mntr, &c.mntr) {
+					ch <- m
+				}
+			}
 		}(i, addr)
 	}
 	wg.Wait()
@@ -307,11 +315,7 @@ func (c *EnsembleCollector) emitMember(ch chan<- prometheus.Metric, st *fourlw.S
 		ch <- d.epoch.mustNewConstMetric(float64(st.Srvr.Zxid.Epoch()), st.Addr)
 		ch <- d.counter.mustNewConstMetric(float64(st.Srvr.Zxid.Counter()), st.Addr)
 	}
-	if st.Mntr != nil {
-		for _, m := range mntrMetrics(st.Addr, st.Mntr, &c.mntr) {
-			ch <- m
-		}
-	} else if st.Srvr != nil {
+	if st.Mntr == nil && st.Srvr != nil {
 		// mntr refused: what srvr gives, under the names mntr would use.
 		for _, m := range mntrMetrics(st.Addr, srvrFields(st.Srvr), &c.mntr) {
 			ch <- m
