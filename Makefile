@@ -61,11 +61,7 @@ test-go:
 .PHONY: fuzz
 fuzz:
 	@echo ">> fuzzing ($(FUZZTIME) per target)"
-	@grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u | while read -r pkg; do \
-		for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$pkg/*_test.go | awk '{print $$2}'); do \
-			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
-		done; \
-	done
+	@GO=$(GO) FUZZTIME=$(FUZZTIME) tools/fuzz.sh
 
 .PHONY: bench
 bench:
