@@ -248,8 +248,42 @@ func (e *Ensemble) Kill(i int) {
 }
 
 // Pause stops member i with SIGSTOP: it still accepts TCP connections but
-// never answers, like a server stuck in a long GC pause.
-func (e *Ensemble) Pause(i int) { e.signal(i, syscall.SIGSTOP, true) }
+// never answers, like a server stuck in a long GC pause. It returns once
+// every thread of the JVM has stopped: kill(2) returns before that, and a
+// probe sent at once could still be answered.
+func (e *Ensemble) Pause(i int) {
+	e.signal(i, syscall.SIGSTOP, true)
+	m := e.Members[i]
+	m.mu.Lock()
+	cmd := m.cmd
+	m.mu.Unlock()
+	if cmd != nil {
+		_ = WaitFor(5*time.Second, time.Millisecond, func() error { return allStopped(cmd.Process.Pid) })
+	}
+}
+
+// allStopped reports whether every thread of pid is in the stopped state.
+func allStopped(pid int) error {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, t.Name()))
+		if err != nil {
+			continue // the thread ended
+		}
+		// The state follows the parenthesised command name.
+		i := strings.LastIndexByte(string(stat), ')')
+		if i < 0 || i+2 >= len(stat) {
+			continue
+		}
+		if st := stat[i+2]; st != 'T' && st != 't' {
+			return fmt.Errorf("thread %s of %d is in state %c", t.Name(), pid, st)
+		}
+	}
+	return nil
+}
 
 // Resume continues a paused member.
 func (e *Ensemble) Resume(i int) { e.signal(i, syscall.SIGCONT, false) }
