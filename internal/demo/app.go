@@ -25,6 +25,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/zkwatch/zkwatch/internal/zktest"
 )
 
 // appConfig is what restart-app needs to start the demo process again; the
@@ -77,15 +79,8 @@ func alive(pid int) bool {
 	if syscall.Kill(pid, 0) != nil {
 		return false
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	// The state follows the parenthesised command name.
-	if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && i+2 < len(stat) {
-		return stat[i+2] != 'Z'
-	}
-	return true
+	st, err := zktest.ProcState(fmt.Sprintf("/proc/%d/stat", pid))
+	return err == nil && st != 'Z' // gone between kill(2) and the read: not alive
 }
 
 // RestartApp is the receiver's restart command: it records the restart and

@@ -269,20 +269,30 @@ func allStopped(pid int) error {
 		return err
 	}
 	for _, t := range tasks {
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, t.Name()))
+		st, err := ProcState(fmt.Sprintf("/proc/%d/task/%s/stat", pid, t.Name()))
 		if err != nil {
 			continue // the thread ended
 		}
-		// The state follows the parenthesised command name.
-		i := strings.LastIndexByte(string(stat), ')')
-		if i < 0 || i+2 >= len(stat) {
-			continue
-		}
-		if st := stat[i+2]; st != 'T' && st != 't' {
+		if st != 'T' && st != 't' {
 			return fmt.Errorf("thread %s of %d is in state %c", t.Name(), pid, st)
 		}
 	}
 	return nil
+}
+
+// ProcState returns the state letter (R, S, T, Z, ...) of a /proc stat file.
+func ProcState(statPath string) (byte, error) {
+	stat, err := os.ReadFile(statPath)
+	if err != nil {
+		return 0, err
+	}
+	// The state follows the parenthesised command name, which may itself
+	// contain parentheses and spaces.
+	i := strings.LastIndexByte(string(stat), ')')
+	if i < 0 || i+2 >= len(stat) {
+		return 0, fmt.Errorf("%s: no state field", statPath)
+	}
+	return stat[i+2], nil
 }
 
 // Resume continues a paused member.
