@@ -16,6 +16,7 @@ package receiver
 import (
 	"context"
 	"fmt"
+	"github.com/go-kit/log/level"
 	"sync"
 	"time"
 
@@ -51,7 +52,7 @@ func (r *Receiver) runOutbox(ctx context.Context) {
 		next := now.Add(time.Second)
 		var heads map[string]time.Time
 		if err := r.store.View(func(tx *store.Tx) (err error) { heads, err = tx.OutboxHeads(); return }); err != nil {
-			r.logger.Error("reading outbox", "err", err)
+			level.Error(r.logger).Log("msg", "reading outbox", "err", err)
 		}
 		o.mu.Lock()
 		for name, at := range heads {
@@ -88,7 +89,7 @@ func (r *Receiver) drain(ctx context.Context, name string) {
 	for ctx.Err() == nil {
 		var queue []*store.OutboxItem
 		if err := r.store.View(func(tx *store.Tx) (err error) { queue, err = tx.OutboxQueue(name, 64); return }); err != nil {
-			r.logger.Error("reading outbox", "notifier", name, "err", err)
+			level.Error(r.logger).Log("msg", "reading outbox", "notifier", name, "err", err)
 			return
 		}
 		if len(queue) == 0 {
@@ -155,19 +156,19 @@ func (r *Receiver) deliver(ctx context.Context, it *store.OutboxItem) bool {
 		return tx.PutIncident(inc)
 	})
 	if uerr != nil {
-		r.logger.Error("recording delivery", "notifier", it.Notifier, "err", uerr)
+		level.Error(r.logger).Log("msg", "recording delivery", "notifier", it.Notifier, "err", uerr)
 		return false
 	}
 	r.metrics.notifications.WithLabelValues(it.Notifier, outcome).Inc()
 	switch outcome {
 	case OutcomeRetry:
-		r.logger.Warn("notification failed, will retry", "notifier", it.Notifier, "incident", it.IncidentID,
+		level.Warn(r.logger).Log("msg", "notification failed, will retry", "notifier", it.Notifier, "incident", it.IncidentID,
 			"attempt", it.Attempts, "next", it.NextAt, "err", err)
 		return false
 	case OutcomeFailure:
-		r.logger.Error("notification failed permanently", "notifier", it.Notifier, "incident", it.IncidentID, "err", err)
+		level.Error(r.logger).Log("msg", "notification failed permanently", "notifier", it.Notifier, "incident", it.IncidentID, "err", err)
 	default:
-		r.logger.Debug("notification sent", "notifier", it.Notifier, "incident", it.IncidentID, "kind", it.Kind)
+		level.Debug(r.logger).Log("msg", "notification sent", "notifier", it.Notifier, "incident", it.IncidentID, "kind", it.Kind)
 	}
 	return true
 }

@@ -19,7 +19,8 @@ package receiver
 import (
 	"context"
 	"fmt"
-	"log/slog"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
 	"sync"
 	"time"
 
@@ -38,7 +39,7 @@ import (
 // Receiver ties the store, the configuration, the outbox and the restart
 // scheduler together.
 type Receiver struct {
-	logger  *slog.Logger
+	logger  log.Logger
 	store   *store.Store
 	metrics *Metrics
 	now     func() time.Time
@@ -53,7 +54,7 @@ type Receiver struct {
 }
 
 // New returns a receiver over an open store. Metrics are registered on reg.
-func New(st *store.Store, cfg *config.Config, reg prometheus.Registerer, logger *slog.Logger) (*Receiver, error) {
+func New(st *store.Store, cfg *config.Config, reg prometheus.Registerer, logger log.Logger) (*Receiver, error) {
 	r := &Receiver{
 		logger:       logger,
 		store:        st,
@@ -237,7 +238,7 @@ func ingestAlert(tx *store.Tx, cfg *config.Config, receiver string, a *payload.A
 // Run processes the outbox, the restart jobs and expiry until ctx ends.
 func (r *Receiver) Run(ctx context.Context) {
 	if err := r.recoverJobs(); err != nil {
-		r.logger.Error("recovering restart jobs", "err", err)
+		level.Error(r.logger).Log("msg", "recovering restart jobs", "err", err)
 	}
 	var wg sync.WaitGroup
 	wg.Add(3)
@@ -255,9 +256,9 @@ func (r *Receiver) runExpiry(ctx context.Context) {
 	for {
 		n, err := r.store.Expire(r.Config().Storage.Retention, r.now())
 		if err != nil {
-			r.logger.Error("expiring incidents", "err", err)
+			level.Error(r.logger).Log("msg", "expiring incidents", "err", err)
 		} else if n > 0 {
-			r.logger.Info("expired incidents", "count", n)
+			level.Info(r.logger).Log("msg", "expired incidents", "count", n)
 		}
 		select {
 		case <-ctx.Done():

@@ -16,6 +16,7 @@ package receiver
 import (
 	"context"
 	"fmt"
+	"github.com/go-kit/log/level"
 	"strings"
 	"sync"
 	"time"
@@ -165,7 +166,7 @@ func (r *Receiver) runRestarts(ctx context.Context) {
 		next := now.Add(time.Second)
 		var jobs []*store.RestartJob
 		if err := r.store.View(func(tx *store.Tx) (err error) { jobs, err = tx.Jobs(); return }); err != nil {
-			r.logger.Error("reading restart jobs", "err", err)
+			level.Error(r.logger).Log("msg", "reading restart jobs", "err", err)
 		}
 		s.mu.Lock()
 		for _, j := range jobs {
@@ -215,7 +216,7 @@ func (r *Receiver) handleJob(ctx context.Context, j *store.RestartJob) {
 		return err
 	})
 	if err != nil {
-		r.logger.Error("reading restart job", "job", key, "err", err)
+		level.Error(r.logger).Log("msg", "reading restart job", "job", key, "err", err)
 		return
 	}
 	if j == nil || j.Running || j.NextAt.After(r.now()) {
@@ -234,7 +235,7 @@ func (r *Receiver) handleJob(ctx context.Context, j *store.RestartJob) {
 	}
 	argv, err := restart.Argv(rule, &inc.Alert, inc.ID)
 	if err != nil {
-		r.logger.Warn("restart refused", "rule", rule.Name, "incident", inc.ID, "err", err)
+		level.Warn(r.logger).Log("msg", "restart refused", "rule", rule.Name, "incident", inc.ID, "err", err)
 		r.finishJob(j, &store.RestartAttempt{Outcome: RestartRefused, Reason: err.Error()},
 			fmt.Sprintf("Restart %s refused: %v", rule.Name, err), "")
 		r.metrics.restarts.WithLabelValues(rule.Name, RestartRefused).Inc()
@@ -304,13 +305,13 @@ func (r *Receiver) handleJob(ctx context.Context, j *store.RestartJob) {
 		return tx.PutJob(j)
 	})
 	if err != nil {
-		r.logger.Error("recording restart start", "err", err)
+		level.Error(r.logger).Log("msg", "recording restart start", "err", err)
 		return
 	}
 	if !still {
 		return
 	}
-	r.logger.Info("running restart", "rule", rule.Name, "incident", inc.ID, "attempt", j.Attempts, "argv", argv)
+	level.Info(r.logger).Log("msg", "running restart", "rule", rule.Name, "incident", inc.ID, "attempt", j.Attempts, "argv", argv)
 	res := restart.Run(ctx, argv, restart.Env(&inc.Alert, inc.ID), rule.Workdir, rule.Timeout, store.MaxOutputBytes)
 	if ctx.Err() != nil && res.Err != nil {
 		return // shutting down: recoverJobs will account for this attempt
@@ -340,7 +341,7 @@ func (r *Receiver) handleJob(ctx context.Context, j *store.RestartJob) {
 // postpone delays a job, recording the reason on the incident when it
 // changed.
 func (r *Receiver) postpone(j *store.RestartJob, rule, reason string, wait time.Duration) {
-	r.logger.Info("restart postponed", "rule", rule, "incident", j.IncidentID, "reason", reason)
+	level.Info(r.logger).Log("msg", "restart postponed", "rule", rule, "incident", j.IncidentID, "reason", reason)
 	var att *store.RestartAttempt
 	if j.Postponed != reason {
 		att = &store.RestartAttempt{Outcome: RestartPostponed, Reason: reason, Attempt: j.Attempts}
@@ -393,7 +394,7 @@ func (r *Receiver) record(j *store.RestartJob, att *store.RestartAttempt, report
 		return tx.PutIncident(inc)
 	})
 	if err != nil {
-		r.logger.Error("recording restart", "rule", j.Rule, "incident", j.IncidentID, "err", err)
+		level.Error(r.logger).Log("msg", "recording restart", "rule", j.Rule, "incident", j.IncidentID, "err", err)
 	}
 	if queued {
 		wake(r.wakeOutbox)
