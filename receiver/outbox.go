@@ -22,6 +22,7 @@ import (
 
 	"github.com/zkwatch/zkwatch/receiver/notify"
 	"github.com/zkwatch/zkwatch/receiver/store"
+	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
 // Notification outcomes, the values of the outcome label.
@@ -119,7 +120,7 @@ func (r *Receiver) deliver(ctx context.Context, it *store.OutboxItem) bool {
 			}
 		}
 		actx, cancel := context.WithTimeout(ctx, cfg.Global.NotifyTimeout)
-		retry, err = n.Notify(actx, &notify.Data{Alert: it.Alert, IncidentID: it.IncidentID, Kind: it.Kind, Text: it.Text})
+		retry, err = n.Notify(actx, &tmpl.Data{Alert: it.Alert, IncidentID: it.IncidentID, Kind: it.Kind, Text: it.Text})
 		cancel()
 		if err != nil && ctx.Err() != nil {
 			return false // shutting down: the item stays queued as it was

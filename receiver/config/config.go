@@ -16,7 +16,6 @@ package config
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -27,10 +26,12 @@ import (
 	"sort"
 	"strings"
 	"text/template"
-	"text/template/parse"
 	"time"
 
 	commoncfg "github.com/prometheus/common/config"
+
+	"github.com/zkwatch/zkwatch/receiver/internal/redact"
+	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -407,10 +408,10 @@ func (n *Notifier) validate() error {
 		if _, _, err := splitHostPort(e.Smarthost); err != nil {
 			return fmt.Errorf("smarthost: %w", err)
 		}
-		if e.subject, err = ParseTemplate("subject", e.Subject); err != nil {
+		if e.subject, err = tmpl.Parse("subject", e.Subject); err != nil {
 			return err
 		}
-		e.body, err = ParseTemplate("body", e.Body)
+		e.body, err = tmpl.Parse("body", e.Body)
 		return err
 	case n.DingTalk != nil:
 		d := n.DingTalk
@@ -422,10 +423,10 @@ func (n *Notifier) validate() error {
 		if err := checkURL(d.URL); err != nil {
 			return err
 		}
-		if d.title, err = ParseTemplate("title", d.Title); err != nil {
+		if d.title, err = tmpl.Parse("title", d.Title); err != nil {
 			return err
 		}
-		d.text, err = ParseTemplate("text", d.Text)
+		d.text, err = tmpl.Parse("text", d.Text)
 		return err
 	case n.SMS != nil:
 		s := n.SMS
@@ -439,10 +440,10 @@ func (n *Notifier) validate() error {
 		if err := checkURL(strings.Split(s.URL, "{{")[0]); err != nil {
 			return err
 		}
-		if s.url, err = ParseTemplate("url", s.URL); err != nil {
+		if s.url, err = tmpl.Parse("url", s.URL); err != nil {
 			return err
 		}
-		s.body, err = ParseTemplate("body", s.Body)
+		s.body, err = tmpl.Parse("body", s.Body)
 		return err
 	}
 	return nil
@@ -474,22 +475,9 @@ func checkURL(s string) error {
 		return fmt.Errorf("url: %w", err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("url %q must be absolute http(s)", RedactURL(s))
+		return fmt.Errorf("url %q must be absolute http(s)", redact.URL(s))
 	}
 	return nil
-}
-
-// RedactURL drops the query and user info, which often carry tokens.
-func RedactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "<unparseable url>"
-	}
-	u.User = nil
-	if u.RawQuery != "" {
-		u.RawQuery = "<redacted>"
-	}
-	return u.String()
 }
 
 func splitHostPort(s string) (string, string, error) {
@@ -528,7 +516,7 @@ func (r *Restart) validate() error {
 	}
 	r.argv = make([]*template.Template, len(r.Command))
 	for i, arg := range r.Command {
-		t, err := ParseTemplate(fmt.Sprintf("command[%d]", i), arg)
+		t, err := tmpl.Parse(fmt.Sprintf("command[%d]", i), arg)
 		if err != nil {
 			return err
 		}
@@ -538,7 +526,7 @@ func (r *Restart) validate() error {
 		r.argv[i] = t
 		r.templated = r.templated || strings.Contains(arg, "{{")
 		// Labels a command uses must be vetted even if allow forgets them.
-		for _, l := range usedLabels(t) {
+		for _, l := range tmpl.UsedLabels(t) {
 			if _, ok := r.allow[l]; !ok {
 				r.allow[l] = regexp.MustCompile(DefaultLabelAllow)
 			}
@@ -588,76 +576,6 @@ func (r *Restart) CheckAllow(labels map[string]string) error {
 		}
 	}
 	return nil
-}
-
-// usedLabels lists the names used as .Labels.NAME in a template.
-func usedLabels(t *template.Template) []string {
-	var out []string
-	var walk func(n parse.Node)
-	walk = func(n parse.Node) {
-		switch n := n.(type) {
-		case *parse.ListNode:
-			if n != nil {
-				for _, c := range n.Nodes {
-					walk(c)
-				}
-			}
-		case *parse.ActionNode:
-			walk(n.Pipe)
-		case *parse.PipeNode:
-			if n != nil {
-				for _, c := range n.Cmds {
-					walk(c)
-				}
-			}
-		case *parse.CommandNode:
-			for _, a := range n.Args {
-				walk(a)
-			}
-		case *parse.FieldNode:
-			if len(n.Ident) >= 2 && n.Ident[0] == "Labels" {
-				out = append(out, n.Ident[1])
-			}
-		case *parse.IfNode:
-			walk(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.RangeNode:
-			walk(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.WithNode:
-			walk(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		}
-	}
-	if t.Tree != nil {
-		walk(t.Tree.Root)
-	}
-	return out
-}
-
-// ParseTemplate parses a text/template; an empty text yields nil.
-func ParseTemplate(name, text string) (*template.Template, error) {
-	if text == "" {
-		return nil, nil
-	}
-	t, err := template.New(name).Option("missingkey=zero").Funcs(Funcs).Parse(text)
-	if err != nil {
-		return nil, fmt.Errorf("template %s: %w", name, err)
-	}
-	return t, nil
-}
-
-// Funcs are the helper functions available in every template.
-var Funcs = template.FuncMap{
-	"toUpper": strings.ToUpper,
-	"toLower": strings.ToLower,
-	"join":    strings.Join,
-	"since":   func(t time.Time) time.Duration { return time.Since(t).Round(time.Second) },
-	// json quotes a value for use inside a JSON body template.
-	"json": func(s string) string { b, _ := json.Marshal(s); return string(b) },
 }
 
 // Matcher holds equality and regex label matchers.

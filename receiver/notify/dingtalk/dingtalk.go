@@ -32,7 +32,9 @@ import (
 	"time"
 
 	"github.com/zkwatch/zkwatch/receiver/config"
+	"github.com/zkwatch/zkwatch/receiver/internal/redact"
 	"github.com/zkwatch/zkwatch/receiver/notify"
+	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
 // errTooFast is DingTalk's errcode for "send too fast"; it is retried.
@@ -127,12 +129,12 @@ func Body(title, text string, maxBytes int) ([]byte, error) {
 func (n *Notifier) Wait(ctx context.Context) error { return n.lim.wait(ctx, n.now) }
 
 // Notify sends one markdown message.
-func (n *Notifier) Notify(ctx context.Context, d *notify.Data) (bool, error) {
-	title, err := notify.Render(n.conf.TitleTemplate(), d, d.Subject())
+func (n *Notifier) Notify(ctx context.Context, d *tmpl.Data) (bool, error) {
+	title, err := tmpl.Render(n.conf.TitleTemplate(), d, d.Subject())
 	if err != nil {
 		return false, fmt.Errorf("title template: %w", err)
 	}
-	text, err := notify.Render(n.conf.TextTemplate(), d, d.DefaultMarkdown())
+	text, err := tmpl.Render(n.conf.TextTemplate(), d, d.DefaultMarkdown())
 	if err != nil {
 		return false, fmt.Errorf("text template: %w", err)
 	}
@@ -142,7 +144,7 @@ func (n *Notifier) Notify(ctx context.Context, d *notify.Data) (bool, error) {
 	}
 	u, err := SignedURL(n.conf.URL, string(n.conf.Secret), n.now())
 	if err != nil {
-		return false, fmt.Errorf("url: %v", config.RedactURL(n.conf.URL))
+		return false, fmt.Errorf("url: %v", redact.URL(n.conf.URL))
 	}
 	n.lim.record(n.now())
 	resp, err := notify.Do(ctx, http.MethodPost, u, http.Header{"Content-Type": {"application/json"}}, body)

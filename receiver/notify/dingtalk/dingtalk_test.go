@@ -30,8 +30,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/zkwatch/zkwatch/receiver/config"
-	"github.com/zkwatch/zkwatch/receiver/notify"
 	"github.com/zkwatch/zkwatch/receiver/payload"
+	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
 // documentedSign follows DingTalk's published recipe step by step:
@@ -95,8 +95,8 @@ func newRobot(t *testing.T, secret string) *robot {
 	return r
 }
 
-func testData() *notify.Data {
-	return &notify.Data{IncidentID: "abc", Kind: "firing", Alert: payload.Alert{
+func testData() *tmpl.Data {
+	return &tmpl.Data{IncidentID: "abc", Kind: "firing", Alert: payload.Alert{
 		Status: "firing", Labels: map[string]string{"alertname": "ZooKeeperDown", "server": "127.0.0.1:2181"},
 		Annotations: map[string]string{"summary": "down"}, StartsAt: time.Now(),
 	}}

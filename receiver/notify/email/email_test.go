@@ -38,8 +38,8 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/zkwatch/zkwatch/receiver/config"
-	"github.com/zkwatch/zkwatch/receiver/notify"
 	"github.com/zkwatch/zkwatch/receiver/payload"
+	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
 // mailServer is a real SMTP server on loopback that keeps what it gets.
@@ -137,8 +137,8 @@ func startServer(t *testing.T, tc *tls.Config) *mailServer {
 	return ms
 }
 
-func data() *notify.Data {
-	return &notify.Data{IncidentID: "inc1", Kind: "firing", Alert: payload.Alert{
+func data() *tmpl.Data {
+	return &tmpl.Data{IncidentID: "inc1", Kind: "firing", Alert: payload.Alert{
 		Status: "firing", Labels: map[string]string{"alertname": "ZooKeeperDown", "server": "127.0.0.1:2181"},
 		Annotations: map[string]string{"description": "Server 127.0.0.1:2181 is down — äöü."}, StartsAt: time.Now(),
 	}}

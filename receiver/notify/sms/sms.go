@@ -22,6 +22,7 @@ import (
 
 	"github.com/zkwatch/zkwatch/receiver/config"
 	"github.com/zkwatch/zkwatch/receiver/notify"
+	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
 // MaxTextBytes keeps the default text within a few SMS segments.
@@ -34,7 +35,7 @@ type Notifier struct{ conf *config.SMSConfig }
 func New(conf *config.SMSConfig) *Notifier { return &Notifier{conf: conf} }
 
 // DefaultText is the short message used without a body template.
-func DefaultText(d *notify.Data) string {
+func DefaultText(d *tmpl.Data) string {
 	s := d.Subject()
 	if d.Text != "" {
 		s += ": " + d.Text
@@ -45,12 +46,12 @@ func DefaultText(d *notify.Data) string {
 }
 
 // Notify sends one text.
-func (n *Notifier) Notify(ctx context.Context, d *notify.Data) (bool, error) {
-	u, err := notify.Render(n.conf.URLTemplate(), d, n.conf.URL)
+func (n *Notifier) Notify(ctx context.Context, d *tmpl.Data) (bool, error) {
+	u, err := tmpl.Render(n.conf.URLTemplate(), d, n.conf.URL)
 	if err != nil {
 		return false, fmt.Errorf("url template: %w", err)
 	}
-	body, err := notify.Render(n.conf.BodyTemplate(), d, DefaultText(d))
+	body, err := tmpl.Render(n.conf.BodyTemplate(), d, DefaultText(d))
 	if err != nil {
 		return false, fmt.Errorf("body template: %w", err)
 	}

@@ -23,8 +23,8 @@ import (
 	"time"
 
 	"github.com/zkwatch/zkwatch/receiver/config"
-	"github.com/zkwatch/zkwatch/receiver/notify"
 	"github.com/zkwatch/zkwatch/receiver/payload"
+	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
 type request struct {
@@ -50,8 +50,8 @@ func notifier(t *testing.T, yaml string) *Notifier {
 	return New(c.Notifiers[0].SMS)
 }
 
-func alert() *notify.Data {
-	return &notify.Data{IncidentID: "i", Kind: "firing", Alert: payload.Alert{
+func alert() *tmpl.Data {
+	return &tmpl.Data{IncidentID: "i", Kind: "firing", Alert: payload.Alert{
 		Status: "firing", Labels: map[string]string{"alertname": "ZooKeeperDown", "server": "zk1:2181"},
 		Annotations: map[string]string{"summary": strings.Repeat("long ", 200)}, StartsAt: time.Now(),
 	}}

@@ -23,6 +23,7 @@ import (
 	"github.com/zkwatch/zkwatch/receiver/config"
 	"github.com/zkwatch/zkwatch/receiver/notify"
 	"github.com/zkwatch/zkwatch/receiver/payload"
+	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
 // Message is the JSON body posted per notification.
@@ -43,7 +44,7 @@ type Notifier struct{ conf *config.WebhookConfig }
 func New(conf *config.WebhookConfig) *Notifier { return &Notifier{conf: conf} }
 
 // Notify posts one message.
-func (n *Notifier) Notify(ctx context.Context, d *notify.Data) (bool, error) {
+func (n *Notifier) Notify(ctx context.Context, d *tmpl.Data) (bool, error) {
 	body, err := json.Marshal(Message{
 		Version: "1", Kind: d.Kind, IncidentID: d.IncidentID, Status: d.Status,
 		Title: d.Subject(), Text: d.DefaultText(), Alert: d.Alert,

@@ -22,8 +22,8 @@ import (
 	"time"
 
 	"github.com/zkwatch/zkwatch/receiver/config"
-	"github.com/zkwatch/zkwatch/receiver/notify"
 	"github.com/zkwatch/zkwatch/receiver/payload"
+	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
 func TestNotify(t *testing.T) {
@@ -41,7 +41,7 @@ func TestNotify(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := New(c.Notifiers[0].Webhook)
-	d := &notify.Data{IncidentID: "i1", Kind: "firing", Alert: payload.Alert{Status: "firing",
+	d := &tmpl.Data{IncidentID: "i1", Kind: "firing", Alert: payload.Alert{Status: "firing",
 		Labels: map[string]string{"alertname": "A"}, StartsAt: time.Now()}}
 	if retry, err := n.Notify(context.Background(), d); err != nil {
 		t.Fatalf("retry=%v err=%v", retry, err)
