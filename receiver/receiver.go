@@ -85,21 +85,9 @@ func (r *Receiver) Config() *config.Config {
 // ApplyConfig switches to cfg. Pending work continues under the new
 // configuration.
 func (r *Receiver) ApplyConfig(cfg *config.Config) error {
-	ns := make(map[string]notify.Notifier, len(cfg.Notifiers))
-	for i := range cfg.Notifiers {
-		n := &cfg.Notifiers[i]
-		switch {
-		case n.Webhook != nil:
-			ns[n.Name] = webhook.New(n.Webhook)
-		case n.Email != nil:
-			ns[n.Name] = email.New(n.Email)
-		case n.DingTalk != nil:
-			ns[n.Name] = dingtalk.New(n.DingTalk)
-		case n.SMS != nil:
-			ns[n.Name] = sms.New(n.SMS)
-		default:
-			return fmt.Errorf("notifier %q has no kind", n.Name)
-		}
+	ns, err := newNotifiers(cfg)
+	if err != nil {
+		return err
 	}
 	r.mu.Lock()
 	r.cfg, r.notifiers = cfg, ns
@@ -108,6 +96,36 @@ func (r *Receiver) ApplyConfig(cfg *config.Config) error {
 	wake(r.wakeOutbox)
 	wake(r.wakeRestarts)
 	return nil
+}
+
+// newNotifiers builds every configured notifier, each with its own HTTP
+// client where it speaks HTTP.
+func newNotifiers(cfg *config.Config) (map[string]notify.Notifier, error) {
+	ns := make(map[string]notify.Notifier, len(cfg.Notifiers))
+	for i := range cfg.Notifiers {
+		n := &cfg.Notifiers[i]
+		var (
+			nt  notify.Notifier
+			err error
+		)
+		switch {
+		case n.Webhook != nil:
+			nt, err = webhook.New(n.Webhook, n.Name)
+		case n.Email != nil:
+			nt = email.New(n.Email)
+		case n.DingTalk != nil:
+			nt, err = dingtalk.New(n.DingTalk, n.Name)
+		case n.SMS != nil:
+			nt, err = sms.New(n.SMS, n.Name)
+		default:
+			return nil, fmt.Errorf("notifier %q has no kind", n.Name)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("notifier %q: %w", n.Name, err)
+		}
+		ns[n.Name] = nt
+	}
+	return ns, nil
 }
 
 func (r *Receiver) notifier(name string) notify.Notifier {

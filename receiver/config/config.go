@@ -97,7 +97,7 @@ func (c *Config) validate(dir string) error {
 		return err
 	}
 	c.bearerToken = tok
-	names, err := c.validateNotifiers()
+	names, err := c.validateNotifiers(dir)
 	if err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ func (c *Config) validate(dir string) error {
 }
 
 // validateNotifiers checks every notifier and returns the set of names.
-func (c *Config) validateNotifiers() (map[string]bool, error) {
+func (c *Config) validateNotifiers(dir string) (map[string]bool, error) {
 	names := map[string]bool{}
 	for i := range c.Notifiers {
 		n := &c.Notifiers[i]
@@ -138,7 +138,7 @@ func (c *Config) validateNotifiers() (map[string]bool, error) {
 			return nil, fmt.Errorf("notifiers[%d]: name %q contains control characters", i, n.Name)
 		}
 		names[n.Name] = true
-		if err := n.validate(); err != nil {
+		if err := n.validate(dir); err != nil {
 			return nil, fmt.Errorf("notifier %q: %w", n.Name, err)
 		}
 	}

@@ -175,6 +175,10 @@ func TestExplicitZeroIsNotTheDefault(t *testing.T) {
 		{rule + "  timeout: 0s\n", "timeout must be positive"},
 		{rule + "  guard:\n    zookeeper: [127.0.0.1:2181]\n    retry_interval: 0s\n", "retry_interval must be positive"},
 		{ding + "    messages_per_minute: 0\n", "messages_per_minute must be positive"},
+		{"notifiers: [{name: w, webhook: {url: 'http://127.0.0.1/', bearer_token: a, http_config: {authorization: {credentials: b}}}}]",
+			"bearer_token and http_config authentication are mutually exclusive"},
+		{"notifiers: [{name: s, sms: {url: 'http://127.0.0.1/', http_config: {proxy_url: 'http://127.0.0.1:3128', proxy_from_environment: true}}}]",
+			"proxy_url must not be configured"},
 		// Sections with their own UnmarshalYAML still reject unknown keys.
 		{"global:\n  restart_concurency: 3\n", "field restart_concurency not found"},
 		{rule + "  max_attempt: 3\n", "field max_attempt not found"},

@@ -55,6 +55,9 @@ type WebhookConfig struct {
 	URL         string            `yaml:"url"`
 	Headers     map[string]string `yaml:"headers"`
 	BearerToken commoncfg.Secret  `yaml:"bearer_token"`
+	// HTTPConfig configures the HTTP client as in Alertmanager
+	// (tls_config, proxy_url, basic_auth, authorization, oauth2).
+	HTTPConfig commoncfg.HTTPClientConfig `yaml:"http_config"`
 }
 
 // EmailConfig sends mail through an SMTP smarthost.
@@ -92,6 +95,8 @@ type DingTalkConfig struct {
 	MessagesPerMinute int `yaml:"messages_per_minute"`
 	// MaxBytes is the largest message DingTalk accepts (20000).
 	MaxBytes int `yaml:"max_bytes"`
+	// HTTPConfig configures the HTTP client as in Alertmanager.
+	HTTPConfig commoncfg.HTTPClientConfig `yaml:"http_config"`
 
 	title, text *template.Template
 }
@@ -102,13 +107,25 @@ type SMSConfig struct {
 	Method  string            `yaml:"method"`
 	Headers map[string]string `yaml:"headers"`
 	Body    string            `yaml:"body"`
+	// HTTPConfig configures the HTTP client as in Alertmanager.
+	HTTPConfig commoncfg.HTTPClientConfig `yaml:"http_config"`
 
 	url, body *template.Template
 }
 
+// DefaultWebhook holds the webhook defaults.
+var DefaultWebhook = WebhookConfig{HTTPConfig: commoncfg.DefaultHTTPClientConfig}
+
+// UnmarshalYAML applies DefaultWebhook before the file's values.
+func (w *WebhookConfig) UnmarshalYAML(unmarshal func(any) error) error {
+	*w = DefaultWebhook
+	type plain WebhookConfig
+	return unmarshal((*plain)(w))
+}
+
 // DefaultDingTalk holds the DingTalk defaults (the robot's documented
 // limits).
-var DefaultDingTalk = DingTalkConfig{MessagesPerMinute: 20, MaxBytes: 20000}
+var DefaultDingTalk = DingTalkConfig{MessagesPerMinute: 20, MaxBytes: 20000, HTTPConfig: commoncfg.DefaultHTTPClientConfig}
 
 // UnmarshalYAML applies DefaultDingTalk before the file's values.
 func (d *DingTalkConfig) UnmarshalYAML(unmarshal func(any) error) error {
@@ -118,7 +135,7 @@ func (d *DingTalkConfig) UnmarshalYAML(unmarshal func(any) error) error {
 }
 
 // DefaultSMS holds the SMS gateway defaults.
-var DefaultSMS = SMSConfig{Method: "POST"}
+var DefaultSMS = SMSConfig{Method: "POST", HTTPConfig: commoncfg.DefaultHTTPClientConfig}
 
 // UnmarshalYAML applies DefaultSMS before the file's values.
 func (s *SMSConfig) UnmarshalYAML(unmarshal func(any) error) error {
@@ -127,7 +144,9 @@ func (s *SMSConfig) UnmarshalYAML(unmarshal func(any) error) error {
 	return unmarshal((*plain)(s))
 }
 
-func (n *Notifier) validate() error {
+// validate checks the notifier; relative file paths in http_config are
+// resolved against dir.
+func (n *Notifier) validate(dir string) error {
 	count := 0
 	for _, set := range []bool{n.Webhook != nil, n.Email != nil, n.DingTalk != nil, n.SMS != nil} {
 		if set {
@@ -139,14 +158,40 @@ func (n *Notifier) validate() error {
 	}
 	switch {
 	case n.Webhook != nil:
-		return checkURL(n.Webhook.URL)
+		return n.Webhook.validate(dir)
 	case n.Email != nil:
 		return n.Email.validate()
 	case n.DingTalk != nil:
+		if err := validateHTTP(&n.DingTalk.HTTPConfig, dir); err != nil {
+			return err
+		}
 		return n.DingTalk.validate()
 	default:
+		if err := validateHTTP(&n.SMS.HTTPConfig, dir); err != nil {
+			return err
+		}
 		return n.SMS.validate()
 	}
+}
+
+func validateHTTP(h *commoncfg.HTTPClientConfig, dir string) error {
+	if dir != "" {
+		h.SetDirectory(dir)
+	}
+	if err := h.Validate(); err != nil {
+		return fmt.Errorf("http_config: %w", err)
+	}
+	return nil
+}
+
+func (w *WebhookConfig) validate(dir string) error {
+	if err := validateHTTP(&w.HTTPConfig, dir); err != nil {
+		return err
+	}
+	if w.BearerToken != "" && (w.HTTPConfig.Authorization != nil || w.HTTPConfig.BasicAuth != nil || w.HTTPConfig.OAuth2 != nil) {
+		return errors.New("bearer_token and http_config authentication are mutually exclusive")
+	}
+	return checkURL(w.URL)
 }
 
 func (e *EmailConfig) validate() error {

@@ -27,6 +27,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	commoncfg "github.com/prometheus/common/config"
+
 	"github.com/zkwatch/zkwatch/receiver/internal/redact"
 	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
@@ -70,12 +72,24 @@ func Drain(r *http.Response) {
 	r.Body.Close()
 }
 
-// Client is the HTTP client notifiers use; tests may replace it.
-var Client = &http.Client{Timeout: 60 * time.Second}
+// ClientTimeout bounds a whole HTTP exchange beyond notify_timeout, which
+// bounds the attempt through its context.
+const ClientTimeout = 60 * time.Second
+
+// NewClient builds a notifier's HTTP client from its http_config, as
+// Alertmanager does; name identifies the notifier in the client's errors.
+func NewClient(cfg commoncfg.HTTPClientConfig, name string) (*http.Client, error) {
+	c, err := commoncfg.NewClientFromConfig(cfg, name)
+	if err != nil {
+		return nil, err
+	}
+	c.Timeout = ClientTimeout
+	return c, nil
+}
 
 // Do sends an HTTP request. Transport errors are retryable and never
 // carry the URL (which may hold a token).
-func Do(ctx context.Context, method, rawURL string, header http.Header, body []byte) (*http.Response, error) {
+func Do(ctx context.Context, client *http.Client, method, rawURL string, header http.Header, body []byte) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, rawURL, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("building request for %s: %w", redact.URL(rawURL), redact.Error(err))
@@ -83,7 +97,7 @@ func Do(ctx context.Context, method, rawURL string, header http.Header, body []b
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	resp, err := Client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, redact.URL(rawURL), redact.Error(err))
 	}
@@ -92,8 +106,8 @@ func Do(ctx context.Context, method, rawURL string, header http.Header, body []b
 
 // PostAndCheck sends a request and classifies the answer with a default
 // Retrier.
-func PostAndCheck(ctx context.Context, method, rawURL string, header http.Header, body []byte) (bool, error) {
-	resp, err := Do(ctx, method, rawURL, header, body)
+func PostAndCheck(ctx context.Context, client *http.Client, method, rawURL string, header http.Header, body []byte) (bool, error) {
+	resp, err := Do(ctx, client, method, rawURL, header, body)
 	if err != nil {
 		return true, err
 	}

@@ -42,15 +42,21 @@ const errTooFast = 130101
 
 // Notifier is a DingTalk robot client.
 type Notifier struct {
-	conf *config.DingTalkConfig
-	lim  *limiter
-	now  func() time.Time
+	conf   *config.DingTalkConfig
+	client *http.Client
+	lim    *limiter
+	now    func() time.Time
 }
 
-// New returns a DingTalk notifier. Notifiers for the same robot URL share
-// one rate limiter.
-func New(conf *config.DingTalkConfig) *Notifier {
-	return &Notifier{conf: conf, lim: limiterFor(conf.URL, conf.MessagesPerMinute), now: time.Now}
+// New returns a DingTalk notifier with an HTTP client built from the
+// configuration's http_config. Notifiers for the same robot URL share one
+// rate limiter.
+func New(conf *config.DingTalkConfig, name string) (*Notifier, error) {
+	client, err := notify.NewClient(conf.HTTPConfig, name)
+	if err != nil {
+		return nil, err
+	}
+	return &Notifier{conf: conf, client: client, lim: limiterFor(conf.URL, conf.MessagesPerMinute), now: time.Now}, nil
 }
 
 // Sign returns DingTalk's signature of a millisecond timestamp: base64 of
@@ -147,7 +153,7 @@ func (n *Notifier) Notify(ctx context.Context, d *tmpl.Data) (bool, error) {
 		return false, fmt.Errorf("url: %v", redact.URL(n.conf.URL))
 	}
 	n.lim.record(n.now())
-	resp, err := notify.Do(ctx, http.MethodPost, u, http.Header{"Content-Type": {"application/json"}}, body)
+	resp, err := notify.Do(ctx, n.client, http.MethodPost, u, http.Header{"Content-Type": {"application/json"}}, body)
 	if err != nil {
 		return true, err
 	}

@@ -29,8 +29,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/zkwatch/zkwatch/receiver/config"
-	"github.com/zkwatch/zkwatch/receiver/payload"
+	"github.com/zkwatch/zkwatch/receiver/notify/notifytest"
 	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
@@ -96,18 +95,15 @@ func newRobot(t *testing.T, secret string) *robot {
 }
 
 func testData() *tmpl.Data {
-	return &tmpl.Data{IncidentID: "abc", Kind: "firing", Alert: payload.Alert{
-		Status: "firing", Labels: map[string]string{"alertname": "ZooKeeperDown", "server": "127.0.0.1:2181"},
-		Annotations: map[string]string{"summary": "down"}, StartsAt: time.Now(),
-	}}
+	return notifytest.Firing("abc", "127.0.0.1:2181", map[string]string{"summary": "down"})
 }
 
 func newNotifier(t *testing.T, yaml string) *Notifier {
-	c, err := config.Load([]byte(yaml))
+	n, err := New(notifytest.Notifier(t, yaml).DingTalk, "d")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(c.Notifiers[0].DingTalk)
+	return n
 }
 
 func TestNotifySigned(t *testing.T) {

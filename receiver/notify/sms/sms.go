@@ -29,10 +29,20 @@ import (
 const MaxTextBytes = 300
 
 // Notifier is an HTTP SMS gateway client.
-type Notifier struct{ conf *config.SMSConfig }
+type Notifier struct {
+	conf   *config.SMSConfig
+	client *http.Client
+}
 
-// New returns an SMS notifier.
-func New(conf *config.SMSConfig) *Notifier { return &Notifier{conf: conf} }
+// New returns an SMS notifier with an HTTP client built from the
+// configuration's http_config.
+func New(conf *config.SMSConfig, name string) (*Notifier, error) {
+	client, err := notify.NewClient(conf.HTTPConfig, name)
+	if err != nil {
+		return nil, err
+	}
+	return &Notifier{conf: conf, client: client}, nil
+}
 
 // DefaultText is the short message used without a body template.
 func DefaultText(d *tmpl.Data) string {
@@ -68,5 +78,5 @@ func (n *Notifier) Notify(ctx context.Context, d *tmpl.Data) (bool, error) {
 	if n.conf.Method != http.MethodGet {
 		b = []byte(body)
 	}
-	return notify.PostAndCheck(ctx, n.conf.Method, u, h, b)
+	return notify.PostAndCheck(ctx, n.client, n.conf.Method, u, h, b)
 }

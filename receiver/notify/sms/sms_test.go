@@ -22,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zkwatch/zkwatch/receiver/config"
+	"github.com/zkwatch/zkwatch/receiver/notify/notifytest"
 	"github.com/zkwatch/zkwatch/receiver/payload"
 	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
@@ -43,11 +43,11 @@ func gateway(t *testing.T, status int) (*httptest.Server, *[]request) {
 }
 
 func notifier(t *testing.T, yaml string) *Notifier {
-	c, err := config.Load([]byte(yaml))
+	n, err := New(notifytest.Notifier(t, yaml).SMS, "sms")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(c.Notifiers[0].SMS)
+	return n
 }
 
 func alert() *tmpl.Data {

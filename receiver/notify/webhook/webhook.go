@@ -38,10 +38,20 @@ type Message struct {
 }
 
 // Notifier is a generic JSON webhook.
-type Notifier struct{ conf *config.WebhookConfig }
+type Notifier struct {
+	conf   *config.WebhookConfig
+	client *http.Client
+}
 
-// New returns a webhook notifier.
-func New(conf *config.WebhookConfig) *Notifier { return &Notifier{conf: conf} }
+// New returns a webhook notifier with an HTTP client built from the
+// configuration's http_config.
+func New(conf *config.WebhookConfig, name string) (*Notifier, error) {
+	client, err := notify.NewClient(conf.HTTPConfig, name)
+	if err != nil {
+		return nil, err
+	}
+	return &Notifier{conf: conf, client: client}, nil
+}
 
 // Notify posts one message.
 func (n *Notifier) Notify(ctx context.Context, d *tmpl.Data) (bool, error) {
@@ -59,5 +69,5 @@ func (n *Notifier) Notify(ctx context.Context, d *tmpl.Data) (bool, error) {
 	if n.conf.BearerToken != "" {
 		h.Set("Authorization", "Bearer "+string(n.conf.BearerToken))
 	}
-	return notify.PostAndCheck(ctx, http.MethodPost, n.conf.URL, h, body)
+	return notify.PostAndCheck(ctx, n.client, http.MethodPost, n.conf.URL, h, body)
 }
