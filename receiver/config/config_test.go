@@ -14,6 +14,7 @@
 package config
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,7 +64,7 @@ func TestIssueExampleSemantics(t *testing.T) {
 			t.Errorf("labels %v were allowed", labels)
 		}
 	}
-	if c.Notifier("ding").DingTalk.MessagesPerMinute != 20 || c.Notifier("sms").SMS.Method != "POST" {
+	if c.Notifier("ding").DingTalk.MessagesPerMinute != 20 || c.Notifier("sms").SMS.Method != http.MethodPost {
 		t.Error("defaults not applied")
 	}
 	if c.Global.MaxBodyBytes != 4<<20 || c.Global.RestartConcurrency != 2 {

@@ -16,6 +16,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"text/template"
@@ -227,7 +228,7 @@ func (d *DingTalkConfig) validate() error {
 func (s *SMSConfig) validate() error {
 	s.Method = strings.ToUpper(s.Method)
 	switch s.Method {
-	case "GET", "POST", "PUT":
+	case http.MethodGet, http.MethodPost, http.MethodPut:
 	default:
 		return fmt.Errorf("sms: method %q must be GET, POST or PUT", s.Method)
 	}

@@ -170,7 +170,7 @@ func UsedLabels(t *template.Template) []string {
 		}
 	}
 	if t.Tree != nil {
-		walk(t.Tree.Root)
+		walk(t.Root)
 	}
 	return out
 }

@@ -37,7 +37,7 @@ func TestNotify(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hdr = r.Header
 		if err := json.NewDecoder(r.Body).Decode(&got); err != nil {
-			http.Error(w, err.Error(), 400)
+			http.Error(w, err.Error(), http.StatusBadRequest)
 		}
 	}))
 	defer srv.Close()
