@@ -16,13 +16,14 @@ package receiver
 import (
 	"context"
 	"fmt"
-	"github.com/go-kit/log/level"
 	"sync"
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/zkwatch/zkwatch/receiver/ha"
 	"github.com/zkwatch/zkwatch/receiver/notify"
 	"github.com/zkwatch/zkwatch/receiver/store"
 	tmpl "github.com/zkwatch/zkwatch/receiver/template"
@@ -45,6 +46,9 @@ type Outbox struct {
 	logger  log.Logger
 	now     func() time.Time
 	wakeCh  chan struct{}
+
+	coord         ha.Coordinator
+	failOpenAfter time.Duration
 
 	mu     sync.Mutex
 	active map[string]bool // notifiers being drained
@@ -123,6 +127,14 @@ func (o *Outbox) drain(ctx context.Context, name string) {
 func (o *Outbox) deliver(ctx context.Context, it *store.OutboxItem) bool {
 	n := o.live.notifier(it.Notifier)
 	cfg := o.live.config()
+	c := o.claim(ctx, it)
+	if !c.send {
+		return o.skip(it, c)
+	}
+	text := it.Text
+	if c.duplicate {
+		text = markDuplicate(text)
+	}
 	var retry bool
 	var err error
 	if n == nil {
@@ -134,7 +146,7 @@ func (o *Outbox) deliver(ctx context.Context, it *store.OutboxItem) bool {
 			}
 		}
 		actx, cancel := context.WithTimeout(ctx, cfg.Global.NotifyTimeout)
-		retry, err = n.Notify(actx, &tmpl.Data{Alert: it.Alert, IncidentID: it.IncidentID, Kind: it.Kind, Text: it.Text})
+		retry, err = n.Notify(actx, &tmpl.Data{Alert: it.Alert, IncidentID: it.IncidentID, Kind: it.Kind, Text: text})
 		cancel()
 		if err != nil && ctx.Err() != nil {
 			return false // shutting down: the item stays queued as it was
@@ -163,7 +175,8 @@ func (o *Outbox) deliver(ctx context.Context, it *store.OutboxItem) bool {
 		if err2 != nil || inc == nil {
 			return err2 // the incident expired; nothing to record on
 		}
-		rec := store.Notification{Notifier: it.Notifier, Kind: it.Kind, Outcome: outcome, Attempts: it.Attempts, At: now}
+		rec := store.Notification{Notifier: it.Notifier, Kind: it.Kind, Outcome: outcome, Attempts: it.Attempts, At: now,
+			Replica: o.coord.Replica(), Duplicate: c.duplicate}
 		if err != nil {
 			rec.Error = err.Error()
 		}
@@ -175,6 +188,9 @@ func (o *Outbox) deliver(ctx context.Context, it *store.OutboxItem) bool {
 		return false
 	}
 	o.counter.WithLabelValues(it.Notifier, outcome).Inc()
+	if c.won && outcome != OutcomeRetry {
+		o.coord.Record(c.key, outcome)
+	}
 	switch outcome {
 	case OutcomeRetry:
 		level.Warn(o.logger).Log("msg", "notification failed, will retry", "notifier", it.Notifier, "incident", it.IncidentID,

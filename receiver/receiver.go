@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zkwatch/zkwatch/receiver/config"
+	"github.com/zkwatch/zkwatch/receiver/ha"
 	"github.com/zkwatch/zkwatch/receiver/notify"
 	"github.com/zkwatch/zkwatch/receiver/notify/dingtalk"
 	"github.com/zkwatch/zkwatch/receiver/notify/email"
@@ -48,6 +49,7 @@ type Receiver struct {
 
 	outbox   *Outbox
 	restarts *Scheduler
+	coord    ha.Coordinator
 }
 
 // liveConfig is the configuration in force and the notifiers built from
@@ -76,10 +78,21 @@ func New(st *store.Store, cfg *config.Config, reg prometheus.Registerer, logger 
 	r.metrics = newMetrics(st, reg)
 	r.outbox = newOutbox(st, r.live, r.metrics.notifications, logger, r.now)
 	r.restarts = newScheduler(st, r.live.config, r.outbox.Wake, r.metrics.restarts, logger, r.now)
+	r.SetCoordinator(ha.Single{}, 0)
 	if err := r.ApplyConfig(cfg); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// SetCoordinator makes restarts and notifications claim their actions
+// through c (call before Run). A notification whose claim fails for want
+// of ZooKeeper is sent anyway, marked as a possible duplicate, once it has
+// waited failOpenAfter.
+func (r *Receiver) SetCoordinator(c ha.Coordinator, failOpenAfter time.Duration) {
+	r.coord = c
+	r.outbox.coord, r.outbox.failOpenAfter = c, failOpenAfter
+	r.restarts.coord = c
 }
 
 // Metrics returns the receiver's metrics.
@@ -159,6 +172,11 @@ func (r *Receiver) runExpiry(ctx context.Context) {
 			level.Error(r.logger).Log("msg", "expiring incidents", "err", err)
 		} else if n > 0 {
 			level.Info(r.logger).Log("msg", "expired incidents", "count", n)
+		}
+		if n, err := r.coord.Cleanup(r.now().Add(-r.Config().Storage.Retention)); err != nil {
+			level.Warn(r.logger).Log("msg", "removing old claims", "err", err)
+		} else if n > 0 {
+			level.Info(r.logger).Log("msg", "removed the claims of old incidents", "count", n)
 		}
 		select {
 		case <-ctx.Done():

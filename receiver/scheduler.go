@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zkwatch/zkwatch/receiver/config"
+	"github.com/zkwatch/zkwatch/receiver/ha"
 	"github.com/zkwatch/zkwatch/receiver/restart"
 	"github.com/zkwatch/zkwatch/receiver/store"
 )
@@ -57,6 +58,7 @@ type Scheduler struct {
 	targets map[string]*targetLock // rule/target pairs running or waiting
 	sem     chan struct{}
 	limit   int
+	coord   ha.Coordinator
 	guardMu sync.Mutex // makes quorum check and Busy.Mark atomic
 	busy    restart.Busy
 	wg      sync.WaitGroup
@@ -295,8 +297,13 @@ func (s *Scheduler) execute(ctx context.Context, j *store.RestartJob, inc *store
 		}
 		defer release()
 	}
+	if !s.claim(ctx, j, rule, p) {
+		return
+	}
 	if p.DryRun {
+		p.Attempt.Replica = s.coord.Replica()
 		s.finish(j, p)
+		s.coord.Record(restartKey(j), RestartDryRun)
 		return
 	}
 	s.run(ctx, j, inc, rule, p)
@@ -330,6 +337,8 @@ func (s *Scheduler) run(ctx context.Context, j *store.RestartJob, inc *store.Inc
 	}
 	j.Running = false
 	r := planResult(j, rule, p.Argv, res, s.now())
+	r.Attempt.Replica = s.coord.Replica()
+	s.coord.Record(ha.Key{Incident: j.IncidentID, Action: restartAction(j.Rule), Attempt: j.Attempts}, r.Attempt.Outcome)
 	if !r.Done {
 		j.NextAt = r.NextAt
 	}
