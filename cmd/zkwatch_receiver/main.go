@@ -60,6 +60,7 @@ func run() int {
 		configCheck = kingpin.Flag("config.check", "Validate the configuration file and exit.").Default("false").Bool()
 		toolkit     = kingpinflag.AddFlags(kingpin.CommandLine, ":9143")
 		logConfig   = logging.AddFlags(kingpin.CommandLine)
+		haConfig    = addHAFlags(kingpin.CommandLine)
 	)
 	kingpin.Version(version.Print(name))
 	kingpin.HelpFlag.Short('h')
@@ -96,6 +97,13 @@ func run() int {
 		level.Error(logger).Log("msg", "applying configuration", "err", err)
 		return 1
 	}
+	coord, stopCoord, err := haConfig.coordinator(*toolkit.WebListenAddresses, reg, logger)
+	if err != nil {
+		level.Error(logger).Log("msg", "setting up replica coordination", "err", err)
+		return 1
+	}
+	defer stopCoord()
+	rcv.SetCoordinator(coord, *haConfig.failOpenAfter)
 	rl := newReloader(*configFile, rcv, reg, logger)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -158,6 +158,7 @@ func (c *Claimer) Start() error {
 func (c *Claimer) Close() {
 	close(c.done)
 	<-c.stopped
+	c.flush() // outcomes recorded during shutdown
 	c.m.Close()
 }
 
