@@ -92,9 +92,15 @@ func freeAddr(t *testing.T) string {
 // launch starts the binary and waits until it is ready.
 func launch(t *testing.T, configFile, storage string) *proc {
 	t.Helper()
-	addr := freeAddr(t)
-	cmd := exec.Command(binary(t), "--config.file="+configFile, "--storage.path="+storage,
-		"--web.listen-address="+addr, "--log.level=debug")
+	return launchAt(t, freeAddr(t), configFile, storage)
+}
+
+// launchAt starts the binary on addr with extra flags and waits until it
+// is ready.
+func launchAt(t *testing.T, addr, configFile, storage string, extra ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(binary(t), append([]string{"--config.file=" + configFile, "--storage.path=" + storage,
+		"--web.listen-address=" + addr, "--log.level=debug"}, extra...)...)
 	p := &proc{t: t, cmd: cmd, url: "http://" + addr, done: make(chan struct{}), logs: &strings.Builder{}, mu: &sync.Mutex{}}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -192,13 +198,16 @@ type sinkServer struct {
 func newSinkServer(t *testing.T) *sinkServer {
 	s := &sinkServer{count: map[string]int{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var m struct{ IncidentID, Kind string }
+		var m struct{ IncidentID, Kind, Text string }
 		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
 		s.mu.Lock()
 		s.count[m.IncidentID+" "+m.Kind]++
+		if strings.Contains(m.Text, "Possible duplicate") {
+			s.count[m.IncidentID+" "+m.Kind+" marked duplicate"]++
+		}
 		s.mu.Unlock()
 	}))
 	t.Cleanup(s.srv.Close)
