@@ -160,6 +160,10 @@ func (o *Outbox) deliver(ctx context.Context, it *store.OutboxItem) bool {
 	case err != nil:
 		outcome = OutcomeFailure
 	}
+	if c.won && outcome != OutcomeRetry {
+		// First in ZooKeeper: the other replicas wait on it.
+		o.coord.Record(c.key, outcome)
+	}
 	it.Attempts++
 	// Batch shares the fsync with concurrent webhook requests.
 	uerr := o.store.Batch(func(tx *store.Tx) error {
@@ -188,9 +192,6 @@ func (o *Outbox) deliver(ctx context.Context, it *store.OutboxItem) bool {
 		return false
 	}
 	o.counter.WithLabelValues(it.Notifier, outcome).Inc()
-	if c.won && outcome != OutcomeRetry {
-		o.coord.Record(c.key, outcome)
-	}
 	switch outcome {
 	case OutcomeRetry:
 		level.Warn(o.logger).Log("msg", "notification failed, will retry", "notifier", it.Notifier, "incident", it.IncidentID,

@@ -73,7 +73,13 @@ func (o *Outbox) claim(ctx context.Context, it *store.OutboxItem) notifyClaim {
 	now := o.now()
 	switch {
 	case err != nil:
-		if deadline := it.Created.Add(o.failOpenAfter); now.Before(deadline) {
+		// The wait runs from the later of the message's creation and the
+		// start of the outage (or of this process).
+		start := it.Created
+		if d := o.coord.DownSince(); d.After(start) {
+			start = d
+		}
+		if deadline := start.Add(o.failOpenAfter); now.Before(deadline) {
 			return notifyClaim{key: key, hold: minTime(deadline, now.Add(claimRetry))}
 		}
 		o.coord.FailOpen()

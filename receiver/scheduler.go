@@ -338,7 +338,7 @@ func (s *Scheduler) run(ctx context.Context, j *store.RestartJob, inc *store.Inc
 	j.Running = false
 	r := planResult(j, rule, p.Argv, res, s.now())
 	r.Attempt.Replica = s.coord.Replica()
-	s.coord.Record(ha.Key{Incident: j.IncidentID, Action: restartAction(j.Rule), Attempt: j.Attempts}, r.Attempt.Outcome)
+	s.coord.Record(ha.Key{Incident: j.IncidentID, Action: restartAction(j.Rule), Attempt: j.Attempts, UntilSuccess: true}, r.Attempt.Outcome)
 	if !r.Done {
 		j.NextAt = r.NextAt
 	}

@@ -37,7 +37,7 @@ func restartAction(rule string) string { return "restart/" + rule }
 
 // restartKey names the claim of the attempt after j's last.
 func restartKey(j *store.RestartJob) ha.Key {
-	return ha.Key{Incident: j.IncidentID, Action: restartAction(j.Rule), Attempt: j.Attempts + 1}
+	return ha.Key{Incident: j.IncidentID, Action: restartAction(j.Rule), Attempt: j.Attempts + 1, UntilSuccess: true}
 }
 
 // claim asks the replicas' coordinator for the attempt about to run and

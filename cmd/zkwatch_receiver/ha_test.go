@@ -257,19 +257,78 @@ func restartDone(inc *store.Incident) bool {
 }
 
 // exactlyOnce checks that every incident's restart ran once and each sink
-// got one firing message and one restart report for it.
-func (s *haStack) exactlyOnce(incs []*store.Incident, runs map[string]int) {
+// got one firing message and one restart report for it. With killed set, a
+// second run or message is accepted only where the killed replica held the
+// claim and died before recording an outcome, so that the action's fate
+// was unknown and the claim was taken over (at-least-once for that one
+// action, as a single receiver's crash recovery does); it returns how
+// many such actions there were.
+func (s *haStack) exactlyOnce(incs []*store.Incident, runs map[string]int, killed bool) int {
 	t := s.t
-	for _, inc := range incs {
-		if runs[inc.ID] != 1 {
-			t.Errorf("incident %s: restart ran %d times", inc.ID, runs[inc.ID])
+	unknown := 0
+	check := func(id, what string, n int, claim string) {
+		switch {
+		case n == 1:
+		case n == 2 && killed && s.takenOver(id, claim):
+			unknown++
+			t.Logf("incident %s: %s twice, its claim %s was taken over from the killed replica", id, what, claim)
+		default:
+			t.Errorf("incident %s: %s %d times; claims:\n%s", id, what, n, s.claims(id))
 		}
+	}
+	for _, inc := range incs {
+		check(inc.ID, "restart ran", runs[inc.ID], "restart/member-1")
+		attempts := s.attempts(inc.ID)
 		for j, sink := range s.sinks {
-			if f, r := sink.get(inc.ID+" firing"), sink.get(inc.ID+" restart"); f != 1 || r != 1 {
-				t.Errorf("incident %s, sink %d: %d firing messages, %d restart reports", inc.ID, j, f, r)
+			n := []string{"one", "two"}[j]
+			check(inc.ID, "firing message to "+n, sink.get(inc.ID+" firing"), "notify/"+n+"/firing-1")
+			// One report per attempt: an interrupted attempt is reported
+			// as such, by the replica that took it over or by the killed
+			// one after its restart.
+			if r := sink.get(inc.ID + " restart"); r != 1 && (!killed || r > attempts) {
+				check(inc.ID, "restart report to "+n, r, "notify/"+n+"/restart-1")
 			}
 		}
 	}
+	return unknown
+}
+
+// attempts counts the restart attempts claimed for an incident.
+func (s *haStack) attempts(id string) int {
+	conn, _, err := zk.Connect(s.zk.Addrs(), 4*time.Second, zk.WithLogInfo(false))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer conn.Close()
+	names, _, err := conn.Children("/zkwatch/receiver/claims/" + id)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	n := 0
+	for _, name := range names {
+		if strings.HasPrefix(name, url.PathEscape("restart/member")+"-") {
+			n++
+		}
+	}
+	return n
+}
+
+// takenOver reports whether the claim (action-attempt) was taken over or
+// abandoned: its first owner's session ended before it recorded an outcome.
+func (s *haStack) takenOver(id, claim string) bool {
+	i := strings.LastIndex(claim, "-")
+	action, attempt := claim[:i], claim[i+1:]
+	conn, _, err := zk.Connect(s.zk.Addrs(), 4*time.Second, zk.WithLogInfo(false))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer conn.Close()
+	data, _, err := conn.Get("/zkwatch/receiver/claims/" + id + "/" + url.PathEscape(action) + "-" + attempt)
+	if err != nil {
+		return false
+	}
+	var d struct{ TakenOverFrom string }
+	return json.Unmarshal(data, &d) == nil && d.TakenOverFrom != ""
 }
 
 // Two replicas behind one Alertmanager: 50 alerts fired with amtool give
@@ -286,7 +345,7 @@ func TestHAExactlyOnceWithReplicaKilled(t *testing.T) {
 	}
 	incs := s.settled("one", 50, 120*time.Second)
 	t.Logf("50 alerts: restarted and notified in %s", time.Since(begin).Round(time.Millisecond))
-	s.exactlyOnce(incs[0], s.runs("runs"))
+	s.exactlyOnce(incs[0], s.runs("runs"), false)
 	// Both replicas show which replica ran each restart, and agree.
 	byA := map[string]string{}
 	for _, inc := range incs[0] {
@@ -333,7 +392,28 @@ func TestHAExactlyOnceWithReplicaKilled(t *testing.T) {
 	}
 	s.launch(0)
 	incs = s.settled("two", 50, 120*time.Second)
-	s.exactlyOnce(append(incs[0], incs[1]...), s.runs("runs"))
+	unknown := s.exactlyOnce(incs[0], s.runs("runs"), true)
+	t.Logf("after the kill: %d actions whose outcome the killed replica had not recorded were repeated", unknown)
+}
+
+// claims describes an incident's claims in ZooKeeper, for failures.
+func (s *haStack) claims(id string) string {
+	conn, _, err := zk.Connect(s.zk.Addrs(), 4*time.Second, zk.WithLogInfo(false))
+	if err != nil {
+		return err.Error()
+	}
+	defer conn.Close()
+	p := "/zkwatch/receiver/claims/" + id
+	names, _, err := conn.Children(p)
+	if err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	for _, n := range names {
+		data, _, err := conn.Get(p + "/" + n)
+		fmt.Fprintf(&b, "%s: %s %v\n", n, data, err)
+	}
+	return b.String()
 }
 
 // actor is the replica that ran the incident's successful restart.

@@ -83,8 +83,9 @@ type Claimer struct {
 	claims    *prometheus.CounterVec
 	connected prometheus.Gauge
 
-	mu      sync.Mutex
-	pending map[Key]string // outcomes not yet recorded
+	mu        sync.Mutex
+	pending   map[Key]string // outcomes not yet recorded
+	downSince time.Time
 	wake    chan struct{}
 	done    chan struct{}
 	stopped chan struct{}
@@ -114,7 +115,7 @@ func New(opts Options, reg prometheus.Registerer) (*Claimer, error) {
 		return nil, fmt.Errorf("ha: %w", err)
 	}
 	c := &Claimer{opts: opts, m: m, logger: opts.Session.Logger, acl: acl(opts.Session.Digest),
-		root: m.Path(opts.Path) + "/claims", pending: map[Key]string{},
+		root: m.Path(opts.Path) + "/claims", pending: map[Key]string{}, downSince: time.Now(),
 		wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{}),
 		claims: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "zkwatch_receiver", Subsystem: "ha", Name: "claims_total",
@@ -173,6 +174,13 @@ func (c *Claimer) NodeEvent(zk.Event) {}
 
 // SessionEvent implements zksession.Listener.
 func (c *Claimer) SessionEvent(ev zksession.SessionEvent) {
+	c.mu.Lock()
+	if ev.State.Live() {
+		c.downSince = time.Time{}
+	} else if c.downSince.IsZero() {
+		c.downSince = time.Now()
+	}
+	c.mu.Unlock()
 	if ev.State.Live() {
 		c.connected.Set(1)
 		select {
@@ -182,6 +190,13 @@ func (c *Claimer) SessionEvent(ev zksession.SessionEvent) {
 		return
 	}
 	c.connected.Set(0)
+}
+
+// DownSince implements Coordinator.
+func (c *Claimer) DownSince() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.downSince
 }
 
 // FailOpen implements Coordinator.
@@ -217,7 +232,7 @@ func (c *Claimer) Claim(ctx context.Context, k Key) (Result, error) {
 			prev := k
 			prev.Attempt--
 			r, pending, err := c.previousPending(conn, prev)
-			if err != nil || pending {
+			if err != nil || pending || (k.UntilSuccess && r.Outcome == OutcomeSuccess) {
 				res = r
 				return err
 			}
@@ -348,15 +363,20 @@ func (c *Claimer) inspect(conn *zk.Conn, p string, takeOver bool) (Result, error
 }
 
 // Record implements Coordinator: the outcome is written (and the lease
-// dropped) in the background, again after reconnecting if need be.
+// dropped) at once, so that the other replicas stop waiting; while
+// ZooKeeper is unavailable it is kept and written after reconnecting.
 func (c *Claimer) Record(k Key, outcome string) {
+	err := c.do(context.Background(), func(conn *zk.Conn) error { return c.record(conn, k, outcome) })
+	if err == nil {
+		return
+	}
+	if !errors.Is(err, ErrUnavailable) {
+		level.Error(c.logger).Log("msg", "recording claim outcome", "incident", k.Incident, "action", k.Action, "attempt", k.Attempt, "err", err)
+		return
+	}
 	c.mu.Lock()
 	c.pending[k] = outcome
 	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
 }
 
 func (c *Claimer) flushLoop() {

@@ -37,7 +37,14 @@ type Key struct {
 	Incident string
 	Action   string
 	Attempt  int
+	// UntilSuccess marks actions retried until an attempt succeeds (a
+	// restart): attempt n+1 is not claimed once attempt n recorded
+	// OutcomeSuccess; Claim reports attempt n's result instead.
+	UntilSuccess bool
 }
+
+// OutcomeSuccess is the outcome that ends an UntilSuccess action.
+const OutcomeSuccess = "success"
 
 // node is the claim's node name under the incident's node.
 func (k Key) node() string {
@@ -78,6 +85,9 @@ type Coordinator interface {
 	Record(k Key, outcome string)
 	// FailOpen counts a notification sent without a claim.
 	FailOpen()
+	// DownSince is when the current loss of ZooKeeper began (zero while
+	// connected); the process start counts as such a beginning.
+	DownSince() time.Time
 	// Cleanup removes the claims of incidents whose claims all date from
 	// before olderThan.
 	Cleanup(olderThan time.Time) (int, error)
@@ -98,6 +108,9 @@ func (Single) Record(Key, string) {}
 
 // FailOpen implements Coordinator.
 func (Single) FailOpen() {}
+
+// DownSince implements Coordinator.
+func (Single) DownSince() time.Time { return time.Time{} }
 
 // Cleanup implements Coordinator.
 func (Single) Cleanup(time.Time) (int, error) { return 0, nil }
