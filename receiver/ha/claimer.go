@@ -130,7 +130,7 @@ func New(opts Options, reg prometheus.Registerer) (*Claimer, error) {
 		c.claims.WithLabelValues(r)
 	}
 	if reg != nil {
-		reg.MustRegister(c.claims, c.connected, m)
+		reg.MustRegister(c.claims, c.connected)
 	}
 	return c, nil
 }
