@@ -28,6 +28,7 @@ import (
 	"github.com/go-kit/log/level"
 
 	"github.com/zkwatch/zkwatch/agent/supervise"
+	"github.com/zkwatch/zkwatch/internal/zksession"
 )
 
 // MemberData is the default content of a member node.
@@ -136,7 +137,7 @@ func (r *registrar) down() {
 // signal arrives, keeps the member node in step with it, and returns the
 // exit code the agent should end with.
 func RunRegister(ctx context.Context, s *Session, cfg RegisterConfig, m *Metrics, logger log.Logger) (int, error) {
-	if err := ValidatePath(cfg.Path); err != nil {
+	if err := zksession.ValidatePath(cfg.Path); err != nil {
 		return 2, err
 	}
 	if cfg.Data != nil && !json.Valid(cfg.Data) {
@@ -157,7 +158,7 @@ func RunRegister(ctx context.Context, s *Session, cfg RegisterConfig, m *Metrics
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	r := &registrar{cfg: cfg, node: NewNode(s, cfg.Path, m, logger), logger: logger}
+	r := &registrar{cfg: cfg, node: NewNode(s, s.Path(cfg.Path), m, logger), logger: logger}
 	nodeCtx, stopNode := context.WithCancel(context.Background())
 	nodeDone := make(chan struct{})
 	go func() { defer close(nodeDone); r.node.Run(nodeCtx) }()
