@@ -97,13 +97,13 @@ func Start(args []string, env []string, stdout, stderr io.Writer) (*Process, err
 		// this goroutine on its thread for as long as the child lives.
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
+		if err := startCmd(cmd); err != nil {
 			started <- err
 			return
 		}
 		p.Pid, p.Started = cmd.Process.Pid, time.Now()
 		started <- nil
-		p.err = cmd.Wait()
+		p.err = waitCmd(cmd)
 		p.code = exitCode(cmd.ProcessState)
 		close(p.done)
 	}()
