@@ -18,7 +18,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/go-kit/log"
 	"github.com/go-zookeeper/zk"
+
+	"github.com/zkwatch/zkwatch/internal/zksession"
 )
 
 // watchConfig is the exporter's watch configuration in the demo: every
@@ -45,7 +48,7 @@ queues:
 // and configuration node with a session of its own, held while the demo
 // runs (its ephemerals are the demo's worker and candidates).
 func seed(servers []string) (*zk.Conn, error) {
-	conn, events, err := zk.Connect(servers, 4*time.Second, zk.WithLogInfo(false), zk.WithLogger(quiet{}))
+	conn, events, err := zk.Connect(servers, 4*time.Second, zk.WithLogInfo(false), zk.WithLogger(zksession.Logger(log.NewNopLogger())))
 	if err != nil {
 		return nil, err
 	}
@@ -110,9 +113,3 @@ func seed(servers []string) (*zk.Conn, error) {
 	}
 	return conn, nil
 }
-
-// quiet drops the client library's log lines: the scenario kills members on
-// purpose, and the reconnection messages would clutter the timeline.
-type quiet struct{}
-
-func (quiet) Printf(string, ...any) {}
