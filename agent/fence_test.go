@@ -20,8 +20,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/go-zookeeper/zk"
 
 	"github.com/zkwatch/zkwatch/agent/supervise"
 	"github.com/zkwatch/zkwatch/internal/zksession"
@@ -86,21 +89,7 @@ func TestLockFencesOnNegotiatedTimeout(t *testing.T) {
 
 	cut := time.Now()
 	proxy.Blackhole()
-	var bStarted time.Time
-	if err := zktest.WaitFor(60*time.Second, 10*time.Millisecond, func() error {
-		data, err := os.ReadFile(startB)
-		if err != nil {
-			return err
-		}
-		ns, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
-		if err != nil {
-			return err
-		}
-		bStarted = time.Unix(0, ns)
-		return nil
-	}); err != nil {
-		t.Fatal("B never took the lock: ", err)
-	}
+	bStarted := readStartFile(t, startB)
 	var aExited time.Time
 	select {
 	case aExited = <-exitedA:
@@ -123,4 +112,94 @@ func dialTimeout(t *testing.T, servers string, timeout time.Duration) *Session {
 	}
 	t.Cleanup(s.Close)
 	return s
+}
+
+// TestWorkerFencesOnNegotiatedTimeout is the split-brain regression of
+// worker mode: worker A (60 s asked, 4 s granted, behind the proxy) runs
+// the task when its link is black-holed; worker B takes the orphaned task
+// over. A's command, which ignores SIGTERM, must be gone before B's starts.
+func TestWorkerFencesOnNegotiatedTimeout(t *testing.T) {
+	ens := zktest.Start(t, 1)
+	proxy, err := zktest.NewProxy(ens.Addrs()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	obs := observer(t, ens.Servers())
+	const root = "/jobs/split"
+	if err := createParents(obs, root+"/Tasks/t1", zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := obs.Create(root+"/Tasks/t1", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	script := `trap '' TERM; echo $$ > "$0/$1.pid"; date +%s%N > "$0/$1.start"; while :; do sleep 0.05; done`
+	startWorker := func(name, servers string, timeout, stop time.Duration) {
+		sigs := make(chan os.Signal, 1)
+		done := make(chan struct{})
+		s := dialTimeout(t, servers, timeout)
+		w, err := NewWorker(s, WorkerConfig{Servers: servers, Root: root, Member: name, Signals: sigs, StopTimeout: stop,
+			Args: []string{"sh", "-c", script, dir, "{{.Worker}}"}}, NewMetrics(nil), testLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { defer close(done); _, _ = w.Run(context.Background()) }()
+		t.Cleanup(func() { sigs <- syscall.SIGTERM; <-done })
+	}
+	startWorker("a", strings.Join(proxy.Addrs(), ","), 60*time.Second, 30*time.Second)
+	var pid int
+	if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error {
+		pid, err = supervise.ReadPIDFile(filepath.Join(dir, "a.pid"))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	exitedA := make(chan time.Time, 1)
+	go func() { _ = supervise.WaitExit(context.Background(), pid); exitedA <- time.Now() }()
+	startWorker("b", ens.Servers(), testTimeout, 2*time.Second)
+	if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error {
+		ws, _, err := obs.Children(root + "/Workers")
+		if err == nil && len(ws) != 2 {
+			err = fmt.Errorf("workers %v", ws)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cut := time.Now()
+	proxy.Blackhole()
+	bStarted := readStartFile(t, filepath.Join(dir, "b.start"))
+	var aExited time.Time
+	select {
+	case aExited = <-exitedA:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("A's task still runs %s after B started it", time.Since(bStarted).Round(time.Millisecond))
+	}
+	t.Logf("after the cut: A's task stopped at %s, B's started at %s",
+		aExited.Sub(cut).Round(time.Millisecond), bStarted.Sub(cut).Round(time.Millisecond))
+	if !aExited.Before(bStarted) {
+		t.Fatalf("split brain: A's task ran until %s after B's started", aExited.Sub(bStarted).Round(time.Millisecond))
+	}
+}
+
+// readStartFile waits for a file holding `date +%s%N` and returns the time.
+func readStartFile(t *testing.T, file string) time.Time {
+	t.Helper()
+	var at time.Time
+	if err := zktest.WaitFor(60*time.Second, 10*time.Millisecond, func() error {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		ns, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
+		if err != nil {
+			return err
+		}
+		at = time.Unix(0, ns)
+		return nil
+	}); err != nil {
+		t.Fatal("never started: ", err)
+	}
+	return at
 }

@@ -182,35 +182,56 @@ func (l *Mutex) Acquire(ctx context.Context) (<-chan struct{}, error) {
 
 // monitor closes lost when the held lock can no longer be trusted.
 func (l *Mutex) monitor(node string, stop, lost chan struct{}) {
-	defer close(lost)
+	var once sync.Once
+	lose := func(msg string, kv ...interface{}) {
+		once.Do(func() {
+			if msg != "" {
+				level.Warn(l.logger).Log(append([]interface{}{"msg", msg}, kv...)...)
+			}
+			close(lost)
+		})
+	}
+	defer lose("")
+	done := make(chan struct{})
+	defer close(done)
+	fenced := l.s.WhenFenced(done)
+	go func() {
+		// Not only in the loop below, which may wait in a call on a dead
+		// connection.
+		select {
+		case <-fenced:
+			lose("lock lost: ZooKeeper session not trustworthy")
+		case <-done:
+		}
+	}()
 	states, unsub := l.s.Subscribe()
 	defer unsub()
-	tick := time.NewTicker(max(l.s.Timeout()/16, 10*time.Millisecond))
-	defer tick.Stop()
 	var watch <-chan zk.Event
 	for {
-		if l.s.Fenced() {
-			level.Warn(l.logger).Log("msg", "lock lost: ZooKeeper session not trustworthy")
-			return
-		}
+		var retry <-chan time.Time
 		if l.s.State().Live() && watch == nil {
 			ok, _, w, err := l.s.Conn().ExistsW(node)
 			switch {
 			case err == nil && !ok:
-				level.Warn(l.logger).Log("msg", "lock lost: contender node deleted", "node", node)
+				lose("lock lost: contender node deleted", "node", node)
 				return
 			case err == nil:
 				watch = w
+			default:
+				retry = time.After(l.s.checkEvery())
 			}
 		}
 		select {
+		case <-retry:
 		case <-stop:
+			return
+		case <-fenced:
+			lose("lock lost: ZooKeeper session not trustworthy")
 			return
 		case <-watch:
 			watch = nil
 		case <-states:
 			watch = nil
-		case <-tick.C:
 		}
 	}
 }

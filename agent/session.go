@@ -141,6 +141,29 @@ func (s *Session) Fenced() bool {
 	return time.Since(s.m.LastReply()) >= s.m.Timeout()/2
 }
 
+// WhenFenced returns a channel closed once Fenced holds, checked every
+// sixteenth of the timeout by a goroutine of its own (so that a ZooKeeper
+// call blocked on a dead connection cannot delay it), until done closes.
+func (s *Session) WhenFenced(done <-chan struct{}) <-chan struct{} {
+	ch := make(chan struct{})
+	go func() {
+		for !s.Fenced() {
+			t := time.NewTimer(s.checkEvery())
+			select {
+			case <-done:
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+		close(ch)
+	}()
+	return ch
+}
+
+// checkEvery is how often fencing is checked.
+func (s *Session) checkEvery() time.Duration { return max(s.m.Timeout()/16, 10*time.Millisecond) }
+
 // StopBy is when fenced work must have ended: three quarters of the
 // negotiated timeout after the server's last reply, leaving a quarter for
 // the network delay before the server may expire the session and hand a

@@ -22,6 +22,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"text/template"
 	"time"
@@ -141,6 +142,11 @@ type Worker struct {
 	held    map[string]*heldTask
 	results chan taskResult
 	done    int
+
+	// procs are the running task commands, shared with the fencing
+	// goroutine; true once it stopped them.
+	procMu sync.Mutex
+	procs  map[*supervise.Process]bool
 }
 
 // NewWorker checks cfg.
@@ -173,7 +179,7 @@ func NewWorker(s *Session, cfg WorkerConfig, m *Metrics, logger log.Logger) (*Wo
 		m = NewMetrics(nil)
 	}
 	w := &Worker{s: s, cfg: cfg, m: m, logger: log.With(logger, "worker", cfg.Member),
-		held: map[string]*heldTask{}, results: make(chan taskResult, 16)}
+		held: map[string]*heldTask{}, results: make(chan taskResult, 16), procs: map[*supervise.Process]bool{}}
 	for i, a := range cfg.Args {
 		t, err := template.New(fmt.Sprint("arg", i)).Option("missingkey=error").Parse(a)
 		if err != nil {
@@ -226,6 +232,9 @@ func (w *Worker) Run(ctx context.Context) (int, error) {
 		case <-time.After(w.s.Timeout()):
 		}
 	}()
+	fenceDone := make(chan struct{})
+	defer close(fenceDone)
+	go w.fence(fenceDone)
 	states, unsub := w.s.Subscribe()
 	defer unsub()
 	tick := time.NewTimer(0)
@@ -261,10 +270,7 @@ func (w *Worker) Run(ctx context.Context) (int, error) {
 			}
 			w.signalAll(sig)
 		case r := <-w.results:
-			// Results of commands stopped by stopAll are ignored.
-			if h := w.held[r.name]; h != nil && h.proc == r.proc {
-				h.proc, h.finished, h.code = nil, true, r.proc.ExitCode()
-			}
+			w.result(r)
 			dirty = true
 		case <-taskWatch:
 			taskWatch, dirty = nil, true
@@ -277,6 +283,61 @@ func (w *Worker) Run(ctx context.Context) (int, error) {
 		case <-tick.C:
 		}
 	}
+}
+
+// result books a task command's exit. Results of commands stopped by
+// stopAll or fence are ignored: the task stays claimed and runs again.
+func (w *Worker) result(r taskResult) {
+	fenced := w.untrack(r.proc)
+	if h := w.held[r.name]; h != nil && h.proc == r.proc {
+		h.proc = nil
+		if !fenced {
+			h.finished, h.code = true, r.proc.ExitCode()
+		}
+	}
+}
+
+// fence stops every task command when the session is fenced, apart from
+// the Run loop, which may wait in a call on a dead connection.
+func (w *Worker) fence(done <-chan struct{}) {
+	for {
+		select {
+		case <-done:
+			return
+		case <-w.s.WhenFenced(done):
+		}
+		w.procMu.Lock()
+		for p, stopped := range w.procs {
+			if !stopped {
+				w.procs[p] = true
+				go p.Stop(syscall.SIGTERM, w.s.StopGrace(w.cfg.StopTimeout))
+			}
+		}
+		w.procMu.Unlock()
+		// Re-arm once the session is trustworthy again.
+		for w.s.Fenced() {
+			select {
+			case <-done:
+				return
+			case <-time.After(w.s.checkEvery()):
+			}
+		}
+	}
+}
+
+func (w *Worker) track(p *supervise.Process) {
+	w.procMu.Lock()
+	w.procs[p] = false
+	w.procMu.Unlock()
+}
+
+// untrack forgets p and reports whether fence stopped it.
+func (w *Worker) untrack(p *supervise.Process) bool {
+	w.procMu.Lock()
+	defer w.procMu.Unlock()
+	stopped := w.procs[p]
+	delete(w.procs, p)
+	return stopped
 }
 
 // signalAll passes a signal that does not stop the agent to every task.
@@ -565,6 +626,7 @@ func (w *Worker) start(name string) error {
 	}
 	level.Info(w.logger).Log("msg", "task started", "task", name, "pid", p.Pid)
 	h.proc = p
+	w.track(p)
 	go func() {
 		<-p.Done()
 		w.results <- taskResult{name, p}
@@ -582,6 +644,7 @@ func (w *Worker) stopAll(sig os.Signal, grace time.Duration, why string) {
 		}
 		level.Warn(w.logger).Log("msg", "stopping task", "task", name, "reason", why, "kill_after", grace)
 		h.proc.Stop(sig, grace)
+		w.untrack(h.proc)
 		h.proc = nil
 	}
 }
