@@ -75,11 +75,11 @@ type Stack struct {
 
 // Start brings the stack up and waits until Prometheus sees every target
 // up. On error everything started is stopped.
-func Start(ctx context.Context, opts Options) (s *Stack, err error) {
-	s = &Stack{opts: opts, procs: map[string]*exec.Cmd{}}
+func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
+	s := &Stack{opts: opts, procs: map[string]*exec.Cmd{}}
 	defer func() {
 		if err != nil {
-			s.Stop()
+			s.Stop() // s, not the nil result: stop what was started
 		}
 	}()
 	for _, d := range []string{"logs", "zk", "prometheus", "alertmanager", "receiver", "exporter"} {
