@@ -100,6 +100,7 @@ func (r *Receiver) ApplyConfig(cfg *config.Config) error {
 			return fmt.Errorf("notifier %q has no kind", n.Name)
 		}
 	}
+	r.metrics.initLabels(cfg)
 	r.mu.Lock()
 	r.cfg, r.notifiers = cfg, ns
 	r.mu.Unlock()
