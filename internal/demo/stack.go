@@ -43,6 +43,12 @@ const (
 	Member = "app"
 )
 
+// LockJobPeriod is how long one run of the demo's singleton job (under
+// zkwatch_agent lock) lasts: well below the mixin's default
+// lockHeldThresholdSeconds (1h), and at most two restarts in any hour, below
+// agentChildRestartsThreshold.
+const LockJobPeriod = 35 * time.Minute
+
 // Options configure the stack.
 type Options struct {
 	Dir    string // state directory; everything the stack writes goes here
@@ -141,9 +147,12 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err := StartApp(opts.Dir, opts.BinDir, s.Ens.Servers(), hostPort(s.Agent)); err != nil {
 		return nil, err
 	}
+	// The singleton job ends after LockJobPeriod and runs again: the lock is
+	// released and taken anew, as a real periodic job does, so a demo left
+	// running never holds it past ZooKeeperLockHeldTooLong's threshold.
 	if err := s.spawn("lock-agent", bin("zkwatch_agent"), "--zookeeper.servers="+s.Ens.Servers(), "--zookeeper.session-timeout=4s",
-		"--web.listen-address="+hostPort(s.LockAgent), "lock", "--path=/demo/locks/singleton",
-		"--", bin("zkwatch-demo"), "app", "--pid-file", s.path("lock-child.pid")); err != nil {
+		"--web.listen-address="+hostPort(s.LockAgent), "lock", "--path=/demo/locks/singleton", "--restart=always",
+		"--", bin("zkwatch-demo"), "app", "--pid-file", s.path("lock-child.pid"), "--run-for", LockJobPeriod.String()); err != nil {
 		return nil, err
 	}
 	for name, u := range map[string]string{"exporter": s.Exporter + "/-/healthy", "receiver": s.Receiver + "/-/ready",
