@@ -54,15 +54,28 @@ func requireTools(tb testing.TB) {
 	}
 }
 
+// binaries maps the binaries the stack runs to their packages.
+var binaries = map[string]string{
+	"zookeeper_exporter": "./cmd/zookeeper_exporter", "zkwatch_receiver": "./cmd/zkwatch_receiver",
+	"zkwatch_agent": "./cmd/zkwatch_agent", "zkwatch-demo": "./tools/zkwatch-demo",
+}
+
 // buildAll builds the binaries the stack runs into a temporary directory.
 func buildAll(tb testing.TB) string {
 	tb.Helper()
+	names := make([]string, 0, len(binaries))
+	for name := range binaries {
+		names = append(names, name)
+	}
+	return build(tb, names...)
+}
+
+// build builds the named binaries into a temporary directory.
+func build(tb testing.TB, names ...string) string {
+	tb.Helper()
 	bin := tb.TempDir()
-	for name, pkg := range map[string]string{
-		"zookeeper_exporter": "./cmd/zookeeper_exporter", "zkwatch_receiver": "./cmd/zkwatch_receiver",
-		"zkwatch_agent": "./cmd/zkwatch_agent", "zkwatch-demo": "./tools/zkwatch-demo",
-	} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, name), pkg)
+	for _, name := range names {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, name), binaries[name])
 		cmd.Dir = ".."
 		if out, err := cmd.CombinedOutput(); err != nil {
 			tb.Fatalf("build %s: %v\n%s", name, err, out)
