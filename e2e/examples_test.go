@@ -251,7 +251,7 @@ func runRegisterUnit(t *testing.T, e *exampleEnv, path string) {
 	defer health.Close()
 	out := filepath.Join(t.TempDir(), "ran")
 	argv := e.unitCommand(t, path, map[string]string{"%i": "myapp", "%H": "host1"}, map[string]string{
-		"/usr/local/bin/myapp":           script(t, "myapp", out, "exec sleep 1000"),
+		"/usr/local/bin/myapp":          script(t, "myapp", out, "exec sleep 1000"),
 		"http://127.0.0.1:8080/healthz": health.URL + "/healthz",
 	})
 	run(t, argv)
