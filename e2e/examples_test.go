@@ -30,6 +30,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zkwatch/zkwatch/internal/demo"
 	"github.com/zkwatch/zkwatch/internal/watchconfig"
 	"github.com/zkwatch/zkwatch/internal/zktest"
 	"github.com/zkwatch/zkwatch/receiver/config"
@@ -316,6 +317,43 @@ func runWorkerScript(t *testing.T, e *exampleEnv, path string) {
 		}
 		if !strings.Contains(string(d), `"state":"done"`) {
 			return fmt.Errorf("task t1: %s", d)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDemoLockJobCycles: the demo's singleton job under zkwatch_agent lock
+// ends after its period and runs again, releasing the lock and taking it
+// anew (a new contender node), so a demo left running never holds the
+// lock past ZooKeeperLockHeldTooLong's threshold. Same arguments as the
+// demo, with a 1s period instead of demo.LockJobPeriod.
+func TestDemoLockJobCycles(t *testing.T) {
+	ens := zktest.Start(t, 1)
+	bin := build(t, "zkwatch_agent", "zkwatch-demo")
+	ports, err := zktest.FreePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := demo.LockAgentArgs(bin, ens.Servers(), fmt.Sprintf("127.0.0.1:%d", ports[0]), filepath.Join(t.TempDir(), "pid"), time.Second)
+	run(t, append([]string{filepath.Join(bin, "zkwatch_agent")}, args...))
+	conn, _, err := zk.Connect(ens.Addrs(), 4*time.Second, zk.WithLogInfo(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	holders := map[string]bool{}
+	if err := zktest.WaitFor(60*time.Second, 20*time.Millisecond, func() error {
+		children, _, err := conn.Children(demo.LockPath)
+		if err == nil && len(children) > 1 {
+			return zktest.Permanent(fmt.Errorf("%d contenders for one job: %v", len(children), children))
+		}
+		for _, c := range children {
+			holders[c] = true
+		}
+		if len(holders) < 3 {
+			return fmt.Errorf("lock taken %d times so far", len(holders))
 		}
 		return nil
 	}); err != nil {
