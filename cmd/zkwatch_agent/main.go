@@ -277,8 +277,11 @@ func run() int {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(versioncollector.NewCollector("zkwatch_agent"), collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m := agent.NewMetrics(reg)
-	mode, err := f.mode(cmd, sigs, m, logger)
+	m, err := agent.NewModeMetrics(reg, cmd)
+	var mode runner
+	if err == nil {
+		mode, err = f.mode(cmd, sigs, m, logger)
+	}
 	var opts agent.SessionOptions
 	if err == nil {
 		opts, err = f.session(m, logger)
