@@ -635,7 +635,6 @@ func TestRegister(t *testing.T) {
 			t.Errorf("lock not released: %v %v", children, err)
 		}
 	})
-
 }
 
 // presentThenGone runs a child that exits on request, checks its member

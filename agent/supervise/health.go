@@ -127,14 +127,13 @@ func (h Health) Run(ctx context.Context, report func(healthy bool, err error)) {
 		if ctx.Err() != nil {
 			return
 		}
-		switch {
-		case err == nil:
+		if err == nil {
 			fails = 0
 			if first || !healthy {
 				healthy = true
 				report(true, nil)
 			}
-		default:
+		} else {
 			fails++
 			if first || (healthy && fails >= h.Failures) {
 				healthy = false
