@@ -37,6 +37,7 @@ type haFlags struct {
 	replica        *string
 	sessionTimeout *time.Duration
 	digestFile     *string
+	acl            *string
 	failOpenAfter  *time.Duration
 	tls            *zktls.Config
 }
@@ -51,8 +52,10 @@ func addHAFlags(app *kingpin.Application) *haFlags {
 			Default("").String(),
 		sessionTimeout: app.Flag("ha.zookeeper.session-timeout", "ZooKeeper session timeout: how long after a replica's death its unfinished claims can be taken over (the server caps it).").
 			Default("10s").Duration(),
-		digestFile: app.Flag("ha.zookeeper.auth.digest-file", "File holding user:password for ZooKeeper digest authentication; the claims are then readable and writable by that identity only (every replica uses the same).").
+		digestFile: app.Flag("ha.zookeeper.auth.digest-file", "File holding user:password for ZooKeeper digest authentication of the replicas' session (as --zookeeper.auth.digest-file of the agent).").
 			Default("").String(),
+		acl: app.Flag("ha.zookeeper.acl", "ACL of the claim nodes: open (world:anyone all), creator (only the digest identity, which every replica shares) or world-read. creator and world-read need --ha.zookeeper.auth.digest-file.").
+			Default(zksession.ACLOpen).Enum(zksession.ACLModes...),
 		failOpenAfter: app.Flag("ha.notify.fail-open-after", "How long a notification waits for ZooKeeper before it is sent without a claim, marked as a possible duplicate (restarts never run without a claim).").
 			Default("1m").Duration(),
 		tls: zktls.AddFlags(app),
@@ -73,17 +76,18 @@ func (f *haFlags) coordinator(listen []string, reg prometheus.Registerer, logger
 		opts.Replica = defaultReplicaName(listen)
 	}
 	if *f.digestFile != "" {
-		data, err := os.ReadFile(*f.digestFile)
+		digest, err := zksession.ReadDigestFile(*f.digestFile)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--ha.zookeeper.auth.digest-file: %w", err)
 		}
-		for _, line := range strings.Split(string(data), "\n") {
-			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
-				opts.Session.Digest = append(opts.Session.Digest, line)
-			}
-		}
+		opts.Session.Digest = digest
 	}
-	if _, err := f.tls.TLSConfig(); err != nil {
+	acl, err := zksession.ACL(*f.acl, len(opts.Session.Digest) > 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--ha.zookeeper.acl: %w", err)
+	}
+	opts.ACL = acl
+	if opts.Session.TLS, err = f.tls.TLSConfig(); err != nil {
 		return nil, nil, err
 	}
 	c, err := ha.New(opts, reg)

@@ -57,6 +57,8 @@ type Options struct {
 	Path string
 	// Replica is this replica's name; it must differ between replicas.
 	Replica string
+	// ACL of the nodes created (default: open).
+	ACL []zk.ACL
 	// OpTimeout bounds one claim or record (default: the session timeout).
 	OpTimeout time.Duration
 	Logger    log.Logger
@@ -86,9 +88,9 @@ type Claimer struct {
 	mu        sync.Mutex
 	pending   map[Key]string // outcomes not yet recorded
 	downSince time.Time
-	wake    chan struct{}
-	done    chan struct{}
-	stopped chan struct{}
+	wake      chan struct{}
+	done      chan struct{}
+	stopped   chan struct{}
 }
 
 // New validates the options and registers the metrics on reg; Start
@@ -100,8 +102,11 @@ func New(opts Options, reg prometheus.Registerer) (*Claimer, error) {
 	if strings.Contains(opts.Replica, "\n") {
 		return nil, fmt.Errorf("ha: replica name %q contains a newline", opts.Replica)
 	}
-	if !strings.HasPrefix(opts.Path, "/") || opts.Path == "/" || path.Clean(opts.Path) != opts.Path {
-		return nil, fmt.Errorf("ha: path %q must be absolute, not /, without a trailing slash", opts.Path)
+	if err := zksession.ValidatePath(opts.Path); err != nil || opts.Path == "/" {
+		return nil, fmt.Errorf("ha: path %q: must be an absolute znode path other than / (%v)", opts.Path, err)
+	}
+	if opts.ACL == nil {
+		opts.ACL = zk.WorldACL(zk.PermAll)
 	}
 	if opts.Logger == nil {
 		opts.Logger = log.NewNopLogger()
@@ -114,7 +119,7 @@ func New(opts Options, reg prometheus.Registerer) (*Claimer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ha: %w", err)
 	}
-	c := &Claimer{opts: opts, m: m, logger: opts.Session.Logger, acl: acl(opts.Session.Digest),
+	c := &Claimer{opts: opts, m: m, logger: opts.Session.Logger, acl: opts.ACL,
 		root: m.Path(opts.Path) + "/claims", pending: map[Key]string{}, downSince: time.Now(),
 		wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{}),
 		claims: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -133,15 +138,6 @@ func New(opts Options, reg prometheus.Registerer) (*Claimer, error) {
 		reg.MustRegister(c.claims, c.connected)
 	}
 	return c, nil
-}
-
-// acl is the ACL of the nodes: readable and writable by the digest users
-// the replicas share, or open when there are none.
-func acl(digest []string) []zk.ACL {
-	if len(digest) == 0 {
-		return zk.WorldACL(zk.PermAll)
-	}
-	return zk.AuthACL(zk.PermAll)
 }
 
 // Start opens the session and starts recording outcomes in the background.

@@ -261,3 +261,46 @@ func TestCleanup(t *testing.T) {
 		t.Fatal("recent claim removed")
 	}
 }
+
+// With digest credentials and the creator ACL, replicas sharing the
+// identity claim and read each other's claims; a client without it cannot
+// read or take them.
+func TestClaimsWithDigestACL(t *testing.T) {
+	e := zktest.Start(t, 1)
+	acl, err := zksession.ACL(zksession.ACLCreator, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(name string) *Claimer {
+		c, err := New(Options{Session: zksession.Options{Servers: e.Addrs(), SessionTimeout: 4 * time.Second,
+			Digest: []string{"zkwatch:secret"}}, Path: "/zkwatch/receiver", Replica: name, ACL: acl}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		if err := zktest.WaitFor(30*time.Second, 20*time.Millisecond, func() error {
+			if !c.Connected() {
+				return errors.New("not connected")
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a, b := mk("a"), mk("b")
+	k := Key{Incident: "0000000000aabbccddee", Action: "notify/n/firing", Attempt: 1}
+	if res, err := a.Claim(context.Background(), k); err != nil || !res.Won {
+		t.Fatalf("a: %+v %v", res, err)
+	}
+	a.Record(k, "success")
+	if res, err := b.Claim(context.Background(), k); err != nil || res.Won || res.Outcome != "success" {
+		t.Fatalf("b: %+v %v", res, err)
+	}
+	if _, _, err := dial(t, e).Get(a.claimPath(k)); !errors.Is(err, zk.ErrNoAuth) {
+		t.Fatalf("unauthenticated read: %v, want %v", err, zk.ErrNoAuth)
+	}
+}
