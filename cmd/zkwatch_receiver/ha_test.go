@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -354,6 +355,18 @@ func TestHAExactlyOnceWithReplicaKilled(t *testing.T) {
 	for _, inc := range incs[1] {
 		if a := actor(inc); a == "" || a != byA[inc.ID] {
 			t.Errorf("incident %s: replica a says %q ran the restart, replica b says %q", inc.ID, byA[inc.ID], a)
+		}
+	}
+	// So do their pages.
+	for i := range s.replicas {
+		resp, err := http.Get(s.replicas[i].url + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(page), `<td class="replica">a</td>`) && !strings.Contains(string(page), `<td class="replica">b</td>`) {
+			t.Errorf("replica %s's page names no replica that acted", s.names[i])
 		}
 	}
 	won := s.replicas[0].metric(`zkwatch_receiver_ha_claims_total{result="won"}`) + s.replicas[1].metric(`zkwatch_receiver_ha_claims_total{result="won"}`)
