@@ -39,7 +39,7 @@ import (
 // ensemble behind a real Alertmanager that lists both as webhook_configs,
 // each replica notifying two sinks.
 type haStack struct {
-	t        *testing.T
+	t        testing.TB
 	dir      string
 	zk       *zktest.Ensemble
 	am       string
@@ -47,10 +47,11 @@ type haStack struct {
 	names    [2]string
 	addrs    [2]string
 	replicas [2]*proc
+	n        int
 }
 
 // requireTool fails under CI=true and skips otherwise when tool is missing.
-func requireTool(t *testing.T, tool string) {
+func requireTool(t testing.TB, tool string) {
 	t.Helper()
 	if _, err := exec.LookPath(tool); err != nil {
 		msg := tool + " not installed (apt-get install prometheus-alertmanager)"
@@ -61,13 +62,18 @@ func requireTool(t *testing.T, tool string) {
 	}
 }
 
-func startHA(t *testing.T) *haStack {
+func startHA(t testing.TB) *haStack { return startReplicas(t, 2) }
+
+// startReplicas starts n replicas (1: a single receiver without ZooKeeper).
+func startReplicas(t testing.TB, n int) *haStack {
 	requireTool(t, "prometheus-alertmanager")
 	requireTool(t, "amtool")
-	s := &haStack{t: t, dir: t.TempDir(), names: [2]string{"a", "b"}}
-	s.zk = zktest.Start(t, 3)
+	s := &haStack{t: t, dir: t.TempDir(), names: [2]string{"a", "b"}, n: n}
+	if n > 1 {
+		s.zk = zktest.Start(t, 3)
+	}
 	s.sinks = [2]*sinkServer{newSinkServer(t), newSinkServer(t)}
-	for i := range s.replicas {
+	for i := 0; i < n; i++ {
 		s.addrs[i] = freeAddr(t)
 		writeFile(t, s.path("receiver-"+s.names[i]+".yml"), fmt.Sprintf(`
 notifiers:
@@ -78,7 +84,7 @@ routes:
 restarts:
   - name: member
     match: {alertname: ZooKeeperProcessMemberDown}
-    command: ["/bin/sh", "-c", "echo \"$ZKWATCH_INCIDENT_ID\" >> %s"]
+    command: ["/bin/sh", "-c", "echo \"$ZKWATCH_INCIDENT_ID $(date +%%s%%N)\" >> %s"]
     max_attempts: 2
     backoff: 100ms
   - name: slow
@@ -97,15 +103,22 @@ func (s *haStack) path(name string) string { return filepath.Join(s.dir, name) }
 
 // launch starts replica i on its address, over its store.
 func (s *haStack) launch(i int) {
-	s.replicas[i] = launchAt(s.t, s.addrs[i], s.path("receiver-"+s.names[i]+".yml"), s.path("data-"+s.names[i]),
-		"--ha.zookeeper.servers="+s.zk.Servers(), "--ha.replica-name="+s.names[i],
-		"--ha.zookeeper.session-timeout=4s", "--ha.notify.fail-open-after=3s")
+	var ha []string
+	if s.zk != nil {
+		ha = []string{"--ha.zookeeper.servers=" + s.zk.Servers(), "--ha.replica-name=" + s.names[i],
+			"--ha.zookeeper.session-timeout=4s", "--ha.notify.fail-open-after=3s"}
+	}
+	s.replicas[i] = launchAt(s.t, s.addrs[i], s.path("receiver-"+s.names[i]+".yml"), s.path("data-"+s.names[i]), ha...)
 }
 
 func (s *haStack) startAlertmanager() {
 	t := s.t
 	cfg := s.path("alertmanager.yml")
-	writeFile(t, cfg, fmt.Sprintf(`
+	var hooks strings.Builder
+	for i := 0; i < s.n; i++ {
+		fmt.Fprintf(&hooks, "      - {url: \"http://%s/webhook\", send_resolved: true}\n", s.addrs[i])
+	}
+	writeFile(t, cfg, `
 route:
   receiver: zkwatch
   group_by: ['...']
@@ -115,9 +128,7 @@ route:
 receivers:
   - name: zkwatch
     webhook_configs:
-      - {url: "http://%s/webhook", send_resolved: true}
-      - {url: "http://%s/webhook", send_resolved: true}
-`, s.addrs[0], s.addrs[1]))
+`+hooks.String())
 	addr := freeAddr(t)
 	cmd := exec.Command("prometheus-alertmanager", "--config.file="+cfg, "--storage.path="+s.path("am"),
 		"--web.listen-address="+addr, "--cluster.listen-address=", "--log.level=warn")

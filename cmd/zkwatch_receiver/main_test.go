@@ -43,7 +43,7 @@ var (
 )
 
 // binary builds the real receiver once per test run.
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "zkwatch-receiver-bin")
@@ -72,7 +72,7 @@ func TestMain(m *testing.M) {
 }
 
 type proc struct {
-	t    *testing.T
+	t    testing.TB
 	cmd  *exec.Cmd
 	url  string
 	done chan struct{}
@@ -80,7 +80,7 @@ type proc struct {
 	mu   *sync.Mutex
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -90,14 +90,14 @@ func freeAddr(t *testing.T) string {
 }
 
 // launch starts the binary and waits until it is ready.
-func launch(t *testing.T, configFile, storage string) *proc {
+func launch(t testing.TB, configFile, storage string) *proc {
 	t.Helper()
 	return launchAt(t, freeAddr(t), configFile, storage)
 }
 
 // launchAt starts the binary on addr with extra flags and waits until it
 // is ready.
-func launchAt(t *testing.T, addr, configFile, storage string, extra ...string) *proc {
+func launchAt(t testing.TB, addr, configFile, storage string, extra ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(binary(t), append([]string{"--config.file=" + configFile, "--storage.path=" + storage,
 		"--web.listen-address=" + addr, "--log.level=debug"}, extra...)...)
@@ -195,7 +195,7 @@ type sinkServer struct {
 	srv   *httptest.Server
 }
 
-func newSinkServer(t *testing.T) *sinkServer {
+func newSinkServer(t testing.TB) *sinkServer {
 	s := &sinkServer{count: map[string]int{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var m struct{ IncidentID, Kind, Text string }
@@ -220,7 +220,7 @@ func (s *sinkServer) get(key string) int {
 	return s.count[key]
 }
 
-func writeFile(t *testing.T, path, content string) {
+func writeFile(t testing.TB, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
