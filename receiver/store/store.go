@@ -81,6 +81,9 @@ type Notification struct {
 	Attempts int       `json:"attempts"`
 	Error    string    `json:"error,omitempty"`
 	At       time.Time `json:"at"`
+	// Grouped is the number of alerts of the message, when it carried
+	// more than this incident's.
+	Grouped int `json:"grouped,omitempty"`
 }
 
 // RestartAttempt records one restart decision or run.

@@ -155,7 +155,7 @@ func New(m Message, o Options) *Data {
 // that splits a message; the common labels stay those of the whole.
 func (d *Data) Part(from, to int) *Data {
 	p := *d
-	p.Alerts, p.Offset = d.Alerts[from:to], d.Offset+from
+	p.Alerts, p.Offset = d.List()[from:to], d.Offset+from
 	return &p
 }
 
@@ -225,22 +225,34 @@ func (d *Data) Time(t time.Time) string {
 // Subject is a one-line summary such as
 // "[FIRING] ZooKeeperDown server=127.0.0.1:2181", or for a grouped
 // message "[FIRING:28 RESOLVED:2] ZooKeeperDown group=zk".
-func (d *Data) Subject() string {
+func (d *Data) Subject() string { return d.subject(func(s string) string { return s }) }
+
+// subject builds the subject with label values passed through esc.
+func (d *Data) subject(esc func(string) string) string {
 	state := strings.ToUpper(d.Status)
 	if d.Kind == "restart" {
 		state = "RESTART"
 	}
-	if len(d.Alerts) > 1 {
-		state = countStates(d.Alerts)
+	if as := d.List(); len(as) > 1 {
+		state = countStates(as)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "[%s] %s", state, d.Labels["alertname"])
+	fmt.Fprintf(&b, "[%s] %s", state, esc(d.Labels["alertname"]))
 	for _, k := range []string{"server", "group", "member", "instance"} {
 		if v, ok := d.Labels[k]; ok {
-			fmt.Fprintf(&b, " %s=%s", k, v)
+			fmt.Fprintf(&b, " %s=%s", k, esc(v))
 		}
 	}
 	return b.String()
+}
+
+// List returns the message's alerts: .Alerts, or for data built by hand
+// with one alert only, that alert.
+func (d *Data) List() Alerts {
+	if len(d.Alerts) > 0 {
+		return d.Alerts
+	}
+	return Alerts{{Alert: d.Alert, Kind: d.Kind, IncidentID: d.IncidentID, IncidentURL: d.IncidentURL, SilenceURL: d.SilenceURL}}
 }
 
 func countStates(as Alerts) string {

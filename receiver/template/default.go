@@ -25,12 +25,17 @@ func alertSubject(a *Alert) string {
 	return d.Subject()
 }
 
+func alertSubjectMarkdown(a *Alert) string {
+	d := Data{Alert: a.Alert, Kind: a.Kind}
+	return d.subject(Markdown)
+}
+
 // ownLabels are the alert's labels that are not common to the message,
 // as sorted pairs.
 func (d *Data) ownLabels(a *Alert) [][2]string {
 	var out [][2]string
 	for _, p := range a.Labels.SortedPairs() {
-		if len(d.Alerts) > 1 && d.CommonLabels[p.Name] == p.Value {
+		if len(d.List()) > 1 && d.CommonLabels[p.Name] == p.Value {
 			continue
 		}
 		out = append(out, [2]string{p.Name, p.Value})
@@ -61,17 +66,18 @@ func (d *Data) DefaultText() string {
 		b.WriteString(d.Text)
 		b.WriteString("\n")
 	}
-	if len(d.Alerts) > 1 && len(d.CommonLabels) > 0 {
+	as := d.List()
+	if len(as) > 1 && len(d.CommonLabels) > 0 {
 		b.WriteString("Common labels:")
 		for _, p := range d.CommonLabels.SortedPairs() {
 			fmt.Fprintf(&b, " %s=%s", p.Name, p.Value)
 		}
 		b.WriteString("\n")
 	}
-	for i := range d.Alerts {
-		a := &d.Alerts[i]
-		if len(d.Alerts) > 1 {
-			fmt.Fprintf(&b, "\n%d. %s\n", i+1, alertSubject(a))
+	for i := range as {
+		a := &as[i]
+		if len(as) > 1 {
+			fmt.Fprintf(&b, "\n%d. %s\n", d.index(i), alertSubject(a))
 		}
 		d.writeAlertText(&b, a)
 	}
@@ -103,21 +109,22 @@ func (d *Data) writeAlertText(b *strings.Builder, a *Alert) {
 // DefaultMarkdown is DefaultText as markdown, for DingTalk.
 func (d *Data) DefaultMarkdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "### %s\n\n", Markdown(d.Subject()))
+	fmt.Fprintf(&b, "### %s\n\n", d.subject(Markdown))
 	if d.Text != "" {
 		fmt.Fprintf(&b, "**%s**\n\n", Markdown(d.Text))
 	}
-	if len(d.Alerts) > 1 && len(d.CommonLabels) > 0 {
+	as := d.List()
+	if len(as) > 1 && len(d.CommonLabels) > 0 {
 		b.WriteString("Common labels:")
 		for _, p := range d.CommonLabels.SortedPairs() {
 			fmt.Fprintf(&b, " %s=%s", Markdown(p.Name), Markdown(p.Value))
 		}
 		b.WriteString("\n\n")
 	}
-	for i := range d.Alerts {
-		a := &d.Alerts[i]
-		if len(d.Alerts) > 1 {
-			fmt.Fprintf(&b, "#### %d. %s\n\n", d.index(i), Markdown(alertSubject(a)))
+	for i := range as {
+		a := &as[i]
+		if len(as) > 1 {
+			fmt.Fprintf(&b, "#### %d. %s\n\n", d.index(i), alertSubjectMarkdown(a))
 		}
 		d.writeAlertMarkdown(&b, a)
 	}

@@ -31,8 +31,8 @@ func TestDefaultTexts(t *testing.T) {
 		t.Errorf("subject %q", s)
 	}
 	text := d.DefaultText()
-	for _, want := range []string{"Restart r succeeded.", "Summary: S", "Description: D", "Started: 2026-01-02T03:04:05Z",
-		"Ended: 2026-01-02T04:00:00Z", "  member = m", "Incident: i1"} {
+	for _, want := range []string{"Restart r succeeded.", "Summary: S", "Description: D", "Started: 2026-01-02 03:04:05 +00:00 UTC",
+		"Ended: 2026-01-02 04:00:00 +00:00 UTC", "  member = m", "Incident: i1"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text lacks %q:\n%s", want, text)
 		}

@@ -19,6 +19,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -146,8 +147,15 @@ func TestLongMessageTruncatedVisibly(t *testing.T) {
 	if err := json.Unmarshal(body, &m); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasSuffix(m.Markdown.Text, "(message truncated; see the incident page for the rest)") || !utf8.ValidString(m.Markdown.Text) {
-		t.Errorf("text tail %q", m.Markdown.Text[len(m.Markdown.Text)-80:])
+	// The marker says exactly how much is missing.
+	kept, marker, ok := strings.Cut(m.Markdown.Text, "\n\n... (")
+	var cut int
+	var err error
+	if ok {
+		_, err = fmt.Sscanf(marker, "%d more bytes cut; the incident page has the whole alert)", &cut)
+	}
+	if !ok || err != nil || len(kept)+cut != len(d.Annotations["summary"]) || !utf8.ValidString(m.Markdown.Text) {
+		t.Errorf("text tail %q (kept %d, cut %d, of %d)", m.Markdown.Text[len(m.Markdown.Text)-80:], len(kept), cut, len(d.Annotations["summary"]))
 	}
 	if len(body) < 19000 {
 		t.Errorf("truncated too much: %d bytes", len(body))

@@ -44,13 +44,21 @@ func New(conf *config.SMSConfig, name string) (*Notifier, error) {
 	return &Notifier{conf: conf, client: client}, nil
 }
 
-// DefaultText is the short message used without a body template.
+// DefaultText is the short message used without a body template: the
+// subject, the summary (of the first alert and how many more, for a
+// grouped message) and the incident link.
 func DefaultText(d *tmpl.Data) string {
 	s := d.Subject()
 	if d.Text != "" {
 		s += ": " + d.Text
 	} else if sum := d.Annotations["summary"]; sum != "" {
 		s += ": " + sum
+	} else if as := d.List(); len(as) > 1 {
+		s += fmt.Sprintf(": %s (%d more)", as[0].Annotations["summary"], len(as)-1)
+	}
+	// The incident link is worth more than the end of the summary.
+	if d.IncidentURL != "" && len(d.IncidentURL) < MaxTextBytes/2 {
+		return notify.Truncate(s, MaxTextBytes-len(d.IncidentURL)-1, "...") + " " + d.IncidentURL
 	}
 	return notify.Truncate(s, MaxTextBytes, "...")
 }
