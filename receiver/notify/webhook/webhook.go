@@ -28,12 +28,12 @@ import (
 
 // Message is the JSON body posted per notification.
 type Message struct {
-	Version    string        `json:"version"`
-	Kind       string        `json:"kind"`
-	IncidentID string        `json:"incidentId"`
-	Status     string        `json:"status"`
-	Title      string        `json:"title"`
-	Text       string        `json:"text"`
+	Version    string `json:"version"`
+	Kind       string `json:"kind"`
+	IncidentID string `json:"incidentId"`
+	Status     string `json:"status"`
+	Title      string `json:"title"`
+	Text       string `json:"text"`
 	// Alert is the message's one alert; for a grouped message, its
 	// status, common labels and annotations.
 	Alert payload.Alert `json:"alert"`
