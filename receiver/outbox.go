@@ -185,6 +185,10 @@ func (o *Outbox) attempt(ctx context.Context, n notify.Notifier, cfg *config.Con
 		cancel()
 		it.Sent = d.Sent
 		if err != nil || !d.More {
+			for _, terr := range d.TemplateErrors() {
+				level.Warn(o.logger).Log("msg", "template failed, the default text was sent instead", "notifier", it.Notifier,
+					"incident", it.IncidentID, "err", terr)
+			}
 			return retry, err
 		}
 	}

@@ -94,6 +94,32 @@ type Data struct {
 	More bool
 	// Offset is the number of alerts in the parts before this one.
 	Offset int
+	// errs are the execution errors RenderText replaced with the default
+	// text; parts of a message share them.
+	errs *errorList
+}
+
+type errorList struct{ errs []error }
+
+// TemplateErrors are the template execution errors for which RenderText
+// used the default text instead.
+func (d *Data) TemplateErrors() []error {
+	if d.errs == nil {
+		return nil
+	}
+	return d.errs.errs
+}
+
+func (d *Data) templateFailed(err error) {
+	if d.errs == nil {
+		d.errs = &errorList{}
+	}
+	for _, e := range d.errs.errs {
+		if e.Error() == err.Error() {
+			return
+		}
+	}
+	d.errs.errs = append(d.errs.errs, err)
 }
 
 // Message describes one message for New.
@@ -154,6 +180,9 @@ func New(m Message, o Options) *Data {
 // Part returns a copy of d about alerts[from:to] only, for a notifier
 // that splits a message; the common labels stay those of the whole.
 func (d *Data) Part(from, to int) *Data {
+	if d.errs == nil {
+		d.errs = &errorList{}
+	}
 	p := *d
 	p.Alerts, p.Offset = d.List()[from:to], d.Offset+from
 	return &p

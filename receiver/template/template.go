@@ -20,8 +20,12 @@ import (
 	"bytes"
 	"fmt"
 	htmltemplate "html/template"
+	"io"
 	"text/template"
 	"text/template/parse"
+	"time"
+
+	"github.com/zkwatch/zkwatch/receiver/payload"
 )
 
 // Render executes t over d, or returns fallback when t is nil.
@@ -36,6 +40,19 @@ func Render(t *template.Template, d *Data, fallback string) (string, error) {
 	return b.String(), nil
 }
 
+// RenderText executes t over d for a message text. When execution fails
+// the message still goes out with fallback (the default text) and the
+// error is kept in d.TemplateErrors() for the outbox to log: a message is
+// never dropped for its template.
+func RenderText(t *template.Template, d *Data, fallback string) string {
+	s, err := Render(t, d, fallback)
+	if err != nil {
+		d.templateFailed(err)
+		return fallback
+	}
+	return s
+}
+
 // RenderHTML executes an HTML template over d, or returns fallback when
 // t is nil.
 func RenderHTML(t *htmltemplate.Template, d *Data, fallback string) (string, error) {
@@ -47,6 +64,17 @@ func RenderHTML(t *htmltemplate.Template, d *Data, fallback string) (string, err
 		return "", err
 	}
 	return b.String(), nil
+}
+
+// RenderTextHTML is RenderText for an HTML part; when the template fails
+// the part is left out, and the text part carries the message.
+func RenderTextHTML(t *htmltemplate.Template, d *Data) string {
+	s, err := RenderHTML(t, d, "")
+	if err != nil {
+		d.templateFailed(err)
+		return ""
+	}
+	return s
 }
 
 // UsedLabels lists the names used as .Labels.NAME in a template.
@@ -107,7 +135,7 @@ func Parse(name, text string) (*template.Template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("template %s: %w", name, err)
 	}
-	return t, nil
+	return t, tryOnSamples(name, t.Execute)
 }
 
 // ParseHTML parses an html/template (contextual escaping, for e-mail)
@@ -120,5 +148,38 @@ func ParseHTML(name, text string) (*htmltemplate.Template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("template %s: %w", name, err)
 	}
-	return t, nil
+	return t, tryOnSamples(name, t.Execute)
+}
+
+// tryOnSamples executes a template on a one-alert and a grouped sample
+// message, so that errors only execution shows (a field Data lacks, a
+// function called with the wrong types) are configuration errors.
+func tryOnSamples(name string, exec func(io.Writer, any) error) error {
+	for _, d := range []*Data{Sample(1), Sample(3)} {
+		if err := exec(io.Discard, d); err != nil {
+			return fmt.Errorf("template %s fails on a sample %d-alert message: %w", name, len(d.Alerts), err)
+		}
+	}
+	return nil
+}
+
+// Sample is a message of n alerts (the first firing, the others
+// resolved) with every field set, for checking templates.
+func Sample(n int) *Data {
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	as := make([]Alert, n)
+	for i := range as {
+		a := payload.Alert{Status: payload.StatusResolved, StartsAt: start, EndsAt: start.Add(time.Hour),
+			Labels: payload.KV{"alertname": "ZooKeeperDown", "group": "zk", "server": fmt.Sprintf("10.0.0.%d:2181", i+1)},
+			Annotations: payload.KV{"summary": "ZooKeeper is down", "description": "No answer to ruok.",
+				"runbook_url": "https://runbooks.example/zk"},
+			GeneratorURL: "https://prometheus.example/graph?g0.expr=up", Fingerprint: fmt.Sprintf("%016x", i)}
+		if i == 0 {
+			a.Status, a.EndsAt = payload.StatusFiring, time.Time{}
+		}
+		as[i] = Alert{Alert: a, Kind: a.Status, IncidentID: a.IncidentID()}
+	}
+	return New(Message{Kind: "firing", Text: "Restart member succeeded.", Receiver: "zkwatch",
+		ExternalURL: "https://alertmanager.example", GroupLabels: map[string]string{"group": "zk"}, Alerts: as},
+		Options{ReceiverURL: "https://receiver.example"})
 }

@@ -167,28 +167,19 @@ func (n *Notifier) Notify(ctx context.Context, d *tmpl.Data) (bool, error) {
 // size limit requires, each but the last ending with how many alerts
 // follow, each @mentioning who its alerts call for.
 func (n *Notifier) Parts(d *tmpl.Data) ([][]byte, error) {
-	render := func(p *tmpl.Data, more int) (string, string, *At, error) {
-		title, err := tmpl.Render(n.conf.TitleTemplate(), p, p.Subject())
-		if err != nil {
-			return "", "", nil, fmt.Errorf("title template: %w", err)
-		}
-		text, err := tmpl.Render(n.conf.TextTemplate(), p, p.DefaultMarkdown())
-		if err != nil {
-			return "", "", nil, fmt.Errorf("text template: %w", err)
-		}
+	render := func(p *tmpl.Data, more int) (string, string, *At) {
+		title := tmpl.RenderText(n.conf.TitleTemplate(), p, p.Subject())
+		text := tmpl.RenderText(n.conf.TextTemplate(), p, p.DefaultMarkdown())
 		at := n.mentions(p)
 		text += mentionText(at)
 		if more > 0 {
 			text += notify.MoreAlerts(more)
 		}
-		return title, text, at, nil
+		return title, text, at
 	}
 	total := len(d.List())
 	ranges, err := notify.Split(total, func(from, to int) (bool, error) {
-		title, text, at, err := render(d.Part(from, to), total-to)
-		if err != nil {
-			return false, err
-		}
+		title, text, at := render(d.Part(from, to), total-to)
 		b, err := encode(title, text, at)
 		return len(b) <= n.conf.MaxBytes, err
 	})
@@ -197,10 +188,7 @@ func (n *Notifier) Parts(d *tmpl.Data) ([][]byte, error) {
 	}
 	out := make([][]byte, len(ranges))
 	for i, r := range ranges {
-		title, text, at, err := render(d.Part(r.From, r.To), total-r.To)
-		if err != nil {
-			return nil, err
-		}
+		title, text, at := render(d.Part(r.From, r.To), total-r.To)
 		if len(ranges) > 1 {
 			title += fmt.Sprintf(" (%d/%d)", i+1, len(ranges))
 		}

@@ -45,18 +45,9 @@ func New(conf *config.EmailConfig) *Notifier { return &Notifier{conf: conf} }
 
 // Notify sends one mail to every recipient.
 func (n *Notifier) Notify(ctx context.Context, d *tmpl.Data) (bool, error) {
-	subject, err := tmpl.Render(n.conf.SubjectTemplate(), d, d.Subject())
-	if err != nil {
-		return false, fmt.Errorf("subject template: %w", err)
-	}
-	body, err := tmpl.Render(n.conf.BodyTemplate(), d, d.DefaultText())
-	if err != nil {
-		return false, fmt.Errorf("body template: %w", err)
-	}
-	html, err := tmpl.RenderHTML(n.conf.HTMLTemplate(), d, "")
-	if err != nil {
-		return false, fmt.Errorf("html template: %w", err)
-	}
+	subject := tmpl.RenderText(n.conf.SubjectTemplate(), d, d.Subject())
+	body := tmpl.RenderText(n.conf.BodyTemplate(), d, d.DefaultText())
+	html := tmpl.RenderTextHTML(n.conf.HTMLTemplate(), d)
 	msg, err := n.message(subject, body, html)
 	if err != nil {
 		return false, err

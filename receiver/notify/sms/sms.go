@@ -69,10 +69,7 @@ func (n *Notifier) Notify(ctx context.Context, d *tmpl.Data) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("url template: %w", err)
 	}
-	body, err := tmpl.Render(n.conf.BodyTemplate(), d, DefaultText(d))
-	if err != nil {
-		return false, fmt.Errorf("body template: %w", err)
-	}
+	body := tmpl.RenderText(n.conf.BodyTemplate(), d, DefaultText(d))
 	h := http.Header{}
 	if n.conf.Body == "" {
 		h.Set("Content-Type", "text/plain; charset=utf-8")
