@@ -14,6 +14,7 @@
 package dingtalk
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -31,6 +32,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/zkwatch/zkwatch/receiver/notify/notifytest"
+	"github.com/zkwatch/zkwatch/receiver/payload"
 	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
@@ -183,5 +185,140 @@ func TestRateLimitQueues(t *testing.T) {
 	now = now.Add(61 * time.Second)
 	if err := n.Wait(context.Background()); err != nil {
 		t.Fatalf("after a minute: %v", err)
+	}
+}
+
+// grouped is one Alertmanager notification of n alerts, each with a
+// label value of labelBytes and a mention label.
+func grouped(n, labelBytes int) *tmpl.Data {
+	as := make([]tmpl.Alert, n)
+	for i := range as {
+		a := payload.Alert{Status: "firing", StartsAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+			Labels: payload.KV{"alertname": "ZooKeeperDown", "group": "zk", "server": fmt.Sprintf("zk-%02d:2181", i),
+				"detail": fmt.Sprintf("alert-%02d-", i) + strings.Repeat("x", labelBytes), "oncall_mobile": "13900000000"},
+			Annotations:  payload.KV{"summary": fmt.Sprintf("zk-%02d does not answer", i), "runbook_url": "https://rb.example/zk"},
+			GeneratorURL: "https://prom.example/graph?g0.expr=up"}
+		as[i] = tmpl.Alert{Alert: a, Kind: "firing", IncidentID: fmt.Sprintf("inc-%02d", i)}
+	}
+	return tmpl.New(tmpl.Message{Kind: "firing", ExternalURL: "http://am.example", Alerts: as},
+		tmpl.Options{ReceiverURL: "https://rcv.example"})
+}
+
+func decodeAll(t *testing.T, bodies [][]byte) []message {
+	t.Helper()
+	out := make([]message, len(bodies))
+	for i, b := range bodies {
+		if err := json.Unmarshal(b, &out[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// The configured mobiles, user ids and those of mention_label are in the
+// at block and, as DingTalk requires, as @mobile in the text.
+func TestMentions(t *testing.T) {
+	r := newRobot(t, "s")
+	n := newNotifier(t, "notifiers: [{name: d, dingtalk: {url: '"+r.srv.URL+"/?access_token=t', secret: s, "+
+		"at: {mobiles: ['13800000000'], user_ids: [u1]}, mention_label: oncall_mobile}}]")
+	d := grouped(3, 10)
+	d.Alerts[1].Labels["oncall_mobile"] = "13700000000, 13900000000"
+	if _, err := n.Notify(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	m := decodeAll(t, r.bodies)[0]
+	if m.At == nil || strings.Join(m.At.AtMobiles, ",") != "13800000000,13900000000,13700000000" ||
+		strings.Join(m.At.AtUserIDs, ",") != "u1" || m.At.IsAtAll {
+		t.Errorf("at block %+v", m.At)
+	}
+	for _, want := range []string{"@13800000000", "@13900000000", "@13700000000", "@u1"} {
+		if !strings.Contains(m.Markdown.Text, want) {
+			t.Errorf("text lacks %s", want)
+		}
+	}
+	// Without mentions there is no at block at all.
+	r.bodies = nil
+	plain := newNotifier(t, "notifiers: [{name: d, dingtalk: {url: '"+r.srv.URL+"/?access_token=t', secret: s}}]")
+	if _, err := plain.Notify(context.Background(), grouped(1, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(r.bodies[0], []byte(`"at"`)) || bytes.Contains(r.bodies[0], []byte("@1")) {
+		t.Errorf("unexpected mention: %s", r.bodies[0])
+	}
+}
+
+// 50 alerts with long labels: the message is split where the size limit
+// requires, each part says how many alerts follow, and every alert is
+// sent whole exactly once.
+func TestSplitLosesNothing(t *testing.T) {
+	r := newRobot(t, "s")
+	n := newNotifier(t, "notifiers: [{name: d, dingtalk: {url: '"+r.srv.URL+"/?access_token=t', secret: s, at: {mobiles: ['13800000000']}}}]")
+	d := grouped(50, 900)
+	for d.Sent == 0 || d.More {
+		if _, err := n.Notify(context.Background(), d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms := decodeAll(t, r.bodies)
+	if len(ms) < 3 || d.Sent != len(ms) {
+		t.Fatalf("%d parts, Sent %d", len(ms), d.Sent)
+	}
+	seen := 0
+	for i, m := range ms {
+		if len(r.bodies[i]) > 20000 {
+			t.Errorf("part %d is %d bytes", i, len(r.bodies[i]))
+		}
+		if !strings.HasSuffix(m.Markdown.Title, fmt.Sprintf("(%d/%d)", i+1, len(ms))) || !strings.Contains(m.Markdown.Text, "@13800000000") {
+			t.Errorf("part %d title %q", i, m.Markdown.Title)
+		}
+		count := strings.Count(m.Markdown.Text, "- detail = alert-")
+		seen += count
+		more := fmt.Sprintf("(%d more alerts in the next message)", 50-seen)
+		if (i < len(ms)-1) != strings.Contains(m.Markdown.Text, more) || strings.Contains(m.Markdown.Text, "bytes cut") {
+			t.Errorf("part %d (%d alerts) lacks %q or was cut:\n...%s", i, count, more, m.Markdown.Text[len(m.Markdown.Text)-200:])
+		}
+	}
+	for i := range 50 {
+		if c := bytes.Count(bytes.Join(r.bodies, nil), []byte(fmt.Sprintf("- detail = alert-%02d-%s", i, strings.Repeat("x", 900)))); c != 1 {
+			t.Errorf("alert %d sent %d times", i, c)
+		}
+	}
+	// A retry after a failed second part resumes there.
+	r.bodies = nil
+	d = grouped(50, 900)
+	if _, err := n.Notify(context.Background(), d); err != nil || d.Sent != 1 || !d.More {
+		t.Fatalf("first part: %v sent %d more %v", err, d.Sent, d.More)
+	}
+	r.answer = `{"errcode":130101,"errmsg":"send too fast"}`
+	if retry, err := n.Notify(context.Background(), d); err == nil || !retry || d.Sent != 1 {
+		t.Fatalf("failing part: retry %v err %v sent %d", retry, err, d.Sent)
+	}
+	r.answer = `{"errcode":0,"errmsg":"ok"}`
+	if _, err := n.Notify(context.Background(), d); err != nil || d.Sent != 2 {
+		t.Fatalf("resumed: %v sent %d", err, d.Sent)
+	}
+	if ms := decodeAll(t, r.bodies); len(ms) != 3 || ms[0].Markdown.Title == ms[2].Markdown.Title || !strings.Contains(ms[2].Markdown.Title, "(2/") {
+		t.Errorf("titles after retry: %q", []string{ms[0].Markdown.Title, ms[len(ms)-1].Markdown.Title})
+	}
+}
+
+// http_config reaches a robot behind TLS signed by its own CA.
+func TestHTTPConfigOwnCA(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("sign") == "" {
+			http.Error(w, "unsigned", http.StatusBadRequest)
+			return
+		}
+		_, _ = w.Write([]byte(`{"errcode":0,"errmsg":"ok"}`))
+	}))
+	defer srv.Close()
+	ca := notifytest.CAFile(t, srv)
+	good := newNotifier(t, fmt.Sprintf("notifiers: [{name: d, dingtalk: {url: '%s/?access_token=t', secret: s, http_config: {tls_config: {ca_file: %q}}}}]", srv.URL, ca))
+	if _, err := good.Notify(context.Background(), testData()); err != nil {
+		t.Errorf("with the CA: %v", err)
+	}
+	bad := newNotifier(t, fmt.Sprintf("notifiers: [{name: d, dingtalk: {url: '%s/?access_token=t', secret: s}}]", srv.URL))
+	if _, err := bad.Notify(context.Background(), testData()); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("without the CA: %v", err)
 	}
 }

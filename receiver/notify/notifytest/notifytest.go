@@ -16,6 +16,10 @@
 package notifytest
 
 import (
+	"encoding/pem"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -45,4 +49,15 @@ func Firing(id, server string, annotations map[string]string) *tmpl.Data {
 		Status: "firing", Labels: map[string]string{"alertname": "ZooKeeperDown", "server": server},
 		Annotations: annotations, StartsAt: time.Now(),
 	}}
+}
+
+// CAFile writes the certificate of a TLS test server, its own CA, to a
+// PEM file for tls_config.ca_file.
+func CAFile(tb testing.TB, srv *httptest.Server) string {
+	tb.Helper()
+	ca := filepath.Join(tb.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return ca
 }

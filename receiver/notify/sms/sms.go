@@ -49,18 +49,25 @@ func New(conf *config.SMSConfig, name string) (*Notifier, error) {
 // grouped message) and the incident link.
 func DefaultText(d *tmpl.Data) string {
 	s := d.Subject()
+	as := d.List()
 	if d.Text != "" {
 		s += ": " + d.Text
-	} else if sum := d.Annotations["summary"]; sum != "" {
+	} else if sum := as[0].Annotations["summary"]; sum != "" {
 		s += ": " + sum
-	} else if as := d.List(); len(as) > 1 {
-		s += fmt.Sprintf(": %s (%d more)", as[0].Annotations["summary"], len(as)-1)
 	}
-	// The incident link is worth more than the end of the summary.
-	if d.IncidentURL != "" && len(d.IncidentURL) < MaxTextBytes/2 {
-		return notify.Truncate(s, MaxTextBytes-len(d.IncidentURL)-1, "...") + " " + d.IncidentURL
+	// How many more alerts and the (first) incident's link are worth more
+	// than the end of the summary.
+	var tail string
+	if len(as) > 1 {
+		tail = fmt.Sprintf(" (%d more)", len(as)-1)
 	}
-	return notify.Truncate(s, MaxTextBytes, "...")
+	if link := as[0].IncidentURL; link != "" {
+		tail += " " + link
+	}
+	if len(tail) > MaxTextBytes/2 {
+		return notify.Truncate(s+tail, MaxTextBytes, "...")
+	}
+	return notify.Truncate(s, MaxTextBytes-len(tail), "...") + tail
 }
 
 // Notify sends one text.
