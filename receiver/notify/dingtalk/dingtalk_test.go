@@ -16,17 +16,12 @@ package dingtalk
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -36,14 +31,10 @@ import (
 	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
-// documentedSign follows DingTalk's published recipe step by step:
-// stringToSign = timestamp + "\n" + secret; HmacSHA256 keyed with the
-// secret; Base64; then URL-encode for the query string.
+// documentedSign is the signature by DingTalk's published recipe,
+// URL-encoded for the query string.
 func documentedSign(timestamp, secret string) string {
-	stringToSign := timestamp + "\n" + secret
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(stringToSign))
-	return url.QueryEscape(base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+	return url.QueryEscape(notifytest.RobotSign(timestamp, secret))
 }
 
 func TestSignMatchesDocumentedAlgorithm(t *testing.T) {
@@ -60,40 +51,15 @@ func TestSignMatchesDocumentedAlgorithm(t *testing.T) {
 	}
 }
 
+// robot adapts notifytest.Robot to these tests.
 type robot struct {
-	mu     sync.Mutex
-	bodies [][]byte
-	srv    *httptest.Server
-	answer string
+	*notifytest.Robot
+	srv struct{ URL string }
 }
 
 func newRobot(t *testing.T, secret string) *robot {
-	r := &robot{answer: `{"errcode":0,"errmsg":"ok"}`}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		q := req.URL.Query()
-		ts := q.Get("timestamp")
-		ms, err := strconv.ParseInt(ts, 10, 64)
-		if err != nil || time.Since(time.UnixMilli(ms)).Abs() > time.Hour {
-			http.Error(w, "bad timestamp", http.StatusBadRequest)
-			return
-		}
-		// q.Get has decoded the sign once; compare in encoded form.
-		if url.QueryEscape(q.Get("sign")) != documentedSign(ts, secret) || q.Get("access_token") != "t" {
-			_, _ = w.Write([]byte(`{"errcode":310000,"errmsg":"sign not match"}`))
-			return
-		}
-		var b json.RawMessage
-		if err := json.NewDecoder(req.Body).Decode(&b); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		r.mu.Lock()
-		r.bodies = append(r.bodies, b)
-		ans := r.answer
-		r.mu.Unlock()
-		_, _ = w.Write([]byte(ans))
-	}))
-	t.Cleanup(r.srv.Close)
+	r := &robot{Robot: notifytest.NewRobot(t, secret)}
+	r.srv.URL = strings.TrimSuffix(r.URL, "/robot/send?access_token=t")
 	return r
 }
 
@@ -116,7 +82,7 @@ func TestNotifySigned(t *testing.T) {
 		t.Fatalf("retry=%v err=%v", retry, err)
 	}
 	var m message
-	if err := json.Unmarshal(r.bodies[0], &m); err != nil {
+	if err := json.Unmarshal(r.Bodies()[0], &m); err != nil {
 		t.Fatal(err)
 	}
 	if m.MsgType != "markdown" || !strings.Contains(m.Markdown.Title, "[FIRING] ZooKeeperDown") || !strings.Contains(m.Markdown.Text, "server") {
@@ -127,7 +93,7 @@ func TestNotifySigned(t *testing.T) {
 	if retry, err := bad.Notify(context.Background(), testData()); err == nil || retry || !strings.Contains(err.Error(), "310000") {
 		t.Errorf("wrong secret: retry=%v err=%v", retry, err)
 	}
-	r.answer = `{"errcode":130101,"errmsg":"send too fast"}`
+	r.Answer(`{"errcode":130101,"errmsg":"send too fast"}`)
 	if retry, err := n.Notify(context.Background(), testData()); err == nil || !retry {
 		t.Errorf("too fast: retry=%v err=%v", retry, err)
 	}
@@ -141,7 +107,7 @@ func TestLongMessageTruncatedVisibly(t *testing.T) {
 	if _, err := n.Notify(context.Background(), d); err != nil {
 		t.Fatal(err)
 	}
-	body := r.bodies[0]
+	body := r.Bodies()[0]
 	if len(body) > 20000 {
 		t.Errorf("body is %d bytes", len(body))
 	}
@@ -226,7 +192,7 @@ func TestMentions(t *testing.T) {
 	if _, err := n.Notify(context.Background(), d); err != nil {
 		t.Fatal(err)
 	}
-	m := decodeAll(t, r.bodies)[0]
+	m := decodeAll(t, r.Bodies())[0]
 	if m.At == nil || strings.Join(m.At.AtMobiles, ",") != "13800000000,13900000000,13700000000" ||
 		strings.Join(m.At.AtUserIDs, ",") != "u1" || m.At.IsAtAll {
 		t.Errorf("at block %+v", m.At)
@@ -237,13 +203,13 @@ func TestMentions(t *testing.T) {
 		}
 	}
 	// Without mentions there is no at block at all.
-	r.bodies = nil
+	r.Reset()
 	plain := newNotifier(t, "notifiers: [{name: d, dingtalk: {url: '"+r.srv.URL+"/?access_token=t', secret: s}}]")
 	if _, err := plain.Notify(context.Background(), grouped(1, 10)); err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(r.bodies[0], []byte(`"at"`)) || bytes.Contains(r.bodies[0], []byte("@1")) {
-		t.Errorf("unexpected mention: %s", r.bodies[0])
+	if bytes.Contains(r.Bodies()[0], []byte(`"at"`)) || bytes.Contains(r.Bodies()[0], []byte("@1")) {
+		t.Errorf("unexpected mention: %s", r.Bodies()[0])
 	}
 }
 
@@ -259,14 +225,14 @@ func TestSplitLosesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ms := decodeAll(t, r.bodies)
+	ms := decodeAll(t, r.Bodies())
 	if len(ms) < 3 || d.Sent != len(ms) {
 		t.Fatalf("%d parts, Sent %d", len(ms), d.Sent)
 	}
 	seen := 0
 	for i, m := range ms {
-		if len(r.bodies[i]) > 20000 {
-			t.Errorf("part %d is %d bytes", i, len(r.bodies[i]))
+		if len(r.Bodies()[i]) > 20000 {
+			t.Errorf("part %d is %d bytes", i, len(r.Bodies()[i]))
 		}
 		if !strings.HasSuffix(m.Markdown.Title, fmt.Sprintf("(%d/%d)", i+1, len(ms))) || !strings.Contains(m.Markdown.Text, "@13800000000") {
 			t.Errorf("part %d title %q", i, m.Markdown.Title)
@@ -279,25 +245,25 @@ func TestSplitLosesNothing(t *testing.T) {
 		}
 	}
 	for i := range 50 {
-		if c := bytes.Count(bytes.Join(r.bodies, nil), []byte(fmt.Sprintf("- detail = alert-%02d-%s", i, strings.Repeat("x", 900)))); c != 1 {
+		if c := bytes.Count(bytes.Join(r.Bodies(), nil), []byte(fmt.Sprintf("- detail = alert-%02d-%s", i, strings.Repeat("x", 900)))); c != 1 {
 			t.Errorf("alert %d sent %d times", i, c)
 		}
 	}
 	// A retry after a failed second part resumes there.
-	r.bodies = nil
+	r.Reset()
 	d = grouped(50, 900)
 	if _, err := n.Notify(context.Background(), d); err != nil || d.Sent != 1 || !d.More {
 		t.Fatalf("first part: %v sent %d more %v", err, d.Sent, d.More)
 	}
-	r.answer = `{"errcode":130101,"errmsg":"send too fast"}`
+	r.Answer(`{"errcode":130101,"errmsg":"send too fast"}`)
 	if retry, err := n.Notify(context.Background(), d); err == nil || !retry || d.Sent != 1 {
 		t.Fatalf("failing part: retry %v err %v sent %d", retry, err, d.Sent)
 	}
-	r.answer = `{"errcode":0,"errmsg":"ok"}`
+	r.Answer(`{"errcode":0,"errmsg":"ok"}`)
 	if _, err := n.Notify(context.Background(), d); err != nil || d.Sent != 2 {
 		t.Fatalf("resumed: %v sent %d", err, d.Sent)
 	}
-	if ms := decodeAll(t, r.bodies); len(ms) != 3 || ms[0].Markdown.Title == ms[2].Markdown.Title || !strings.Contains(ms[2].Markdown.Title, "(2/") {
+	if ms := decodeAll(t, r.Bodies()); len(ms) != 3 || ms[0].Markdown.Title == ms[2].Markdown.Title || !strings.Contains(ms[2].Markdown.Title, "(2/") {
 		t.Errorf("titles after retry: %q", []string{ms[0].Markdown.Title, ms[len(ms)-1].Markdown.Title})
 	}
 }
