@@ -187,7 +187,7 @@ func (s *SMSConfig) UnmarshalYAML(unmarshal func(any) error) error {
 
 // validate checks the notifier; relative file paths in http_config are
 // resolved against dir.
-func (n *Notifier) validate(dir string) error {
+func (n *Notifier) validate(dir string, ts *tmpl.Set) error {
 	count := 0
 	for _, set := range []bool{n.Webhook != nil, n.Email != nil, n.DingTalk != nil, n.SMS != nil} {
 		if set {
@@ -208,17 +208,17 @@ func (n *Notifier) validate(dir string) error {
 	case n.Webhook != nil:
 		return n.Webhook.validate(dir)
 	case n.Email != nil:
-		return n.Email.validate()
+		return n.Email.validate(ts)
 	case n.DingTalk != nil:
 		if err := validateHTTP(&n.DingTalk.HTTPConfig, dir); err != nil {
 			return err
 		}
-		return n.DingTalk.validate()
+		return n.DingTalk.validate(ts)
 	default:
 		if err := validateHTTP(&n.SMS.HTTPConfig, dir); err != nil {
 			return err
 		}
-		return n.SMS.validate()
+		return n.SMS.validate(ts)
 	}
 }
 
@@ -242,7 +242,7 @@ func (w *WebhookConfig) validate(dir string) error {
 	return checkURL(w.URL)
 }
 
-func (e *EmailConfig) validate() error {
+func (e *EmailConfig) validate(ts *tmpl.Set) error {
 	if e.Smarthost == "" || e.From == "" || len(e.To) == 0 {
 		return errors.New("email needs smarthost, from and to")
 	}
@@ -250,17 +250,17 @@ func (e *EmailConfig) validate() error {
 		return fmt.Errorf("smarthost: %w", err)
 	}
 	var err error
-	if e.subject, err = tmpl.Parse("subject", e.Subject); err != nil {
+	if e.subject, err = ts.Parse("subject", e.Subject); err != nil {
 		return err
 	}
-	if e.html, err = tmpl.ParseHTML("html", e.HTML); err != nil {
+	if e.html, err = ts.ParseHTML("html", e.HTML); err != nil {
 		return err
 	}
-	e.body, err = tmpl.Parse("body", e.Body)
+	e.body, err = ts.Parse("body", e.Body)
 	return err
 }
 
-func (d *DingTalkConfig) validate() error {
+func (d *DingTalkConfig) validate(ts *tmpl.Set) error {
 	if d.MessagesPerMinute < 1 || d.MaxBytes < 1000 {
 		return errors.New("messages_per_minute must be positive and max_bytes at least 1000")
 	}
@@ -273,14 +273,14 @@ func (d *DingTalkConfig) validate() error {
 		}
 	}
 	var err error
-	if d.title, err = tmpl.Parse("title", d.Title); err != nil {
+	if d.title, err = ts.Parse("title", d.Title); err != nil {
 		return err
 	}
-	d.text, err = tmpl.Parse("text", d.Text)
+	d.text, err = ts.Parse("text", d.Text)
 	return err
 }
 
-func (s *SMSConfig) validate() error {
+func (s *SMSConfig) validate(ts *tmpl.Set) error {
 	s.Method = strings.ToUpper(s.Method)
 	switch s.Method {
 	case http.MethodGet, http.MethodPost, http.MethodPut:
@@ -291,10 +291,10 @@ func (s *SMSConfig) validate() error {
 		return err
 	}
 	var err error
-	if s.url, err = tmpl.Parse("url", s.URL); err != nil {
+	if s.url, err = ts.Parse("url", s.URL); err != nil {
 		return err
 	}
-	s.body, err = tmpl.Parse("body", s.Body)
+	s.body, err = ts.Parse("body", s.Body)
 	return err
 }
 

@@ -37,7 +37,13 @@ type Alert struct {
 	// new-silence form for the alert's labels.
 	IncidentURL string
 	SilenceURL  string
+
+	loc *time.Location
 }
+
+// Time formats t in global.timezone, with its offset, as Data.Time does:
+// {{ .Time .StartsAt }} inside {{ range .Alerts }}.
+func (a *Alert) Time(t time.Time) string { return formatIn(a.loc, t) }
 
 // RunbookURL is the alert's runbook_url annotation.
 func (a *Alert) RunbookURL() string { return a.Annotations["runbook_url"] }
@@ -152,6 +158,7 @@ func New(m Message, o Options) *Data {
 	for i, a := range m.Alerts {
 		a.IncidentURL = IncidentURL(o.ReceiverURL, a.IncidentID)
 		a.SilenceURL = SilenceURL(m.ExternalURL, a.Labels)
+		a.loc = loc
 		d.Alerts[i] = a
 	}
 	labels, annotations := make([]payload.KV, len(d.Alerts)), make([]payload.KV, len(d.Alerts))
@@ -240,11 +247,12 @@ func SilenceURL(externalURL string, labels map[string]string) string {
 const TimeFormat = "2006-01-02 15:04:05 -07:00 MST"
 
 // Time formats t in the configured zone, with its offset.
-func (d *Data) Time(t time.Time) string {
+func (d *Data) Time(t time.Time) string { return formatIn(d.Location, t) }
+
+func formatIn(loc *time.Location, t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	loc := d.Location
 	if loc == nil {
 		loc = time.UTC
 	}
@@ -281,7 +289,7 @@ func (d *Data) List() Alerts {
 	if len(d.Alerts) > 0 {
 		return d.Alerts
 	}
-	return Alerts{{Alert: d.Alert, Kind: d.Kind, IncidentID: d.IncidentID, IncidentURL: d.IncidentURL, SilenceURL: d.SilenceURL}}
+	return Alerts{{Alert: d.Alert, Kind: d.Kind, IncidentID: d.IncidentID, IncidentURL: d.IncidentURL, SilenceURL: d.SilenceURL, loc: d.Location}}
 }
 
 func countStates(as Alerts) string {

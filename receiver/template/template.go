@@ -21,6 +21,8 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"io"
+	"os"
+	"path/filepath"
 	"text/template"
 	"text/template/parse"
 	"time"
@@ -182,4 +184,72 @@ func Sample(n int) *Data {
 	return New(Message{Kind: "firing", Text: "Restart member succeeded.", Receiver: "zkwatch",
 		ExternalURL: "https://alertmanager.example", GroupLabels: map[string]string{"group": "zk"}, Alerts: as},
 		Options{ReceiverURL: "https://receiver.example"})
+}
+
+// Set holds the named templates defined in the files of the
+// configuration's templates: list, which notifier templates call with
+// {{ template "name" . }} as in Alertmanager. A nil Set has none.
+type Set struct {
+	text *template.Template
+	html *htmltemplate.Template
+}
+
+// LoadFiles parses the files matching each glob pattern into a Set.
+func LoadFiles(patterns []string) (*Set, error) {
+	s := &Set{text: template.New("").Option("missingkey=zero").Funcs(Funcs),
+		html: htmltemplate.New("").Option("missingkey=zero").Funcs(htmltemplate.FuncMap(Funcs))}
+	for _, p := range patterns {
+		files, err := filepath.Glob(p)
+		if err != nil {
+			return nil, fmt.Errorf("templates: %w", err)
+		}
+		if len(files) == 0 {
+			return nil, fmt.Errorf("templates: no file matches %q", p)
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return nil, fmt.Errorf("templates: %w", err)
+			}
+			if _, err := s.text.New(f).Parse(string(b)); err != nil {
+				return nil, fmt.Errorf("templates: %w", err)
+			}
+			if _, err := s.html.New(f).Parse(string(b)); err != nil {
+				return nil, fmt.Errorf("templates: %w", err)
+			}
+		}
+	}
+	return s, nil
+}
+
+// Parse parses a text template that may call the Set's templates.
+func (s *Set) Parse(name, text string) (*template.Template, error) {
+	if s == nil || text == "" {
+		return Parse(name, text)
+	}
+	base, err := s.text.Clone()
+	if err != nil {
+		return nil, err
+	}
+	t, err := base.New(name).Parse(text)
+	if err != nil {
+		return nil, fmt.Errorf("template %s: %w", name, err)
+	}
+	return t, tryOnSamples(name, t.Execute)
+}
+
+// ParseHTML parses an HTML template that may call the Set's templates.
+func (s *Set) ParseHTML(name, text string) (*htmltemplate.Template, error) {
+	if s == nil || text == "" {
+		return ParseHTML(name, text)
+	}
+	base, err := s.html.Clone()
+	if err != nil {
+		return nil, err
+	}
+	t, err := base.New(name).Parse(text)
+	if err != nil {
+		return nil, fmt.Errorf("template %s: %w", name, err)
+	}
+	return t, tryOnSamples(name, t.Execute)
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/zkwatch/zkwatch/internal/zktest"
+	"github.com/zkwatch/zkwatch/receiver/internal/browsertest"
 	"github.com/zkwatch/zkwatch/receiver/payload"
 	"github.com/zkwatch/zkwatch/receiver/receivertest"
 	"github.com/zkwatch/zkwatch/receiver/store"
@@ -166,7 +167,7 @@ func TestIncidentAPI(t *testing.T) {
 
 // The status page, checked in a real headless browser.
 func TestStatusPageInBrowser(t *testing.T) {
-	ctx := receivertest.Browser(t)
+	ctx := browsertest.Start(t)
 	srv, ids := setup(t)
 	must := func(v string, err error) string {
 		t.Helper()

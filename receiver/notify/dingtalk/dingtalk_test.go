@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -166,7 +167,8 @@ func grouped(n, labelBytes int) *tmpl.Data {
 			GeneratorURL: "https://prom.example/graph?g0.expr=up"}
 		as[i] = tmpl.Alert{Alert: a, Kind: "firing", IncidentID: fmt.Sprintf("inc-%02d", i)}
 	}
-	return tmpl.New(tmpl.Message{Kind: "firing", ExternalURL: "http://am.example", Alerts: as},
+	return tmpl.New(tmpl.Message{Kind: "firing", ExternalURL: "http://am.example", Receiver: "zk team",
+		GroupLabels: map[string]string{"alertname": "ZooKeeperDown"}, Alerts: as},
 		tmpl.Options{ReceiverURL: "https://rcv.example"})
 }
 
@@ -287,4 +289,56 @@ func TestHTTPConfigOwnCA(t *testing.T) {
 	if _, err := bad.Notify(context.Background(), testData()); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("without the CA: %v", err)
 	}
+}
+
+// The shipped examples/templates/dingtalk.tmpl (prometheus-webhook-
+// dingtalk's template names and layout) renders a grouped message with
+// every alert's links and times, and the @mention.
+func TestExampleTemplate(t *testing.T) {
+	file, err := filepath.Abs("../../../examples/templates/dingtalk.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRobot(t, "s")
+	n := newNotifier(t, fmt.Sprintf(`templates: [%q]
+global: {timezone: Asia/Shanghai}
+notifiers: [{name: d, dingtalk: {url: '%s/?access_token=t', secret: s, at: {mobiles: ['13800000000']},
+  title: '{{ template "ding.link.title" . }}', text: '{{ template "ding.link.content" . }}'}}]`, file, r.srv.URL))
+	d := grouped(30, 10)
+	d.Location, _ = time.LoadLocation("Asia/Shanghai")
+	d = tmpl.New(tmpl.Message{Kind: d.Kind, ExternalURL: d.ExternalURL, Receiver: d.Receiver, GroupLabels: d.GroupLabels,
+		Alerts: append(d.Alerts[:29:29], resolvedAlert(d.Alerts[29]))}, tmpl.Options{ReceiverURL: "https://rcv.example", Location: d.Location})
+	for d.Sent == 0 || d.More {
+		if _, err := n.Notify(context.Background(), d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms := decodeAll(t, r.Bodies())
+	if len(ms) != 1 {
+		t.Fatalf("%d messages", len(ms))
+	}
+	m := ms[0]
+	if m.Markdown.Title != "[FIRING:29] ZooKeeperDown (zk 13900000000)" {
+		t.Errorf("title %q", m.Markdown.Title)
+	}
+	text := m.Markdown.Text
+	for what, n := range map[string]int{
+		"#### \\[FIRING:29\\] **[ZooKeeperDown](http://am.example/#/alerts?receiver=zk+team)**": 1,
+		"**Alerts Firing**": 1, "**Alerts Resolved**": 1, "[Runbook](https://rb.example/zk)": 30,
+		"[Source](https://prom.example/graph?g0.expr=up)": 30, "[Silence](http://am.example/#/silences/new?filter=": 30,
+		"- Started: 2026-01-02 11:04:05 +08:00 CST": 30, ", ended: 2026-01-02 12:04:05 +08:00 CST": 1,
+		"[Incident](https://rcv.example/incidents/inc-29)": 1, "\n\n@13800000000": 1,
+	} {
+		if c := strings.Count(text, what); c != n {
+			t.Errorf("%d times %q, want %d", c, what, n)
+		}
+	}
+	if t.Failed() {
+		t.Logf("text:\n%.3000s", text)
+	}
+}
+
+func resolvedAlert(a tmpl.Alert) tmpl.Alert {
+	a.Status, a.Kind, a.EndsAt = "resolved", "resolved", a.StartsAt.Add(time.Hour)
+	return a
 }

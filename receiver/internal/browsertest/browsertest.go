@@ -11,7 +11,9 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package receivertest
+// Package browsertest starts headless Chromium for tests that check
+// pages and e-mails the way a person sees them.
+package browsertest
 
 import (
 	"context"
@@ -23,10 +25,10 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// Browser starts a headless Chromium for the test and returns its
+// Start starts a headless Chromium for the test and returns its
 // context, which ends with the test or after a minute. Without Chromium
 // the test is skipped, or fails under CI=true.
-func Browser(t *testing.T) context.Context {
+func Start(t *testing.T) context.Context {
 	t.Helper()
 	exe := chromium(t)
 	opts := []chromedp.ExecAllocatorOption{
