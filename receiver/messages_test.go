@@ -148,7 +148,7 @@ routes: [{notifiers: [ding, hook]}]
 	must(t, err)
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(page), "zk-07.example:2181") || !strings.Contains(html.UnescapeString(string(page)), "+08:00 CST") {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "zk-07.example:2181") || !strings.Contains(html.UnescapeString(string(page)), "+08:00 CST") {
 		t.Errorf("incident page: %d\n%s", resp.StatusCode, page)
 	}
 
@@ -167,5 +167,45 @@ routes: [{notifiers: [ding, hook]}]
 	must(t, json.Unmarshal(robot.Bodies()[len(bodies)], &dm))
 	if !strings.HasPrefix(dm.Markdown.Title, "[RESOLVED:10] ZooKeeperDown") || !strings.Contains(dm.Markdown.Text, "- ended: 2026-12-01 10:02:03 +08:00 CST") {
 		t.Errorf("resolved message %q:\n%.500s", dm.Markdown.Title, dm.Markdown.Text)
+	}
+}
+
+// A webhook with grouping: notification gets one document listing the
+// alerts; a DingTalk text template that fails on a real alert still
+// delivers, with the default text.
+func TestGroupedWebhookAndTemplateFallback(t *testing.T) {
+	robot := notifytest.NewRobot(t, "s")
+	hook := newSink(t)
+	e := start(t, fmt.Sprintf(`
+notifiers:
+  - {name: hook, grouping: notification, webhook: {url: %q}}
+  - {name: ding, dingtalk: {url: %q, secret: s, text: '{{ range .Alerts }}{{ with .Labels.value }}{{ humanize . }}{{ end }}{{ end }}'}}
+routes: [{notifiers: [hook, ding]}]
+`, hook.srv.URL, robot.URL))
+	m, ids := notification(3, 0, time.Now().Add(-time.Minute))
+	m.Alerts[2].Labels["value"] = "not a number"
+	body, _ := json.Marshal(m)
+	if code, msg := e.post(string(body)); code != http.StatusOK {
+		t.Fatalf("post: %d %s", code, msg)
+	}
+	e.waitFor("deliveries", func() error {
+		if err := expect(1, len(hook.messages()), "webhook documents"); err != nil {
+			return err
+		}
+		return expect(1, len(robot.Bodies()), "DingTalk messages")
+	})
+	doc := hook.messages()[0]
+	if len(doc.Alerts) != 3 || doc.Alerts[2].IncidentID != ids[2] || doc.Kind != "firing" || doc.ExternalURL != m.ExternalURL {
+		t.Errorf("document: kind %q, %d alerts, %+v", doc.Kind, len(doc.Alerts), doc.Alerts)
+	}
+	var dm dingMessage
+	must(t, json.Unmarshal(robot.Bodies()[0], &dm))
+	if !strings.HasPrefix(dm.Markdown.Text, "### [FIRING:3] ZooKeeperDown group=zk") {
+		t.Errorf("fallback text:\n%.300s", dm.Markdown.Text)
+	}
+	for _, id := range ids {
+		if n := e.incident(id).Notifications; len(n) != 2 || n[0].Outcome != "success" || n[1].Outcome != "success" {
+			t.Errorf("incident %s: %+v", id, n)
+		}
 	}
 }

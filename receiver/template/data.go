@@ -43,10 +43,10 @@ type Alert struct {
 
 // Time formats t in global.timezone, with its offset, as Data.Time does:
 // {{ .Time .StartsAt }} inside {{ range .Alerts }}.
-func (a *Alert) Time(t time.Time) string { return formatIn(a.loc, t) }
+func (a Alert) Time(t time.Time) string { return formatIn(a.loc, t) }
 
 // RunbookURL is the alert's runbook_url annotation.
-func (a *Alert) RunbookURL() string { return a.Annotations["runbook_url"] }
+func (a Alert) RunbookURL() string { return a.Annotations["runbook_url"] }
 
 // Alerts is a list of alerts with Alertmanager's filters.
 type Alerts []Alert

@@ -146,7 +146,7 @@ func ParseHTML(name, text string) (*htmltemplate.Template, error) {
 	if text == "" {
 		return nil, nil
 	}
-	t, err := htmltemplate.New(name).Option("missingkey=zero").Funcs(htmltemplate.FuncMap(Funcs)).Parse(text)
+	t, err := htmltemplate.New(name).Option("missingkey=zero").Funcs(Funcs).Parse(text)
 	if err != nil {
 		return nil, fmt.Errorf("template %s: %w", name, err)
 	}
@@ -197,7 +197,7 @@ type Set struct {
 // LoadFiles parses the files matching each glob pattern into a Set.
 func LoadFiles(patterns []string) (*Set, error) {
 	s := &Set{text: template.New("").Option("missingkey=zero").Funcs(Funcs),
-		html: htmltemplate.New("").Option("missingkey=zero").Funcs(htmltemplate.FuncMap(Funcs))}
+		html: htmltemplate.New("").Option("missingkey=zero").Funcs(Funcs)}
 	for _, p := range patterns {
 		files, err := filepath.Glob(p)
 		if err != nil {
