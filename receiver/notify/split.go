@@ -13,10 +13,7 @@
 
 package notify
 
-import (
-	"fmt"
-	"unicode/utf8"
-)
+import "fmt"
 
 // Range is the alerts [From, To) of a message part.
 type Range struct{ From, To int }
@@ -74,12 +71,6 @@ func TruncateVisibly(s string, max int) string {
 	if len(s) <= max {
 		return s
 	}
-	cut := max - len(Cut(len(s)))
-	if cut < 0 {
-		cut = 0
-	}
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
+	cut := runeCut(s, max-len(Cut(len(s))))
 	return s[:cut] + Cut(len(s)-cut)
 }

@@ -218,6 +218,10 @@ func TestStatusPageInBrowser(t *testing.T) {
 	if pending != "0" {
 		t.Errorf("pending %q", pending)
 	}
+	// Times are shown in global.timezone with the offset.
+	if !strings.Contains(restarts, "+08:00 CST") || !strings.Contains(notifications, "+08:00 CST") {
+		t.Errorf("times not in Asia/Shanghai:\n%s\n%s", restarts, notifications)
+	}
 	// The incident links lead to the incident's page: its notifications,
 	// its restart with the command's output, times in global.timezone.
 	if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`#open-incidents a[href$="`+ids["member"]+`"]`))); err != nil {
