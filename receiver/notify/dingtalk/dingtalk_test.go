@@ -228,6 +228,7 @@ func TestSplitLosesNothing(t *testing.T) {
 		}
 	}
 	ms := decodeAll(t, r.Bodies())
+	t.Logf("50 alerts with 900-byte labels: %d messages", len(ms))
 	if len(ms) < 3 || d.Sent != len(ms) {
 		t.Fatalf("%d parts, Sent %d", len(ms), d.Sent)
 	}
