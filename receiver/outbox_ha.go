@@ -15,6 +15,7 @@ package receiver
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/go-kit/log/level"
@@ -27,6 +28,9 @@ import (
 const duplicateNote = "Possible duplicate: sent without ZooKeeper coordination between receiver replicas."
 
 func markDuplicate(text string) string {
+	if strings.Contains(text, duplicateNote) {
+		return text // marked on an earlier attempt
+	}
 	if text == "" {
 		return duplicateNote
 	}
@@ -106,13 +110,7 @@ func (o *Outbox) skip(it *store.OutboxItem, c notifyClaim) bool {
 		if err := tx.DeleteOutbox(it); err != nil {
 			return err
 		}
-		inc, err := tx.Incident(it.IncidentID)
-		if err != nil || inc == nil {
-			return err
-		}
-		inc.Notifications = append(inc.Notifications, store.Notification{Notifier: it.Notifier, Kind: it.Kind,
-			Outcome: c.outcome, At: now, Replica: c.owner})
-		return tx.PutIncident(inc)
+		return recordDelivery(tx, it, c.outcome, nil, now, c.owner, false)
 	})
 	if err != nil {
 		level.Error(o.logger).Log("msg", "recording delivery", "notifier", it.Notifier, "err", err)

@@ -25,7 +25,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -66,7 +65,6 @@ func startHA(t testing.TB) *haStack { return startReplicas(t, 2) }
 
 // startReplicas starts n replicas (1: a single receiver without ZooKeeper).
 func startReplicas(t testing.TB, n int) *haStack {
-	requireTool(t, "prometheus-alertmanager")
 	requireTool(t, "amtool")
 	s := &haStack{t: t, dir: t.TempDir(), names: [2]string{"a", "b"}, n: n}
 	if n > 1 {
@@ -76,6 +74,7 @@ func startReplicas(t testing.TB, n int) *haStack {
 	for i := 0; i < n; i++ {
 		s.addrs[i] = freeAddr(t)
 		writeFile(t, s.path("receiver-"+s.names[i]+".yml"), fmt.Sprintf(`
+global: {bearer_token: s3cret}
 notifiers:
   - {name: one, webhook: {url: %q}}
   - {name: two, webhook: {url: %q}}
@@ -95,7 +94,24 @@ restarts:
 `, s.sinks[0].srv.URL, s.sinks[1].srv.URL, s.path("runs-"+s.names[i]), s.path("slow-"+s.names[i])))
 		s.launch(i)
 	}
-	s.startAlertmanager()
+	urls := make([]string, n)
+	for i := range urls {
+		urls[i] = "http://" + s.addrs[i] + "/webhook"
+	}
+	s.am = "http://" + startAlertmanager(t, s.dir, "s3cret", urls...)
+	if err := zktest.WaitFor(60*time.Second, 50*time.Millisecond, func() error {
+		resp, err := http.Get(s.am + "/-/ready")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("ready: %d", resp.StatusCode)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	return s
 }
 
@@ -110,64 +126,6 @@ func (s *haStack) launch(i int) {
 	}
 	s.replicas[i] = launchAt(s.t, s.addrs[i], s.path("receiver-"+s.names[i]+".yml"), s.path("data-"+s.names[i]), ha...)
 }
-
-func (s *haStack) startAlertmanager() {
-	t := s.t
-	cfg := s.path("alertmanager.yml")
-	var hooks strings.Builder
-	for i := 0; i < s.n; i++ {
-		fmt.Fprintf(&hooks, "      - {url: \"http://%s/webhook\", send_resolved: true}\n", s.addrs[i])
-	}
-	writeFile(t, cfg, `
-route:
-  receiver: zkwatch
-  group_by: ['...']
-  group_wait: 0s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: zkwatch
-    webhook_configs:
-`+hooks.String())
-	addr := freeAddr(t)
-	cmd := exec.Command("prometheus-alertmanager", "--config.file="+cfg, "--storage.path="+s.path("am"),
-		"--web.listen-address="+addr, "--cluster.listen-address=", "--log.level=warn")
-	logs := &strings.Builder{}
-	var mu sync.Mutex
-	cmd.Stderr = writerFunc(func(b []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return logs.Write(b) })
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
-		if t.Failed() {
-			mu.Lock()
-			t.Logf("alertmanager log:\n%s", logs.String())
-			mu.Unlock()
-		}
-	})
-	s.am = "http://" + addr
-	if err := zktest.WaitFor(60*time.Second, 50*time.Millisecond, func() error {
-		resp, err := http.Get(s.am + "/-/ready")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("ready: %d", resp.StatusCode)
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 
 // fire adds an alert through amtool.
 func (s *haStack) fire(labels ...string) error {
