@@ -27,6 +27,7 @@ import (
 
 	"github.com/zkwatch/zkwatch/internal/zksession"
 	"github.com/zkwatch/zkwatch/internal/zktls"
+	"github.com/zkwatch/zkwatch/receiver"
 	"github.com/zkwatch/zkwatch/receiver/ha"
 )
 
@@ -60,6 +61,17 @@ func addHAFlags(app *kingpin.Application) *haFlags {
 			Default("1m").Duration(),
 		tls: zktls.AddFlags(app),
 	}
+}
+
+// attach makes rcv claim its actions as the flags say (call before Run);
+// the returned function stops the coordination.
+func (f *haFlags) attach(rcv *receiver.Receiver, listen []string, reg prometheus.Registerer, logger log.Logger) (func(), error) {
+	coord, stop, err := f.coordinator(listen, reg, logger)
+	if err != nil {
+		return nil, err
+	}
+	rcv.SetCoordinator(coord, *f.failOpenAfter)
+	return stop, nil
 }
 
 // coordinator returns the claims coordinator for the flags, started, and

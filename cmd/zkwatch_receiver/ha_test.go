@@ -583,3 +583,27 @@ func TestHAOwnerKilledDuringCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Bad --ha.* settings stop the receiver at startup with the reason.
+func TestHAFlagErrors(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "receiver.yml")
+	writeFile(t, cfg, "notifiers: []\n")
+	for _, c := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"--ha.zookeeper.acl=creator"}, "needs an authenticated identity"},
+		{[]string{"--ha.path=zkwatch"}, "not absolute"},
+		{[]string{"--ha.zookeeper.auth.digest-file=" + filepath.Join(dir, "missing")}, "--ha.zookeeper.auth.digest-file"},
+		{[]string{"--zookeeper.tls.ca-file=" + filepath.Join(dir, "missing.pem")}, "zookeeper TLS CA file"},
+	} {
+		args := append([]string{"--config.file=" + cfg, "--storage.path=" + filepath.Join(dir, "data"),
+			"--web.listen-address=" + freeAddr(t), "--ha.zookeeper.servers=127.0.0.1:1"}, c.flags...)
+		out, err := exec.Command(binary(t), args...).CombinedOutput()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), c.want) {
+			t.Errorf("%v: %v, want exit 1 naming %q:\n%s", c.flags, err, c.want, out)
+		}
+	}
+}

@@ -106,13 +106,12 @@ func run() int {
 		return 1
 	}
 	rcv.SetExternalURL(*externalURL)
-	coord, stopCoord, err := haConfig.coordinator(*toolkit.WebListenAddresses, reg, logger)
+	stopHA, err := haConfig.attach(rcv, *toolkit.WebListenAddresses, reg, logger)
 	if err != nil {
 		level.Error(logger).Log("msg", "setting up replica coordination", "err", err)
 		return 1
 	}
-	defer stopCoord()
-	rcv.SetCoordinator(coord, *haConfig.failOpenAfter)
+	defer stopHA()
 	rl := newReloader(*configFile, rcv, reg, logger)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
