@@ -20,6 +20,7 @@ package receiver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -181,7 +182,7 @@ func (r *Receiver) runExpiry(ctx context.Context) {
 		} else if n > 0 {
 			level.Info(r.logger).Log("msg", "expired incidents", "count", n)
 		}
-		if n, err := r.coord.Cleanup(r.now().Add(-r.Config().Storage.Retention)); err != nil {
+		if n, err := r.coord.Cleanup(r.now().Add(-r.Config().Storage.Retention)); err != nil && !errors.Is(err, ha.ErrUnavailable) {
 			level.Warn(r.logger).Log("msg", "removing old claims", "err", err)
 		} else if n > 0 {
 			level.Info(r.logger).Log("msg", "removed the claims of old incidents", "count", n)
