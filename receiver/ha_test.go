@@ -113,10 +113,14 @@ func TestRestartFailsClosed(t *testing.T) {
 		}
 		return nil
 	})
-	inc := e.incident(id)
-	if last := inc.Restarts[len(inc.Restarts)-1]; last.Outcome != "success" || last.Replica != "me" {
-		t.Errorf("last attempt %+v", last)
-	}
+	// The claim's outcome is written first, the incident's record next.
+	e.waitFor("attempt recorded", func() error {
+		inc := e.incident(id)
+		if last := inc.Restarts[len(inc.Restarts)-1]; last.Outcome != "success" || last.Replica != "me" {
+			return fmt.Errorf("last attempt %+v", last)
+		}
+		return nil
+	})
 }
 
 // A restart another replica ran is recorded as theirs, not run, not

@@ -15,6 +15,8 @@ package receiver
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"time"
 
@@ -37,6 +39,14 @@ func markDuplicate(text string) string {
 	return text + "\n" + duplicateNote
 }
 
+// unmarkDuplicate is the text before markDuplicate.
+func unmarkDuplicate(text string) string {
+	if text == duplicateNote {
+		return ""
+	}
+	return strings.TrimSuffix(text, "\n"+duplicateNote)
+}
+
 // notifyClaim is what the coordinator decided about one delivery.
 type notifyClaim struct {
 	send      bool // deliver now
@@ -48,11 +58,18 @@ type notifyClaim struct {
 	outcome   string
 }
 
-// notifyKey names the claim of a delivery: the n-th message of its kind
-// to its notifier for the incident, counting those recorded so far
-// (deliveries by other replicas are recorded too).
+// notifyKey names the claim of a delivery: a restart report by its text
+// (only the replica that settled an attempt reports it, and each attempt's
+// report differs), any other message as the n-th of its kind to its
+// notifier for the incident, counting those recorded so far (deliveries
+// by other replicas are recorded too).
 func (o *Outbox) notifyKey(it *store.OutboxItem) ha.Key {
 	k := ha.Key{Incident: it.IncidentID, Action: "notify/" + it.Notifier + "/" + it.Kind, Attempt: 1}
+	if it.Kind == store.KindRestart {
+		sum := sha256.Sum256([]byte(unmarkDuplicate(it.Text)))
+		k.Action += "/" + hex.EncodeToString(sum[:6])
+		return k
+	}
 	_ = o.store.View(func(tx *store.Tx) error {
 		inc, err := tx.Incident(it.IncidentID)
 		if err != nil || inc == nil {
