@@ -17,7 +17,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -107,13 +106,14 @@ func NewEnsembleCollector(cfg Config, logger log.Logger) (*EnsembleCollector, er
 	if len(cfg.Servers) == 0 {
 		return nil, errors.New("no ZooKeeper servers given")
 	}
-	var prober fourlw.Prober = fourlw.FourLetterProber{}
+	var prober fourlw.Prober = fourlw.FourLetterProber{TLS: cfg.TLS}
 	switch cfg.Transport {
 	case "", "4lw":
 	case "admin":
 		prober = fourlw.AdminProber{
-			Client:    &http.Client{},
+			Client:    fourlw.AdminClient(cfg.TLS),
 			AdminAddr: adminAddr(cfg.AdminPorts),
+			HTTPS:     cfg.TLS != nil,
 		}
 	default:
 		return nil, errors.New("unknown transport " + strconv.Quote(cfg.Transport) + " (want 4lw or admin)")

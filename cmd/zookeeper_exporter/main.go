@@ -36,6 +36,7 @@ import (
 
 	"github.com/zkwatch/zkwatch/collector"
 	"github.com/zkwatch/zkwatch/internal/logging"
+	"github.com/zkwatch/zkwatch/internal/zktls"
 )
 
 func main() {
@@ -56,6 +57,7 @@ func main() {
 				Default("0.25").Float64()
 		probeMaxTargets = kingpin.Flag("probe.max-targets", "Maximum number of members in one /probe target list.").
 				Default("16").Int()
+		zkTLS        = zktls.AddFlags(kingpin.CommandLine)
 		toolkitFlags = kingpinflag.AddFlags(kingpin.CommandLine, ":9141")
 		logConfig    = logging.AddFlags(kingpin.CommandLine)
 	)
@@ -69,6 +71,9 @@ func main() {
 	level.Info(logger).Log("msg", "Build context", "build_context", version.BuildContext())
 
 	cfg, err := buildConfig(*servers, *adminServers, *timeout, *transport)
+	if err == nil {
+		cfg.TLS, err = zkTLS.TLSConfig()
+	}
 	if err != nil {
 		level.Error(logger).Log("msg", "Invalid flags", "err", err)
 		os.Exit(2)

@@ -17,6 +17,7 @@
 package zksession
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"path"
@@ -28,6 +29,8 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/go-zookeeper/zk"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/zkwatch/zkwatch/internal/zktls"
 )
 
 // State is a connection state in Curator's model.
@@ -83,7 +86,9 @@ type Options struct {
 	Digest []string
 	// MaxBufferSize bounds one response packet (0: 16 MiB).
 	MaxBufferSize int
-	Logger        log.Logger
+	// TLS, when set, connects to the servers' secure client port with it.
+	TLS    *tls.Config
+	Logger log.Logger
 }
 
 // Validate checks the options without connecting.
@@ -201,10 +206,13 @@ func (z zkLogger) Printf(format string, args ...interface{}) {
 // Start opens the session in the background. It returns at once; listeners
 // learn of the session through SessionEvent.
 func (m *Manager) Start() error {
+	// go-zookeeper's option type is unexported: the dialer is always set,
+	// plain TCP when TLS is off.
 	conn, _, err := zk.Connect(m.opts.Servers, m.opts.SessionTimeout,
 		zk.WithLogger(zkLogger{log.With(m.logger, "component", "zk")}),
 		zk.WithLogInfo(false),
 		zk.WithMaxBufferSize(m.opts.MaxBufferSize),
+		zk.WithDialer(zktls.Dialer(m.opts.TLS)),
 		zk.WithEventCallback(m.enqueue))
 	if err != nil {
 		return err
