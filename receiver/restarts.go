@@ -269,7 +269,7 @@ func (r *Receiver) handleJob(ctx context.Context, j *store.RestartJob) {
 	if g := rule.Guard; g != nil {
 		addr := inc.Alert.Labels[g.TargetLabel]
 		s.guardMu.Lock()
-		err := restart.CheckQuorum(ctx, g.ZooKeeper, addr, &s.busy, g.Timeout)
+		err := restart.CheckQuorum(ctx, g.TLSConfig(), g.ZooKeeper, addr, &s.busy, g.Timeout)
 		if err == nil {
 			defer s.busy.Mark(addr)()
 		}

@@ -16,6 +16,7 @@ package config
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -192,6 +193,12 @@ type Guard struct {
 	Timeout     time.Duration `yaml:"timeout"`
 	// RetryInterval is how long a postponed restart waits.
 	RetryInterval time.Duration `yaml:"retry_interval"`
+	// TLS, when set, makes the guard ask the members' secure client ports
+	// (the usual Prometheus tls_config: ca_file, cert_file, key_file,
+	// server_name, insecure_skip_verify).
+	TLS *commoncfg.TLSConfig `yaml:"tls_config"`
+
+	tlsConfig *tls.Config
 }
 
 // Storage configures the incident store.
@@ -314,7 +321,7 @@ func (c *Config) validate(dir string) error {
 			return fmt.Errorf("restarts[%d]: duplicate name %q", i, r.Name)
 		}
 		rules[r.Name] = true
-		if err := r.validate(); err != nil {
+		if err := r.validate(dir); err != nil {
 			return fmt.Errorf("restart %q: %w", r.Name, err)
 		}
 	}
@@ -500,7 +507,7 @@ func splitHostPort(s string) (string, string, error) {
 	return s[:i], s[i+1:], nil
 }
 
-func (r *Restart) validate() error {
+func (r *Restart) validate(dir string) error {
 	var err error
 	if r.matcher, err = NewMatcher(r.Match, r.MatchRE); err != nil {
 		return err
@@ -556,9 +563,36 @@ func (r *Restart) validate() error {
 		setDefault(&g.TargetLabel, "server")
 		setDefault(&g.Timeout, 2*time.Second)
 		setDefault(&g.RetryInterval, 10*time.Second)
+		if err := g.loadTLS(dir); err != nil {
+			return err
+		}
 	}
 	return nil
 }
+
+// loadTLS builds the guard's TLS client configuration from tls_config, with
+// relative file names resolved against dir.
+func (g *Guard) loadTLS(dir string) error {
+	if g.TLS == nil {
+		return nil
+	}
+	if dir != "" {
+		g.TLS.SetDirectory(dir)
+	}
+	if err := g.TLS.Validate(); err != nil {
+		return fmt.Errorf("guard: tls_config: %w", err)
+	}
+	tc, err := commoncfg.NewTLSConfig(g.TLS)
+	if err != nil {
+		return fmt.Errorf("guard: tls_config: %w", err)
+	}
+	g.tlsConfig = tc
+	return nil
+}
+
+// TLSConfig is the guard's client configuration for the members' secure
+// client ports, or nil for plain TCP.
+func (g *Guard) TLSConfig() *tls.Config { return g.tlsConfig }
 
 // Matches tells whether the rule applies to labels.
 func (r *Restart) Matches(labels map[string]string) bool { return r.matcher.Matches(labels) }
