@@ -54,12 +54,14 @@ type Options struct {
 	Extra        map[string]string // further zoo.cfg lines
 	Heap         string            // JVM -Xmx, default 256m
 	ReadyTimeout time.Duration     // how long Launch waits for a healthy ensemble, default 120s
+	TLS          *TLSOptions       // also serve a secure client port (key material in Ensemble.Certs)
 }
 
 // Member is one ZooKeeper server.
 type Member struct {
 	ID                                           int
 	ClientPort, AdminPort, QuorumPort, ElectPort int
+	SecurePort                                   int // secureClientPort, with Options.TLS
 	dir, cfg                                     string
 
 	mu     sync.Mutex
@@ -71,13 +73,20 @@ type Member struct {
 // Addr is the member's client address, 127.0.0.1:port.
 func (m *Member) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(m.ClientPort)) }
 
+// SecureAddr is the member's secure client address (with Options.TLS).
+func (m *Member) SecureAddr() string {
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(m.SecurePort))
+}
+
 // AdminURL is the base URL of the member's AdminServer.
 func (m *Member) AdminURL() string { return fmt.Sprintf("http://127.0.0.1:%d", m.AdminPort) }
 
 // Ensemble is a running set of members.
 type Ensemble struct {
 	Members []*Member
-	opts    Options
+	// Certs is the key material the members serve TLS with (Options.TLS).
+	Certs *Certs
+	opts  Options
 }
 
 // Classpath returns the classpath to start ZooKeeper with, and whether its
@@ -109,8 +118,15 @@ func Launch(opts Options) (*Ensemble, error) {
 	if _, ok := Classpath(); !ok {
 		return nil, errors.New("ZooKeeper not found: install the Debian package zookeeper and a JRE, or set " + ClasspathEnv)
 	}
+	var certs *Certs
+	if opts.TLS != nil {
+		var err error
+		if certs, err = NewCerts(filepath.Join(opts.Dir, "tls")); err != nil {
+			return nil, fmt.Errorf("TLS key material: %w", err)
+		}
+	}
 	for attempt := 1; ; attempt++ {
-		e, err := launch(opts)
+		e, err := launch(opts, certs)
 		if err == nil || attempt == 3 || !errors.Is(err, ErrMemberExited) {
 			return e, err
 		}
@@ -120,14 +136,22 @@ func Launch(opts Options) (*Ensemble, error) {
 // ErrMemberExited reports a member process that ended on its own.
 var ErrMemberExited = errors.New("member process exited")
 
-func launch(opts Options) (*Ensemble, error) {
-	ports, err := FreePorts(4 * opts.Size)
+func launch(opts Options, certs *Certs) (*Ensemble, error) {
+	stride := 4
+	if certs != nil {
+		stride = 5
+	}
+	ports, err := FreePorts(stride * opts.Size)
 	if err != nil {
 		return nil, err
 	}
-	e := &Ensemble{opts: opts}
+	e := &Ensemble{opts: opts, Certs: certs}
 	for i := 0; i < opts.Size; i++ {
-		m := &Member{ID: i + 1, ClientPort: ports[4*i], AdminPort: ports[4*i+1], QuorumPort: ports[4*i+2], ElectPort: ports[4*i+3]}
+		p := ports[stride*i:]
+		m := &Member{ID: i + 1, ClientPort: p[0], AdminPort: p[1], QuorumPort: p[2], ElectPort: p[3]}
+		if certs != nil {
+			m.SecurePort = p[4]
+		}
 		m.dir = filepath.Join(opts.Dir, fmt.Sprintf("zk%d", m.ID))
 		m.cfg = filepath.Join(m.dir, "zoo.cfg")
 		e.Members = append(e.Members, m)
@@ -191,6 +215,9 @@ func (e *Ensemble) writeConfig(m *Member) error {
 	default:
 		fmt.Fprintf(&b, "4lw.commands.whitelist=%s\n", e.opts.Whitelist)
 	}
+	if e.Certs != nil {
+		b.WriteString(e.Certs.zooCfg(e.opts.TLS, m.SecurePort))
+	}
 	for k, v := range e.opts.Extra {
 		fmt.Fprintf(&b, "%s=%s\n", k, v)
 	}
@@ -210,6 +237,9 @@ func (e *Ensemble) startMember(i int) error {
 		return fmt.Errorf("member %d already running", m.ID)
 	}
 	cp, _ := Classpath()
+	if e.Certs != nil && !strings.Contains(cp, NettyCodecJar) {
+		cp += ":" + NettyCodecJar
+	}
 	logf, err := os.OpenFile(filepath.Join(m.dir, "server.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
@@ -337,6 +367,15 @@ func (e *Ensemble) Addrs() []string {
 	out := make([]string, len(e.Members))
 	for i, m := range e.Members {
 		out[i] = m.Addr()
+	}
+	return out
+}
+
+// SecureAddrs lists the members' secure client addresses (Options.TLS).
+func (e *Ensemble) SecureAddrs() []string {
+	out := make([]string, len(e.Members))
+	for i, m := range e.Members {
+		out[i] = m.SecureAddr()
 	}
 	return out
 }
