@@ -212,3 +212,40 @@ func TestQuorumGuard(t *testing.T) {
 		t.Errorf("check took %s", d)
 	}
 }
+
+// TestQuorumGuardTLS runs the guard, configured by a receiver tls_config,
+// against a real three-member ensemble serving TLS with
+// ssl.clientAuth=need; without the client certificate every member counts
+// as down with reason tls.
+func TestQuorumGuardTLS(t *testing.T) {
+	e := zktest.Start(t, 3, func(o *zktest.Options) { o.TLS = &zktest.TLSOptions{} })
+	addrs := e.SecureAddrs()
+	guard := func(tlsConfig string) *config.Guard {
+		t.Helper()
+		r := rule(t, fmt.Sprintf(`restarts:
+  - name: r
+    match: {alertname: X}
+    command: ["/bin/true"]
+    guard:
+      zookeeper: [%q, %q, %q]
+      tls_config: %s
+`, addrs[0], addrs[1], addrs[2], tlsConfig))
+		return r.Guard
+	}
+	c := e.Certs
+	g := guard(fmt.Sprintf("{ca_file: %q, cert_file: %q, key_file: %q}", c.CAFile, c.ClientCert, c.ClientKey))
+	ctx := context.Background()
+	var busy Busy
+	if err := CheckQuorum(ctx, g.TLSConfig(), g.ZooKeeper, addrs[0], &busy, 2*time.Second); err != nil {
+		t.Fatalf("healthy TLS ensemble: %v", err)
+	}
+	g = guard(fmt.Sprintf("{ca_file: %q}", c.CAFile))
+	start := time.Now()
+	err := CheckQuorum(ctx, g.TLSConfig(), g.ZooKeeper, addrs[0], &busy, 2*time.Second)
+	if err == nil || !strings.Contains(err.Error(), addrs[1]+": tls") || !strings.Contains(err.Error(), addrs[2]+": tls") {
+		t.Errorf("without a client certificate: %v, want both other members down with reason tls", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("check took %s", d)
+	}
+}
