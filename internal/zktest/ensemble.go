@@ -436,6 +436,9 @@ func (e *Ensemble) WaitHealthy(timeout time.Duration) error {
 			} else if err != nil {
 				return err
 			}
+			if err := e.secureReady(i); err != nil {
+				return err
+			}
 			switch mode {
 			case "leader", "standalone":
 				leaders++
@@ -449,6 +452,26 @@ func (e *Ensemble) WaitHealthy(timeout time.Duration) error {
 		}
 		return nil
 	})
+}
+
+// secureReady checks, with Options.TLS, that member i answers over TLS on
+// its secure port. The JVM's first handshakes are slow (seconds on a busy
+// machine): a member counts as ready once they are done.
+func (e *Ensemble) secureReady(i int) error {
+	if e.Certs == nil {
+		return nil
+	}
+	tc, err := e.Certs.Client().TLSConfig()
+	if err != nil {
+		return Permanent(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = fourlw.DoTLS(ctx, tc, e.Members[i].SecureAddr(), "srvr", 0)
+	if errors.Is(err, fourlw.ErrNotServing) {
+		return nil // the plain port's answer decides
+	}
+	return err
 }
 
 // WaitLeaderOtherThan waits until a leader other than member old leads a
