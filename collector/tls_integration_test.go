@@ -80,7 +80,7 @@ func TestTLSRealEnsemble(t *testing.T) {
 			`zookeeper_group_members{group="/monitor/secure"}`:                  1,
 			`zookeeper_group_member_up{group="/monitor/secure",member="web-1"}`: 1,
 			`zookeeper_watch_synced{root="/monitor/secure"}`:                    1,
-			`zookeeper_exporter_session_state{state="connected"}`:              1,
+			`zookeeper_exporter_session_state{state="connected"}`:               1,
 		}})
 		owner.Close()
 		x.waitFor(want{values: map[string]float64{
