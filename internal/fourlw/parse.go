@@ -30,6 +30,9 @@ type Field struct {
 	Value   float64
 	Text    string
 	Numeric bool
+	// Labels are set for keys of the Prometheus metrics provider, such as
+	// zk_jvm_threads_state{state="RUNNABLE"}; Key is then the name alone.
+	Labels []Label
 }
 
 // maxFields bounds what one mntr answer may produce, so a misbehaving server
@@ -55,11 +58,15 @@ func ParseMntr(data []byte) ([]Field, error) {
 			continue
 		}
 		key := bytes.TrimSpace(line[:tab])
+		var labels []Label
 		if !validKey(key) {
-			continue
+			var ok bool
+			if key, labels, ok = labelledKey(key); !ok {
+				continue
+			}
 		}
 		val := string(bytes.TrimSpace(line[tab+1:]))
-		f := Field{Key: keys.intern(key)}
+		f := Field{Key: keys.intern(key), Labels: labels}
 		if v, err := strconv.ParseFloat(val, 64); err == nil {
 			f.Value, f.Numeric = v, true
 		} else {

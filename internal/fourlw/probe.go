@@ -275,16 +275,24 @@ func monitorFields(doc map[string]any) []Field {
 	var fields []Field
 	for k, v := range doc {
 		key := "zk_" + k
-		if k == "command" || k == "error" || !validKey([]byte(key)) {
+		var labels []Label
+		if k == "command" || k == "error" {
 			continue
+		}
+		if !validKey([]byte(key)) {
+			name, l, ok := labelledKey([]byte(key))
+			if !ok {
+				continue
+			}
+			key, labels = string(name), l
 		}
 		switch v := v.(type) {
 		case json.Number:
 			if f, err := v.Float64(); err == nil {
-				fields = append(fields, Field{Key: key, Value: f, Numeric: true})
+				fields = append(fields, Field{Key: key, Value: f, Numeric: true, Labels: labels})
 			}
 		case string:
-			fields = append(fields, Field{Key: key, Text: v})
+			fields = append(fields, Field{Key: key, Text: v, Labels: labels})
 		}
 	}
 	return fields
