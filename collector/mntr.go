@@ -131,8 +131,8 @@ func mntrMetrics(server string, fields []fourlw.Field, descs *descCache) []prome
 	summaries := map[*summaryMeta]*summaryValues{}
 	var order []*summaryMeta
 	for _, f := range fields {
-		if !f.Numeric {
-			continue
+		if !f.Numeric || len(f.Labels) > 0 {
+			continue // labelled keys: descs.provider below
 		}
 		fi := descs.field(f.Key, hasCnt)
 		switch {
@@ -149,6 +149,7 @@ func mntrMetrics(server string, fields []fourlw.Field, descs *descCache) []prome
 			sv.add(fi.part, f.Value)
 		}
 	}
+	out = append(out, descs.provider.metrics(server, fields, descs)...)
 	for _, sm := range order {
 		sv := summaries[sm]
 		names, values := []string{"server"}, []string{server}
@@ -279,6 +280,7 @@ type descCache struct {
 	fields    map[string]*fieldInfo // keys of flat fields
 	inSummary map[string]*fieldInfo // keys whose zk_cnt_ twin is present
 	summaries map[string]*summaryMeta
+	provider  providerKeys // labelled keys (mntr_labels.go)
 }
 
 // field returns the cached classification of key.
