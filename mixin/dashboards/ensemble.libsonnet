@@ -74,6 +74,21 @@ local g = import '../lib/dashboard.libsonnet';
           ],
         },
         {
+          title: 'JVM and disk',
+          panels: [
+            g.timeseries('Heap used', [t('zookeeper_jvm_memory_bytes_used{%(sel)s, area="heap"} / (zookeeper_jvm_memory_bytes_max{%(sel)s, area="heap"} > 0)', '{{server}}')],
+                         unit='percentunit', description='Needs the Prometheus metrics provider with metricsProvider.exportJvmInfo=true.'),
+            g.timeseries('GC time', [
+              t('sum by (server) (rate(zookeeper_jvm_gc_collection_seconds_sum{%(sel)s}[$__rate_interval]))', '{{server}} GC'),
+              t('rate(zookeeper_jvm_pause_time_seconds_sum{%(sel)s}[$__rate_interval])', '{{server}} pauses'),
+            ], unit='percentunit', description='Share of time in GC (metrics provider) or in JVM pauses (jvm.pause.monitor=true).'),
+            g.timeseries('Average fsync time', [t('rate(zookeeper_fsynctime_seconds_sum{%(sel)s}[$__rate_interval]) / rate(zookeeper_fsynctime_seconds_count{%(sel)s}[$__rate_interval])', '{{server}}')], unit='s'),
+            g.timeseries('Average snapshot time', [t('zookeeper_snapshottime_seconds_sum{%(sel)s} / zookeeper_snapshottime_seconds_count{%(sel)s}', '{{server}}')], unit='s', description='Since the server started.'),
+            g.timeseries('Average election time', [t('zookeeper_election_time_seconds_sum{%(sel)s} / zookeeper_election_time_seconds_count{%(sel)s}', '{{server}}')], unit='s', description='Since the server started.'),
+            g.timeseries('Read-only mode', [t('zookeeper_server_state{%(sel)s, state="read-only"}', '{{server}}')], description='1 while a server is cut off from the quorum and serves reads only.'),
+          ],
+        },
+        {
           title: 'Probing',
           panels: [
             g.timeseries('Probe duration', [t('zookeeper_probe_duration_seconds{%(sel)s}', '{{server}}')], unit='s'),
