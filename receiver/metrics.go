@@ -28,7 +28,7 @@ type Metrics struct {
 	restarts        *prometheus.CounterVec
 }
 
-func newMetrics(r *Receiver, reg prometheus.Registerer) *Metrics {
+func newMetrics(st *store.Store, reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		WebhookRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "webhook_requests_total",
@@ -44,14 +44,14 @@ func newMetrics(r *Receiver, reg prometheus.Registerer) *Metrics {
 		}, []string{"rule", "outcome"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.WebhookRequests, m.notifications, m.restarts, &storeCollector{r: r})
+		reg.MustRegister(m.WebhookRequests, m.notifications, m.restarts, &storeCollector{st: st})
 	}
 	return m
 }
 
 // storeCollector reads incident counts, outbox depth and file size from
 // the store at scrape time.
-type storeCollector struct{ r *Receiver }
+type storeCollector struct{ st *store.Store }
 
 var (
 	incidentsDesc = prometheus.NewDesc(namespace+"_incidents", "Incidents in the store by status.", []string{"status"}, nil)
@@ -68,7 +68,7 @@ func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	var counts map[string]int
 	var pending int
-	err := c.r.store.View(func(tx *store.Tx) error {
+	err := c.st.View(func(tx *store.Tx) error {
 		counts, pending = tx.CountByStatus(), tx.OutboxLen()
 		return nil
 	})
@@ -80,5 +80,5 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(incidentsDesc, prometheus.GaugeValue, float64(n), status)
 	}
 	ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(pending))
-	ch <- prometheus.MustNewConstMetric(sizeDesc, prometheus.GaugeValue, float64(c.r.store.Size()))
+	ch <- prometheus.MustNewConstMetric(sizeDesc, prometheus.GaugeValue, float64(c.st.Size()))
 }

@@ -21,7 +21,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
 	"net/http"
 	"strconv"
 	"strings"
@@ -34,7 +35,7 @@ import (
 
 // Options wire the handler to the rest of the program.
 type Options struct {
-	Logger  *slog.Logger
+	Logger  log.Logger
 	Metrics http.Handler // served at /metrics when set
 	Reload  func() error // called by POST /-/reload when set
 }
@@ -124,7 +125,7 @@ func (h *handler) serveWebhook(w http.ResponseWriter, r *http.Request) (int, str
 	res, err := h.rcv.Ingest(m)
 	if err != nil {
 		// Alertmanager retries 5xx: exactly what a storage failure needs.
-		h.o.Logger.Error("storing alerts failed", "err", err)
+		level.Error(h.o.Logger).Log("msg", "storing alerts failed", "err", err)
 		return http.StatusInternalServerError, "storing alerts failed: " + err.Error()
 	}
 	b, _ := json.Marshal(map[string]any{"status": "ok", "alerts": len(m.Alerts), "new": res.New, "resolved": res.Resolved})
