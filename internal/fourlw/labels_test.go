@@ -15,6 +15,7 @@ package fourlw
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"reflect"
@@ -145,4 +146,24 @@ func FuzzLabelledKey(f *testing.F) {
 			t.Fatalf("%q parsed as %q %v, printed as %q, parsed again as %q %v", key, name, labels, b.String(), name2, labels2)
 		}
 	})
+}
+
+// TestMonitorLabelledKeys: the AdminServer's /commands/monitor carries the
+// metrics provider's keys too, without the zk_ prefix.
+func TestMonitorLabelledKeys(t *testing.T) {
+	fields := monitorFields(map[string]any{
+		`jvm_threads_state{state="RUNNABLE"}`:                     json.Number("15.0"),
+		`jvm_gc_collection_seconds_sum{gc="G1 Young Generation"}`: json.Number("0.25"),
+		`bad{`:         json.Number("1"),
+		"server_state": "leader",
+	})
+	if f := find(fields, "zk_jvm_threads_state", Label{"state", "RUNNABLE"}); f == nil || f.Value != 15 {
+		t.Errorf("threads state: %+v in %+v", f, fields)
+	}
+	if f := find(fields, "zk_jvm_gc_collection_seconds_sum", Label{"gc", "G1 Young Generation"}); f == nil || f.Value != 0.25 {
+		t.Errorf("gc sum: %+v in %+v", f, fields)
+	}
+	if len(fields) != 3 {
+		t.Errorf("%d fields, want 3 (the malformed key dropped): %+v", len(fields), fields)
+	}
 }
