@@ -116,6 +116,24 @@ func TestDialContext(t *testing.T) {
 	if err == nil || !zktls.IsTLS(err) {
 		t.Errorf("missing client certificate: %v, want a TLS error", err)
 	}
+	// A server whose certificate has expired (a forgotten rotation).
+	expCert, expKey, err := certs.Issue("expired-server", time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired, err := tls.LoadX509KeyPair(expCert, expKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := serve(t, func(c net.Conn) {
+		defer c.Close()
+		_ = tls.Server(c, &tls.Config{Certificates: []tls.Certificate{expired}}).Handshake()
+	})
+	_, err = read(load(certs.Client()), stale)
+	var ce x509.CertificateInvalidError
+	if !errors.As(err, &he) || !errors.As(err, &ce) || ce.Reason != x509.Expired {
+		t.Errorf("expired server certificate: %v, want a HandshakeError for an expired certificate", err)
+	}
 	// A peer that does not speak TLS (ZooKeeper's plain port closes on a
 	// ClientHello it cannot frame).
 	plain := serve(t, func(c net.Conn) { c.Close() })
