@@ -17,7 +17,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"sort"
 	"strings"
@@ -151,7 +150,7 @@ func loadWatchConfig() (*watchconfig.Config, error) {
 		}
 	}
 	for _, p := range *watchGroups {
-		if err := watchconfig.ValidatePath(p); err != nil {
+		if err := zksession.ValidatePath(p); err != nil {
 			return nil, fmt.Errorf("--watch.group: %w", err)
 		}
 		dup := false
@@ -180,15 +179,11 @@ func (w *watcher) manager() (*zksession.Manager, error) {
 		Logger:         log.With(w.logger, "component", "watch-session"),
 	}
 	if *watchDigestFile != "" {
-		data, err := os.ReadFile(*watchDigestFile)
+		digest, err := zksession.ReadDigestFile(*watchDigestFile)
 		if err != nil {
 			return nil, fmt.Errorf("--watch.auth.digest-file: %w", err)
 		}
-		for _, line := range strings.Split(string(data), "\n") {
-			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
-				opts.Digest = append(opts.Digest, line)
-			}
-		}
+		opts.Digest = digest
 	}
 	m, err := zksession.New(opts)
 	if err != nil {
