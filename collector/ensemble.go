@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -64,8 +65,8 @@ func newEnsembleDescs() *ensembleDescs {
 		info:          d("server_info", "Version and server id of the member.", g, "server", "version", "server_id"),
 		epoch:         d("zxid_epoch", "Leader epoch of the member's last zxid.", g, "server"),
 		counter:       d("zxid_counter", "Transaction counter of the member's last zxid.", g, "server"),
-		lag:           d("follower_zxid_lag", "Transactions this follower is behind the leader (same epoch).", g, "server"),
-		epochBehind:   d("follower_epoch_behind", "1 when this follower's last zxid is from an older epoch than the leader's.", g, "server"),
+		lag:           d("follower_zxid_lag", "Transactions this follower is behind the leader; 0 for a follower synced with a leader that has not committed in its new epoch yet.", g, "server"),
+		epochBehind:   d("follower_epoch_behind", "1 when this follower has not synced with the leader, or is in an older epoch while the leader has committed in its new one.", g, "server"),
 		allowed:       d("command_allowed", "1 when the member allows the four-letter word (or admin command), 0 when its whitelist refuses it.", g, "server", "command"),
 		probeErrors:   d("probe_errors_total", "Failed probes of the member by reason.", c, "server", "reason"),
 		members:       d("ensemble_members", "Configured members of the ensemble.", g),
@@ -339,27 +340,60 @@ func (c *EnsembleCollector) emitLag(ch chan<- prometheus.Metric, leader *fourlw.
 	if leader.Srvr == nil {
 		return
 	}
-	lz := leader.Srvr.Zxid
 	for i, st := range statuses {
 		if (modes[i] != "follower" && modes[i] != "observer") || st.Srvr == nil {
 			continue
 		}
-		z := st.Srvr.Zxid
-		behind := 0.0
-		switch {
-		case z.Epoch() < lz.Epoch():
-			behind = 1
-		case z.Epoch() == lz.Epoch():
-			// Members are asked concurrently, so a follower may already
-			// have committed what the leader reported a moment earlier.
-			lag := int64(lz.Counter()) - int64(z.Counter())
-			if lag < 0 {
-				lag = 0
-			}
+		lag, behind, ok := followerLag(leader.Srvr.Zxid, st)
+		if ok {
 			ch <- c.d.lag.mustNewConstMetric(float64(lag), st.Addr)
 		}
 		ch <- c.d.epochBehind.mustNewConstMetric(behind, st.Addr)
 	}
+}
+
+// followerLag compares a follower's last zxid with the leader's zxid lz. It
+// returns the transactions the follower lacks (ok false when unknown) and
+// whether it is behind by an epoch.
+//
+// After an election the leader's zxid is (new epoch, 0) while its followers
+// still show the last zxid of the old epoch until the first write: that is
+// not lag. A follower that finished its sync with the leader (mntr's
+// zk_peer_state "following - broadcast"; without mntr, serving srvr as a
+// follower, which a server does only once synced) has every transaction of
+// the older epochs. It lacks only what the leader committed in the new
+// epoch, which is the leader's counter.
+func followerLag(lz fourlw.Zxid, st *fourlw.Status) (lag int64, behind float64, ok bool) {
+	z := st.Srvr.Zxid
+	switch {
+	case z.Epoch() == lz.Epoch():
+		// Members are asked concurrently, so a follower may already
+		// have committed what the leader reported a moment earlier.
+		return max(int64(lz.Counter())-int64(z.Counter()), 0), 0, true
+	case z.Epoch() > lz.Epoch():
+		// The leader was asked before it committed in a newer epoch.
+		return 0, 0, true
+	case !synced(st):
+		return 0, 1, false
+	case lz.Counter() == 0:
+		return 0, 0, true
+	default:
+		// Synced, yet nothing of the new epoch applied while the leader
+		// has committed in it.
+		return int64(lz.Counter()), 1, true
+	}
+}
+
+// synced reports whether a follower or observer says it finished its sync
+// with the leader. Without zk_peer_state (srvr only, older servers) a member
+// that serves as follower is taken as synced.
+func synced(st *fourlw.Status) bool {
+	for _, f := range st.Mntr {
+		if f.Key == "zk_peer_state" {
+			return strings.HasSuffix(f.Text, "- broadcast")
+		}
+	}
+	return true
 }
 
 // trackLeader counts changes of the leader's identity or epoch. c.mu is held.
