@@ -48,7 +48,7 @@ type ensembleDescs struct {
 	up, probeDuration, lastSeen, state, isLeader, info         typedDesc
 	epoch, counter, lag, epochBehind, allowed, probeErrors     typedDesc
 	members, membersUp, leaders, quorumSize, hasQuorum, synced typedDesc
-	leaderChanges                                              typedDesc
+	leaderChanges, votersUp                                    typedDesc
 }
 
 func newEnsembleDescs() *ensembleDescs {
@@ -71,6 +71,7 @@ func newEnsembleDescs() *ensembleDescs {
 		probeErrors:   d("probe_errors_total", "Failed probes of the member by reason.", c, "server", "reason"),
 		members:       d("ensemble_members", "Configured members of the ensemble.", g),
 		membersUp:     d("ensemble_members_up", "Members that answered.", g),
+		votersUp:      d("ensemble_voters_up", "Members that answered and vote (all but observers): compare with the quorum size.", g),
 		leaders:       d("ensemble_leaders", "Members reporting that they lead; anything but 1 is a problem.", g),
 		quorumSize:    d("ensemble_quorum_size", "Voting members needed for a quorum.", g),
 		hasQuorum:     d("ensemble_has_quorum", "1 when exactly one leader has a majority of voters in sync.", g),
@@ -167,11 +168,14 @@ func (c *EnsembleCollector) Update(ctx context.Context, ch chan<- prometheus.Met
 		c.record(st, now)
 	}
 	modes := inferModes(statuses)
-	up, leaders := 0, 0
+	up, votersUp, leaders := 0, 0, 0
 	leaderIdx := -1
 	for i, st := range statuses {
 		if st.Up {
 			up++
+			if modes[i] != "observer" {
+				votersUp++
+			}
 		}
 		if modes[i] == "leader" || modes[i] == "standalone" {
 			leaders++
@@ -196,6 +200,7 @@ func (c *EnsembleCollector) Update(ctx context.Context, ch chan<- prometheus.Met
 	d := c.d
 	ch <- d.members.mustNewConstMetric(float64(members))
 	ch <- d.membersUp.mustNewConstMetric(float64(up))
+	ch <- d.votersUp.mustNewConstMetric(float64(votersUp))
 	ch <- d.leaders.mustNewConstMetric(float64(leaders))
 	ch <- d.quorumSize.mustNewConstMetric(float64(quorum))
 	ch <- d.hasQuorum.mustNewConstMetric(hasQuorum)

@@ -37,7 +37,7 @@ var (
 		"zookeeper_server_state", "zookeeper_server_is_leader", "zookeeper_server_info",
 		"zookeeper_zxid_epoch", "zookeeper_zxid_counter", "zookeeper_follower_zxid_lag",
 		"zookeeper_follower_epoch_behind", "zookeeper_command_allowed",
-		"zookeeper_ensemble_members", "zookeeper_ensemble_members_up", "zookeeper_ensemble_leaders",
+		"zookeeper_ensemble_members", "zookeeper_ensemble_members_up", "zookeeper_ensemble_voters_up", "zookeeper_ensemble_leaders",
 		"zookeeper_ensemble_quorum_size", "zookeeper_ensemble_has_quorum", "zookeeper_ensemble_synced_followers",
 		"zookeeper_ensemble_leader_changes_total",
 		"zookeeper_avg_latency_seconds", "zookeeper_max_latency_seconds", "zookeeper_min_latency_seconds",

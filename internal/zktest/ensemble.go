@@ -53,6 +53,8 @@ type Options struct {
 	Whitelist    string            // 4lw.commands.whitelist; "" means "*", "-" leaves it unset (server default: srvr only)
 	Extra        map[string]string // further zoo.cfg lines
 	Heap         string            // JVM -Xmx, default 256m
+	Observers    int               // the last Observers members are observers (peerType=observer)
+	JVMFlags     []string          // further JVM arguments, e.g. -Dreadonlymode.enabled=true
 	ReadyTimeout time.Duration     // how long Launch waits for a healthy ensemble, default 120s
 }
 
@@ -194,13 +196,23 @@ func (e *Ensemble) writeConfig(m *Member) error {
 	for k, v := range e.opts.Extra {
 		fmt.Fprintf(&b, "%s=%s\n", k, v)
 	}
+	if e.observer(m) {
+		b.WriteString("peerType=observer\n")
+	}
 	if len(e.Members) > 1 {
 		for _, o := range e.Members {
-			fmt.Fprintf(&b, "server.%d=127.0.0.1:%d:%d\n", o.ID, o.QuorumPort, o.ElectPort)
+			role := ""
+			if e.observer(o) {
+				role = ":observer"
+			}
+			fmt.Fprintf(&b, "server.%d=127.0.0.1:%d:%d%s\n", o.ID, o.QuorumPort, o.ElectPort, role)
 		}
 	}
 	return os.WriteFile(m.cfg, []byte(b.String()), 0o644)
 }
+
+// observer reports whether m is one of the last opts.Observers members.
+func (e *Ensemble) observer(m *Member) bool { return m.ID > len(e.Members)-e.opts.Observers }
 
 func (e *Ensemble) startMember(i int) error {
 	m := e.Members[i]
@@ -214,9 +226,9 @@ func (e *Ensemble) startMember(i int) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command("java", "-Xmx"+e.opts.Heap, "-Xms32m", "-XX:+UseSerialGC", "-XX:-UsePerfData",
-		"-Xshare:auto", "-Dzookeeper.log.dir="+m.dir, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-		"-cp", cp, MainClass, m.cfg)
+	args := append([]string{"-Xmx" + e.opts.Heap, "-Xms32m", "-XX:+UseSerialGC", "-XX:-UsePerfData",
+		"-Xshare:auto", "-Dzookeeper.log.dir=" + m.dir, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"}, e.opts.JVMFlags...)
+	cmd := exec.Command("java", append(args, "-cp", cp, MainClass, m.cfg)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = m.dir
 	// Own process group so that stopping kills the whole JVM tree, and

@@ -21,6 +21,8 @@ local a = import '../lib/alert.libsonnet';
             'ZooKeeperScrapeFailing',
             |||
               zookeeper_scrape_collector_success{%(zookeeperSelector)s} == 0
+              unless on (%(ensembleBy)s)
+              max by (%(ensembleBy)s) (zookeeper_ensemble_members_up{%(zookeeperSelector)s}) == 0
             ||| % c,
             c.scrapeFailingFor,
             c.warningSeverity,
@@ -50,7 +52,7 @@ local a = import '../lib/alert.libsonnet';
           a.alert(
             'ZooKeeperQuorumAtRisk',
             |||
-              max by (%(ensembleBy)s) (zookeeper_ensemble_members_up{%(zookeeperSelector)s})
+              max by (%(ensembleBy)s) (zookeeper_ensemble_voters_up{%(zookeeperSelector)s})
                 == on (%(ensembleBy)s)
               max by (%(ensembleBy)s) (zookeeper_ensemble_quorum_size{%(zookeeperSelector)s})
               and on (%(ensembleBy)s)
@@ -59,7 +61,7 @@ local a = import '../lib/alert.libsonnet';
             c.quorumAtRiskFor,
             c.warningSeverity,
             'One more lost server breaks a ZooKeeper quorum.',
-            'Ensemble %(ensembleName)s has exactly a quorum of {{ $value }} servers up: losing one more stops it.' % c,
+            'Ensemble %(ensembleName)s has exactly a quorum of {{ $value }} voting servers up: losing one more stops it.' % c,
           ),
           a.alert(
             'ZooKeeperNoLeader',
