@@ -91,6 +91,7 @@ type EnsembleCollector struct {
 
 	mu            sync.Mutex
 	conf          map[string]confEntry
+	ids           map[string]int // server id of each address that told it, kept while it is down
 	lastSeen      map[string]time.Time
 	probeErrors   map[[2]string]float64
 	refusalLogged map[string]bool
@@ -122,7 +123,7 @@ func NewEnsembleCollector(cfg Config, logger log.Logger) (*EnsembleCollector, er
 	}
 	return &EnsembleCollector{
 		servers: cfg.Servers, prober: prober, logger: logger, d: newEnsembleDescs(),
-		conf: map[string]confEntry{}, lastSeen: map[string]time.Time{},
+		conf: map[string]confEntry{}, ids: map[string]int{}, lastSeen: map[string]time.Time{},
 		probeErrors: map[[2]string]float64{}, refusalLogged: map[string]bool{},
 	}, nil
 }
@@ -143,9 +144,10 @@ func adminAddr(m map[string]string) func(string) string {
 // Update implements Collector.
 func (c *EnsembleCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
 	now := time.Now()
-	statuses := make([]*fourlw.Status, len(c.servers))
+	servers, dyn := c.targets()
+	statuses := make([]*fourlw.Status, len(servers))
 	var wg sync.WaitGroup
-	for i, addr := range c.servers {
+	for i, addr := range servers {
 		wg.Add(1)
 		go func(i int, addr string) {
 			defer wg.Done()
@@ -191,7 +193,7 @@ func (c *EnsembleCollector) Update(ctx context.Context, ch chan<- prometheus.Met
 		c.trackLeader(leader)
 		c.emitLag(ch, leader, statuses, modes)
 	}
-	quorum, members := c.quorum(modes)
+	quorum, members := c.quorum(modes, dyn)
 	synced, haveSynced := syncedVoters(leader, statuses, modes)
 	hasQuorum := 0.0
 	if leaders == 1 && (modes[leaderIdx] == "standalone" || synced+1 >= quorum) {
@@ -214,17 +216,21 @@ func (c *EnsembleCollector) Update(ctx context.Context, ch chan<- prometheus.Met
 	return nil
 }
 
+// needConf reports whether to ask addr for conf: when its answer is stale,
+// and at every scrape from the leader of a dynamic configuration, which may
+// change at any time.
 func (c *EnsembleCollector) needConf(addr string, now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.conf[addr]
-	return !ok || now.Sub(e.at) > confTTL
+	return !ok || now.Sub(e.at) > confTTL || (addr == c.leader && e.conf.Clients() != nil)
 }
 
 // record updates what the collector remembers of a member. c.mu is held.
 func (c *EnsembleCollector) record(st *fourlw.Status, now time.Time) {
 	if st.Conf != nil {
 		c.conf[st.Addr] = confEntry{st.Conf, now}
+		c.ids[st.Addr] = st.Conf.ServerID
 	}
 	if st.Up {
 		c.lastSeen[st.Addr] = now
@@ -416,8 +422,12 @@ func (c *EnsembleCollector) trackLeader(leader *fourlw.Status) {
 }
 
 // quorum returns the quorum size and the number of configured members.
-// Voters come from conf when a member told it, else from the server list.
-func (c *EnsembleCollector) quorum(modes []string) (int, int) {
+// Voters come from the dynamic configuration when there is one, else from
+// conf when a member told it, else from the server list. c.mu is held.
+func (c *EnsembleCollector) quorum(modes []string, dyn *fourlw.Conf) (int, int) {
+	if dyn != nil {
+		return dyn.Voters()/2 + 1, len(dyn.Members)
+	}
 	members := len(c.servers)
 	voters := 0
 	for _, e := range c.conf {
@@ -437,6 +447,65 @@ func (c *EnsembleCollector) quorum(modes []string) (int, int) {
 		return 1, members
 	}
 	return voters/2 + 1, members
+}
+
+// dynamicConf returns the ensemble's dynamic configuration when the members
+// told one (conf lists every member with its client address, as
+// reconfigEnabled ensembles do): the leader's, else the newest. c.mu is held.
+func (c *EnsembleCollector) dynamicConf() *fourlw.Conf {
+	if e, ok := c.conf[c.leader]; ok && e.conf.Clients() != nil {
+		return e.conf
+	}
+	var newest *fourlw.Conf
+	for _, e := range c.conf {
+		if e.conf.Clients() != nil && (newest == nil || e.conf.Version > newest.Version) {
+			newest = e.conf
+		}
+	}
+	return newest
+}
+
+// targets returns the members to probe: the configured servers, followed
+// through dynamic reconfiguration when there is one (members added at run
+// time are probed, removed ones no longer), and that configuration.
+func (c *EnsembleCollector) targets() ([]string, *fourlw.Conf) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	dyn := c.dynamicConf()
+	if dyn == nil {
+		return c.servers, nil
+	}
+	member := map[int]bool{}
+	for _, m := range dyn.Members {
+		member[m.ID] = true
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, addr := range c.servers {
+		if id, ok := c.ids[addr]; ok && !member[id] {
+			continue // removed from the ensemble
+		}
+		out = append(out, addr)
+		seen[addr] = true
+	}
+	for _, m := range dyn.Members {
+		if !seen[m.Client] && !c.probedAs(m.ID, seen) {
+			out = append(out, m.Client)
+			seen[m.Client] = true
+		}
+	}
+	return out, dyn
+}
+
+// probedAs reports whether one of the addresses in seen is known to be
+// server id. c.mu is held.
+func (c *EnsembleCollector) probedAs(id int, seen map[string]bool) bool {
+	for addr := range seen {
+		if known, ok := c.ids[addr]; ok && known == id {
+			return true
+		}
+	}
+	return false
 }
 
 // syncedVoters counts voting followers in sync with the leader: what the

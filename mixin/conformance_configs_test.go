@@ -42,6 +42,7 @@ var conformanceConfigs = []conformanceConfig{
 	{"read-only mode", "3 members, `readonlymode.enabled=true` and `-Dreadonlymode.enabled=true`", runReadOnly},
 	{"srvr only", "3 members, `4lw.commands.whitelist=srvr`", runSrvrOnly},
 	{"AdminServer", "3 members, server-default whitelist (ZooKeeper 3.8 always allows `srvr`), exporter `--zookeeper.transport=admin`", runAdmin},
+	{"dynamic reconfiguration", "3 members, `reconfigEnabled=true`, `skipACL=yes`, members with client addresses; the exporter is given the first three only", runReconfig},
 	{"digest ACL", "3 members, watched group readable only with a digest identity, exporter `--watch.auth.digest-file`", runDigest},
 }
 
@@ -200,6 +201,41 @@ func runDigest(t *testing.T, m *matrix, name string) {
 	after := r.expect(2, 0, "", leader)
 	after.watch = true
 	r.record(t, "leader killed", after, alertOn("ZooKeeperMemberDown", leader), alertOn("ZooKeeperQuorumAtRisk"))
+}
+
+func runReconfig(t *testing.T, m *matrix, name string) {
+	r := m.start(t, name, 3, func(o *zktest.Options) { o.Reconfig = true }, nil)
+	r.settleHealthy(t, r.expect(2, 0, ""))
+	conn := connect(t, r.addrs)
+	added, err := r.ens.AddMember()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The new server joins as a non-voting follower; then it can be added.
+	if err := zktest.WaitFor(60*time.Second, 200*time.Millisecond, func() error {
+		_, err := conn.IncrementalReconfig([]string{r.ens.ServerLine(r.ens.Members[added])}, nil, -1)
+		return err
+	}); err != nil {
+		t.Fatalf("reconfig add: %v", err)
+	}
+	if err := r.ens.WaitHealthy(60 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	r.addrs = r.ens.Addrs()
+	r.record(t, "member added at run time", r.expect(3, 0, ""))
+
+	gone := (r.ens.Leader() + 1) % len(r.addrs)
+	if _, err := conn.IncrementalReconfig(nil, []string{fmt.Sprint(r.ens.Members[gone].ID)}, -1); err != nil {
+		t.Fatalf("reconfig remove: %v", err)
+	}
+	r.ens.Kill(gone) // decommissioned
+	if err := r.ens.WaitHealthy(60 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	after := r.expect(2, 0, "")
+	after.states[gone] = "gone"
+	after.ensemble["members"], after.ensemble["members_up"] = 3, 3
+	r.record(t, "member removed at run time", after)
 }
 
 // connect opens a ZooKeeper client closed at the end of the test.

@@ -101,7 +101,7 @@ func alertOn(name string, members ...int) []firing {
 // truth is what the exporter must report once a fault has settled.
 type truth struct {
 	ensemble map[string]float64 // zookeeper_ensemble_<key> → value
-	states   []string           // expected state of each member; "down" when it must not answer
+	states   []string           // expected state of each member; "down": must not answer; "gone": not exported
 	lagOver  int                // index of a follower whose lag must exceed 1000, or -1
 	watch    bool               // every watched path synced
 }
@@ -114,7 +114,13 @@ func (t truth) check(p page, addrs []string) error {
 		}
 	}
 	for i, st := range t.states {
-		up, _ := p.get("zookeeper_up", "server", addrs[i])
+		up, exported := p.get("zookeeper_up", "server", addrs[i])
+		if st == "gone" {
+			if exported {
+				return fmt.Errorf("member %d still exported", i+1)
+			}
+			continue
+		}
 		if st == "down" {
 			if up != 0 {
 				return fmt.Errorf("member %d answers, want down", i+1)
@@ -553,7 +559,11 @@ func (c *cell) summary() string {
 	states := map[string]int{}
 	lag, behind := "", 0.0
 	for _, a := range c.addrs {
-		if up, _ := p.get("zookeeper_up", "server", a); up == 0 {
+		up, exported := p.get("zookeeper_up", "server", a)
+		if !exported {
+			continue
+		}
+		if up == 0 {
 			states["down"]++
 			continue
 		}

@@ -41,6 +41,8 @@ var (
 		"zookeeper_ensemble_quorum_size", "zookeeper_ensemble_has_quorum", "zookeeper_ensemble_synced_followers",
 		"zookeeper_ensemble_leader_changes_total",
 		"zookeeper_avg_latency_seconds", "zookeeper_max_latency_seconds", "zookeeper_min_latency_seconds",
+		"zookeeper_readlatency_seconds_sum", "zookeeper_readlatency_seconds_count",
+		"zookeeper_updatelatency_seconds_sum", "zookeeper_updatelatency_seconds_count",
 		"zookeeper_outstanding_requests", "zookeeper_open_file_descriptor_count", "zookeeper_max_file_descriptor_count",
 		"zookeeper_pending_syncs", "zookeeper_num_alive_connections", "zookeeper_watch_count", "zookeeper_znode_count",
 		"zookeeper_approximate_data_size_bytes", "zookeeper_ephemerals_count", "zookeeper_packets_received_total",

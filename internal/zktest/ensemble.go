@@ -55,6 +55,7 @@ type Options struct {
 	Heap         string            // JVM -Xmx, default 256m
 	Observers    int               // the last Observers members are observers (peerType=observer)
 	JVMFlags     []string          // further JVM arguments, e.g. -Dreadonlymode.enabled=true
+	Reconfig     bool              // reconfigEnabled=true, skipACL=yes, members with client addresses (see AddMember)
 	ReadyTimeout time.Duration     // how long Launch waits for a healthy ensemble, default 120s
 }
 
@@ -63,6 +64,7 @@ type Member struct {
 	ID                                           int
 	ClientPort, AdminPort, QuorumPort, ElectPort int
 	dir, cfg                                     string
+	observer                                     bool
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -130,6 +132,7 @@ func launch(opts Options) (*Ensemble, error) {
 	e := &Ensemble{opts: opts}
 	for i := 0; i < opts.Size; i++ {
 		m := &Member{ID: i + 1, ClientPort: ports[4*i], AdminPort: ports[4*i+1], QuorumPort: ports[4*i+2], ElectPort: ports[4*i+3]}
+		m.observer = i >= opts.Size-opts.Observers
 		m.dir = filepath.Join(opts.Dir, fmt.Sprintf("zk%d", m.ID))
 		m.cfg = filepath.Join(m.dir, "zoo.cfg")
 		e.Members = append(e.Members, m)
@@ -196,23 +199,57 @@ func (e *Ensemble) writeConfig(m *Member) error {
 	for k, v := range e.opts.Extra {
 		fmt.Fprintf(&b, "%s=%s\n", k, v)
 	}
-	if e.observer(m) {
+	if m.observer {
 		b.WriteString("peerType=observer\n")
 	}
-	if len(e.Members) > 1 {
+	if e.opts.Reconfig {
+		b.WriteString("reconfigEnabled=true\nstandaloneEnabled=false\nskipACL=yes\n")
+	}
+	if len(e.Members) > 1 || e.opts.Reconfig {
 		for _, o := range e.Members {
-			role := ""
-			if e.observer(o) {
-				role = ":observer"
-			}
-			fmt.Fprintf(&b, "server.%d=127.0.0.1:%d:%d%s\n", o.ID, o.QuorumPort, o.ElectPort, role)
+			fmt.Fprintln(&b, e.ServerLine(o))
 		}
 	}
 	return os.WriteFile(m.cfg, []byte(b.String()), 0o644)
 }
 
-// observer reports whether m is one of the last opts.Observers members.
-func (e *Ensemble) observer(m *Member) bool { return m.ID > len(e.Members)-e.opts.Observers }
+// ServerLine is m's server.N line: host:quorum:election, its role when it
+// observes, and with Options.Reconfig its client address, as a reconfig
+// request names a joining member.
+func (e *Ensemble) ServerLine(m *Member) string {
+	line := fmt.Sprintf("server.%d=127.0.0.1:%d:%d", m.ID, m.QuorumPort, m.ElectPort)
+	switch {
+	case e.opts.Reconfig && m.observer:
+		return line + ":observer;" + m.Addr()
+	case e.opts.Reconfig:
+		return line + ":participant;" + m.Addr()
+	case m.observer:
+		return line + ":observer"
+	}
+	return line
+}
+
+// AddMember configures and starts one more participant, knowing the current
+// members and itself, for a dynamic reconfiguration (Options.Reconfig) to
+// add. It returns its index. Its configuration is written once: members
+// added later are not in it.
+func (e *Ensemble) AddMember() (int, error) {
+	ports, err := FreePorts(4)
+	if err != nil {
+		return -1, err
+	}
+	m := &Member{ID: len(e.Members) + 1, ClientPort: ports[0], AdminPort: ports[1], QuorumPort: ports[2], ElectPort: ports[3]}
+	m.dir = filepath.Join(e.opts.Dir, fmt.Sprintf("zk%d", m.ID))
+	m.cfg = filepath.Join(m.dir, "zoo.cfg")
+	e.Members = append(e.Members, m)
+	if err := os.RemoveAll(m.dir); err != nil {
+		return -1, err
+	}
+	if err := e.writeConfig(m); err != nil {
+		return -1, err
+	}
+	return len(e.Members) - 1, e.startMember(len(e.Members) - 1)
+}
 
 func (e *Ensemble) startMember(i int) error {
 	m := e.Members[i]

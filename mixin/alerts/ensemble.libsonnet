@@ -108,12 +108,23 @@ local a = import '../lib/alert.libsonnet';
           a.alert(
             'ZooKeeperHighRequestLatency',
             |||
-              zookeeper_avg_latency_seconds{%(zookeeperSelector)s} > %(avgLatencyThresholdSeconds)s
+              (
+                sum by (%(ensembleBy)s, server) (rate(zookeeper_readlatency_seconds_sum{%(zookeeperSelector)s}[5m]))
+                + on (%(ensembleBy)s, server)
+                sum by (%(ensembleBy)s, server) (rate(zookeeper_updatelatency_seconds_sum{%(zookeeperSelector)s}[5m]))
+              )
+              /
+              (
+                sum by (%(ensembleBy)s, server) (rate(zookeeper_readlatency_seconds_count{%(zookeeperSelector)s}[5m]))
+                + on (%(ensembleBy)s, server)
+                sum by (%(ensembleBy)s, server) (rate(zookeeper_updatelatency_seconds_count{%(zookeeperSelector)s}[5m]))
+              )
+              > %(avgLatencyThresholdSeconds)s
             ||| % c,
             c.latencyFor,
             c.warningSeverity,
             'A ZooKeeper server answers slowly.',
-            'Average request latency of {{ $labels.server }} in ensemble %(ensembleName)s is {{ $value | humanizeDuration }}.' % c,
+            'Average latency of the requests {{ $labels.server }} in ensemble %(ensembleName)s served in the last 5m is {{ $value | humanizeDuration }}.' % c,
           ),
           a.alert(
             'ZooKeeperOutstandingRequests',
