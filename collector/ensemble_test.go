@@ -353,3 +353,62 @@ func TestEnsembleFollowerCatchUp(t *testing.T) {
 		})
 	}
 }
+
+// TestEnsembleFollowsDynamicConfig: with a dynamic configuration (conf lists
+// client addresses), a member added at run time is probed though not given,
+// and a removed one is dropped; members and quorum follow the leader's conf.
+func TestEnsembleFollowsDynamicConfig(t *testing.T) {
+	servers, addrs := fakeEnsemble(t, "quiet-leader", "quiet-follower", "quiet-follower", "quiet-follower")
+	conf := func(id int, members ...int) []byte {
+		var b strings.Builder
+		fmt.Fprintf(&b, "serverId=%d\nmembership: \n", id)
+		for _, m := range members {
+			fmt.Fprintf(&b, "server.%d=127.0.0.1:1:2:participant;%s\n", m+1, addrs[m])
+		}
+		b.WriteString("version=100000001\n")
+		return []byte(b.String())
+	}
+	setAll := func(members ...int) {
+		for i, s := range servers {
+			s.Set("conf", conf(i+1, members...))
+		}
+	}
+	setAll(0, 1, 2)
+	zk := newTestCollector(t, addrs[:2], 2*time.Second) // member 3 not given
+	probed := func(s sample) []string {
+		var out []string
+		for _, a := range addrs {
+			if _, ok := s[srv("zookeeper_up", a)]; ok {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	scrape(t, zk) // learns the configuration
+	s := scrape(t, zk)
+	if got := probed(s); len(got) != 3 || got[2] != addrs[2] {
+		t.Errorf("probed %v, want the given two and member 3 from the configuration", got)
+	}
+	if err := expect(s, map[string]float64{"zookeeper_ensemble_members": 3, "zookeeper_ensemble_quorum_size": 2, "zookeeper_ensemble_members_up": 3}); err != nil {
+		t.Error(err)
+	}
+
+	// Member 4 added, member 2 removed.
+	setAll(0, 2, 3)
+	scrape(t, zk)
+	s = scrape(t, zk)
+	if got := probed(s); len(got) != 3 || got[0] != addrs[0] || got[1] != addrs[2] || got[2] != addrs[3] {
+		t.Errorf("probed %v, want members 1, 3 and 4", got)
+	}
+	if err := expect(s, map[string]float64{"zookeeper_ensemble_members": 3, "zookeeper_ensemble_quorum_size": 2, "zookeeper_ensemble_members_up": 3}); err != nil {
+		t.Error(err)
+	}
+
+	// A static configuration (no client addresses) keeps the given list.
+	_, addrs = fakeEnsemble(t, "quiet-leader", "quiet-follower", "quiet-follower")
+	zk = newTestCollector(t, addrs[:2], 2*time.Second)
+	scrape(t, zk)
+	if got := probed(scrape(t, zk)); len(got) != 2 {
+		t.Errorf("static configuration: probed %v, want the given two", got)
+	}
+}
