@@ -11,15 +11,33 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-package agent
+// Package redact keeps secrets that URLs often carry (user info, query
+// tokens) out of errors and logs.
+package redact
 
 import (
-	"fmt"
-	"strconv"
+	"errors"
+	"net/url"
 )
 
-func sprintf(format string, args ...interface{}) string { return fmt.Sprintf(format, args...) }
+// URL drops the query and user info, which often carry tokens.
+func URL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "<unparseable url>"
+	}
+	u.User = nil
+	if u.RawQuery != "" {
+		u.RawQuery = "<redacted>"
+	}
+	return u.String()
+}
 
-func strconvQuote(s string) string { return strconv.Quote(s) }
-
-func sessionHex(id int64) string { return fmt.Sprintf("0x%x", uint64(id)) }
+// Error unwraps a *url.Error, whose message repeats the whole URL.
+func Error(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
