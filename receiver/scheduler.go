@@ -424,7 +424,7 @@ func (s *Scheduler) record(j *store.RestartJob, att *store.RestartAttempt, repor
 func enqueueReport(tx *store.Tx, inc *store.Incident, report string, now time.Time) error {
 	for _, n := range inc.Notifiers {
 		it := &store.OutboxItem{IncidentID: inc.ID, Notifier: n, Kind: store.KindRestart,
-			Alert: inc.Alert, Text: report, NextAt: now, Created: now}
+			Alert: inc.Alert, Text: report, Receiver: inc.Receiver, ExternalURL: inc.ExternalURL, NextAt: now, Created: now}
 		if err := tx.Enqueue(it); err != nil {
 			return err
 		}
