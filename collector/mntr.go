@@ -347,12 +347,6 @@ func (m *constMetric) Write(out *dto.Metric) error {
 	return nil
 }
 
-func (c *descCache) get(name, help string, labels ...string) *prometheus.Desc {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.descLocked(name, help, labels...)
-}
-
 func (c *descCache) descLocked(name, help string, labels ...string) *prometheus.Desc {
 	key := name + "\xff" + strings.Join(labels, "\xff")
 	if d, ok := c.descs[key]; ok {

@@ -26,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"go.yaml.in/yaml/v3"
@@ -76,7 +77,7 @@ func parsePage(text string) (page, error) {
 
 // get returns the value of name{labels...} and whether it is exported.
 func (p page) get(name string, lbls ...string) (float64, bool) {
-	v, ok := p.vals[labels.FromStrings(append([]string{labels.MetricName, name}, lbls...)...).String()]
+	v, ok := p.vals[labels.FromStrings(append([]string{model.MetricNameLabel, name}, lbls...)...).String()]
 	return v, ok
 }
 
@@ -419,7 +420,7 @@ func (c *cell) promtoolTest(rules []rulefmt.Rule, metrics map[string]bool) map[s
 	var series []map[string]string
 	for _, k := range sortedKeys(keys) {
 		lset, err := promqlParser.ParseMetric(k)
-		if err != nil || !metrics[lset.Get(labels.MetricName)] {
+		if err != nil || !metrics[lset.Get(model.MetricNameLabel)] {
 			continue
 		}
 		b := labels.NewBuilder(lset)
