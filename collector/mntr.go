@@ -358,6 +358,7 @@ func (m *constMetric) Write(out *dto.Metric) error {
 	return nil
 }
 
+// get returns the cached descriptor of name with the given labels.
 func (c *descCache) get(name, help string, labels ...string) *prometheus.Desc {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -53,6 +53,9 @@ type Options struct {
 	Whitelist    string            // 4lw.commands.whitelist; "" means "*", "-" leaves it unset (server default: srvr only)
 	Extra        map[string]string // further zoo.cfg lines
 	Heap         string            // JVM -Xmx, default 256m
+	Observers    int               // the last Observers members are observers (peerType=observer)
+	JVMFlags     []string          // further JVM arguments, e.g. -Dreadonlymode.enabled=true
+	Reconfig     bool              // reconfigEnabled=true, skipACL=yes, members with client addresses (see AddMember)
 	ReadyTimeout time.Duration     // how long Launch waits for a healthy ensemble, default 120s
 	TLS          *TLSOptions       // also serve a secure client port (key material in Ensemble.Certs)
 }
@@ -63,6 +66,7 @@ type Member struct {
 	ClientPort, AdminPort, QuorumPort, ElectPort int
 	SecurePort                                   int // secureClientPort, with Options.TLS
 	dir, cfg                                     string
+	observer                                     bool
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -152,6 +156,7 @@ func launch(opts Options, certs *Certs) (*Ensemble, error) {
 		if certs != nil {
 			m.SecurePort = p[4]
 		}
+		m.observer = i >= opts.Size-opts.Observers
 		m.dir = filepath.Join(opts.Dir, fmt.Sprintf("zk%d", m.ID))
 		m.cfg = filepath.Join(m.dir, "zoo.cfg")
 		e.Members = append(e.Members, m)
@@ -221,12 +226,56 @@ func (e *Ensemble) writeConfig(m *Member) error {
 	for k, v := range e.opts.Extra {
 		fmt.Fprintf(&b, "%s=%s\n", k, v)
 	}
-	if len(e.Members) > 1 {
+	if m.observer {
+		b.WriteString("peerType=observer\n")
+	}
+	if e.opts.Reconfig {
+		b.WriteString("reconfigEnabled=true\nstandaloneEnabled=false\nskipACL=yes\n")
+	}
+	if len(e.Members) > 1 || e.opts.Reconfig {
 		for _, o := range e.Members {
-			fmt.Fprintf(&b, "server.%d=127.0.0.1:%d:%d\n", o.ID, o.QuorumPort, o.ElectPort)
+			fmt.Fprintln(&b, e.ServerLine(o))
 		}
 	}
 	return os.WriteFile(m.cfg, []byte(b.String()), 0o644)
+}
+
+// ServerLine is m's server.N line: host:quorum:election, its role when it
+// observes, and with Options.Reconfig its client address, as a reconfig
+// request names a joining member.
+func (e *Ensemble) ServerLine(m *Member) string {
+	line := fmt.Sprintf("server.%d=127.0.0.1:%d:%d", m.ID, m.QuorumPort, m.ElectPort)
+	switch {
+	case e.opts.Reconfig && m.observer:
+		return line + ":observer;" + m.Addr()
+	case e.opts.Reconfig:
+		return line + ":participant;" + m.Addr()
+	case m.observer:
+		return line + ":observer"
+	}
+	return line
+}
+
+// AddMember configures and starts one more participant, knowing the current
+// members and itself, for a dynamic reconfiguration (Options.Reconfig) to
+// add. It returns its index. Its configuration is written once: members
+// added later are not in it.
+func (e *Ensemble) AddMember() (int, error) {
+	ports, err := FreePorts(4)
+	if err != nil {
+		return -1, err
+	}
+	m := &Member{ID: len(e.Members) + 1, ClientPort: ports[0], AdminPort: ports[1], QuorumPort: ports[2], ElectPort: ports[3]}
+	m.dir = filepath.Join(e.opts.Dir, fmt.Sprintf("zk%d", m.ID))
+	m.cfg = filepath.Join(m.dir, "zoo.cfg")
+	e.Members = append(e.Members, m)
+	if err := os.RemoveAll(m.dir); err != nil {
+		return -1, err
+	}
+	if err := e.writeConfig(m); err != nil {
+		return -1, err
+	}
+	return len(e.Members) - 1, e.startMember(len(e.Members) - 1)
 }
 
 func (e *Ensemble) startMember(i int) error {
@@ -244,9 +293,9 @@ func (e *Ensemble) startMember(i int) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command("java", "-Xmx"+e.opts.Heap, "-Xms32m", "-XX:+UseSerialGC", "-XX:-UsePerfData",
-		"-Xshare:auto", "-Dzookeeper.log.dir="+m.dir, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-		"-cp", cp, MainClass, m.cfg)
+	args := append([]string{"-Xmx" + e.opts.Heap, "-Xms32m", "-XX:+UseSerialGC", "-XX:-UsePerfData",
+		"-Xshare:auto", "-Dzookeeper.log.dir=" + m.dir, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"}, e.opts.JVMFlags...)
+	cmd := exec.Command("java", append(args, "-cp", cp, MainClass, m.cfg)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = m.dir
 	// Own process group so that stopping kills the whole JVM tree, and
