@@ -314,7 +314,7 @@ func (s *Scheduler) execute(ctx context.Context, j *store.RestartJob, inc *store
 func (s *Scheduler) checkGuard(ctx context.Context, g *config.Guard, addr string) (release func(), err error) {
 	s.guardMu.Lock()
 	defer s.guardMu.Unlock()
-	if err := restart.CheckQuorum(ctx, g.ZooKeeper, addr, &s.busy, g.Timeout); err != nil {
+	if err := restart.CheckQuorum(ctx, g.TLSConfig(), g.ZooKeeper, addr, &s.busy, g.Timeout); err != nil {
 		return nil, err
 	}
 	return s.busy.Mark(addr), nil

@@ -135,7 +135,7 @@ func (c *Config) validate(dir string) error {
 			return fmt.Errorf("restarts[%d]: duplicate name %q", i, r.Name)
 		}
 		rules[r.Name] = true
-		if err := r.validate(); err != nil {
+		if err := r.validate(dir); err != nil {
 			return fmt.Errorf("restart %q: %w", r.Name, err)
 		}
 	}

@@ -14,7 +14,14 @@
 package config
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -85,6 +92,7 @@ func TestBadConfigs(t *testing.T) {
 		"bad-template.yml":           "template body",
 		"bad-duplicate-notifier.yml": "duplicate name",
 		"bad-guard-addr.yml":         "not host:port",
+		"bad-guard-tls.yml":          "guard: tls_config",
 		"bad-duration.yml":           "line 2",
 	}
 	files, _ := filepath.Glob("testdata/bad-*.yml")
@@ -207,6 +215,47 @@ func TestExplicitZeroIsNotTheDefault(t *testing.T) {
 	empty, err := Load(nil)
 	if err != nil || empty.Global.RestartConcurrency != 2 || empty.Storage.Retention != 720*time.Hour {
 		t.Errorf("empty file: %v %+v", err, empty)
+	}
+}
+
+func TestGuardTLSConfig(t *testing.T) {
+	dir := t.TempDir()
+	// A CA file named relative to the configuration's directory.
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
+		NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := `restarts:
+  - name: r
+    match: {alertname: X}
+    command: ["/bin/true"]
+    guard:
+      zookeeper: ["zk1:2281"]
+      tls_config: {ca_file: ca.pem, server_name: zk.example}
+`
+	if err := os.WriteFile(filepath.Join(dir, "cfg.yml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadFile(filepath.Join(dir, "cfg.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := c.Restarts[0].Guard.TLSConfig()
+	if tc == nil || tc.RootCAs == nil || tc.ServerName != "zk.example" {
+		t.Fatalf("guard TLS config not built from tls_config: %+v", tc)
+	}
+	plain, err := Load([]byte(strings.ReplaceAll(cfg, "      tls_config: {ca_file: ca.pem, server_name: zk.example}\n", "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Restarts[0].Guard.TLSConfig() != nil {
+		t.Error("a guard without tls_config got a TLS configuration")
 	}
 }
 
