@@ -31,6 +31,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zkwatch/zkwatch/internal/zktest"
+	"github.com/zkwatch/zkwatch/receiver/payload"
 	"github.com/zkwatch/zkwatch/receiver/store"
 )
 
@@ -605,5 +606,60 @@ func TestHAFlagErrors(t *testing.T) {
 		if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), c.want) {
 			t.Errorf("%v: %v, want exit 1 naming %q:\n%s", c.flags, err, c.want, out)
 		}
+	}
+}
+
+// The replicas' session speaks TLS to the members' secure client port
+// with the --zookeeper.tls.* flags (client certificate required).
+func TestHAOverTLS(t *testing.T) {
+	e := zktest.Start(t, 1, func(o *zktest.Options) { o.TLS = &zktest.TLSOptions{ClientAuth: "need"} })
+	dir := t.TempDir()
+	sink := newSinkServer(t)
+	runs := filepath.Join(dir, "runs")
+	cfg := filepath.Join(dir, "receiver.yml")
+	writeFile(t, cfg, fmt.Sprintf(`
+notifiers:
+  - {name: sink, webhook: {url: %q}}
+routes:
+  - notifiers: [sink]
+restarts:
+  - name: member
+    match: {alertname: ZooKeeperProcessMemberDown}
+    command: ["/bin/sh", "-c", "echo \"$ZKWATCH_INCIDENT_ID\" >> %s"]
+`, sink.srv.URL, runs))
+	c := e.Certs.Client()
+	p := launchAt(t, freeAddr(t), cfg, filepath.Join(dir, "data"), "--ha.zookeeper.servers="+strings.Join(e.SecureAddrs(), ","),
+		"--ha.replica-name=tls", "--zookeeper.tls.ca-file="+c.CAFile, "--zookeeper.tls.cert-file="+c.CertFile,
+		"--zookeeper.tls.key-file="+c.KeyFile)
+	if err := zktest.WaitFor(30*time.Second, 50*time.Millisecond, func() error {
+		if v := p.metric("zkwatch_receiver_ha_connected"); v != 1 {
+			return fmt.Errorf("ha_connected = %v", v)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{"alertname": "ZooKeeperProcessMemberDown", "member": "m1"}
+	startsAt := time.Now()
+	if code, err := post(p.url, alertBody(labels, startsAt)); err != nil || code != http.StatusOK {
+		t.Fatal(code, err)
+	}
+	id := (&payload.Alert{Labels: labels, StartsAt: startsAt, Fingerprint: payload.Fingerprint(labels)}).IncidentID()
+	if err := zktest.WaitFor(30*time.Second, 50*time.Millisecond, func() error {
+		if b, _ := os.ReadFile(runs); strings.TrimSpace(string(b)) != id {
+			return fmt.Errorf("runs %q", b)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	conn, _, err := zk.Connect(e.Addrs(), 4*time.Second, zk.WithLogInfo(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	data, _, err := conn.Get("/zkwatch/receiver/claims/" + id + "/" + url.PathEscape("restart/member") + "-1")
+	if err != nil || !strings.Contains(string(data), `"owner":"tls"`) {
+		t.Fatalf("claim %s: %v", data, err)
 	}
 }
