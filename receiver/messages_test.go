@@ -203,9 +203,13 @@ routes: [{notifiers: [hook, ding]}]
 	if !strings.HasPrefix(dm.Markdown.Text, "### [FIRING:3] ZooKeeperDown group=zk") {
 		t.Errorf("fallback text:\n%.300s", dm.Markdown.Text)
 	}
-	for _, id := range ids {
-		if n := e.incident(id).Notifications; len(n) != 2 || n[0].Outcome != "success" || n[1].Outcome != "success" {
-			t.Errorf("incident %s: %+v", id, n)
+	// A delivery is recorded just after the notifier answered.
+	e.waitFor("delivery records", func() error {
+		for _, id := range ids {
+			if n := e.incident(id).Notifications; len(n) != 2 || n[0].Outcome != "success" || n[1].Outcome != "success" {
+				return fmt.Errorf("incident %s: %+v", id, n)
+			}
 		}
-	}
+		return nil
+	})
 }
