@@ -97,7 +97,7 @@ func startStack(tb testing.TB) *demo.Stack {
 	}
 	tb.Cleanup(func() {
 		if tb.Failed() {
-			for _, l := range []string{"exporter", "receiver", "agent", "alertmanager", "prometheus"} {
+			for _, l := range []string{"exporter", "receiver", "receiver-2", "agent", "alertmanager", "prometheus"} {
 				data, _ := os.ReadFile(filepath.Join(dir, "logs", l+".log"))
 				lines := strings.Split(string(data), "\n")
 				if len(lines) > 25 {
