@@ -167,6 +167,28 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("both receiver replicas name the replica that restarted", func(t *testing.T) {
+		var by [2]string
+		for i, u := range []string{s.Receiver, s.Receiver2} {
+			var list struct {
+				Incidents []struct {
+					Restarts []struct{ Outcome, Replica string }
+				}
+			}
+			getJSON(t, u+"/api/v1/incidents?alertname=ZooKeeperProcessMemberDown", &list)
+			for _, inc := range list.Incidents {
+				for _, r := range inc.Restarts {
+					if r.Outcome == "success" {
+						by[i] = r.Replica
+					}
+				}
+			}
+		}
+		if by[0] == "" || by[0] != by[1] {
+			t.Errorf("the replicas say the restart was run by %q and %q", by[0], by[1])
+		}
+	})
+
 	t.Run("no process-member alert while the exporter is merely disconnected", func(t *testing.T) {
 		s.Proxy.Blackhole()
 		restored := false
