@@ -86,7 +86,7 @@ type Stack struct {
 	// Receiver2 is the second receiver replica: both claim their restarts
 	// and messages in the demo ensemble, so exactly one of them acts.
 	Receiver2 string
-	Agent    string
+	Agent     string
 	// LockAgent runs a second command under zkwatch_agent lock mode.
 	LockAgent string
 
