@@ -22,8 +22,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-kit/log"
+
 	"github.com/zkwatch/zkwatch/receiver"
+	"github.com/zkwatch/zkwatch/receiver/config"
 	"github.com/zkwatch/zkwatch/receiver/ha"
+	"github.com/zkwatch/zkwatch/receiver/payload"
 	"github.com/zkwatch/zkwatch/receiver/store"
 )
 
@@ -204,4 +208,70 @@ func TestNotificationFailsOpen(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// A replica that died while its command ran asks the attempt's claim after
+// its restart instead of guessing: here its earlier life had recorded the
+// success, so it does not run again and reports what it had not reported.
+func TestRecoverAsksTheClaim(t *testing.T) {
+	s := newSink(t)
+	runs := filepath.Join(t.TempDir(), "runs")
+	cfg, err := config.Load([]byte(restartConfig(s.srv.URL, fmt.Sprintf(`
+  - name: member
+    match: {alertname: ZooKeeperProcessMemberDown}
+    command: ["/bin/sh", "-c", "echo run >> %s"]
+    max_attempts: 2
+`, runs))))
+	must(t, err)
+	st, err := store.Open(t.TempDir())
+	must(t, err)
+	defer st.Close()
+	rcv, err := receiver.New(st, cfg, nil, log.NewNopLogger())
+	must(t, err)
+	startsAt := time.Now()
+	m, err := payload.Decode(strings.NewReader(alertJSON("firing", memberLabels("zk-1"), startsAt)))
+	must(t, err)
+	_, err = rcv.Ingest(m)
+	must(t, err)
+	id := incidentID(memberLabels("zk-1"), startsAt)
+	// As the store is after a kill during attempt 1.
+	must(t, st.Update(func(tx *store.Tx) error {
+		j, err := tx.Job(id + "/member")
+		if err != nil || j == nil {
+			return fmt.Errorf("job %v: %v", j, err)
+		}
+		j.Attempts, j.Running = 1, true
+		return tx.PutJob(j)
+	}))
+	c := &scripted{records: map[ha.Key]string{}, answer: func(k ha.Key) (ha.Result, error) {
+		if strings.HasPrefix(k.Action, "restart/") {
+			return ha.Result{Owner: "me", Outcome: "success"}, nil
+		}
+		return won(k)
+	}}
+	rcv.SetCoordinator(c, time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { rcv.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	e := &env{t: t, rcv: rcv, st: st}
+	e.waitFor("report", func() error { return expect(1, s.kinds()["restart"], "restart reports") })
+	if n := countLines(t, runs); n != 0 {
+		t.Errorf("ran %d times after its success was recorded", n)
+	}
+	c.mu.Lock()
+	var asked []int
+	for _, k := range c.claims {
+		if strings.HasPrefix(k.Action, "restart/") {
+			asked = append(asked, k.Attempt)
+		}
+	}
+	c.mu.Unlock()
+	if len(asked) == 0 || asked[0] != 1 {
+		t.Errorf("claims asked for attempts %v, want attempt 1 first", asked)
+	}
+	inc := e.incident(id)
+	if len(inc.Restarts) != 1 || inc.Restarts[0].Outcome != "success" || inc.Restarts[0].Attempt != 1 {
+		t.Errorf("restarts %+v", inc.Restarts)
+	}
 }

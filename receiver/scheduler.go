@@ -142,6 +142,14 @@ func (s *Scheduler) Recover() error {
 				continue
 			}
 			j.Running = false
+			if s.coord.Replica() != "" {
+				// Replicas: the attempt's claim tells what became of it.
+				j.Attempts--
+				if err := tx.PutJob(j); err != nil {
+					return err
+				}
+				continue
+			}
 			inc, err := tx.Incident(j.IncidentID)
 			if err != nil {
 				return err

@@ -76,7 +76,15 @@ func (s *Scheduler) settle(j *store.RestartJob, rule *config.Restart, target, ow
 	}
 	att := &store.RestartAttempt{Attempt: j.Attempts, Outcome: outcome, Replica: owner, Reason: reason}
 	report := ""
-	if reason != "" {
+	switch {
+	case outcome == ha.OutcomeAbandoned:
+		att.Reason = "replica " + owner + "'s ZooKeeper session ended before it recorded an outcome"
+	case owner == s.coord.Replica() && reason == "":
+		// Recorded by this replica before it restarted, which kept it
+		// from reporting.
+		att.Reason = "recorded by this replica before it restarted"
+		report = fmt.Sprintf("Restart %s (attempt %d): %s (recorded before the receiver restarted).", rule.Name, j.Attempts, outcome)
+	case reason != "":
 		att.Replica = s.coord.Replica()
 		report = fmt.Sprintf("Restart %s (attempt %d) was interrupted: %s", rule.Name, j.Attempts, reason)
 		if done {
@@ -84,9 +92,7 @@ func (s *Scheduler) settle(j *store.RestartJob, rule *config.Restart, target, ow
 		} else {
 			report += "; retrying."
 		}
-	} else if outcome == ha.OutcomeAbandoned {
-		att.Reason = "replica " + owner + "'s ZooKeeper session ended before it recorded an outcome"
-	} else {
+	default:
 		att.Reason = "run by replica " + owner
 	}
 	level.Info(s.logger).Log("msg", "restart attempt settled by another replica", "rule", rule.Name, "incident", j.IncidentID,

@@ -298,8 +298,8 @@ func (s *haStack) takenOver(id, claim string) bool {
 	if err != nil {
 		return false
 	}
-	var d struct{ TakenOverFrom string }
-	return json.Unmarshal(data, &d) == nil && d.TakenOverFrom != ""
+	var d struct{ TakenOverFrom, Outcome string }
+	return json.Unmarshal(data, &d) == nil && (d.TakenOverFrom != "" || d.Outcome == "abandoned")
 }
 
 // Two replicas behind one Alertmanager: 50 alerts fired with amtool give

@@ -335,8 +335,9 @@ func (c *Claimer) inspect(conn *zk.Conn, p string, takeOver bool) (Result, error
 	}
 	prev := d.Owner
 	now := time.Now().UTC()
-	d.Owner, d.Session, d.Claimed, d.TakenOver = c.opts.Replica, c.session(conn), now, prev
-	if !takeOver {
+	if takeOver {
+		d.Owner, d.Session, d.Claimed, d.TakenOver = c.opts.Replica, c.session(conn), now, prev
+	} else {
 		d.Outcome, d.Recorded = OutcomeAbandoned, now
 	}
 	data, _ := json.Marshal(d)
