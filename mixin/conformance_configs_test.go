@@ -139,8 +139,10 @@ func runReadOnly(t *testing.T, m *matrix, name string) {
 	other := (leader + 1) % 3
 	r.ens.Kill(leader)
 	r.ens.Kill(other)
+	partitioned := 3 - leader - other
 	r.record(t, "quorum lost (the partitioned member serves read-only)", r.expect(2, 0, "read-only", leader, other),
-		alertOn("ZooKeeperMemberDown", leader, other), alertOn("ZooKeeperQuorumLost"), alertOn("ZooKeeperNoLeader"))
+		alertOn("ZooKeeperMemberDown", leader, other), alertOn("ZooKeeperQuorumLost"), alertOn("ZooKeeperNoLeader"),
+		[]firing{{alert: "ZooKeeperReadOnlyMode", member: partitioned, labels: []string{"state", "read-only"}}})
 }
 
 func runSrvrOnly(t *testing.T, m *matrix, name string) {

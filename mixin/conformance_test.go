@@ -81,20 +81,22 @@ func (p page) get(name string, lbls ...string) (float64, bool) {
 	return v, ok
 }
 
-// firing is one alert a person expects: its name and, for per-member
-// alerts, the member it names (-1: none).
+// firing is one alert a person expects: its name, for per-member alerts
+// the member it names (-1: none), and further labels of the series it
+// fires on (name, value pairs).
 type firing struct {
 	alert  string
 	member int
+	labels []string
 }
 
 func alertOn(name string, members ...int) []firing {
 	if len(members) == 0 {
-		return []firing{{name, -1}}
+		return []firing{{alert: name, member: -1}}
 	}
 	var out []firing
 	for _, m := range members {
-		out = append(out, firing{name, m})
+		out = append(out, firing{alert: name, member: m})
 	}
 	return out
 }
@@ -452,6 +454,9 @@ func (c *cell) promtoolTest(rules []rulefmt.Rule, metrics map[string]bool) map[s
 			}
 			if f.member >= 0 {
 				lbls["server"] = c.addrs[f.member]
+			}
+			for i := 0; i+1 < len(f.labels); i += 2 {
+				lbls[f.labels[i]] = f.labels[i+1]
 			}
 			exp = append(exp, map[string]any{"exp_labels": lbls})
 		}
