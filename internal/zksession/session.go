@@ -154,12 +154,9 @@ var eventTypes = map[zk.EventType]string{
 	zk.EventNotWatching:         "not_watching",
 }
 
-// maxInflight bounds concurrent reads on the session. The client pipelines
-// them on its one connection and the server answers a session's requests in
-// order: enough in flight keep both ends busy while replies travel, about
-// the server's default globalOutstandingLimit (1000); more would only wait
-// in its queue.
-const maxInflight = 1024
+// maxInflight bounds concurrent reads on the session: the server serves a
+// session's requests in order, so more only costs goroutines and memory.
+const maxInflight = 256
 
 // Acquire waits for a read slot; call the returned function to free it.
 func (m *Manager) Acquire() func() {
