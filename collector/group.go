@@ -228,23 +228,29 @@ func (c *groupCollector) collectPresent(group string, children map[string]*treec
 		if mi != nil {
 			infos++
 		}
-		members = append(members, groupMember{label: labelSafe(n.Name), ctime: n.Ctime, info: mi})
+		members = append(members, groupMember{label: labelSafe(n.Name), since: millis(n.Ctime), info: mi})
 	}
 	slices.SortFunc(members, func(a, b groupMember) int { return strings.Compare(a.label, b.label) })
 	groupPair := labelPair(&labelGroup, group)
-	// Per member: its pair, and the {group, member} slice shared by up and
-	// since; per member with info: host and ip pairs and a slice of four.
+	// The up and info series share one gauge of value 1.
+	one := 1.0
+	oneGauge := &dto.Gauge{Value: &one}
+	// Per member: its pair, its since gauge, and the {group, member} slice
+	// shared by up and since; per member with info: host and ip pairs and a
+	// slice of four.
 	pairs := make([]dto.LabelPair, len(members)+2*infos)
+	gauges := make([]dto.Gauge, len(members))
 	ptrs := make([]*dto.LabelPair, 2*len(members)+4*infos)
 	series := make([]sharedLabelsMetric, 2*len(members)+infos)
 	for i := range members {
 		m := &members[i]
 		pairs[i] = dto.LabelPair{Name: &labelMember, Value: &m.label}
 		m.pair = &pairs[i]
+		gauges[i].Value = &m.since
 		labels := ptrs[2*i : 2*i+2 : 2*i+2]
 		labels[0], labels[1] = groupPair, m.pair
-		series[2*i].set(c.up.desc, 1, labels)
-		series[2*i+1].set(c.since.desc, millis(m.ctime), labels)
+		series[2*i] = sharedLabelsMetric{desc: c.up.desc, labels: labels, gauge: oneGauge}
+		series[2*i+1] = sharedLabelsMetric{desc: c.since.desc, labels: labels, gauge: &gauges[i]}
 		ch <- &series[2*i]
 		ch <- &series[2*i+1]
 	}
@@ -268,7 +274,7 @@ func (c *groupCollector) collectPresent(group string, children map[string]*treec
 		*ip = dto.LabelPair{Name: &labelIP, Value: &m.info.ip}
 		labels := ptrs[4*i : 4*i+4 : 4*i+4]
 		labels[0], labels[1], labels[2], labels[3] = groupPair, host, ip, m.pair
-		series[i].set(c.info.desc, 1, labels)
+		series[i] = sharedLabelsMetric{desc: c.info.desc, labels: labels, gauge: oneGauge}
 		ch <- &series[i]
 	}
 }
@@ -276,7 +282,7 @@ func (c *groupCollector) collectPresent(group string, children map[string]*treec
 // groupMember is a present member while its series are built.
 type groupMember struct {
 	label string
-	ctime int64
+	since float64 // seconds
 	info  *memberInfo
 	pair  *dto.LabelPair
 }
@@ -293,29 +299,23 @@ func labelPair(name *string, value string) *dto.LabelPair {
 	return &dto.LabelPair{Name: name, Value: &value}
 }
 
-// sharedLabelsMetric is a gauge whose label pairs are shared with the other
-// series of the same member and group, and which holds the gauge it
-// writes. At 100,000 members, building three series per member with
-// MustNewConstMetric takes about three times as long. Label pairs must be
-// sorted by name and hold valid UTF-8; the pairs and the values they point
-// to must not change once sent.
+// sharedLabelsMetric is a gauge whose label pairs, and gauge, are shared
+// with other series of the same member and group. At 100,000 members,
+// building three series per member with MustNewConstMetric takes about
+// three times as long. Label pairs must be sorted by name and hold valid
+// UTF-8; the pairs, the gauge and the values they point to must not change
+// once sent.
 type sharedLabelsMetric struct {
 	desc   *prometheus.Desc
-	value  float64
 	labels []*dto.LabelPair
-	gauge  dto.Gauge
-}
-
-func (m *sharedLabelsMetric) set(desc *prometheus.Desc, value float64, labels []*dto.LabelPair) {
-	m.desc, m.value, m.labels = desc, value, labels
-	m.gauge.Value = &m.value
+	gauge  *dto.Gauge
 }
 
 func (m *sharedLabelsMetric) Desc() *prometheus.Desc { return m.desc }
 
 func (m *sharedLabelsMetric) Write(out *dto.Metric) error {
 	out.Label = m.labels
-	out.Gauge = &m.gauge
+	out.Gauge = m.gauge
 	return nil
 }
 
