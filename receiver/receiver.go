@@ -74,7 +74,7 @@ func (l *liveConfig) notifier(name string) notify.Notifier {
 func New(st *store.Store, cfg *config.Config, reg prometheus.Registerer, logger log.Logger) (*Receiver, error) {
 	r := &Receiver{logger: logger, store: st, now: time.Now, live: &liveConfig{}}
 	r.metrics = newMetrics(st, reg)
-	r.outbox = newOutbox(st, r.live, r.metrics.notifications, logger, r.now)
+	r.outbox = newOutbox(st, r.live, r.metrics.notifications, r.metrics.deadLetters, logger, r.now)
 	r.restarts = newScheduler(st, r.live.config, r.outbox.Wake, r.metrics.restarts, logger, r.now)
 	if err := r.ApplyConfig(cfg); err != nil {
 		return nil, err

@@ -58,6 +58,8 @@ func run() int {
 		configFile  = kingpin.Flag("config.file", "Receiver configuration file.").Default("receiver.yml").String()
 		storagePath = kingpin.Flag("storage.path", "Directory of the incident store.").Default("data/").String()
 		configCheck = kingpin.Flag("config.check", "Validate the configuration file and exit.").Default("false").Bool()
+		allowUnauth = kingpin.Flag("web.allow-unauthenticated",
+			"Serve restart rules without authentication on a non-loopback address (unsafe: anyone reaching the port can run them).").Default("false").Bool()
 		toolkit     = kingpinflag.AddFlags(kingpin.CommandLine, ":9143")
 		logConfig   = logging.AddFlags(kingpin.CommandLine)
 	)
@@ -75,6 +77,14 @@ func run() int {
 		fmt.Printf("%s: configuration is valid (%d notifiers, %d routes, %d restart rules)\n",
 			*configFile, len(cfg.Notifiers), len(cfg.Routes), len(cfg.Restarts))
 		return 0
+	}
+	exp, err := newExposure(toolkit, *allowUnauth)
+	if err == nil {
+		err = exp.check(cfg)
+	}
+	if err != nil {
+		level.Error(logger).Log("msg", "unsafe setup", "err", err)
+		return 1
 	}
 	level.Info(logger).Log("msg", "starting "+name, "version", version.Info(), "build_context", version.BuildContext())
 
@@ -96,7 +106,7 @@ func run() int {
 		level.Error(logger).Log("msg", "applying configuration", "err", err)
 		return 1
 	}
-	rl := newReloader(*configFile, rcv, reg, logger)
+	rl := newReloader(*configFile, rcv, exp, reg, logger)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -158,12 +168,13 @@ type reloader struct {
 	mu         sync.Mutex
 	file       string
 	rcv        *receiver.Receiver
+	exp        *exposure
 	logger     log.Logger
 	ok, okTime prometheus.Gauge
 }
 
-func newReloader(file string, rcv *receiver.Receiver, reg prometheus.Registerer, logger log.Logger) *reloader {
-	rl := &reloader{file: file, rcv: rcv, logger: logger,
+func newReloader(file string, rcv *receiver.Receiver, exp *exposure, reg prometheus.Registerer, logger log.Logger) *reloader {
+	rl := &reloader{file: file, rcv: rcv, exp: exp, logger: logger,
 		ok: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: name + "_config_last_reload_successful", Help: "Whether the last configuration reload succeeded.",
 		}),
@@ -182,6 +193,9 @@ func (rl *reloader) reload() error {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	c, err := config.LoadFile(rl.file)
+	if err == nil {
+		err = rl.exp.check(c)
+	}
 	if err == nil {
 		err = rl.rcv.ApplyConfig(c)
 	}

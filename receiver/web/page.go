@@ -38,6 +38,7 @@ type pageData struct {
 	Open, Recent  []*store.Incident
 	Restarts      []restartRow
 	Notifications []notificationRow
+	DeadLetters   []*store.DeadLetter
 	Pending       int
 }
 
@@ -52,7 +53,11 @@ func (h *handler) page(w http.ResponseWriter, _ *http.Request) {
 		}
 		all, err := tx.Incidents(store.Filter{Limit: pageRows})
 		d.Recent = all
+		if err != nil {
+			return err
+		}
 		d.Pending = tx.OutboxLen()
+		d.DeadLetters, err = tx.DeadLetters(pageRows)
 		return err
 	})
 	if err != nil {
@@ -94,7 +99,7 @@ pre{margin:0;max-width:40em;white-space:pre-wrap}
 </style></head><body>
 <h1>zkwatch receiver</h1>
 <p>Generated {{ts .Now}}. Pending notifications: <span id="pending">{{.Pending}}</span>.
-<a href="api/v1/incidents">JSON API</a> · <a href="metrics">metrics</a></p>
+<a href="api/v1/incidents">JSON API</a> · <a href="api/v1/dead-letters">dead letters</a> · <a href="metrics">metrics</a></p>
 <h2>Open incidents</h2>
 <table id="open-incidents"><tr><th>Incident</th><th>Alert</th><th>Labels</th><th>Started</th><th>Last seen</th><th>Posts</th></tr>
 {{range .Open}}<tr class="incident" data-id="{{.ID}}"><td><a href="api/v1/incidents/{{.ID}}">{{.ID}}</a></td><td>{{index .Alert.Labels "alertname"}}</td>
@@ -115,5 +120,10 @@ pre{margin:0;max-width:40em;white-space:pre-wrap}
 {{range .Notifications}}<tr><td>{{ts .At}}</td><td>{{.Incident}}</td><td>{{.AlertName}}</td><td>{{.Notifier}}</td><td>{{.Kind}}</td>
 <td class="outcome {{.Outcome}}">{{.Outcome}}</td><td>{{.Attempts}}</td><td>{{.Error}}</td></tr>
 {{else}}<tr><td colspan="8">No notifications.</td></tr>{{end}}</table>
+<h2>Dead letters</h2>
+<table id="dead-letters"><tr><th>Time</th><th>Incident</th><th>Notifier</th><th>Kind</th><th>Attempts</th><th>Reason</th><th>Last error</th></tr>
+{{range .DeadLetters}}<tr class="dead-letter"><td>{{ts .At}}</td><td>{{.Item.IncidentID}}</td><td>{{.Item.Notifier}}</td><td>{{.Item.Kind}}</td>
+<td>{{.Item.Attempts}}</td><td class="failure">{{.Reason}}</td><td>{{.Item.LastError}}</td></tr>
+{{else}}<tr><td colspan="7">No dead letters.</td></tr>{{end}}</table>
 </body></html>
 `))
