@@ -78,6 +78,20 @@ type proc struct {
 	done chan struct{}
 	logs *strings.Builder
 	mu   *sync.Mutex
+	// token, when set, is sent as the bearer token by metric and get.
+	token string
+}
+
+// get fetches path with the receiver's token, if any.
+func (p *proc) get(path string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, p.url+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	if p.token != "" {
+		req.Header.Set("Authorization", "Bearer "+p.token)
+	}
+	return http.DefaultClient.Do(req)
 }
 
 func freeAddr(t *testing.T) string {
@@ -148,7 +162,7 @@ func (p *proc) kill() {
 }
 
 func (p *proc) metric(name string) float64 {
-	resp, err := http.Get(p.url + "/metrics")
+	resp, err := p.get("/metrics")
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -398,6 +412,7 @@ func TestConfigCheckAndReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	p.token = "tok" // in force from now on, also for /metrics
 	if resp.StatusCode != http.StatusOK || p.metric("zkwatch_receiver_config_last_reload_successful") != 1 {
 		t.Errorf("reload of a good file: %d", resp.StatusCode)
 	}
@@ -405,7 +420,10 @@ func TestConfigCheckAndReload(t *testing.T) {
 		t.Errorf("new token not in force: %d", code)
 	}
 	for _, m := range []string{"zkwatch_receiver_build_info", "go_goroutines", "process_resident_memory_bytes", "zkwatch_receiver_store_size_bytes"} {
-		resp, _ := http.Get(p.url + "/metrics")
+		resp, err := p.get("/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if !strings.Contains(string(b), m) {

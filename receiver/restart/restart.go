@@ -29,19 +29,19 @@ import (
 
 	"github.com/zkwatch/zkwatch/receiver/config"
 	"github.com/zkwatch/zkwatch/receiver/payload"
-	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
 // ErrRefused wraps allow-check failures.
 var ErrRefused = errors.New("refused")
 
 // Argv checks the alert's labels against the rule's allow regexes and
-// renders the command. Each template renders to exactly one argument.
-func Argv(rule *config.Restart, a *payload.Alert, incidentID string) ([]string, error) {
-	if err := rule.CheckAllow(a.Labels); err != nil {
+// renders the command over the vetted values only. Each template renders
+// to exactly one argument.
+func Argv(rule *config.Restart, a *payload.Alert) ([]string, error) {
+	d, err := rule.VettedData(a.Labels)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrRefused, err)
 	}
-	d := &tmpl.Data{Alert: *a, IncidentID: incidentID, Kind: "restart"}
 	argv := make([]string, len(rule.Command))
 	argv[0] = rule.Command[0]
 	for i := 1; i < len(argv); i++ {

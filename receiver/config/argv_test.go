@@ -1,0 +1,73 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// Every way a template can reach a value that no allow regex vetted is
+// refused when the configuration loads.
+func TestArgvOnlyPlainLabels(t *testing.T) {
+	for _, arg := range []string{
+		"{{ .Alert.Labels.member }}",
+		`{{ index .Labels "member" }}`,
+		"{{ $.Labels.member }}",
+		"{{ (.Labels).member }}",
+		"{{ with .Labels }}{{ .member }}{{ end }}",
+		"{{ range .Labels }}{{ . }}{{ end }}",
+		"{{ if .Labels.member }}x{{ end }}",
+		"{{ .Annotations.summary }}",
+		"{{ .Fingerprint }}",
+		"{{ .GeneratorURL }}",
+		"{{ .Labels.member | printf \"%s\" }}",
+		"{{ $x := .Labels.member }}{{ $x }}",
+		"{{ .Labels }}",
+		`{{ "literal" }}`,
+		`{{ define "x" }}{{ .Labels.member }}{{ end }}`,
+	} {
+		yml := `restarts: [{name: r, match: {alertname: X}, command: ["/bin/echo", ` + quote(arg) + `]}]`
+		_, err := Load([]byte(yml))
+		if err == nil {
+			t.Errorf("%s: accepted", arg)
+			continue
+		}
+		if !strings.Contains(err.Error(), "only plain text and {{ .Labels.NAME }}") && !strings.Contains(err.Error(), "template") {
+			t.Errorf("%s: unclear error %v", arg, err)
+		}
+	}
+	c, err := Load([]byte(`restarts: [{name: r, match: {alertname: X}, command: ["/bin/echo", "--member={{ .Labels.member }}/{{.Labels.group}}", "plain"]}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &c.Restarts[0]
+	if !r.Templated() {
+		t.Error("not templated")
+	}
+	// The data holds the vetted labels and nothing else.
+	d, err := r.VettedData(map[string]string{"member": "zk-1", "group": "g", "other": "$(reboot)"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Labels) != 2 || d.Labels["member"] != "zk-1" || d.Labels["group"] != "g" {
+		t.Errorf("vetted data %v", d.Labels)
+	}
+	if _, err := r.VettedData(map[string]string{"member": "x; reboot", "group": "g"}); err == nil {
+		t.Error("unvetted value passed")
+	}
+}
+
+func quote(s string) string { return `"` + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`) + `"` }
