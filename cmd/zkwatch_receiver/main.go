@@ -60,8 +60,8 @@ func run() int {
 		configCheck = kingpin.Flag("config.check", "Validate the configuration file and exit.").Default("false").Bool()
 		allowUnauth = kingpin.Flag("web.allow-unauthenticated",
 			"Serve restart rules without authentication on a non-loopback address (unsafe: anyone reaching the port can run them).").Default("false").Bool()
-		toolkit     = kingpinflag.AddFlags(kingpin.CommandLine, ":9143")
-		logConfig   = logging.AddFlags(kingpin.CommandLine)
+		toolkit   = kingpinflag.AddFlags(kingpin.CommandLine, ":9143")
+		logConfig = logging.AddFlags(kingpin.CommandLine)
 	)
 	kingpin.Version(version.Print(name))
 	kingpin.HelpFlag.Short('h')

@@ -23,7 +23,6 @@ import (
 	"text/template"
 	"text/template/parse"
 	"time"
-
 )
 
 // Restart runs a command for matching firing alerts.

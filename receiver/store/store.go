@@ -342,7 +342,6 @@ func (t *Tx) PutIncident(inc *Incident) error {
 	return put(b, []byte(inc.ID), inc)
 }
 
-
 // addCount keeps the per-status incident counts, so that metrics need not
 // read every incident.
 func (t *Tx) addCount(status string, d int64) error {
