@@ -14,13 +14,20 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/zkwatch/zkwatch/internal/zktest"
 )
 
 const memberRule = `
@@ -144,6 +151,93 @@ restarts:
 	for _, want := range []string{"{{.Alert.Labels.member}} is not allowed", "only plain text and {{ .Labels.NAME }}", "allow regex"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("error lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// gateway records the requests an SMS gateway gets.
+type gateway struct {
+	mu   sync.Mutex
+	reqs []gatewayRequest
+	srv  *httptest.Server
+	code int
+}
+
+type gatewayRequest struct {
+	Query url.Values
+	Body  []byte
+}
+
+func newGateway(t *testing.T, code int) *gateway {
+	g := &gateway{code: code}
+	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		g.mu.Lock()
+		g.reqs = append(g.reqs, gatewayRequest{Query: r.URL.Query(), Body: b})
+		code := g.code
+		g.mu.Unlock()
+		w.WriteHeader(code)
+	}))
+	t.Cleanup(g.srv.Close)
+	return g
+}
+
+func (g *gateway) requests() []gatewayRequest {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]gatewayRequest(nil), g.reqs...)
+}
+
+// An alertname crafted to close the JSON string and add a "to" key, or to
+// add a query parameter, reaches the SMS gateway as inert text, from a
+// real Alertmanager through the real receiver.
+func TestSMSCannotBeReaddressed(t *testing.T) {
+	dir := t.TempDir()
+	gw := newGateway(t, http.StatusOK)
+	cfg := filepath.Join(dir, "receiver.yml")
+	writeFile(t, cfg, fmt.Sprintf(`
+global: {bearer_token: s3cret}
+notifiers:
+  - name: sms-json
+    sms: {url: "%[1]s/send", body: '{"to":"+10000000000","text":"{{ .Status }} {{ .Labels.alertname }}"}'}
+  - name: sms-get
+    sms: {url: "%[1]s/get?to=%%2B10000000000&text={{ .Labels.alertname }}", method: GET}
+routes:
+  - notifiers: [sms-json, sms-get]
+`, gw.srv.URL))
+	p := launch(t, cfg, filepath.Join(dir, "data"))
+	am := startAlertmanager(t, p.url+"/webhook", "s3cret")
+	evil := `x","to":"+19999999999`
+	am.fire(map[string]string{"alertname": evil}, map[string]string{"alertname": "y&to=+19999999999"})
+	if err := zktest.WaitFor(60*time.Second, 20*time.Millisecond, func() error {
+		if n := len(gw.requests()); n != 4 {
+			return fmt.Errorf("%d gateway requests", n)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	texts := map[string]bool{}
+	for _, r := range gw.requests() {
+		if len(r.Body) > 0 {
+			var m map[string]string
+			if err := json.Unmarshal(r.Body, &m); err != nil {
+				t.Fatalf("body %s: %v", r.Body, err)
+			}
+			if len(m) != 2 || m["to"] != "+10000000000" {
+				t.Errorf("re-addressed: %s", r.Body)
+			}
+			texts[m["text"]] = true
+			continue
+		}
+		if to := r.Query["to"]; len(to) != 1 || to[0] != "+10000000000" {
+			t.Errorf("re-addressed by query: %v", r.Query)
+		}
+		texts[r.Query.Get("text")] = true
+	}
+	for _, want := range []string{"firing " + evil, "firing y&to=+19999999999", evil, "y&to=+19999999999"} {
+		if !texts[want] {
+			t.Errorf("text %q not delivered intact; got %v", want, texts)
 		}
 	}
 }

@@ -239,8 +239,16 @@ func (s *SMSConfig) validate() error {
 	if s.url, err = tmpl.Parse("url", s.URL); err != nil {
 		return err
 	}
-	s.body, err = tmpl.Parse("body", s.Body)
-	return err
+	if s.body, err = tmpl.Parse("body", s.Body); err != nil {
+		return err
+	}
+	// Values are escaped by construction: a label can neither add query
+	// parameters nor JSON keys.
+	tmpl.EscapeURL(s.url)
+	if tmpl.IsJSON(s.Body) {
+		tmpl.EscapeJSON(s.body)
+	}
+	return nil
 }
 
 // Templates of the notifier kinds; nil means "use the default message".

@@ -180,7 +180,7 @@ func Parse(name, text string) (*template.Template, error) {
 	if text == "" {
 		return nil, nil
 	}
-	t, err := template.New(name).Option("missingkey=zero").Funcs(Funcs).Parse(text)
+	t, err := template.New(name).Option("missingkey=zero").Funcs(Funcs).Funcs(escapeFuncs).Parse(text)
 	if err != nil {
 		return nil, fmt.Errorf("template %s: %w", name, err)
 	}
