@@ -16,6 +16,7 @@ package receiver
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/zkwatch/zkwatch/receiver/config"
 	"github.com/zkwatch/zkwatch/receiver/store"
 )
 
@@ -52,6 +53,30 @@ func newMetrics(st *store.Store, reg prometheus.Registerer) *Metrics {
 		reg.MustRegister(m.WebhookRequests, m.notifications, m.deadLetters, m.restarts, &storeCollector{st: st})
 	}
 	return m
+}
+
+// Outcomes of notification attempts and restart decisions, as the
+// counters' outcome label spells them.
+var (
+	notificationOutcomes = []string{OutcomeSuccess, OutcomeRetry, OutcomeFailure}
+	restartOutcomes      = []string{RestartSuccess, RestartFailure, RestartRefused, RestartPostponed, RestartExhausted, RestartDryRun}
+)
+
+// initLabels creates every notifier × outcome and rule × outcome series of
+// cfg at 0, so that increase() and rate() count the first event too (a
+// series born at 1 has no earlier sample to increase from). Series of
+// rules and notifiers dropped by a reload stay, as counters should.
+func (m *Metrics) initLabels(cfg *config.Config) {
+	for _, n := range cfg.Notifiers {
+		for _, o := range notificationOutcomes {
+			m.notifications.WithLabelValues(n.Name, o)
+		}
+	}
+	for _, rule := range cfg.Restarts {
+		for _, o := range restartOutcomes {
+			m.restarts.WithLabelValues(rule.Name, o)
+		}
+	}
 }
 
 // storeCollector reads incident counts, outbox depth and file size from

@@ -82,8 +82,8 @@ func TestPlanRestart(t *testing.T) {
 		{"label refused", job("templated", nil), incident(payload.StatusFiring, "zk-1; rm -rf /"), "templated", restartPlan{
 			Action: planFinish, Outcome: RestartRefused,
 			Attempt: &store.RestartAttempt{Outcome: RestartRefused,
-				Reason: `refused: label member="zk-1; rm -rf /" does not match allow "^[A-Za-z0-9._:-]+$"`},
-			Report: `Restart templated refused: refused: label member="zk-1; rm -rf /" does not match allow "^[A-Za-z0-9._:-]+$"`}},
+				Reason: `refused: label member="zk-1; rm -rf /" does not match allow "` + config.DefaultLabelAllow + `"`},
+			Report: `Restart templated refused: refused: label member="zk-1; rm -rf /" does not match allow "` + config.DefaultLabelAllow + `"`}},
 		{"templated target", job("templated", nil), firing, "templated", restartPlan{Action: planRun,
 			Argv: []string{"/usr/bin/restart", "zk-1"}, Target: "templated/zk-1"}},
 		{"plain target is the alert", job("plain", nil), firing, "plain", restartPlan{Action: planRun,

@@ -98,6 +98,7 @@ func (r *Receiver) ApplyConfig(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	r.metrics.initLabels(cfg)
 	r.live.mu.Lock()
 	r.live.cfg, r.live.notifiers = cfg, ns
 	r.live.mu.Unlock()

@@ -95,7 +95,7 @@ restarts:
   - name: restart-demo-app
     match: {alertname: ZooKeeperProcessMemberDown, group: %q}
     command: [%q, "restart-app", "--dir", %q, "--member", "{{ .Labels.member }}"]
-    allow: {member: "^[A-Za-z0-9._-]+$"}
+    allow: {member: "^[A-Za-z0-9_][A-Za-z0-9._-]*$"}
     timeout: 20s
     max_attempts: 3
     backoff: 2s

@@ -43,6 +43,25 @@ const (
 	Member = "app"
 )
 
+// LockJobPeriod is how long one run of the demo's singleton job (under
+// zkwatch_agent lock) lasts: well below the mixin's default
+// lockHeldThresholdSeconds (1h), and at most two restarts in any hour, below
+// agentChildRestartsThreshold.
+const LockJobPeriod = 35 * time.Minute
+
+// LockPath is the lock the demo's singleton job holds.
+const LockPath = "/demo/locks/singleton"
+
+// LockAgentArgs are the arguments of the demo's zkwatch_agent in lock mode.
+// Its singleton job ends after period and runs again: the lock is released
+// and taken anew, as with a real periodic job, so a demo left running never
+// holds it past ZooKeeperLockHeldTooLong's threshold.
+func LockAgentArgs(binDir, servers, listen, pidFile string, period time.Duration) []string {
+	return []string{"--zookeeper.servers=" + servers, "--zookeeper.session-timeout=4s",
+		"--web.listen-address=" + listen, "lock", "--path=" + LockPath, "--restart=always",
+		"--", filepath.Join(binDir, "zkwatch-demo"), "app", "--pid-file", pidFile, "--run-for", period.String()}
+}
+
 // Options configure the stack.
 type Options struct {
 	Dir    string // state directory; everything the stack writes goes here
@@ -75,11 +94,11 @@ type Stack struct {
 
 // Start brings the stack up and waits until Prometheus sees every target
 // up. On error everything started is stopped.
-func Start(ctx context.Context, opts Options) (s *Stack, err error) {
-	s = &Stack{opts: opts, procs: map[string]*exec.Cmd{}}
+func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
+	s := &Stack{opts: opts, procs: map[string]*exec.Cmd{}}
 	defer func() {
 		if err != nil {
-			s.Stop()
+			s.Stop() // s, not the nil result: stop what was started
 		}
 	}()
 	for _, d := range []string{"logs", "zk", "prometheus", "alertmanager", "receiver", "exporter"} {
@@ -141,9 +160,8 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	if err := StartApp(opts.Dir, opts.BinDir, s.Ens.Servers(), hostPort(s.Agent)); err != nil {
 		return nil, err
 	}
-	if err := s.spawn("lock-agent", bin("zkwatch_agent"), "--zookeeper.servers="+s.Ens.Servers(), "--zookeeper.session-timeout=4s",
-		"--web.listen-address="+hostPort(s.LockAgent), "lock", "--path=/demo/locks/singleton",
-		"--", bin("zkwatch-demo"), "app", "--pid-file", s.path("lock-child.pid")); err != nil {
+	if err := s.spawn("lock-agent", bin("zkwatch_agent"),
+		LockAgentArgs(opts.BinDir, s.Ens.Servers(), hostPort(s.LockAgent), s.path("lock-child.pid"), LockJobPeriod)...); err != nil {
 		return nil, err
 	}
 	for name, u := range map[string]string{"exporter": s.Exporter + "/-/healthy", "receiver": s.Receiver + "/-/ready",

@@ -62,8 +62,11 @@ type Guard struct {
 }
 
 // DefaultLabelAllow is the allow regex applied to labels that a restart
-// command uses but that the rule's allow map does not mention.
-const DefaultLabelAllow = `^[A-Za-z0-9._:-]+$`
+// command uses but that the rule's allow map does not mention. It accepts
+// names, host:port and ZooKeeper paths (/monitor/web, the exporter's group
+// label), and refuses every segment that starts with "." or "-": no ".."
+// climbing out of a directory, no value a command would read as an option.
+const DefaultLabelAllow = `^/?[A-Za-z0-9_:][A-Za-z0-9._:-]*(/[A-Za-z0-9_:][A-Za-z0-9._:-]*)*$`
 
 // DefaultRestart holds the defaults of a restart rule.
 var DefaultRestart = Restart{Timeout: 30 * time.Second, MaxAttempts: 1, Backoff: 5 * time.Second}

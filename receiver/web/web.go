@@ -48,6 +48,11 @@ type Options struct {
 // output), /-/reload and /metrics (as Prometheus protects /metrics).
 func New(rcv *receiver.Receiver, o Options) http.Handler {
 	h := &handler{rcv: rcv, o: o}
+	// Every status the webhook answers starts at 0, so that the first
+	// request of each kind is counted by increase().
+	for _, code := range webhookCodes {
+		rcv.Metrics().WebhookRequests.WithLabelValues(strconv.Itoa(code))
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/webhook", h.webhook)
 	mux.HandleFunc("GET /api/v1/incidents", h.list)
@@ -126,6 +131,10 @@ func (h *handler) reload(w http.ResponseWriter, r *http.Request) {
 	}
 	fmt.Fprintln(w, "OK")
 }
+
+// webhookCodes are the statuses serveWebhook answers with.
+var webhookCodes = []int{http.StatusOK, http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden,
+	http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge, http.StatusInternalServerError}
 
 func (h *handler) webhook(w http.ResponseWriter, r *http.Request) {
 	code, msg := h.serveWebhook(w, r)
