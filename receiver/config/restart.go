@@ -69,7 +69,9 @@ type Guard struct {
 const DefaultLabelAllow = `^/?[A-Za-z0-9_:][A-Za-z0-9._:-]*(/[A-Za-z0-9_:][A-Za-z0-9._:-]*)*$`
 
 // DefaultRestart holds the defaults of a restart rule.
-var DefaultRestart = Restart{Timeout: 30 * time.Second, MaxAttempts: 1, Backoff: 5 * time.Second}
+// The cooldown keeps a flapping alert from restarting one target over and
+// over; set cooldown: 0s explicitly to allow back-to-back restarts.
+var DefaultRestart = Restart{Timeout: 30 * time.Second, MaxAttempts: 1, Backoff: 5 * time.Second, Cooldown: 5 * time.Minute}
 
 // UnmarshalYAML applies DefaultRestart before the file's values.
 func (r *Restart) UnmarshalYAML(unmarshal func(any) error) error {

@@ -103,6 +103,12 @@ type Result struct {
 // cancellation the whole group is killed. Output keeps at most maxOutput
 // bytes of combined stdout and stderr.
 func Run(ctx context.Context, argv, env []string, dir string, timeout time.Duration, maxOutput int) Result {
+	return RunWatched(ctx, argv, env, dir, timeout, maxOutput, nil)
+}
+
+// RunWatched is Run that calls started, when not nil, with the process
+// group id as soon as the command has started, before waiting for it.
+func RunWatched(ctx context.Context, argv, env []string, dir string, timeout time.Duration, maxOutput int, started func(pgid int)) Result {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
@@ -115,7 +121,13 @@ func Run(ctx context.Context, argv, env []string, dir string, timeout time.Durat
 	out := &boundedBuffer{max: maxOutput}
 	cmd.Stdout, cmd.Stderr = out, out
 	start := time.Now()
-	err := cmd.Run()
+	err := cmd.Start()
+	if err == nil {
+		if started != nil {
+			started(cmd.Process.Pid)
+		}
+		err = cmd.Wait()
+	}
 	res := Result{Duration: time.Since(start), Output: out.String(), ExitCode: -1}
 	if cmd.ProcessState != nil {
 		res.ExitCode = cmd.ProcessState.ExitCode()

@@ -130,6 +130,11 @@ type RestartJob struct {
 	// found running at startup was interrupted by a crash.
 	Running   bool   `json:"running"`
 	Postponed string `json:"postponed,omitempty"`
+	// PGID and ProcStart identify the running command's process group
+	// (its leader's start time in clock ticks since boot), so that one
+	// left behind by a crash can be found and killed at startup.
+	PGID      int    `json:"pgid,omitempty"`
+	ProcStart uint64 `json:"procStart,omitempty"`
 }
 
 // Key is the job's key in the store.
