@@ -106,6 +106,7 @@ func run() int {
 		level.Error(logger).Log("msg", "applying configuration", "err", err)
 		return 1
 	}
+	rcv.Recover()
 	rl := newReloader(*configFile, rcv, exp, reg, logger)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

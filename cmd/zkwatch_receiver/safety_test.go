@@ -15,15 +15,18 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -240,4 +243,292 @@ routes:
 			t.Errorf("text %q not delivered intact; got %v", want, texts)
 		}
 	}
+}
+
+// A message the gateway keeps failing with 5xx does not block the later
+// ones; after retry_max_attempts it becomes a dead letter, visible in the
+// API, the page and the metrics.
+func TestFailingMessageBecomesDeadLetter(t *testing.T) {
+	dir := t.TempDir()
+	var mu sync.Mutex
+	delivered := map[string]int{}
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m struct {
+			Alert struct{ Labels map[string]string }
+		}
+		_ = json.NewDecoder(r.Body).Decode(&m)
+		name := m.Alert.Labels["alertname"]
+		if name == "Poison" {
+			http.Error(w, "gateway cannot take this one", http.StatusBadGateway)
+			return
+		}
+		mu.Lock()
+		delivered[name]++
+		mu.Unlock()
+	}))
+	defer gw.Close()
+	cfg := filepath.Join(dir, "receiver.yml")
+	writeFile(t, cfg, fmt.Sprintf(`
+global: {retry_initial_backoff: 50ms, retry_max_backoff: 200ms, retry_max_attempts: 4}
+notifiers: [{name: gw, webhook: {url: %q}}]
+routes: [{notifiers: [gw]}]
+`, gw.URL))
+	p := launch(t, cfg, filepath.Join(dir, "data"))
+	for _, name := range []string{"Poison", "Later1", "Later2"} {
+		if code, err := post(p.url, alertBody(map[string]string{"alertname": name}, time.Now())); err != nil || code != 200 {
+			t.Fatalf("post %s: %d %v", name, code, err)
+		}
+	}
+	if err := zktest.WaitFor(30*time.Second, 20*time.Millisecond, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if delivered["Later1"] != 1 || delivered["Later2"] != 1 {
+			return fmt.Errorf("delivered %v", delivered)
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("later messages held back by a failing one: %v", err)
+	}
+	if err := zktest.WaitFor(30*time.Second, 20*time.Millisecond, func() error {
+		if v := p.metric("zkwatch_receiver_dead_letters"); v != 1 {
+			return fmt.Errorf("dead_letters %v", v)
+		}
+		// Counted just after the commit the gauge reads.
+		if v := p.metric(`zkwatch_receiver_dead_letters_total{notifier="gw"}`); v != 1 {
+			return fmt.Errorf("dead_letters_total = %v", v)
+		}
+		if v := p.metric(`zkwatch_receiver_notifications_total{notifier="gw",outcome="failure"}`); v != 1 {
+			return fmt.Errorf("failures = %v (the alert ZooKeeperReceiverNotificationsFailing counts these)", v)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if v := p.metric(`zkwatch_receiver_notifications_total{notifier="gw",outcome="retry"}`); v != 3 {
+		t.Errorf("retries = %v, want 3 (4 attempts)", v)
+	}
+	var api struct {
+		DeadLetters []struct {
+			Reason string
+			Item   struct {
+				Attempts  int
+				LastError string
+				Alert     struct{ Labels map[string]string }
+			}
+		}
+	}
+	resp, err := p.get("/api/v1/dead-letters")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&api)
+	resp.Body.Close()
+	if err != nil || len(api.DeadLetters) != 1 {
+		t.Fatalf("dead letters %+v %v", api, err)
+	}
+	d := api.DeadLetters[0]
+	if d.Item.Alert.Labels["alertname"] != "Poison" || d.Item.Attempts != 4 || !strings.Contains(d.Reason, "retry_max_attempts") ||
+		!strings.Contains(d.Item.LastError, "502") {
+		t.Errorf("dead letter %+v", d)
+	}
+	resp, err = p.get("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), `<tr class="dead-letter">`) || !strings.Contains(string(page), "retry_max_attempts") {
+		t.Errorf("page does not show the dead letter")
+	}
+	if v := p.metric("zkwatch_receiver_outbox_pending"); v != 0 {
+		t.Errorf("outbox pending %v", v)
+	}
+}
+
+// More alerts in one payload than max_alerts_per_payload: 413, and
+// nothing of the payload is stored.
+func TestAlertCap(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "receiver.yml")
+	writeFile(t, cfg, "storage: {retention: 24h}\n")
+	p := launch(t, cfg, filepath.Join(dir, "data"))
+	alerts := make([]map[string]any, 1001)
+	for i := range alerts {
+		alerts[i] = map[string]any{"status": "firing", "labels": map[string]string{"alertname": "A", "n": fmt.Sprint(i)},
+			"startsAt": time.Now().UTC().Format(time.RFC3339Nano)}
+	}
+	b, _ := json.Marshal(map[string]any{"version": "4", "status": "firing", "receiver": "r", "groupKey": "g", "alerts": alerts})
+	code, msg := request(t, "POST", p.url+"/webhook", "application/json", "", string(b))
+	if code != http.StatusRequestEntityTooLarge || !strings.Contains(msg, "1001 alerts, more than max_alerts_per_payload (1000)") {
+		t.Errorf("1001 alerts: %d %s", code, msg)
+	}
+	if v := p.metric(`zkwatch_receiver_incidents{status="firing"}`); v != 0 {
+		t.Errorf("%v incidents stored from a refused payload", v)
+	}
+	b, _ = json.Marshal(map[string]any{"version": "4", "status": "firing", "receiver": "r", "groupKey": "g", "alerts": alerts[:1000]})
+	if code, msg := request(t, "POST", p.url+"/webhook", "application/json", "", string(b)); code != http.StatusOK {
+		t.Errorf("1000 alerts: %d %s", code, msg)
+	}
+}
+
+// incidents returns the receiver's incidents through its API.
+func (p *proc) incidents() []struct {
+	ID       string
+	Restarts []struct{ Outcome, Reason string }
+} {
+	p.t.Helper()
+	resp, err := p.get("/api/v1/incidents")
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v struct {
+		Incidents []struct {
+			ID       string
+			Restarts []struct{ Outcome, Reason string }
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		p.t.Fatal(err)
+	}
+	return v.Incidents
+}
+
+func waitForFile(t *testing.T, path string) {
+	t.Helper()
+	if err := zktest.WaitFor(30*time.Second, 10*time.Millisecond, func() error {
+		_, err := os.Stat(path)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// SIGTERM while a restart runs: the receiver waits for the command
+// (within its timeout) and records its real outcome, instead of killing
+// it halfway.
+func TestShutdownWaitsForRestart(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "receiver.yml")
+	writeFile(t, cfg, fmt.Sprintf(`
+restarts:
+  - name: member
+    match: {alertname: ZooKeeperProcessMemberDown}
+    command: ["/bin/sh", "-c", "touch started; while [ ! -e go ]; do sleep 0.02; done; touch done"]
+    workdir: %q
+    timeout: 60s
+`, dir))
+	storage := filepath.Join(dir, "data")
+	p := launch(t, cfg, storage)
+	if code, err := post(p.url, alertBody(map[string]string{"alertname": "ZooKeeperProcessMemberDown", "member": "m1"}, time.Now())); err != nil || code != 200 {
+		t.Fatalf("post: %d %v", code, err)
+	}
+	waitForFile(t, filepath.Join(dir, "started"))
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := zktest.WaitFor(30*time.Second, 10*time.Millisecond, func() error {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if !strings.Contains(p.logs.String(), "shutting down") {
+			return errors.New("no shutdown logged")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+		t.Fatal("the receiver exited while its restart command still ran")
+	default:
+	}
+	writeFile(t, filepath.Join(dir, "go"), "")
+	<-p.done
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+	waitForFile(t, filepath.Join(dir, "done"))
+	q := launch(t, cfg, storage)
+	incs := q.incidents()
+	if len(incs) != 1 || len(incs[0].Restarts) != 1 || incs[0].Restarts[0].Outcome != "success" {
+		t.Errorf("incidents after restart: %+v", incs)
+	}
+}
+
+// kill -9 while a restart runs: the command's process group lives on. At
+// start-up the receiver kills it (so no retry can overlap it) and records
+// what it did.
+func TestOrphanedRestartKilledAtStartup(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "receiver.yml")
+	writeFile(t, cfg, fmt.Sprintf(`
+restarts:
+  - name: member
+    match: {alertname: ZooKeeperProcessMemberDown}
+    command: ["/bin/sh", "-c", "sleep 300 & echo $! > child; echo $$ > leader; wait"]
+    workdir: %q
+    timeout: 10m
+`, dir))
+	storage := filepath.Join(dir, "data")
+	p := launch(t, cfg, storage)
+	if code, err := post(p.url, alertBody(map[string]string{"alertname": "ZooKeeperProcessMemberDown", "member": "m1"}, time.Now())); err != nil || code != 200 {
+		t.Fatalf("post: %d %v", code, err)
+	}
+	waitForFile(t, filepath.Join(dir, "leader"))
+	var pids []int
+	for _, f := range []string{"leader", "child"} {
+		waitForFile(t, filepath.Join(dir, f))
+		var pid int
+		if err := zktest.WaitFor(10*time.Second, 10*time.Millisecond, func() error {
+			b, _ := os.ReadFile(filepath.Join(dir, f))
+			_, err := fmt.Sscan(string(b), &pid)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, pid)
+	}
+	t.Cleanup(func() {
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	// The job records its process group just after the command starts.
+	if err := zktest.WaitFor(10*time.Second, 10*time.Millisecond, func() error {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if !strings.Contains(p.logs.String(), "running restart") {
+			return errors.New("not running yet")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p.kill()
+	for _, pid := range pids {
+		if !processAlive(pid) {
+			t.Fatalf("pid %d died with the receiver; nothing to test", pid)
+		}
+	}
+	q := launch(t, cfg, storage)
+	for _, pid := range pids {
+		if processAlive(pid) {
+			t.Errorf("orphaned restart process %d still alive after start-up", pid)
+		}
+	}
+	incs := q.incidents()
+	if len(incs) != 1 || len(incs[0].Restarts) != 1 || incs[0].Restarts[0].Outcome != "interrupted" ||
+		!strings.Contains(incs[0].Restarts[0].Reason, "was still running and was killed") {
+		t.Errorf("incidents after restart: %+v", incs)
+	}
+}
+
+// processAlive tells whether pid runs and is not a zombie.
+func processAlive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	return i > 0 && i+2 < len(b) && b[i+2] != 'Z'
 }
