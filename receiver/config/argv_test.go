@@ -16,6 +16,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // Every way a template can reach a value that no allow regex vetted is
@@ -71,4 +72,19 @@ func TestArgvOnlyPlainLabels(t *testing.T) {
 
 func quote(s string) string {
 	return `"` + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`) + `"`
+}
+
+// Without a cooldown, a flapping alert restarted one target back to back.
+func TestDefaultCooldown(t *testing.T) {
+	c, err := Load([]byte(`restarts: [{name: r, match: {alertname: X}, command: ["/bin/true"]}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Restarts[0].Cooldown != 5*time.Minute {
+		t.Errorf("default cooldown %s", c.Restarts[0].Cooldown)
+	}
+	c, err = Load([]byte(`restarts: [{name: r, match: {alertname: X}, command: ["/bin/true"], cooldown: 0s}]`))
+	if err != nil || c.Restarts[0].Cooldown != 0 {
+		t.Errorf("explicit 0s: %v", err)
+	}
 }
