@@ -11,7 +11,6 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-
 package store
 
 import (
@@ -129,7 +128,10 @@ func TestTimeIndexBuiltForOldStore(t *testing.T) {
 	}
 	defer s.Close()
 	var got []*Incident
-	if err := s.View(func(tx *Tx) (err error) { got, err = tx.Incidents(Filter{Status: payload.StatusFiring, Limit: 2}); return }); err != nil {
+	if err := s.View(func(tx *Tx) (err error) {
+		got, err = tx.Incidents(Filter{Status: payload.StatusFiring, Limit: 2})
+		return
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 2 || got[0].ID != "i4" || got[1].ID != "i3" {
