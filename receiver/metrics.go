@@ -71,6 +71,7 @@ func (m *Metrics) initLabels(cfg *config.Config) {
 		for _, o := range notificationOutcomes {
 			m.notifications.WithLabelValues(n.Name, o)
 		}
+		m.deadLetters.WithLabelValues(n.Name)
 	}
 	for _, rule := range cfg.Restarts {
 		for _, o := range restartOutcomes {

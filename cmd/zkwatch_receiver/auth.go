@@ -20,6 +20,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
 	"github.com/prometheus/exporter-toolkit/web"
 	"go.yaml.in/yaml/v3"
 
@@ -90,7 +92,7 @@ func (e *exposure) check(cfg *config.Config) error {
 		return errors.New("both global.bearer_token and basic_auth_users in --web.config.file are set, " +
 			"but a request carries only one Authorization header, so no request could pass both; configure one of them")
 	}
-	if token || e.basicAuth || len(cfg.Restarts) == 0 || e.allowUnauthed || e.loopbackOnly() {
+	if !e.exposed(cfg) || e.allowUnauthed {
 		return nil
 	}
 	return fmt.Errorf("refusing to serve %d restart rules without authentication on %s: anyone who can reach the port could run them. "+
@@ -99,9 +101,31 @@ func (e *exposure) check(cfg *config.Config) error {
 		"--web.allow-unauthenticated overrides this check", len(cfg.Restarts), e.describe())
 }
 
+// exposed tells whether restart rules would be served without
+// authentication beyond loopback.
+func (e *exposure) exposed(cfg *config.Config) bool {
+	return cfg.BearerToken() == "" && !e.basicAuth && len(cfg.Restarts) > 0 && !e.loopbackOnly()
+}
+
 func (e *exposure) describe() string {
 	if e.systemdSocket {
 		return "the systemd socket"
 	}
 	return strings.Join(e.listen, ", ")
+}
+
+// startupExposure checks the initial configuration and warns when the
+// override serves restart rules unauthenticated.
+func startupExposure(toolkit *web.FlagConfig, allowUnauthed bool, cfg *config.Config, logger log.Logger) (*exposure, error) {
+	e, err := newExposure(toolkit, allowUnauthed)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.check(cfg); err != nil {
+		return nil, err
+	}
+	if e.exposed(cfg) {
+		level.Warn(logger).Log("msg", "serving restart rules without authentication (--web.allow-unauthenticated): anyone who can reach the port can run them")
+	}
+	return e, nil
 }

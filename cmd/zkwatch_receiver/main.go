@@ -78,10 +78,7 @@ func run() int {
 			*configFile, len(cfg.Notifiers), len(cfg.Routes), len(cfg.Restarts))
 		return 0
 	}
-	exp, err := newExposure(toolkit, *allowUnauth)
-	if err == nil {
-		err = exp.check(cfg)
-	}
+	exp, err := startupExposure(toolkit, *allowUnauth, cfg, logger)
 	if err != nil {
 		level.Error(logger).Log("msg", "unsafe setup", "err", err)
 		return 1
