@@ -112,7 +112,9 @@ demo-bin:
 # receiver page's browser test.
 DEPS      ?= zookeeper prometheus prometheus-alertmanager jsonnet default-jre-headless chromium
 
-# Installs the missing ones (as root), or names them and fails. Shared by
+# Installs the missing ones (as root), or names them and fails. Debian starts
+# the packaged daemons on install; the demo and tests run their own on free
+# ports, so those are stopped again. Shared by
 # `make demo` and `make test`; a package counts as present when dpkg knows
 # it or a command of its name is on PATH.
 .PHONY: deps
@@ -124,7 +126,10 @@ deps:
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			echo ">> installing$$missing"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing || exit 1; \
+			for svc in prometheus prometheus-alertmanager prometheus-node-exporter zookeeper; do \
+				(command -v service >/dev/null && service $$svc stop >/dev/null 2>&1) || true; \
+			done; \
 		else \
 			echo "Missing Debian packages:$$missing"; \
 			echo "Install them with: sudo apt-get install$$missing"; exit 1; \

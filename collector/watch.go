@@ -16,7 +16,6 @@ package collector
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"sort"
 	"strings"
@@ -149,7 +148,7 @@ func loadWatchConfig() (*watchconfig.Config, error) {
 		}
 	}
 	for _, p := range *watchGroups {
-		if err := watchconfig.ValidatePath(p); err != nil {
+		if err := zksession.ValidatePath(p); err != nil {
 			return nil, fmt.Errorf("--watch.group: %w", err)
 		}
 		dup := false
@@ -177,15 +176,11 @@ func (w *watcher) manager() (*zksession.Manager, error) {
 		Logger:         log.With(w.logger, "component", "watch-session"),
 	}
 	if *watchDigestFile != "" {
-		data, err := os.ReadFile(*watchDigestFile)
+		digest, err := zksession.ReadDigestFile(*watchDigestFile)
 		if err != nil {
 			return nil, fmt.Errorf("--watch.auth.digest-file: %w", err)
 		}
-		for _, line := range strings.Split(string(data), "\n") {
-			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
-				opts.Digest = append(opts.Digest, line)
-			}
-		}
+		opts.Digest = digest
 	}
 	m, err := zksession.New(opts)
 	if err != nil {
