@@ -101,6 +101,20 @@ receivers:
 	return am
 }
 
+// post sends alerts to Alertmanager's API.
+func (am *alertmanager) post(alerts []map[string]any) error {
+	b, _ := json.Marshal(alerts)
+	resp, err := http.Post(am.url+"/api/v2/alerts", "application/json", bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("alertmanager answered %d", resp.StatusCode)
+	}
+	return nil
+}
+
 // fire posts firing alerts with the given label sets.
 func (am *alertmanager) fire(labels ...map[string]string) {
 	am.t.Helper()
@@ -108,13 +122,7 @@ func (am *alertmanager) fire(labels ...map[string]string) {
 	for _, l := range labels {
 		alerts = append(alerts, map[string]any{"labels": l, "startsAt": time.Now().UTC().Format(time.RFC3339)})
 	}
-	b, _ := json.Marshal(alerts)
-	resp, err := http.Post(am.url+"/api/v2/alerts", "application/json", bytes.NewReader(b))
-	if err != nil {
+	if err := am.post(alerts); err != nil {
 		am.t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		am.t.Fatalf("posting alerts to Alertmanager: %d", resp.StatusCode)
 	}
 }

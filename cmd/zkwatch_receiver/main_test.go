@@ -445,65 +445,17 @@ func TestConfigCheckAndReload(t *testing.T) {
 // A real Alertmanager delivers to the receiver with a bearer token, and
 // its payloads (firing, then resolved) decode into one incident.
 func TestRealAlertmanager(t *testing.T) {
-	am, err := exec.LookPath("prometheus-alertmanager")
-	if err != nil {
-		if am, err = exec.LookPath("alertmanager"); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatal("Alertmanager is not installed (apt-get install prometheus-alertmanager)")
-			}
-			t.Skip("Alertmanager is not installed")
-		}
-	}
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "receiver.yml")
 	writeFile(t, cfg, "global: {bearer_token: s3cret}\n")
 	p := launch(t, cfg, filepath.Join(dir, "data"))
-
-	amAddr := freeAddr(t)
-	amCfg := filepath.Join(dir, "alertmanager.yml")
-	writeFile(t, amCfg, fmt.Sprintf(`
-route:
-  receiver: zkwatch
-  group_by: [alertname, member]
-  group_wait: 100ms
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: zkwatch
-    webhook_configs:
-      - url: %q
-        send_resolved: true
-        http_config:
-          authorization: {credentials: s3cret}
-`, p.url+"/webhook"))
-	cmd := exec.Command(am, "--config.file="+amCfg, "--storage.path="+filepath.Join(dir, "am"),
-		"--web.listen-address="+amAddr, "--cluster.listen-address=")
-	out := &strings.Builder{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("alertmanager output:\n%s", out)
-		}
-	}()
+	p.token = "s3cret"
+	am := startAlertmanager(t, p.url+"/webhook", "s3cret")
 	labels := map[string]string{"alertname": "ZooKeeperProcessMemberDown", "group": "zk-main", "member": "zk-2", "severity": "critical"}
 	startsAt := time.Now().Add(-time.Minute).UTC().Truncate(time.Millisecond)
 	postAM := func(endsAt time.Time) error {
-		b, _ := json.Marshal([]map[string]any{{"labels": labels, "annotations": map[string]string{"summary": "down"},
+		return am.post([]map[string]any{{"labels": labels, "annotations": map[string]string{"summary": "down"},
 			"startsAt": startsAt.Format(time.RFC3339Nano), "endsAt": endsAt.UTC().Format(time.RFC3339Nano)}})
-		resp, err := http.Post("http://"+amAddr+"/api/v2/alerts", "application/json", strings.NewReader(string(b)))
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("alertmanager answered %d", resp.StatusCode)
-		}
-		return nil
 	}
 	if err := zktest.WaitFor(30*time.Second, 100*time.Millisecond, func() error { return postAM(time.Now().Add(time.Hour)) }); err != nil {
 		t.Fatal(err)
@@ -517,7 +469,7 @@ receivers:
 	waitStatus := func(status string) {
 		t.Helper()
 		if err := zktest.WaitFor(30*time.Second, 100*time.Millisecond, func() error {
-			resp, err := http.Get(p.url + "/api/v1/incidents")
+			resp, err := p.get("/api/v1/incidents")
 			if err != nil {
 				return err
 			}
