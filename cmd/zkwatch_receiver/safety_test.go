@@ -14,6 +14,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,9 +49,13 @@ func TestRefusesUnauthenticatedExposure(t *testing.T) {
 	cfg := filepath.Join(dir, "receiver.yml")
 	writeFile(t, cfg, memberRule)
 	for _, listen := range []string{":0", "0.0.0.0:0", "[::]:0"} {
-		out, err := exec.Command(binary(t), "--config.file="+cfg, "--storage.path="+filepath.Join(dir, "data"),
+		// A receiver that starts anyway is stopped after a while.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		out, err := exec.CommandContext(ctx, binary(t), "--config.file="+cfg, "--storage.path="+filepath.Join(dir, "data"),
 			"--web.listen-address="+listen).CombinedOutput()
-		if err == nil {
+		timedOut := ctx.Err() != nil
+		cancel()
+		if err == nil || timedOut {
 			t.Fatalf("%s: started without authentication:\n%s", listen, out)
 		}
 		for _, want := range []string{"refusing to serve 1 restart rules without authentication", "global.bearer_token",

@@ -40,15 +40,20 @@ type pageData struct {
 	Notifications []notificationRow
 	DeadLetters   []*store.DeadLetter
 	Pending       int
+	OpenTotal     int // firing incidents in the store; Open shows at most openRows
 }
 
-const pageRows = 50
+const (
+	pageRows = 50
+	// openRows bounds the open incidents read for one page view.
+	openRows = 200
+)
 
 func (h *handler) page(w http.ResponseWriter, _ *http.Request) {
 	d := pageData{Now: time.Now()}
 	err := h.rcv.Store().View(func(tx *store.Tx) error {
 		var err error
-		if d.Open, err = tx.Incidents(store.Filter{Status: "firing", Limit: 200}); err != nil {
+		if d.Open, err = tx.Incidents(store.Filter{Status: "firing", Limit: openRows}); err != nil {
 			return err
 		}
 		all, err := tx.Incidents(store.Filter{Limit: pageRows})
@@ -56,7 +61,7 @@ func (h *handler) page(w http.ResponseWriter, _ *http.Request) {
 		if err != nil {
 			return err
 		}
-		d.Pending = tx.OutboxLen()
+		d.Pending, d.OpenTotal = tx.OutboxLen(), tx.CountByStatus()["firing"]
 		d.DeadLetters, err = tx.DeadLetters(pageRows)
 		return err
 	})
@@ -100,7 +105,7 @@ pre{margin:0;max-width:40em;white-space:pre-wrap}
 <h1>zkwatch receiver</h1>
 <p>Generated {{ts .Now}}. Pending notifications: <span id="pending">{{.Pending}}</span>.
 <a href="api/v1/incidents">JSON API</a> · <a href="api/v1/dead-letters">dead letters</a> · <a href="metrics">metrics</a></p>
-<h2>Open incidents</h2>
+<h2>Open incidents{{if gt .OpenTotal (len .Open)}} ({{len .Open}} most recent of <span id="open-total">{{.OpenTotal}}</span>; <a href="api/v1/incidents?status=firing&amp;limit=10000">all</a>){{end}}</h2>
 <table id="open-incidents"><tr><th>Incident</th><th>Alert</th><th>Labels</th><th>Started</th><th>Last seen</th><th>Posts</th></tr>
 {{range .Open}}<tr class="incident" data-id="{{.ID}}"><td><a href="api/v1/incidents/{{.ID}}">{{.ID}}</a></td><td>{{index .Alert.Labels "alertname"}}</td>
 <td>{{range $k, $v := .Alert.Labels}}{{$k}}={{$v}} {{end}}</td><td>{{ts .Alert.StartsAt}}</td><td>{{ts .LastSeen}}</td><td>{{.Received}}</td></tr>
