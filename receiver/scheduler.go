@@ -38,8 +38,13 @@ const (
 	RestartDryRun    = "dry_run"
 )
 
+// maxActiveJobs bounds the jobs handled at once (running, or waiting for
+// their target, a concurrency slot or the guard), so a flood of firing
+// incidents cannot start a goroutine each.
+const maxActiveJobs = 256
+
 // Scheduler runs the restart jobs stored by ingestion: one goroutine per
-// due job, restarts of one target one at a time, at most
+// due job (at most maxActiveJobs), restarts of one target one at a time, at most
 // restart_concurrency commands at once, each behind its rule's cooldown
 // and quorum guard. Reports go to the incident's notifiers through the
 // outbox, which wakeOutbox prompts.
@@ -238,6 +243,9 @@ func (s *Scheduler) Run(ctx context.Context) {
 		for _, j := range jobs {
 			if s.active[j.Key()] {
 				continue
+			}
+			if len(s.active) >= maxActiveJobs {
+				break // the rest waits for a running job to finish
 			}
 			if j.NextAt.After(now) {
 				if j.NextAt.Before(next) {
