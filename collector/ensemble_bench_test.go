@@ -15,6 +15,7 @@ package collector
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -71,7 +72,7 @@ func benchmarkScrape(b *testing.B, members int) {
 	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	scrape := func() {
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 		if rec.Code != 200 || rec.Body.Len() == 0 {
 			b.Fatalf("scrape: %d", rec.Code)
 		}
@@ -134,7 +135,7 @@ func BenchmarkFixtureScrape(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 		if rec.Code != 200 {
 			b.Fatal(rec.Code)
 		}

@@ -130,8 +130,10 @@ func mntrMetrics(server string, fields []fourlw.Field, descs *descCache) []prome
 	out := make([]prometheus.Metric, 0, len(fields))
 	summaries := map[*summaryMeta]*summaryValues{}
 	var order []*summaryMeta
+	// The metrics provider's labelled keys, and the flat keys its summaries took.
+	provider, taken := descs.provider.metrics(server, fields, descs)
 	for _, f := range fields {
-		if !f.Numeric {
+		if !f.Numeric || len(f.Labels) > 0 || taken[f.Key] {
 			continue
 		}
 		fi := descs.field(f.Key, hasCnt)
@@ -149,6 +151,7 @@ func mntrMetrics(server string, fields []fourlw.Field, descs *descCache) []prome
 			sv.add(fi.part, f.Value)
 		}
 	}
+	out = append(out, provider...)
 	for _, sm := range order {
 		sv := summaries[sm]
 		names, values := []string{"server"}, []string{server}
@@ -209,14 +212,7 @@ func (c *descCache) newSummary(key string) *summaryMeta {
 	} else if m := namespaceSet.FindStringSubmatch(key); m != nil {
 		sm.labelName, sm.labelValue, name = "namespace", m[1], m[2]
 	}
-	switch {
-	case strings.HasSuffix(name, "_ms"):
-		name, sm.scale = strings.TrimSuffix(name, "_ms")+"_seconds", ms
-	case strings.HasSuffix(name, "latency"), strings.HasSuffix(name, "time"):
-		name, sm.scale = name+"_seconds", ms
-	case strings.HasSuffix(name, "_size") && strings.Contains(name, "proposal"):
-		name += "_bytes"
-	}
+	name, sm.scale = summaryUnit(name)
 	sm.name = name
 	labels := []string{"server"}
 	if sm.labelName != "" {
@@ -228,6 +224,20 @@ func (c *descCache) newSummary(key string) *summaryMeta {
 	sm.minDesc = c.descLocked(base+"_min"+unit, help+" Minimum.", labels...)
 	sm.maxDesc = c.descLocked(base+"_max"+unit, help+" Maximum.", labels...)
 	return sm
+}
+
+// summaryUnit names a summary in base units and gives the scale of its
+// values: ZooKeeper measures times in milliseconds.
+func summaryUnit(name string) (string, float64) {
+	switch {
+	case strings.HasSuffix(name, "_ms"):
+		return strings.TrimSuffix(name, "_ms") + "_seconds", ms
+	case strings.HasSuffix(name, "latency"), strings.HasSuffix(name, "time"):
+		return name + "_seconds", ms
+	case strings.HasSuffix(name, "_size") && strings.Contains(name, "proposal"):
+		return name + "_bytes", 1
+	}
+	return name, 1
 }
 
 func (sv *summaryValues) add(part string, v float64) {
@@ -279,6 +289,7 @@ type descCache struct {
 	fields    map[string]*fieldInfo // keys of flat fields
 	inSummary map[string]*fieldInfo // keys whose zk_cnt_ twin is present
 	summaries map[string]*summaryMeta
+	provider  providerKeys // labelled keys (mntr_labels.go)
 }
 
 // field returns the cached classification of key.
@@ -347,6 +358,7 @@ func (m *constMetric) Write(out *dto.Metric) error {
 	return nil
 }
 
+// get returns the cached descriptor of name with the given labels.
 func (c *descCache) get(name, help string, labels ...string) *prometheus.Desc {
 	c.mu.Lock()
 	defer c.mu.Unlock()

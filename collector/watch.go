@@ -14,6 +14,7 @@
 package collector
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"path"
@@ -75,6 +76,7 @@ type labeledCache struct {
 // watcher is the state shared by the watch collectors.
 type watcher struct {
 	servers []string
+	tls     *tls.Config
 	logger  log.Logger
 
 	mu    sync.Mutex
@@ -94,7 +96,7 @@ func acquireWatcher(cfg Config, logger log.Logger) (*watcher, error) {
 	shared.Lock()
 	defer shared.Unlock()
 	if shared.w == nil {
-		w := &watcher{servers: cfg.Servers, logger: logger, items: map[string]watchItem{}}
+		w := &watcher{servers: cfg.Servers, tls: cfg.TLS, logger: logger, items: map[string]watchItem{}}
 		wc, err := loadWatchConfig()
 		if err != nil {
 			return nil, err
@@ -173,6 +175,7 @@ func (w *watcher) manager() (*zksession.Manager, error) {
 		Servers:        w.servers,
 		SessionTimeout: *watchSessionTimeout,
 		Chroot:         *watchChroot,
+		TLS:            w.tls,
 		Logger:         log.With(w.logger, "component", "watch-session"),
 	}
 	if *watchDigestFile != "" {

@@ -24,9 +24,9 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/zkwatch/zkwatch/receiver/config"
 	"github.com/zkwatch/zkwatch/receiver/notify"
 	"github.com/zkwatch/zkwatch/receiver/store"
-	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
 // Notification outcomes, the values of the outcome label.
@@ -38,7 +38,7 @@ const (
 
 // Outbox delivers the notifications queued in the store, in order per
 // notifier, except that a delivery waiting for a retry holds back only the
-// later ones of its own incident; rate-limited notifiers send one message
+// later ones of its own incidents; rate-limited notifiers send one message
 // at a time. A delivery that fails for good, or for retry_max_attempts
 // attempts or retry_max_age, becomes a dead letter.
 type Outbox struct {
@@ -50,9 +50,10 @@ type Outbox struct {
 	now     func() time.Time
 	wakeCh  chan struct{}
 
-	mu     sync.Mutex
-	active map[string]bool // notifiers being drained
-	wg     sync.WaitGroup
+	mu          sync.Mutex
+	active      map[string]bool // notifiers being drained
+	receiverURL string
+	wg          sync.WaitGroup
 }
 
 func newOutbox(st *store.Store, live *liveConfig, counter, dead *prometheus.CounterVec, logger log.Logger, now func() time.Time) *Outbox {
@@ -97,8 +98,8 @@ func (o *Outbox) Run(ctx context.Context) {
 
 // drain makes one pass over a notifier's queue, in order, sending the due
 // deliveries. A delivery not yet due or failing holds back the later ones
-// of the same incident only, so one message a gateway keeps rejecting does
-// not block the rest.
+// of the same incidents only, so one message a gateway keeps rejecting
+// does not block the rest.
 func (o *Outbox) drain(ctx context.Context, name string) {
 	defer func() {
 		o.mu.Lock()
@@ -119,17 +120,34 @@ func (o *Outbox) drain(ctx context.Context, name string) {
 		}
 		for _, it := range queue {
 			from = it.Seq + 1
-			if held[it.IncidentID] || it.NextAt.After(o.now()) {
-				held[it.IncidentID] = true
+			if holds(held, it) || it.NextAt.After(o.now()) {
+				hold(held, it)
 				continue
 			}
 			if ctx.Err() != nil {
 				return
 			}
 			if !o.deliver(ctx, it) {
-				held[it.IncidentID] = true
+				hold(held, it)
 			}
 		}
+	}
+}
+
+// holds tells whether a delivery of one of it's incidents is held back.
+func holds(held map[string]bool, it *store.OutboxItem) bool {
+	for _, a := range it.Alerts() {
+		if held[a.IncidentID] {
+			return true
+		}
+	}
+	return false
+}
+
+// hold holds back the later deliveries of it's incidents.
+func hold(held map[string]bool, it *store.OutboxItem) {
+	for _, a := range it.Alerts() {
+		held[a.IncidentID] = true
 	}
 }
 
@@ -143,43 +161,36 @@ func (o *Outbox) deliver(ctx context.Context, it *store.OutboxItem) bool {
 	if n == nil {
 		err = fmt.Errorf("notifier %q is no longer configured", it.Notifier)
 	} else {
-		if w, ok := n.(notify.Waiter); ok {
-			if err := w.Wait(ctx); err != nil {
-				return false
-			}
-		}
-		actx, cancel := context.WithTimeout(ctx, cfg.Global.NotifyTimeout)
-		retry, err = n.Notify(actx, &tmpl.Data{Alert: it.Alert, IncidentID: it.IncidentID, Kind: it.Kind, Text: it.Text})
-		cancel()
+		sent := it.Sent
+		retry, err = o.attempt(ctx, n, cfg, it)
 		if err != nil && ctx.Err() != nil {
-			return false // shutting down: the item stays queued as it was
+			// Shutting down: the item stays queued, minus the parts sent.
+			if it.Sent != sent {
+				o.keepProgress(it)
+			}
+			return false
 		}
 	}
 	now := o.now()
 	outcome, dead := classify(it, err, retry, cfg.Global.RetryMaxAttempts, cfg.Global.RetryMaxAge, now)
 	it.Attempts++
-	if outcome == OutcomeRetry {
+	if err != nil {
 		it.LastError = err.Error()
+	}
+	if outcome == OutcomeRetry {
 		it.NextAt = now.Add(jitter(backoff(cfg.Global.RetryInitialBackoff, cfg.Global.RetryMaxBackoff, it.Attempts)))
 	}
-	if uerr := o.store.Batch(func(tx *store.Tx) error { return recordDelivery(tx, it, outcome, dead, err, now) }); uerr != nil {
+	// Batch shares the fsync with concurrent webhook requests.
+	if uerr := o.store.Batch(func(tx *store.Tx) error { return settle(tx, it, outcome, dead, err, now) }); uerr != nil {
 		level.Error(o.logger).Log("msg", "recording delivery", "notifier", it.Notifier, "err", uerr)
 		return false
 	}
 	o.counter.WithLabelValues(it.Notifier, outcome).Inc()
-	switch {
-	case outcome == OutcomeRetry:
-		level.Warn(o.logger).Log("msg", "notification failed, will retry", "notifier", it.Notifier, "incident", it.IncidentID,
-			"attempt", it.Attempts, "next", it.NextAt, "err", err)
-		return false
-	case dead != "":
+	if dead != "" {
 		o.dead.WithLabelValues(it.Notifier).Inc()
-		level.Error(o.logger).Log("msg", "notification failed, kept as a dead letter", "notifier", it.Notifier,
-			"incident", it.IncidentID, "attempts", it.Attempts, "reason", dead, "err", err)
-	default:
-		level.Debug(o.logger).Log("msg", "notification sent", "notifier", it.Notifier, "incident", it.IncidentID, "kind", it.Kind)
 	}
-	return true
+	o.log(it, outcome, dead, err)
+	return outcome != OutcomeRetry
 }
 
 // classify turns an attempt's result into an outcome and, when the
@@ -198,39 +209,115 @@ func classify(it *store.OutboxItem, err error, retry bool, maxAttempts int, maxA
 	return OutcomeRetry, ""
 }
 
-// recordDelivery stores an attempt's outcome: the item stays queued for a
-// retry, or leaves the queue with a record on its incident and, when
-// given up on, a dead letter. Batch shares the fsync with concurrent
-// webhook requests.
-func recordDelivery(tx *store.Tx, it *store.OutboxItem, outcome, dead string, err error, now time.Time) error {
+// settle stores an attempt's outcome: the item stays queued for a retry,
+// or leaves the queue with a record on its incidents and, when given up
+// on, a dead letter.
+func settle(tx *store.Tx, it *store.OutboxItem, outcome, dead string, err error, now time.Time) error {
 	if outcome == OutcomeRetry {
 		return tx.PutOutbox(it)
 	}
 	if err := tx.DeleteOutbox(it); err != nil {
 		return err
 	}
-	rec := store.Notification{Notifier: it.Notifier, Kind: it.Kind, Outcome: outcome, Attempts: it.Attempts, At: now}
-	if err != nil {
-		rec.Error = err.Error()
-		it.LastError = rec.Error
-	}
 	if dead != "" {
 		if err := tx.PutDeadLetter(&store.DeadLetter{Item: *it, Reason: dead, At: now}); err != nil {
 			return err
 		}
 	}
-	inc, ierr := tx.Incident(it.IncidentID)
-	if ierr != nil || inc == nil {
-		return ierr // the incident expired; nothing to record on
-	}
-	inc.Notifications = append(inc.Notifications, rec)
-	return tx.PutIncident(inc)
+	return recordDelivery(tx, it, outcome, err, now)
 }
 
 // jitter spreads d over [0.8d, 1.2d), so that deliveries failing together
 // do not retry in lockstep.
 func jitter(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+// attempt sends the message, part after part when the notifier splits
+// it; it.Sent keeps count of the parts delivered, so that a retry resumes
+// after them instead of repeating them.
+func (o *Outbox) attempt(ctx context.Context, n notify.Notifier, cfg *config.Config, it *store.OutboxItem) (bool, error) {
+	d := messageData(it, o.ReceiverURL(), cfg.Global.Location())
+	for {
+		if w, ok := n.(notify.Waiter); ok {
+			if err := w.Wait(ctx); err != nil {
+				return true, err
+			}
+		}
+		actx, cancel := context.WithTimeout(ctx, cfg.Global.NotifyTimeout)
+		retry, err := n.Notify(actx, d)
+		cancel()
+		it.Sent = d.Sent
+		if err != nil || !d.More {
+			for _, terr := range d.TemplateErrors() {
+				level.Warn(o.logger).Log("msg", "template failed, the default text was sent instead", "notifier", it.Notifier,
+					"incident", it.IncidentID, "err", terr)
+			}
+			return retry, err
+		}
+	}
+}
+
+func (o *Outbox) keepProgress(it *store.OutboxItem) {
+	if err := o.store.Batch(func(tx *store.Tx) error { return tx.PutOutbox(it) }); err != nil {
+		level.Error(o.logger).Log("msg", "recording delivery progress", "notifier", it.Notifier, "err", err)
+	}
+}
+
+// recordDelivery notes the outcome on the incident of every alert the
+// message carried.
+func recordDelivery(tx *store.Tx, it *store.OutboxItem, outcome string, err error, now time.Time) error {
+	as := it.Alerts()
+	for _, a := range as {
+		inc, err2 := tx.Incident(a.IncidentID)
+		if err2 != nil {
+			return err2
+		}
+		if inc == nil {
+			continue // the incident expired; nothing to record on
+		}
+		rec := store.Notification{Notifier: it.Notifier, Kind: a.Kind, Outcome: outcome, Attempts: it.Attempts, At: now}
+		if len(as) > 1 {
+			rec.Grouped = len(as)
+		}
+		if err != nil {
+			rec.Error = err.Error()
+		}
+		inc.Notifications = append(inc.Notifications, rec)
+		if err := tx.PutIncident(inc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (o *Outbox) log(it *store.OutboxItem, outcome, dead string, err error) {
+	switch outcome {
+	case OutcomeRetry:
+		level.Warn(o.logger).Log("msg", "notification failed, will retry", "notifier", it.Notifier, "incident", it.IncidentID,
+			"alerts", len(it.Alerts()), "attempt", it.Attempts, "next", it.NextAt, "err", err)
+	case OutcomeFailure:
+		level.Error(o.logger).Log("msg", "notification failed, kept as a dead letter", "notifier", it.Notifier, "incident", it.IncidentID,
+			"alerts", len(it.Alerts()), "attempts", it.Attempts, "reason", dead, "err", err)
+	default:
+		level.Debug(o.logger).Log("msg", "notification sent", "notifier", it.Notifier, "incident", it.IncidentID,
+			"alerts", len(it.Alerts()), "kind", it.Kind)
+	}
+}
+
+// SetReceiverURL sets the receiver's external URL, below which messages
+// link to incident pages.
+func (o *Outbox) SetReceiverURL(u string) {
+	o.mu.Lock()
+	o.receiverURL = u
+	o.mu.Unlock()
+}
+
+// ReceiverURL is the receiver's external URL, or "".
+func (o *Outbox) ReceiverURL() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.receiverURL
 }
 
 // backoff doubles from initial per attempt, capped at max.

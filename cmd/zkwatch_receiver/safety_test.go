@@ -214,9 +214,11 @@ routes:
   - notifiers: [sms-json, sms-get]
 `, gw.srv.URL))
 	p := launch(t, cfg, filepath.Join(dir, "data"))
-	am := startAlertmanager(t, p.url+"/webhook", "s3cret")
+	amAddr := startAlertmanager(t, dir, p.url+"/webhook", "s3cret")
 	evil := `x","to":"+19999999999`
-	am.fire(map[string]string{"alertname": evil}, map[string]string{"alertname": "y&to=+19999999999"})
+	now := time.Now().UTC().Format(time.RFC3339)
+	postAlerts(t, amAddr, []map[string]any{{"labels": map[string]string{"alertname": evil}, "startsAt": now},
+		{"labels": map[string]string{"alertname": "y&to=+19999999999"}, "startsAt": now}})
 	if err := zktest.WaitFor(60*time.Second, 20*time.Millisecond, func() error {
 		if n := len(gw.requests()); n != 4 {
 			return fmt.Errorf("%d gateway requests", n)

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -36,6 +37,7 @@ import (
 
 	"github.com/zkwatch/zkwatch/collector"
 	"github.com/zkwatch/zkwatch/internal/logging"
+	"github.com/zkwatch/zkwatch/internal/zktls"
 )
 
 func main() {
@@ -56,6 +58,7 @@ func main() {
 				Default("0.25").Float64()
 		probeMaxTargets = kingpin.Flag("probe.max-targets", "Maximum number of members in one /probe target list.").
 				Default("16").Int()
+		zkTLS        = zktls.AddFlags(kingpin.CommandLine)
 		toolkitFlags = kingpinflag.AddFlags(kingpin.CommandLine, ":9141")
 		logConfig    = logging.AddFlags(kingpin.CommandLine)
 	)
@@ -69,6 +72,9 @@ func main() {
 	level.Info(logger).Log("msg", "Build context", "build_context", version.BuildContext())
 
 	cfg, err := buildConfig(*servers, *adminServers, *timeout, *transport)
+	if err == nil {
+		cfg.TLS, err = zkTLS.TLSConfig()
+	}
 	if err != nil {
 		level.Error(logger).Log("msg", "Invalid flags", "err", err)
 		os.Exit(2)
@@ -93,49 +99,11 @@ func main() {
 		timeoutOffset: *timeoutOffset, cfg: cfg, maxTargets: *probeMaxTargets,
 		probes: newProbeCache(64),
 	}
-	http.Handle(*metricsPath, h.metrics(zk))
-	http.Handle("/probe", http.HandlerFunc(h.probe))
-	http.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "OK") })
-	http.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			http.Error(w, "use POST", http.StatusMethodNotAllowed)
-			return
-		}
-		if err := collector.Reload(); err != nil {
-			http.Error(w, "reload failed: "+err.Error(), http.StatusInternalServerError)
-			return
-		}
-		fmt.Fprintln(w, "OK")
-	})
-	if *metricsPath != "/" {
-		landing, err := web.NewLandingPage(web.LandingConfig{
-			Name:        "ZooKeeper Exporter",
-			Description: "Prometheus exporter for ZooKeeper ensembles, part of zkwatch",
-			Version:     version.Info(),
-			Links: []web.LandingLinks{
-				{Address: *metricsPath, Text: "Metrics"},
-				{Address: "/probe?target=" + cfg.Servers[0], Text: "Probe " + cfg.Servers[0]},
-				{Address: "/-/healthy", Text: "Health"},
-			},
-		})
-		if err != nil {
-			level.Error(logger).Log("err", err)
-			os.Exit(1)
-		}
-		http.Handle("/", landing)
+	if err := registerRoutes(h, zk, *metricsPath); err != nil {
+		level.Error(logger).Log("err", err)
+		os.Exit(1)
 	}
-
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	go func() {
-		for range hup {
-			if err := collector.Reload(); err != nil {
-				level.Error(logger).Log("msg", "Reload failed, keeping the old configuration", "err", err)
-			} else {
-				level.Info(logger).Log("msg", "Configuration reloaded")
-			}
-		}
-	}()
+	reloadOnSIGHUP(logger)
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM, os.Interrupt)
 	server := &http.Server{ReadHeaderTimeout: 10 * time.Second}
@@ -149,4 +117,56 @@ func main() {
 		level.Error(logger).Log("err", err)
 		os.Exit(1)
 	}
+}
+
+// registerRoutes installs the exporter's endpoints on the default mux:
+// metrics, /probe, health, reload and the landing page.
+func registerRoutes(h *handler, zk *collector.ZooKeeperCollector, metricsPath string) error {
+	http.Handle(metricsPath, h.metrics(zk))
+	http.Handle("/probe", http.HandlerFunc(h.probe))
+	http.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "OK") })
+	http.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			http.Error(w, "use POST", http.StatusMethodNotAllowed)
+			return
+		}
+		if err := collector.Reload(); err != nil {
+			http.Error(w, "reload failed: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "OK")
+	})
+	if metricsPath == "/" {
+		return nil
+	}
+	landing, err := web.NewLandingPage(web.LandingConfig{
+		Name:        "ZooKeeper Exporter",
+		Description: "Prometheus exporter for ZooKeeper ensembles, part of zkwatch",
+		Version:     version.Info(),
+		Links: []web.LandingLinks{
+			{Address: metricsPath, Text: "Metrics"},
+			{Address: "/probe?target=" + h.cfg.Servers[0], Text: "Probe " + h.cfg.Servers[0]},
+			{Address: "/-/healthy", Text: "Health"},
+		},
+	})
+	if err != nil {
+		return err
+	}
+	http.Handle("/", landing)
+	return nil
+}
+
+// reloadOnSIGHUP re-reads the collectors' configuration on every SIGHUP.
+func reloadOnSIGHUP(logger log.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			if err := collector.Reload(); err != nil {
+				level.Error(logger).Log("msg", "Reload failed, keeping the old configuration", "err", err)
+			} else {
+				level.Info(logger).Log("msg", "Configuration reloaded")
+			}
+		}
+	}()
 }

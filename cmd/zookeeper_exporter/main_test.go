@@ -103,7 +103,7 @@ func startExporter(t *testing.T, bin string, args ...string) *exporter {
 
 func get(t *testing.T, url string, header ...string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
@@ -182,7 +182,7 @@ func TestExporterBasicAuth(t *testing.T) {
 	if code != http.StatusUnauthorized {
 		t.Errorf("no credentials: %d, want 401", code)
 	}
-	req, _ := http.NewRequest("GET", exp.url+"/metrics", nil)
+	req, _ := http.NewRequest(http.MethodGet, exp.url+"/metrics", nil)
 	req.SetBasicAuth("prom", "s3cret")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -191,7 +191,7 @@ func TestExporterBasicAuth(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	// The member is unreachable: still a 200 with up 0, not an error page.
-	if resp.StatusCode != 200 || !strings.Contains(string(body), `zookeeper_up{server="127.0.0.1:1"} 0`) {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `zookeeper_up{server="127.0.0.1:1"} 0`) {
 		t.Errorf("with credentials: %d", resp.StatusCode)
 	}
 }
@@ -203,6 +203,8 @@ func TestExporterBadFlags(t *testing.T) {
 		{"--zookeeper.transport=telnet"},
 		{"--zookeeper.timeout=0s"},
 		{"--zookeeper.servers=a:1,b:2", "--zookeeper.admin.servers=a:8080"},
+		{"--zookeeper.tls.ca-file=/nonexistent/ca.pem"},
+		{"--zookeeper.tls.cert-file=/nonexistent/cert.pem"},
 		{"--no-such-flag"},
 	} {
 		out, err := exec.Command(bin, args...).CombinedOutput()
@@ -212,6 +214,49 @@ func TestExporterBadFlags(t *testing.T) {
 		}
 		if len(out) == 0 || strings.Contains(string(out), "panic") {
 			t.Errorf("%v: no clear error: %s", args, out)
+		}
+	}
+}
+
+// TestExporterTLS runs the binary with the --zookeeper.tls.* flags against
+// a real TLS ensemble (ssl.clientAuth=need): /metrics and /probe over the
+// secure ports, and the same through a client certificate the members
+// refuse (expired): every member down with reason tls.
+func TestExporterTLS(t *testing.T) {
+	zktest.Require(t)
+	bin := buildExporter(t)
+	ens := zktest.Start(t, 3, func(o *zktest.Options) { o.TLS = &zktest.TLSOptions{} })
+	c := ens.Certs
+	addrs := ens.SecureAddrs()
+	servers := strings.Join(addrs, ",")
+	exp := startExporter(t, bin, "--zookeeper.servers="+servers, "--zookeeper.timeout=1s",
+		"--zookeeper.tls.ca-file="+c.CAFile, "--zookeeper.tls.cert-file="+c.ClientCert, "--zookeeper.tls.key-file="+c.ClientKey)
+	code, body := get(t, exp.url+"/metrics")
+	for _, want := range []string{"zookeeper_ensemble_members_up 3", "zookeeper_ensemble_has_quorum 1", `zookeeper_up{server="` + addrs[0] + `"} 1`} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("/metrics over TLS: %d, lacks %q\n%s", code, want, body)
+		}
+	}
+	code, body = get(t, exp.url+"/probe?target="+addrs[2])
+	if code != 200 || !strings.Contains(body, "zookeeper_ensemble_members_up 1") {
+		t.Errorf("/probe over TLS: %d\n%s", code, body)
+	}
+
+	cert, key, err := c.Issue("expired", time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := startExporter(t, bin, "--zookeeper.servers="+servers, "--zookeeper.timeout=1s",
+		"--zookeeper.tls.ca-file="+c.CAFile, "--zookeeper.tls.cert-file="+cert, "--zookeeper.tls.key-file="+key)
+	begin := time.Now()
+	code, body = get(t, refused.url+"/probe?target="+servers)
+	if took := time.Since(begin); took > 1500*time.Millisecond {
+		t.Errorf("/probe with a refused certificate took %s, timeout 1s", took)
+	}
+	for _, a := range addrs {
+		want := fmt.Sprintf("zookeeper_probe_errors_total{reason=%q,server=%q} 1", "tls", a)
+		if code != 200 || !strings.Contains(body, want) || !strings.Contains(body, `zookeeper_up{server="`+a+`"} 0`) {
+			t.Errorf("/probe with an expired client certificate: %d, lacks %s or up 0", code, want)
 		}
 	}
 }

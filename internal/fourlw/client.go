@@ -19,6 +19,7 @@ package fourlw
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +27,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/zkwatch/zkwatch/internal/zktls"
 )
 
 // DefaultMaxResponseBytes bounds a single answer; mntr of a 3.8 server is
@@ -42,6 +45,7 @@ var (
 	ErrGarbage        = errors.New("unparseable response")
 	ErrUnknownCommand = errors.New("command not allowed by this client")
 	ErrEmpty          = errors.New("empty response")
+	ErrTLS            = errors.New("TLS failure")
 )
 
 // readOnly lists the commands this package will send. State-changing words
@@ -67,6 +71,12 @@ const notServingText = "This ZooKeeper instance is not currently serving request
 // context deadline bounds dialing, writing and reading together: a server
 // that accepts and then never answers (a paused JVM) cannot hold the caller.
 func Do(ctx context.Context, addr, cmd string, maxBytes int64) ([]byte, error) {
+	return DoTLS(ctx, nil, addr, cmd, maxBytes)
+}
+
+// DoTLS is Do over TLS when tc is not nil (a member's secureClientPort).
+// A failed handshake or a certificate the server refuses is ErrTLS.
+func DoTLS(ctx context.Context, tc *tls.Config, addr, cmd string, maxBytes int64) ([]byte, error) {
 	if !readOnly[cmd] {
 		return nil, &Error{addr, cmd, ErrUnknownCommand}
 	}
@@ -74,8 +84,7 @@ func Do(ctx context.Context, addr, cmd string, maxBytes int64) ([]byte, error) {
 		maxBytes = DefaultMaxResponseBytes
 	}
 	wrap := func(err error) error { return &Error{addr, cmd, classify(err)} }
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, err := zktls.DialContext(ctx, tc, "tcp", addr)
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -135,6 +144,8 @@ func classify(err error) error {
 		return fmt.Errorf("%w: %v", ErrConnRefused, err)
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return fmt.Errorf("%w: %v", ErrTimeout, err)
+	case zktls.IsTLS(err):
+		return fmt.Errorf("%w: %v", ErrTLS, err)
 	}
 	return err
 }
@@ -149,6 +160,7 @@ func Reason(err error) string {
 		{ErrConnRefused, "refused"}, {ErrTimeout, "timeout"},
 		{ErrNotWhitelisted, "not_whitelisted"}, {ErrNotServing, "not_serving"},
 		{ErrTooLarge, "too_large"}, {ErrGarbage, "garbage"}, {ErrEmpty, "empty"},
+		{ErrTLS, "tls"},
 	} {
 		if errors.Is(err, r.err) {
 			return r.name

@@ -51,49 +51,55 @@ func IsJSON(text string) bool {
 // (which quotes). A label value can then never close a string and add
 // keys; used outside a string it yields invalid JSON, which notifiers
 // refuse to send.
-func EscapeJSON(t *template.Template) {
-	escapeActions(t, JSONStringFunc, JSONFunc, JSONStringFunc)
+func EscapeJSON(t *template.Template) error {
+	return escapeActions(t, JSONStringFunc, JSONFunc, JSONStringFunc)
 }
 
 // EscapeURL makes every value t prints query-escaped (urlquery), unless
 // the action already ends in urlquery.
-func EscapeURL(t *template.Template) {
-	escapeActions(t, URLQueryFunc, URLQueryFunc)
+func EscapeURL(t *template.Template) error {
+	return escapeActions(t, URLQueryFunc, URLQueryFunc)
 }
 
-// escapeActions appends the function fn to every printing action of
-// every template associated with t whose pipeline does not already end in
-// one of the done functions.
-func escapeActions(t *template.Template, fn string, done ...string) {
-	if t == nil {
-		return
+// escapeActions appends the function fn to every printing action of t
+// whose pipeline does not already end in one of the done functions. It
+// refuses {{ template }} calls, whose output it cannot escape (their trees
+// are shared with other templates).
+func escapeActions(t *template.Template, fn string, done ...string) error {
+	if t == nil || t.Tree == nil {
+		return nil
 	}
-	for _, tt := range t.Templates() {
-		if tt.Tree != nil {
-			escapeList(tt.Root, fn, done)
-		}
+	if err := escapeList(t.Root, fn, done); err != nil {
+		return fmt.Errorf("template %s: %w", t.Name(), err)
 	}
+	return nil
 }
 
-func escapeList(l *parse.ListNode, fn string, done []string) {
+func escapeList(l *parse.ListNode, fn string, done []string) error {
 	if l == nil {
-		return
+		return nil
 	}
 	for _, n := range l.Nodes {
+		var lists []*parse.ListNode
 		switch n := n.(type) {
 		case *parse.ActionNode:
 			escapePipe(n.Pipe, fn, done)
+		case *parse.TemplateNode:
+			return fmt.Errorf("%s: its output cannot be escaped here; use the values directly", n)
 		case *parse.IfNode:
-			escapeList(n.List, fn, done)
-			escapeList(n.ElseList, fn, done)
+			lists = []*parse.ListNode{n.List, n.ElseList}
 		case *parse.RangeNode:
-			escapeList(n.List, fn, done)
-			escapeList(n.ElseList, fn, done)
+			lists = []*parse.ListNode{n.List, n.ElseList}
 		case *parse.WithNode:
-			escapeList(n.List, fn, done)
-			escapeList(n.ElseList, fn, done)
+			lists = []*parse.ListNode{n.List, n.ElseList}
+		}
+		for _, l := range lists {
+			if err := escapeList(l, fn, done); err != nil {
+				return err
+			}
 		}
 	}
+	return nil
 }
 
 func escapePipe(p *parse.PipeNode, fn string, done []string) {
@@ -110,10 +116,4 @@ func escapePipe(p *parse.PipeNode, fn string, done []string) {
 	}
 	p.Cmds = append(p.Cmds, &parse.CommandNode{NodeType: parse.NodeCommand, Pos: p.Pos,
 		Args: []parse.Node{parse.NewIdentifier(fn).SetTree(nil).SetPos(p.Pos)}})
-}
-
-// escapeFuncs are registered when parsing so that templates can call the
-// escapers inserted afterwards (urlquery is a builtin).
-var escapeFuncs = template.FuncMap{
-	JSONStringFunc: jsonString,
 }

@@ -59,6 +59,7 @@ func New(rcv *receiver.Receiver, o Options) http.Handler {
 	mux.HandleFunc("GET /api/v1/incidents/{id}", h.get)
 	mux.HandleFunc("GET /api/v1/dead-letters", h.deadLetters)
 	mux.HandleFunc("GET /{$}", h.page)
+	mux.HandleFunc("GET /incidents/{id}", h.incident)
 	mux.HandleFunc("/-/reload", h.reload)
 	if o.Metrics != nil {
 		mux.Handle("GET /metrics", o.Metrics)
