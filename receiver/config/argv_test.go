@@ -88,3 +88,15 @@ func TestDefaultCooldown(t *testing.T) {
 		t.Errorf("explicit 0s: %v", err)
 	}
 }
+
+// SMS url and JSON body templates escape their values; a {{ template }}
+// call there, whose output could not be escaped, is refused.
+func TestSMSTemplateCallRefused(t *testing.T) {
+	_, err := Load([]byte(`notifiers: [{name: s, sms: {url: "http://gw/send", body: '{{ define "x" }}{{ .Status }}{{ end }}{"text":"{{ template "x" . }}"}'}}]`))
+	if err == nil || !strings.Contains(err.Error(), "cannot be escaped") {
+		t.Errorf("template call in a JSON body: %v", err)
+	}
+	if _, err := Load([]byte(`notifiers: [{name: s, sms: {url: "http://gw/send", body: 'plain {{ template "x" . }}{{ define "x" }}{{ .Status }}{{ end }}'}}]`)); err != nil {
+		t.Errorf("template call in a text body: %v", err)
+	}
+}
