@@ -15,6 +15,7 @@ package collector
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -180,29 +181,11 @@ func (c *groupCollector) Update(_ context.Context, ch chan<- prometheus.Metric) 
 
 func (g *groupItem) collect(c *groupCollector, now time.Time, ch chan<- prometheus.Metric) {
 	name := g.lc.path
-	group := labelPair(&labelGroup, name)
 	g.lc.cache.Read(func(v *treecache.View) {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		ch <- c.members.mustNewConstMetric(float64(v.Total), name)
-		// In label order: the registry sorts each family, which is
-		// cheap for input already in order.
-		names := make([]string, 0, len(v.Children))
-		for member := range v.Children {
-			names = append(names, member)
-		}
-		slices.Sort(names)
-		for _, member := range names {
-			n := v.Children[member]
-			m := labelPair(&labelMember, labelSafe(member))
-			labels := []*dto.LabelPair{group, m}
-			ch <- &sharedLabelsMetric{desc: c.up.desc, value: 1, labels: labels}
-			ch <- &sharedLabelsMetric{desc: c.since.desc, value: millis(n.Ctime), labels: labels}
-			if mi, ok := n.Value.(*memberInfo); ok && mi != nil {
-				ch <- &sharedLabelsMetric{desc: c.info.desc, value: 1, labels: []*dto.LabelPair{
-					group, labelPair(&labelHost, mi.host), labelPair(&labelIP, mi.ip), m}}
-			}
-		}
+		c.collectPresent(name, v.Children, ch)
 		for member, d := range g.departed {
 			if _, back := v.Children[member]; back {
 				delete(g.departed, member)
@@ -232,6 +215,78 @@ func (g *groupItem) collect(c *groupCollector, now time.Time, ch chan<- promethe
 	})
 }
 
+// collectPresent sends the up, since and info series of the members
+// present. At 100,000 members the per-series allocations dominate a scrape,
+// so the label pairs and metrics of a group come from a few slices, and
+// each family is sent in the registry's label order (group, then the other
+// labels by name), which its sort then only has to confirm.
+func (c *groupCollector) collectPresent(group string, children map[string]*treecache.Node, ch chan<- prometheus.Metric) {
+	members := make([]groupMember, 0, len(children))
+	infos := 0
+	for _, n := range children {
+		mi, _ := n.Value.(*memberInfo)
+		if mi != nil {
+			infos++
+		}
+		members = append(members, groupMember{label: labelSafe(n.Name), since: millis(n.Ctime), info: mi})
+	}
+	slices.SortFunc(members, func(a, b groupMember) int { return strings.Compare(a.label, b.label) })
+	groupPair := labelPair(&labelGroup, group)
+	// The up and info series share one gauge of value 1.
+	one := 1.0
+	oneGauge := &dto.Gauge{Value: &one}
+	// Per member: its pair, its since gauge, and the {group, member} slice
+	// shared by up and since; per member with info: host and ip pairs and a
+	// slice of four.
+	pairs := make([]dto.LabelPair, len(members)+2*infos)
+	gauges := make([]dto.Gauge, len(members))
+	ptrs := make([]*dto.LabelPair, 2*len(members)+4*infos)
+	series := make([]sharedLabelsMetric, 2*len(members)+infos)
+	for i := range members {
+		m := &members[i]
+		pairs[i] = dto.LabelPair{Name: &labelMember, Value: &m.label}
+		m.pair = &pairs[i]
+		gauges[i].Value = &m.since
+		labels := ptrs[2*i : 2*i+2 : 2*i+2]
+		labels[0], labels[1] = groupPair, m.pair
+		series[2*i] = sharedLabelsMetric{desc: c.up.desc, labels: labels, gauge: oneGauge}
+		series[2*i+1] = sharedLabelsMetric{desc: c.since.desc, labels: labels, gauge: &gauges[i]}
+		ch <- &series[2*i]
+		ch <- &series[2*i+1]
+	}
+	if infos == 0 {
+		return
+	}
+	pairs, ptrs, series = pairs[len(members):], ptrs[2*len(members):], series[2*len(members):]
+	withInfo := make([]*groupMember, 0, infos)
+	for i := range members {
+		if members[i].info != nil {
+			withInfo = append(withInfo, &members[i])
+		}
+	}
+	slices.SortFunc(withInfo, func(a, b *groupMember) int {
+		return cmp.Or(strings.Compare(a.info.host, b.info.host), strings.Compare(a.info.ip, b.info.ip),
+			strings.Compare(a.label, b.label))
+	})
+	for i, m := range withInfo {
+		host, ip := &pairs[2*i], &pairs[2*i+1]
+		*host = dto.LabelPair{Name: &labelHost, Value: &m.info.host}
+		*ip = dto.LabelPair{Name: &labelIP, Value: &m.info.ip}
+		labels := ptrs[4*i : 4*i+4 : 4*i+4]
+		labels[0], labels[1], labels[2], labels[3] = groupPair, host, ip, m.pair
+		series[i] = sharedLabelsMetric{desc: c.info.desc, labels: labels, gauge: oneGauge}
+		ch <- &series[i]
+	}
+}
+
+// groupMember is a present member while its series are built.
+type groupMember struct {
+	label string
+	since float64 // seconds
+	info  *memberInfo
+	pair  *dto.LabelPair
+}
+
 // Label names for sharedLabelsMetric.
 var (
 	labelGroup  = "group"
@@ -244,22 +299,23 @@ func labelPair(name *string, value string) *dto.LabelPair {
 	return &dto.LabelPair{Name: name, Value: &value}
 }
 
-// sharedLabelsMetric is a gauge whose label pairs are shared with the other
-// series of the same member and group. At 100,000 members, building three
-// series per member with MustNewConstMetric takes about three times as
-// long. Label pairs must be sorted by name and hold valid UTF-8.
+// sharedLabelsMetric is a gauge whose label pairs, and gauge, are shared
+// with other series of the same member and group. At 100,000 members,
+// building three series per member with MustNewConstMetric takes about
+// three times as long. Label pairs must be sorted by name and hold valid
+// UTF-8; the pairs, the gauge and the values they point to must not change
+// once sent.
 type sharedLabelsMetric struct {
 	desc   *prometheus.Desc
-	value  float64
 	labels []*dto.LabelPair
+	gauge  *dto.Gauge
 }
 
 func (m *sharedLabelsMetric) Desc() *prometheus.Desc { return m.desc }
 
 func (m *sharedLabelsMetric) Write(out *dto.Metric) error {
-	v := m.value
 	out.Label = m.labels
-	out.Gauge = &dto.Gauge{Value: &v}
+	out.Gauge = m.gauge
 	return nil
 }
 
@@ -275,12 +331,10 @@ func decodeMember(_ string, data []byte) (any, error) {
 	}
 	var host, ip string
 	if data[0] == '{' {
-		var obj map[string]any
-		if err := json.Unmarshal(data, &obj); err != nil {
-			return nil, errors.New("member data is not valid JSON")
+		var err error
+		if host, ip, err = decodeMemberJSON(data); err != nil {
+			return nil, err
 		}
-		host = firstString(obj, "host", "hostname")
-		ip = firstString(obj, "ip", "address", "addr")
 	} else {
 		text := string(data)
 		if i := strings.IndexByte(text, '\n'); i >= 0 {
@@ -292,6 +346,18 @@ func decodeMember(_ string, data []byte) (any, error) {
 		return nil, nil
 	}
 	return &memberInfo{host: boundLabel(host), ip: boundLabel(ip)}, nil
+}
+
+// decodeMemberJSON reads host and ip from a JSON object.
+func decodeMemberJSON(data []byte) (host, ip string, err error) {
+	if v, ok := scanMember(data); ok {
+		return cmp.Or(v[0], v[1]), cmp.Or(v[2], v[3], v[4]), nil
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(data, &obj); err != nil {
+		return "", "", errors.New("member data is not valid JSON")
+	}
+	return firstString(obj, "host", "hostname"), firstString(obj, "ip", "address", "addr"), nil
 }
 
 func firstString(obj map[string]any, keys ...string) string {

@@ -16,9 +16,13 @@ package collector
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -161,6 +165,8 @@ func BenchmarkWatchScale100k(b *testing.B) {
 		runtime.GC()
 		var before runtime.MemStats
 		runtime.ReadMemStats(&before)
+		stopProf := benchProfile(b, fmt.Sprintf("sync-%d", iter))
+		cpu0 := cpuTimes(b, e)
 		begin := time.Now()
 		zc, err := New(Config{Servers: servers, Timeout: 30 * time.Second}, log.NewNopLogger(), "group", "session")
 		if err != nil {
@@ -183,6 +189,8 @@ func BenchmarkWatchScale100k(b *testing.B) {
 			b.Fatal(err)
 		}
 		sync := time.Since(begin)
+		syncCPU := cpuTimes(b, e).sub(cpu0)
+		stopProf()
 		runtime.GC()
 		var after runtime.MemStats
 		runtime.ReadMemStats(&after)
@@ -192,6 +200,8 @@ func BenchmarkWatchScale100k(b *testing.B) {
 		const renders = 5
 		var renderTimes []time.Duration
 		series := 0
+		stopProf = benchProfile(b, fmt.Sprintf("render-%d", iter))
+		cpu0 = cpuTimes(b, e)
 		for r := 0; r < renders; r++ {
 			start := time.Now()
 			mfs, err := reg.Gather()
@@ -208,6 +218,8 @@ func BenchmarkWatchScale100k(b *testing.B) {
 			}
 			renderTimes = append(renderTimes, time.Since(start))
 		}
+		renderCPU := cpuTimes(b, e).sub(cpu0)
+		stopProf()
 		zc.Close()
 		b.ReportMetric(sync.Seconds(), "sync-s")
 		b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/(groups*perGroup), "heap-B/member")
@@ -216,5 +228,49 @@ func BenchmarkWatchScale100k(b *testing.B) {
 		b.ReportMetric(float64(renderTimes[0].Milliseconds()), "first-render-ms")
 		b.ReportMetric(quantileMs(renderTimes, 0.5), "render-ms")
 		b.ReportMetric(float64(series), "series")
+		// CPU used during the sync by this process (the exporter's side)
+		// and by the server, and per render by this process.
+		b.ReportMetric(syncCPU.process.Seconds(), "sync-cpu-s")
+		b.ReportMetric(syncCPU.server.Seconds(), "sync-server-cpu-s")
+		b.ReportMetric(float64(renderCPU.process.Milliseconds())/renders, "render-cpu-ms")
+	}
+}
+
+// cpuUse is the CPU time used so far by this process and by the server.
+type cpuUse struct{ process, server time.Duration }
+
+func (u cpuUse) sub(v cpuUse) cpuUse { return cpuUse{u.process - v.process, u.server - v.server} }
+
+func cpuTimes(b *testing.B, e *zktest.Ensemble) cpuUse {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	server, err := e.CPUTime(0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return cpuUse{time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), server}
+}
+
+// benchProfile writes a CPU profile of a phase to
+// $ZKWATCH_BENCH_PROFILE_DIR/name.cpu when that variable is set.
+func benchProfile(b *testing.B, name string) (stop func()) {
+	dir := os.Getenv("ZKWATCH_BENCH_PROFILE_DIR")
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, name+".cpu"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.Error(err)
+		}
 	}
 }

@@ -83,6 +83,8 @@ func haEnv(t *testing.T, failOpen time.Duration, answer func(ha.Key) (ha.Result,
     match: {alertname: ZooKeeperProcessMemberDown}
     command: ["/bin/sh", "-c", "echo run >> %s"]
     max_attempts: 2
+    backoff: 100ms
+    cooldown: 0s
 `, runs)), func(r *receiver.Receiver) { r.SetCoordinator(c, failOpen) })
 	return e, s, c, runs
 }
@@ -221,6 +223,8 @@ func TestRecoverAsksTheClaim(t *testing.T) {
     match: {alertname: ZooKeeperProcessMemberDown}
     command: ["/bin/sh", "-c", "echo run >> %s"]
     max_attempts: 2
+    backoff: 100ms
+    cooldown: 0s
 `, runs))))
 	must(t, err)
 	st, err := store.Open(t.TempDir())

@@ -47,6 +47,13 @@ func unmarkDuplicate(text string) string {
 	return strings.TrimSuffix(text, "\n"+duplicateNote)
 }
 
+// deliveredBy is who made a delivery: the replica (HA mode), and whether
+// it went out without a claim.
+type deliveredBy struct {
+	replica   string
+	duplicate bool
+}
+
 // notifyClaim is what the coordinator decided about one delivery.
 type notifyClaim struct {
 	send      bool // deliver now
@@ -127,7 +134,7 @@ func (o *Outbox) skip(it *store.OutboxItem, c notifyClaim) bool {
 		if err := tx.DeleteOutbox(it); err != nil {
 			return err
 		}
-		return recordDelivery(tx, it, c.outcome, nil, now, c.owner, false)
+		return recordDelivery(tx, it, c.outcome, nil, now, deliveredBy{replica: c.owner})
 	})
 	if err != nil {
 		level.Error(o.logger).Log("msg", "recording delivery", "notifier", it.Notifier, "err", err)

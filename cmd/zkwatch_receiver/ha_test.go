@@ -87,11 +87,13 @@ restarts:
     command: ["/bin/sh", "-c", "echo \"$ZKWATCH_INCIDENT_ID $(date +%%s%%N)\" >> %s"]
     max_attempts: 2
     backoff: 100ms
+    cooldown: 0s
   - name: slow
     match: {alertname: ZooKeeperSlowRestart}
     command: ["/bin/sh", "-c", "echo \"$ZKWATCH_INCIDENT_ID $(date +%%s%%N)\" >> %s; sleep 3"]
     max_attempts: 2
     backoff: 100ms
+    cooldown: 0s
 `, s.sinks[0].srv.URL, s.sinks[1].srv.URL, s.path("runs-"+s.names[i]), s.path("slow-"+s.names[i])))
 		s.launch(i)
 	}
@@ -99,7 +101,7 @@ restarts:
 	for i := range urls {
 		urls[i] = "http://" + s.addrs[i] + "/webhook"
 	}
-	s.am = "http://" + startAlertmanager(t, s.dir, "s3cret", urls...)
+	s.am = "http://" + startAlertmanager(t, s.dir, urls[0], "s3cret", urls[1:]...)
 	if err := zktest.WaitFor(60*time.Second, 50*time.Millisecond, func() error {
 		resp, err := http.Get(s.am + "/-/ready")
 		if err != nil {
@@ -126,6 +128,7 @@ func (s *haStack) launch(i int) {
 			"--ha.zookeeper.session-timeout=4s", "--ha.notify.fail-open-after=3s"}
 	}
 	s.replicas[i] = launchAt(s.t, s.addrs[i], s.path("receiver-"+s.names[i]+".yml"), s.path("data-"+s.names[i]), ha...)
+	s.replicas[i].token = "s3cret"
 }
 
 // fire adds an alert through amtool.
@@ -139,7 +142,7 @@ func (s *haStack) fire(labels ...string) error {
 
 // incidents returns replica i's incidents whose alert has label=value.
 func (s *haStack) incidents(i int, label, value string) ([]*store.Incident, error) {
-	resp, err := http.Get(s.replicas[i].url + "/api/v1/incidents?limit=1000")
+	resp, err := s.replicas[i].get("/api/v1/incidents?limit=1000")
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +332,7 @@ func TestHAExactlyOnceWithReplicaKilled(t *testing.T) {
 	}
 	// So do their pages.
 	for i := range s.replicas {
-		resp, err := http.Get(s.replicas[i].url + "/")
+		resp, err := s.replicas[i].get("/")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -80,6 +80,20 @@ type proc struct {
 	done chan struct{}
 	logs *strings.Builder
 	mu   *sync.Mutex
+	// token, when set, is sent as the bearer token by metric and get.
+	token string
+}
+
+// get fetches path with the receiver's token, if any.
+func (p *proc) get(path string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, p.url+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	if p.token != "" {
+		req.Header.Set("Authorization", "Bearer "+p.token)
+	}
+	return http.DefaultClient.Do(req)
 }
 
 func freeAddr(t testing.TB) string {
@@ -155,7 +169,7 @@ func (p *proc) kill() {
 }
 
 func (p *proc) metric(name string) float64 {
-	resp, err := http.Get(p.url + "/metrics")
+	resp, err := p.get("/metrics")
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -408,6 +422,7 @@ func TestConfigCheckAndReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	p.token = "tok" // in force from now on, also for /metrics
 	if resp.StatusCode != http.StatusOK || p.metric("zkwatch_receiver_config_last_reload_successful") != 1 {
 		t.Errorf("reload of a good file: %d", resp.StatusCode)
 	}
@@ -415,7 +430,10 @@ func TestConfigCheckAndReload(t *testing.T) {
 		t.Errorf("new token not in force: %d", code)
 	}
 	for _, m := range []string{"zkwatch_receiver_build_info", "go_goroutines", "process_resident_memory_bytes", "zkwatch_receiver_store_size_bytes"} {
-		resp, _ := http.Get(p.url + "/metrics")
+		resp, err := p.get("/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if !strings.Contains(string(b), m) {
@@ -437,9 +455,9 @@ func TestConfigCheckAndReload(t *testing.T) {
 // A real Alertmanager delivers to the receiver with a bearer token, and
 // its payloads (firing, then resolved) decode into one incident.
 // startAlertmanager runs a real Alertmanager that sends every group to
-// each of the receivers' webhooks with token; it returns Alertmanager's
-// address.
-func startAlertmanager(t testing.TB, dir, token string, webhookURLs ...string) string {
+// the receiver's webhook, and to those of more replicas, with token; it
+// returns Alertmanager's address.
+func startAlertmanager(t testing.TB, dir, webhookURL, token string, more ...string) string {
 	t.Helper()
 	am, err := exec.LookPath("prometheus-alertmanager")
 	if err != nil {
@@ -453,7 +471,7 @@ func startAlertmanager(t testing.TB, dir, token string, webhookURLs ...string) s
 	amAddr := freeAddr(t)
 	amCfg := filepath.Join(dir, "alertmanager.yml")
 	var hooks strings.Builder
-	for _, u := range webhookURLs {
+	for _, u := range append([]string{webhookURL}, more...) {
 		fmt.Fprintf(&hooks, "      - url: %q\n        send_resolved: true\n        http_config:\n          authorization: {credentials: %s}\n", u, token)
 	}
 	writeFile(t, amCfg, `
@@ -508,7 +526,8 @@ func TestRealAlertmanager(t *testing.T) {
 	cfg := filepath.Join(dir, "receiver.yml")
 	writeFile(t, cfg, "global: {bearer_token: s3cret}\n")
 	p := launch(t, cfg, filepath.Join(dir, "data"))
-	amAddr := startAlertmanager(t, dir, "s3cret", p.url+"/webhook")
+	p.token = "s3cret"
+	amAddr := startAlertmanager(t, dir, p.url+"/webhook", "s3cret")
 	labels := map[string]string{"alertname": "ZooKeeperProcessMemberDown", "group": "zk-main", "member": "zk-2", "severity": "critical"}
 	startsAt := time.Now().Add(-time.Minute).UTC().Truncate(time.Millisecond)
 	postAM := func(endsAt time.Time) {
@@ -525,7 +544,7 @@ func TestRealAlertmanager(t *testing.T) {
 	waitStatus := func(status string) {
 		t.Helper()
 		if err := zktest.WaitFor(30*time.Second, 100*time.Millisecond, func() error {
-			resp, err := http.Get(p.url + "/api/v1/incidents")
+			resp, err := p.get("/api/v1/incidents")
 			if err != nil {
 				return err
 			}
@@ -576,7 +595,8 @@ routes: [{notifiers: [ding]}]
 `, robot.URL))
 	addr := freeAddr(t)
 	p := launchAt(t, addr, cfg, filepath.Join(dir, "data"), "--web.external-url=http://"+addr+"/")
-	amAddr := startAlertmanager(t, dir, "s3cret", p.url+"/webhook")
+	p.token = "s3cret"
+	amAddr := startAlertmanager(t, dir, p.url+"/webhook", "s3cret")
 
 	startsAt := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
 	alerts := make([]map[string]any, 30)
@@ -592,7 +612,7 @@ routes: [{notifiers: [ding]}]
 	postAlerts(t, amAddr, alerts)
 	var incs struct{ Incidents []store.Incident }
 	if err := zktest.WaitFor(60*time.Second, 100*time.Millisecond, func() error {
-		resp, err := http.Get(p.url + "/api/v1/incidents")
+		resp, err := p.get("/api/v1/incidents")
 		if err != nil {
 			return err
 		}
