@@ -101,25 +101,13 @@ func run() int {
 	}
 	defer st.Close()
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		versioncollector.NewCollector(name),
-	)
-	rcv, err := receiver.New(st, cfg, reg, logger)
+	reg := newRegistry()
+	rcv, stopHA, err := startReceiver(st, cfg, reg, *externalURL, haConfig, *toolkit.WebListenAddresses, logger)
 	if err != nil {
-		level.Error(logger).Log("msg", "applying configuration", "err", err)
-		return 1
-	}
-	rcv.SetExternalURL(*externalURL)
-	stopHA, err := haConfig.attach(rcv, *toolkit.WebListenAddresses, reg, logger)
-	if err != nil {
-		level.Error(logger).Log("msg", "setting up replica coordination", "err", err)
+		level.Error(logger).Log("msg", "starting the receiver", "err", err)
 		return 1
 	}
 	defer stopHA()
-	rcv.Recover()
 	rl := newReloader(*configFile, rcv, exp, reg, logger)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -141,6 +129,36 @@ func run() int {
 	stop()
 	wg.Wait()
 	return code
+}
+
+// newRegistry is the registry of /metrics, with the process's own
+// collectors.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		versioncollector.NewCollector(name),
+	)
+	return reg
+}
+
+// startReceiver builds the receiver over st, gives it its external URL
+// and its coordination with other replicas, and settles the restarts a
+// crash interrupted; the returned function stops the coordination.
+func startReceiver(st *store.Store, cfg *config.Config, reg prometheus.Registerer, externalURL string, ha *haFlags,
+	listen []string, logger log.Logger) (*receiver.Receiver, func(), error) {
+	rcv, err := receiver.New(st, cfg, reg, logger)
+	if err != nil {
+		return nil, nil, fmt.Errorf("applying configuration: %w", err)
+	}
+	rcv.SetExternalURL(externalURL)
+	stopHA, err := ha.attach(rcv, listen, reg, logger)
+	if err != nil {
+		return nil, nil, fmt.Errorf("setting up replica coordination: %w", err)
+	}
+	rcv.Recover()
+	return rcv, stopHA, nil
 }
 
 // checkExternalURL accepts "" or an absolute http(s) URL.

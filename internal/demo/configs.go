@@ -30,6 +30,9 @@ const demoOverrides = `{
   },
 }`
 
+// writeConfigs writes every configuration file of the stack. Alertmanager
+// sends every notification to both receiver replicas, which claim each
+// restart and message in ZooKeeper, so that one of them acts.
 func (s *Stack) writeConfigs(amClusterPort int) error {
 	if err := s.renderRules(); err != nil {
 		return err
@@ -67,8 +70,6 @@ route:
 receivers:
   - name: zkwatch
     webhook_configs:
-      # Both receiver replicas get every notification; they claim each
-      # restart and message in ZooKeeper, so one of them acts.
       - url: %q
         send_resolved: true
       - url: %q
