@@ -1,0 +1,194 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/zkwatch/zkwatch/internal/zktest"
+)
+
+// readmeAgentMetric is one row of the README's agent metric table.
+type readmeAgentMetric struct {
+	name, typ string
+	labels    []string
+	modes     []string
+}
+
+var readmeMetricCellRE = regexp.MustCompile("^`([a-z_]+)(?:\\{([a-z_,]+)\\})?`$")
+
+// readmeAgentMetrics parses the "| metric | type | modes | meaning |" table
+// of the README's zkwatch_agent section.
+func readmeAgentMetrics(t *testing.T) []readmeAgentMetric {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	start := strings.Index(text, "\n## zkwatch_agent\n")
+	if start < 0 {
+		t.Fatal("README.md has no zkwatch_agent section")
+	}
+	text = text[start+1:]
+	if end := strings.Index(text[3:], "\n## "); end >= 0 {
+		text = text[:end+3]
+	}
+	var rows []readmeAgentMetric
+	inTable := false
+	for _, line := range strings.Split(text, "\n") {
+		cells := strings.Split(line, "|")
+		if !strings.HasPrefix(line, "|") || len(cells) < 6 {
+			inTable = false
+			continue
+		}
+		c := func(i int) string { return strings.TrimSpace(cells[i]) }
+		if c(1) == "metric" && c(2) == "type" && c(3) == "modes" {
+			inTable = true
+			continue
+		}
+		m := readmeMetricCellRE.FindStringSubmatch(c(1))
+		if !inTable || m == nil {
+			continue
+		}
+		r := readmeAgentMetric{name: m[1], typ: c(2)}
+		if m[2] != "" {
+			r.labels = strings.Split(m[2], ",")
+		}
+		for _, mode := range strings.Split(c(3), ",") {
+			r.modes = append(r.modes, strings.TrimSpace(mode))
+		}
+		rows = append(rows, r)
+	}
+	if len(rows) == 0 {
+		t.Fatal("README.md: no agent metric table")
+	}
+	return rows
+}
+
+// agentFamilies scrapes the agent's zkwatch_agent_* metric families.
+func agentFamilies(a *agentProc) (map[string]*dto.MetricFamily, error) {
+	resp, err := http.Get("http://" + a.addr + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	all, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	fams := map[string]*dto.MetricFamily{}
+	for name, f := range all {
+		if strings.HasPrefix(name, "zkwatch_agent_") {
+			fams[name] = f
+		}
+	}
+	return fams, nil
+}
+
+// checkAgentMetrics compares one agent's metrics with the README rows of
+// its mode: the same names, types and label names, nothing else.
+func checkAgentMetrics(mode string, rows []readmeAgentMetric, fams map[string]*dto.MetricFamily) error {
+	var want []string
+	for _, r := range rows {
+		if !slices.Contains(r.modes, mode) && !slices.Contains(r.modes, "all") {
+			continue
+		}
+		want = append(want, r.name)
+		f, ok := fams[r.name]
+		if !ok {
+			return fmt.Errorf("%s agent lacks %s", mode, r.name)
+		}
+		if got := strings.ToLower(f.GetType().String()); got != r.typ {
+			return fmt.Errorf("%s is a %s, README says %s", r.name, got, r.typ)
+		}
+		if len(r.labels) == 0 {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			var names []string
+			for _, l := range m.GetLabel() {
+				names = append(names, l.GetName())
+			}
+			if !slices.Equal(names, r.labels) {
+				return fmt.Errorf("%s has labels %v, README says %v", r.name, names, r.labels)
+			}
+		}
+	}
+	got := make([]string, 0, len(fams))
+	for name := range fams {
+		got = append(got, name)
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if !slices.Equal(got, want) {
+		return fmt.Errorf("%s agent exports %v, README's table says %v", mode, got, want)
+	}
+	return nil
+}
+
+// TestReadmeAgentMetricsByMode holds the README's agent metric table to
+// real agents: an agent of each mode exports exactly the metrics whose
+// "modes" column names it, with the documented type and labels, and the
+// documented task states.
+func TestReadmeAgentMetricsByMode(t *testing.T) {
+	rows := readmeAgentMetrics(t)
+	ens := zktest.Start(t, 1)
+	agents := map[string]*agentProc{
+		"register": startAgent(t, ens.Servers(), "register", "--register=/monitor/app", "--member=m1", "--", "sleep", "1000"),
+		"lock":     startAgent(t, ens.Servers(), "lock", "--path=/locks/readme", "--", "sleep", "1000"),
+		"worker":   startAgent(t, ens.Servers(), "worker", "--root=/jobs/readme", "--member=w1", "--", "true", "{{.Task}}"),
+	}
+	ready := map[string]string{"register": "zkwatch_agent_registered", "lock": "zkwatch_agent_lock_held", "worker": "zkwatch_agent_registered"}
+	for mode, a := range agents {
+		if err := zktest.WaitFor(waitLong, 20*time.Millisecond, func() error {
+			if v, err := a.metric(ready[mode]); err != nil || v != 1 {
+				return fmt.Errorf("%s %v %v", ready[mode], v, err)
+			}
+			fams, err := agentFamilies(a)
+			if err != nil {
+				return err
+			}
+			return checkAgentMetrics(mode, rows, fams)
+		}); err != nil {
+			t.Error(err)
+		}
+	}
+	fams, err := agentFamilies(agents["worker"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	for _, m := range fams["zkwatch_agent_tasks"].GetMetric() {
+		states = append(states, m.GetLabel()[0].GetValue())
+	}
+	sort.Strings(states)
+	if want := []string{"claimed", "done", "running"}; !slices.Equal(states, want) {
+		t.Errorf("zkwatch_agent_tasks states %v, README says %v", states, want)
+	}
+}
