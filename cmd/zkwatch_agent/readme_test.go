@@ -22,12 +22,14 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"golang.org/x/sys/unix"
 
 	"github.com/zkwatch/zkwatch/internal/zktest"
 )
@@ -190,5 +192,45 @@ func TestReadmeAgentMetricsByMode(t *testing.T) {
 	sort.Strings(states)
 	if want := []string{"claimed", "done", "running"}; !slices.Equal(states, want) {
 		t.Errorf("zkwatch_agent_tasks states %v, README says %v", states, want)
+	}
+}
+
+// TestReadmeSignalsPassedThrough: "SIGHUP, SIGUSR1 and SIGUSR2 are passed
+// through" to the command by the real binary, which keeps running and
+// registered.
+func TestReadmeSignalsPassedThrough(t *testing.T) {
+	ens := zktest.Start(t, 1)
+	obs := observer(t, ens.Servers())
+	dir := t.TempDir()
+	got, ready := filepath.Join(dir, "signals"), filepath.Join(dir, "ready")
+	script := `for s in HUP USR1 USR2; do trap "echo $s >> $0" $s; done; touch "$1"; while :; do sleep 0.05; done`
+	a := startAgent(t, ens.Servers(), "register", "--register=/monitor/sig", "--member=m1", "--", "sh", "-c", script, got, ready)
+	if err := zktest.WaitFor(waitLong, 20*time.Millisecond, func() error {
+		if _, err := os.Stat(ready); err != nil {
+			return err
+		}
+		_, _, err := obs.Get("/monitor/sig/m1")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2} {
+		name := strings.TrimPrefix(unix.SignalName(sig), "SIG")
+		a.signal(sig)
+		if err := zktest.WaitFor(waitLong, 20*time.Millisecond, func() error {
+			b, err := os.ReadFile(got)
+			if err != nil || !strings.Contains(string(b), name+"\n") {
+				return fmt.Errorf("the command has not seen %s: %q %v", name, b, err)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, _, err := obs.Exists("/monitor/sig/m1"); err != nil || !ok {
+		t.Errorf("member node gone after the passed-through signals: %v %v", ok, err)
+	}
+	if v, err := a.metric("zkwatch_agent_registered"); err != nil || v != 1 {
+		t.Errorf("registered %v %v after the passed-through signals", v, err)
 	}
 }
