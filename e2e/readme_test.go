@@ -228,6 +228,9 @@ func checkReadmeFlags(t *testing.T, bin string, help map[string]helpFlag, text, 
 		switch {
 		case !ok:
 			t.Errorf("README.md table lists --%s, which %s does not have", f.name, bin)
+		case h.boolean && f.def != "" && f.def != "false":
+			t.Errorf("README.md table gives the boolean --%s the default %q; --help-long shows only false defaults", f.name, f.def)
+		case h.boolean:
 		case f.hasDef && (!h.hasDef || h.def != f.def):
 			t.Errorf("README.md table gives --%s the default %q, %s --help-long %q", f.name, f.def, bin, h.def)
 		case !f.hasDef && h.hasDef:
