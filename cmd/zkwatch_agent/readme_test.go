@@ -26,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-zookeeper/zk"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -232,5 +233,37 @@ func TestReadmeSignalsPassedThrough(t *testing.T) {
 	}
 	if v, err := a.metric("zkwatch_agent_registered"); err != nil || v != 1 {
 		t.Errorf("registered %v %v after the passed-through signals", v, err)
+	}
+}
+
+// TestReadmeWorkerTemplateUnderChroot: with --zookeeper.chroot a task
+// command sees {{.Path}} inside the chroot (as configured), next to
+// {{.Task}} and {{.Worker}}, and the task is marked done on the server
+// under the chroot.
+func TestReadmeWorkerTemplateUnderChroot(t *testing.T) {
+	ens := zktest.Start(t, 1)
+	obs := observer(t, ens.Servers())
+	for _, p := range []string{"/myapp", "/myapp/jobs", "/myapp/jobs/Tasks", "/myapp/jobs/Workers", "/myapp/jobs/Tasks/t1"} {
+		if _, err := obs.Create(p, nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "args")
+	startAgent(t, ens.Servers(), "--zookeeper.chroot=/myapp", "worker", "--root=/jobs", "--member=w1", "--",
+		"sh", "-c", `echo "$1 $2 $3" >> "$0"`, out, "{{.Task}}", "{{.Path}}", "{{.Worker}}")
+	if err := zktest.WaitFor(waitLong, 20*time.Millisecond, func() error {
+		data, _, err := obs.Get("/myapp/jobs/Tasks/t1")
+		if err != nil {
+			return err
+		}
+		if task := parseTask(data); task.State != "done" {
+			return fmt.Errorf("task data %q, want done", data)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(out); err != nil || string(got) != "t1 /jobs/Tasks/t1 w1\n" {
+		t.Errorf("task command arguments %q (%v), want %q", got, err, "t1 /jobs/Tasks/t1 w1\n")
 	}
 }
