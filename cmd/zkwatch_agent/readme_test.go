@@ -15,6 +15,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -266,4 +267,58 @@ func TestReadmeWorkerTemplateUnderChroot(t *testing.T) {
 	if got, err := os.ReadFile(out); err != nil || string(got) != "t1 /jobs/Tasks/t1 w1\n" {
 		t.Errorf("task command arguments %q (%v), want %q", got, err, "t1 /jobs/Tasks/t1 w1\n")
 	}
+}
+
+// TestReadmeHealthFlags: --health.tcp and --health.exec (split on spaces,
+// no shell) of the real binary; the node exists only while every check
+// passes and comes back when they pass again.
+func TestReadmeHealthFlags(t *testing.T) {
+	ens := zktest.Start(t, 1)
+	obs := observer(t, ens.Servers())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	flag := filepath.Join(t.TempDir(), "healthy")
+	if err := os.WriteFile(flag, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := startAgent(t, ens.Servers(), "register", "--register=/monitor/health", "--member=m1",
+		"--health.tcp="+ln.Addr().String(), "--health.exec=test -e "+flag, "--health.interval=50ms", "--", "sleep", "1000")
+	registered := func(want bool) {
+		t.Helper()
+		if err := zktest.WaitFor(waitLong, 20*time.Millisecond, func() error {
+			ok, _, err := obs.Exists("/monitor/health/m1")
+			if err != nil || ok != want {
+				return fmt.Errorf("member node exists %v (%v), want %v", ok, err, want)
+			}
+			if v, err := a.metric("zkwatch_agent_registered"); err != nil || (v == 1) != want {
+				return fmt.Errorf("zkwatch_agent_registered %v (%v)", v, err)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	registered(true)
+	if err := os.Remove(flag); err != nil { // the exec check fails
+		t.Fatal(err)
+	}
+	registered(false)
+	if err := os.WriteFile(flag, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	registered(true)
+	ln.Close() // the TCP check fails
+	registered(false)
 }
