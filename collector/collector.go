@@ -11,8 +11,9 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-// Package collector holds zookeeper_exporter's collectors, one file each,
-// registered in a registry that creates their --collector.<name> flags.
+// Package collector holds zookeeper_exporter's collectors, one file each.
+// The collectors compiled in are registered by name; which of them run and
+// with what options is a Config that main fills from flags (AddFlags).
 package collector
 
 import (
@@ -23,7 +24,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,13 +38,20 @@ const (
 )
 
 var (
-	scrapeDurationDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(Namespace, "scrape", "collector_duration_seconds"),
-		"Duration of a collector scrape.", []string{"collector"}, nil)
-	scrapeSuccessDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(Namespace, "scrape", "collector_success"),
-		"Whether a collector succeeded.", []string{"collector"}, nil)
+	scrapeDurationDesc = newDesc("scrape_collector_duration_seconds", "Duration of a collector scrape.", "collector")
+	scrapeSuccessDesc  = newDesc("scrape_collector_success", "Whether a collector succeeded.", "collector")
 )
+
+// newDesc returns the descriptor of zookeeper_<name>, the one place where
+// the namespace is added.
+func newDesc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", name), help, labels, nil)
+}
+
+// newTypedDesc returns newDesc with its value type.
+func newTypedDesc(name, help string, vt prometheus.ValueType, labels ...string) typedDesc {
+	return typedDesc{newDesc(name, help, labels...), vt}
+}
 
 // ErrNoData tells the umbrella collector that a collector had nothing to
 // report: logged at debug level, success is 0.
@@ -63,7 +70,9 @@ type Closer interface {
 	Close() error
 }
 
-// Config is what every collector factory gets.
+// Config is what every collector factory gets. main fills it from flags
+// (see AddFlags); tests and embedders fill it directly, so that several
+// exporters can live in one process.
 type Config struct {
 	Servers   []string      // ensemble members, host:port
 	Timeout   time.Duration // per-scrape deadline for talking to members
@@ -71,84 +80,60 @@ type Config struct {
 	// AdminPorts maps a client address to its AdminServer address for the
 	// admin transport; missing entries use host:8080.
 	AdminPorts map[string]string
+	// Watch configures the watch collectors.
+	Watch WatchOptions
+
+	// watcher is the watch state shared by the watch collectors of one
+	// ZooKeeperCollector; New sets it.
+	watcher *watcher
+}
+
+// WatchOptions are the options of the watch collectors (group, tasks, lock,
+// election, znode, queue, session).
+type WatchOptions struct {
+	Groups         []string      // paths whose children are process group members
+	ConfigFile     string        // YAML file of things to watch, re-read on Reload
+	ForgetAfter    time.Duration // how long a departed member stays exported
+	MaxMembers     int           // children tracked per watched path
+	SessionTimeout time.Duration // requested session timeout
+	DigestFile     string        // file with user:password lines
+	Chroot         string        // prepended to every watched path
+}
+
+// DefaultWatchOptions are the defaults of the --watch.* flags.
+func DefaultWatchOptions() WatchOptions {
+	return WatchOptions{ForgetAfter: 24 * time.Hour, MaxMembers: 100000, SessionTimeout: 10 * time.Second}
 }
 
 // Factory builds a collector.
 type Factory func(cfg Config, logger log.Logger) (Collector, error)
 
-var (
-	factories      = map[string]Factory{}
-	collectorState = map[string]*bool{}
-	// forcedCollectors are collectors named explicitly on the command line.
-	forcedCollectors = map[string]bool{}
-	disableDefaults  bool
-)
+// collectorInfo is a registered collector.
+type collectorInfo struct {
+	factory        Factory
+	defaultEnabled bool
+}
+
+// factories is filled by init functions only and read-only afterwards: the
+// set of collectors compiled in, not configuration.
+var factories = map[string]collectorInfo{}
 
 func registerCollector(name string, isDefaultEnabled bool, factory Factory) {
-	helpDefaultState := "disabled"
-	if isDefaultEnabled {
-		helpDefaultState = "enabled"
-	}
-	flagName := "collector." + name
-	flagHelp := fmt.Sprintf("Enable the %s collector (default: %s).", name, helpDefaultState)
-	defaultValue := fmt.Sprintf("%v", isDefaultEnabled)
-	flag := kingpin.Flag(flagName, flagHelp).Default(defaultValue).Action(collectorFlagAction(name)).Bool()
-	collectorState[name] = flag
-	factories[name] = factory
+	factories[name] = collectorInfo{factory: factory, defaultEnabled: isDefaultEnabled}
 }
 
-func collectorFlagAction(name string) func(*kingpin.ParseContext) error {
-	return func(*kingpin.ParseContext) error {
-		forcedCollectors[name] = true
-		return nil
-	}
-}
-
-var reloaders []func() error
-
-// registerReloader adds a function that Reload calls, for collectors that
-// read a configuration file.
-func registerReloader(f func() error) { reloaders = append(reloaders, f) }
-
-// Reload re-reads the configuration of every collector that has one (on
-// SIGHUP or POST /-/reload). It returns the first error; a collector keeps its
-// old configuration when the new one is invalid.
-func Reload() error {
-	var errs []error
-	for _, f := range reloaders {
-		errs = append(errs, f())
-	}
-	return errors.Join(errs...)
-}
-
-// DisableDefaultCollectors, when called before parsing, turns every
-// collector off unless it is enabled explicitly.
-func DisableDefaultCollectors() {
-	for name := range collectorState {
-		if !forcedCollectors[name] {
-			*collectorState[name] = false
-		}
-	}
-}
-
-func init() {
-	kingpin.Flag("collector.disable-defaults", "Set all collectors to disabled by default.").Default("false").BoolVar(&disableDefaults)
-}
-
-// Enabled returns the names of the collectors switched on by flags, sorted.
-func Enabled() []string {
-	if disableDefaults {
-		DisableDefaultCollectors()
-	}
-	var names []string
-	for name, on := range collectorState {
-		if *on {
-			names = append(names, name)
-		}
+// Names returns the names of every collector compiled in, sorted.
+func Names() []string {
+	names := make([]string, 0, len(factories))
+	for name := range factories {
+		names = append(names, name)
 	}
 	sort.Strings(names)
 	return names
 }
+
+// DefaultEnabled tells whether a collector is on unless switched off.
+func DefaultEnabled(name string) bool { return factories[name].defaultEnabled }
 
 // ZooKeeperCollector runs a set of collectors concurrently and reports the
 // duration and success of each.
@@ -157,21 +142,25 @@ type ZooKeeperCollector struct {
 	logger     log.Logger
 	// Timeout bounds one Collect; ScrapeContext may shorten it.
 	Timeout time.Duration
+	watcher *watcher
 }
 
-// New builds the named collectors (all enabled ones when names is empty).
+// Reload re-reads the watch configuration (on SIGHUP or POST /-/reload).
+// The collectors keep their old configuration when the new one is invalid.
+func (c *ZooKeeperCollector) Reload() error { return c.watcher.reload() }
+
+// New builds the named collectors. Everything they share (the watch
+// session) belongs to the returned collector: two of them are independent.
 func New(cfg Config, logger log.Logger, names ...string) (*ZooKeeperCollector, error) {
-	if len(names) == 0 {
-		names = Enabled()
-	}
-	c := &ZooKeeperCollector{Collectors: map[string]Collector{}, logger: logger, Timeout: cfg.Timeout}
+	cfg.watcher = newWatcher(cfg, logger)
+	c := &ZooKeeperCollector{Collectors: map[string]Collector{}, logger: logger, Timeout: cfg.Timeout, watcher: cfg.watcher}
 	for _, name := range names {
-		f, ok := factories[name]
+		info, ok := factories[name]
 		if !ok {
 			c.Close()
 			return nil, fmt.Errorf("unknown collector %q", name)
 		}
-		col, err := f(cfg, log.With(logger, "collector", name))
+		col, err := info.factory(cfg, log.With(logger, "collector", name))
 		if err != nil {
 			c.Close()
 			return nil, fmt.Errorf("collector %s: %w", name, err)
@@ -181,13 +170,14 @@ func New(cfg Config, logger log.Logger, names ...string) (*ZooKeeperCollector, e
 	return c, nil
 }
 
-// Close stops collectors that own background work.
+// Close stops collectors that own background work, and the watch session.
 func (c *ZooKeeperCollector) Close() {
 	for _, col := range c.Collectors {
 		if cl, ok := col.(Closer); ok {
 			_ = cl.Close()
 		}
 	}
+	c.watcher.closeAll()
 }
 
 // Describe implements prometheus.Collector. It sends nothing, which makes

@@ -51,9 +51,7 @@ type ensembleDescs struct {
 }
 
 func newEnsembleDescs() *ensembleDescs {
-	d := func(name, help string, vt prometheus.ValueType, labels ...string) typedDesc {
-		return typedDesc{prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", name), help, labels, nil), vt}
-	}
+	d := newTypedDesc
 	g, c := prometheus.GaugeValue, prometheus.CounterValue
 	return &ensembleDescs{
 		up:            d("up", "1 when the member answered (imok, or a valid mntr/srvr), 0 otherwise.", g, "server"),

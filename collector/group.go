@@ -53,20 +53,20 @@ func NewGroupCollector(cfg Config, logger log.Logger) (Collector, error) {
 	gm := []string{"group", "member"}
 	return &groupCollector{
 		watchCollector: wc,
-		members: typedDesc{prometheus.NewDesc("zookeeper_group_members",
-			"Members (children) present in the group.", g, nil), prometheus.GaugeValue},
-		up: typedDesc{prometheus.NewDesc("zookeeper_group_member_up",
-			"1 if the member is present, 0 if it left (kept until forget-after) or is expected but missing.", gm, nil), prometheus.GaugeValue},
-		changes: typedDesc{prometheus.NewDesc("zookeeper_group_member_changes_total",
-			"Members that joined or left the group since the exporter started.", []string{"group", "change"}, nil), prometheus.CounterValue},
-		since: typedDesc{prometheus.NewDesc("zookeeper_group_member_since_timestamp_seconds",
-			"Creation time of the member's znode.", gm, nil), prometheus.GaugeValue},
-		lastChange: typedDesc{prometheus.NewDesc("zookeeper_group_last_change_timestamp_seconds",
-			"Time of the last join or leave seen in the group.", g, nil), prometheus.GaugeValue},
-		info: typedDesc{prometheus.NewDesc("zookeeper_group_member_info",
-			"Host and IP a member published in its znode's data (JSON or host:ip text).", []string{"group", "member", "host", "ip"}, nil), prometheus.GaugeValue},
-		expected: typedDesc{prometheus.NewDesc("zookeeper_group_expected_members",
-			"Configured expected number of members.", g, nil), prometheus.GaugeValue},
+		members: newTypedDesc("group_members",
+			"Members (children) present in the group.", prometheus.GaugeValue, g...),
+		up: newTypedDesc("group_member_up",
+			"1 if the member is present, 0 if it left (kept until forget-after) or is expected but missing.", prometheus.GaugeValue, gm...),
+		changes: newTypedDesc("group_member_changes_total",
+			"Members that joined or left the group since the exporter started.", prometheus.CounterValue, "group", "change"),
+		since: newTypedDesc("group_member_since_timestamp_seconds",
+			"Creation time of the member's znode.", prometheus.GaugeValue, gm...),
+		lastChange: newTypedDesc("group_last_change_timestamp_seconds",
+			"Time of the last join or leave seen in the group.", prometheus.GaugeValue, g...),
+		info: newTypedDesc("group_member_info",
+			"Host and IP a member published in its znode's data (JSON or host:ip text).", prometheus.GaugeValue, "group", "member", "host", "ip"),
+		expected: newTypedDesc("group_expected_members",
+			"Configured expected number of members.", prometheus.GaugeValue, g...),
 	}, nil
 }
 
@@ -93,11 +93,11 @@ type departedMember struct {
 type memberInfo struct{ host, ip string }
 
 func (w *watcher) groupSpec(g watchconfig.Group) itemSpec {
-	forget := *watchForgetAfter
+	forget := w.opts.ForgetAfter
 	if g.ForgetAfter > 0 {
 		forget = time.Duration(g.ForgetAfter)
 	}
-	limit := maxMembers(g.MaxMembers)
+	limit := w.maxMembers(g.MaxMembers)
 	set := func(it *groupItem) {
 		it.mu.Lock()
 		defer it.mu.Unlock()

@@ -361,7 +361,7 @@ func (c *descCache) descLocked(name, help string, labels ...string) *prometheus.
 	if c.descs == nil {
 		c.descs = map[string]*prometheus.Desc{}
 	}
-	d := prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", name), help, labels, nil)
+	d := newDesc(name, help, labels...)
 	c.descs[key] = d
 	return d
 }

@@ -32,11 +32,9 @@ import (
 )
 
 // groupCache returns the cache of a watched group.
-func groupCache(tb testing.TB, path string) *treecache.Cache {
+func groupCache(tb testing.TB, zc *ZooKeeperCollector, path string) *treecache.Cache {
 	tb.Helper()
-	shared.Lock()
-	w := shared.w
-	shared.Unlock()
+	w := zc.watcher
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	it, ok := w.items["group\x00"+path]
@@ -55,13 +53,13 @@ func BenchmarkWatchDetectionLatency(b *testing.B) {
 	servers := e.Addrs()
 	actor := dial(b, servers)
 	mkdirs(b, actor, "/bench/latency")
-	setWatchFlags(b, watchFlags{groups: []string{"/bench/latency"}})
-	zc, err := New(Config{Servers: servers, Timeout: 5 * time.Second}, log.NewNopLogger(), "group")
+	wf := watchFlags{groups: []string{"/bench/latency"}}
+	zc, err := New(Config{Servers: servers, Timeout: 5 * time.Second, Watch: wf.options()}, log.NewNopLogger(), "group")
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer zc.Close()
-	c := groupCache(b, "/bench/latency")
+	c := groupCache(b, zc, "/bench/latency")
 	present := func(name string) (ok bool) {
 		c.Read(func(v *treecache.View) { _, ok = v.Children[name] })
 		return ok
@@ -155,20 +153,20 @@ func BenchmarkWatchScale100k(b *testing.B) {
 	for err := range errs {
 		b.Fatal(err)
 	}
-	setWatchFlags(b, watchFlags{groups: paths})
+	wf := watchFlags{groups: paths}
 	b.ResetTimer()
 	for iter := 0; iter < b.N; iter++ {
 		runtime.GC()
 		var before runtime.MemStats
 		runtime.ReadMemStats(&before)
 		begin := time.Now()
-		zc, err := New(Config{Servers: servers, Timeout: 30 * time.Second}, log.NewNopLogger(), "group", "session")
+		zc, err := New(Config{Servers: servers, Timeout: 30 * time.Second, Watch: wf.options()}, log.NewNopLogger(), "group", "session")
 		if err != nil {
 			b.Fatal(err)
 		}
 		caches := make([]*treecache.Cache, len(paths))
 		for i, p := range paths {
-			caches[i] = groupCache(b, p)
+			caches[i] = groupCache(b, zc, p)
 		}
 		if err := zktest.WaitFor(5*time.Minute, 10*time.Millisecond, func() error {
 			for _, c := range caches {

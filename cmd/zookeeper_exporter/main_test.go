@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -232,5 +233,28 @@ func TestConcurrentGatherers(t *testing.T) {
 	c.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "a_metric", Help: "other"}))
 	if _, err := (concurrentGatherers{b, c}).Gather(); err == nil {
 		t.Error("inconsistent families merged without error")
+	}
+}
+
+// TestExporterGracefulShutdown sends SIGTERM: the server shuts down and
+// the process exits 0 (it used to os.Exit from a signal goroutine).
+func TestExporterGracefulShutdown(t *testing.T) {
+	bin := buildExporter(t)
+	exp := startExporter(t, bin, "--zookeeper.servers=127.0.0.1:1")
+	if err := exp.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- exp.cmd.Wait() }()
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v", err)
+		}
+		if !strings.Contains(exp.stderr.String(), "Shutting down") {
+			t.Errorf("no shutdown logged:\n%s", exp.stderr)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("still running 20s after SIGTERM")
 	}
 }
