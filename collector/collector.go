@@ -20,13 +20,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Namespace is the prefix of every metric the exporter exposes.
@@ -48,9 +51,15 @@ func newDesc(name, help string, labels ...string) *prometheus.Desc {
 	return prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", name), help, labels, nil)
 }
 
-// newTypedDesc returns newDesc with its value type.
+// newTypedDesc returns the descriptor of zookeeper_<name> with its value
+// type, and its family for collectors that build series directly.
 func newTypedDesc(name, help string, vt prometheus.ValueType, labels ...string) typedDesc {
-	return typedDesc{newDesc(name, help, labels...), vt}
+	typ := dto.MetricType_GAUGE
+	if vt == prometheus.CounterValue {
+		typ = dto.MetricType_COUNTER
+	}
+	f := newFamDesc(name, help, typ, labels...)
+	return typedDesc{desc: f.desc, valueType: vt, fam: f}
 }
 
 // ErrNoData tells the umbrella collector that a collector had nothing to
@@ -192,25 +201,126 @@ func (c *ZooKeeperCollector) Collect(ch chan<- prometheus.Metric) {
 // CollectContext collects under ctx (which may carry the scrape timeout
 // Prometheus announced).
 func (c *ZooKeeperCollector) CollectContext(ctx context.Context, ch chan<- prometheus.Metric) {
+	c.collect(ctx, ch, nil)
+}
+
+// Gather collects under ctx like CollectContext and returns the families
+// as a registry would, sorted by name: the series of collectors that build
+// them directly (the ensemble's) are turned into families without passing
+// through a registry, the rest is gathered by one.
+func (c *ZooKeeperCollector) Gather(ctx context.Context) ([]*dto.MetricFamily, error) {
+	var mfs []*dto.MetricFamily
+	err := c.gather(ctx, false, func(m []*dto.MetricFamily) error { mfs = m; return nil })
+	return mfs, err
+}
+
+// GatherFunc is Gather for families that f uses and forgets: their
+// buffers are reused by later scrapes once f returns. f's error is
+// returned, joined with the gathering's.
+func (c *ZooKeeperCollector) GatherFunc(ctx context.Context, f func([]*dto.MetricFamily) error) error {
+	return c.gather(ctx, true, f)
+}
+
+func (c *ZooKeeperCollector) gather(ctx context.Context, pool bool, f func([]*dto.MetricFamily) error) error {
+	sink := &seriesSink{pool: pool}
+	defer sink.release()
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(collectorFunc(func(ch chan<- prometheus.Metric) { c.collect(ctx, ch, sink) })); err != nil {
+		return err
+	}
+	mfs, err := reg.Gather()
+	fb := new(famBuf)
+	if pool {
+		fb = famBufs.Get().(*famBuf)
+		defer fb.release()
+	}
+	merged, mergeErr := MergeFamilies(mfs, fb.families(sink))
+	return errors.Join(err, mergeErr, f(merged))
+}
+
+// collect runs the collectors that ask ZooKeeper concurrently, then those
+// that read the watch collectors' in-memory view: the view is read as late
+// as possible, so an answer tells the state as of when it is sent rather
+// than as of when the scrape began (a watch-driven change is visible one
+// probe duration earlier).
+func (c *ZooKeeperCollector) collect(ctx context.Context, ch chan<- prometheus.Metric, sink *seriesSink) {
 	if c.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
 		defer cancel()
 	}
-	var wg sync.WaitGroup
-	wg.Add(len(c.Collectors))
-	for name, col := range c.Collectors {
-		go func(name string, col Collector) {
-			defer wg.Done()
-			execute(ctx, name, col, ch, c.logger)
-		}(name, col)
+	for _, inMemory := range []bool{false, true} {
+		var wg sync.WaitGroup
+		for name, col := range c.Collectors {
+			if _, ok := col.(memoryReader); ok != inMemory {
+				continue
+			}
+			wg.Add(1)
+			go func(name string, col Collector) {
+				defer wg.Done()
+				execute(ctx, name, col, ch, sink, c.logger)
+			}(name, col)
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 }
 
-func execute(ctx context.Context, name string, col Collector, ch chan<- prometheus.Metric, logger log.Logger) {
+// memoryReader is implemented by collectors that only read state kept in
+// memory (the watch collectors).
+type memoryReader interface{ readsMemoryOnly() }
+
+// seriesCollector is implemented by collectors that can hand their bulk
+// series to a sink instead of sending metrics.
+type seriesCollector interface {
+	updateSeries(ctx context.Context, ch chan<- prometheus.Metric, sink *seriesSink) error
+}
+
+// collectorFunc is a prometheus.Collector of one function, unchecked.
+type collectorFunc func(ch chan<- prometheus.Metric)
+
+func (f collectorFunc) Describe(chan<- *prometheus.Desc)    {}
+func (f collectorFunc) Collect(ch chan<- prometheus.Metric) { f(ch) }
+
+// MergeFamilies merges sets of families gathered apart. Disjoint sets (the
+// usual case) are concatenated and sorted; a name in several sets is merged
+// and checked by prometheus.Gatherers.
+func MergeFamilies(sets ...[]*dto.MetricFamily) ([]*dto.MetricFamily, error) {
+	n := 0
+	for _, s := range sets {
+		n += len(s)
+	}
+	all := make([]*dto.MetricFamily, 0, n)
+	seen := make(map[string]bool, n)
+	for _, s := range sets {
+		for _, mf := range s {
+			if seen[mf.GetName()] {
+				merged := make(prometheus.Gatherers, len(sets))
+				for i, s := range sets {
+					merged[i] = gathered(s)
+				}
+				return merged.Gather()
+			}
+			seen[mf.GetName()] = true
+			all = append(all, mf)
+		}
+	}
+	slices.SortFunc(all, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
+	return all, nil
+}
+
+// gathered is an already gathered result.
+type gathered []*dto.MetricFamily
+
+func (g gathered) Gather() ([]*dto.MetricFamily, error) { return g, nil }
+
+func execute(ctx context.Context, name string, col Collector, ch chan<- prometheus.Metric, sink *seriesSink, logger log.Logger) {
 	begin := time.Now()
-	err := col.Update(ctx, ch)
+	var err error
+	if sc, ok := col.(seriesCollector); ok && sink != nil {
+		err = sc.updateSeries(ctx, ch, sink)
+	} else {
+		err = col.Update(ctx, ch)
+	}
 	duration := time.Since(begin)
 	success := 1.0
 	if err != nil {
@@ -229,6 +339,7 @@ func execute(ctx context.Context, name string, col Collector, ch chan<- promethe
 type typedDesc struct {
 	desc      *prometheus.Desc
 	valueType prometheus.ValueType
+	fam       *famDesc
 }
 
 func (d *typedDesc) mustNewConstMetric(value float64, labels ...string) prometheus.Metric {

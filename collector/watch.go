@@ -282,6 +282,8 @@ type watchCollector struct {
 	w *watcher
 }
 
+func (watchCollector) readsMemoryOnly() {}
+
 func newWatchCollector(cfg Config, _ log.Logger) (watchCollector, error) {
 	if cfg.watcher == nil {
 		return watchCollector{}, errors.New("watch collectors are built by collector.New")

@@ -20,7 +20,6 @@ import (
 	"net"
 	"net/http"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,12 +30,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/zkwatch/zkwatch/collector"
+	"github.com/zkwatch/zkwatch/internal/exposition"
 )
 
 type handler struct {
@@ -146,31 +145,37 @@ func (h *handler) scrapeContext(r *http.Request) (context.Context, context.Cance
 	return context.WithCancel(r.Context())
 }
 
-// boundCollector collects a ZooKeeperCollector under one request's context.
-type boundCollector struct {
-	ctx context.Context
-	zk  *collector.ZooKeeperCollector
-}
-
-func (b boundCollector) Describe(ch chan<- *prometheus.Desc) { b.zk.Describe(ch) }
-func (b boundCollector) Collect(ch chan<- prometheus.Metric) { b.zk.CollectContext(b.ctx, ch) }
-
+// serve answers one scrape: the ZooKeeper collectors under the request's
+// context and, when extra is set, the exporter's own registry (go_ and
+// process_ metrics, about 1 ms) at the same time.
 func (h *handler) serve(w http.ResponseWriter, r *http.Request, zk *collector.ZooKeeperCollector, extra prometheus.Gatherer) {
 	ctx, cancel := h.scrapeContext(r)
 	defer cancel()
-	reg := prometheus.NewRegistry()
-	if err := reg.Register(boundCollector{ctx, zk}); err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	var gatherer prometheus.Gatherer = reg
+	var (
+		own    []*dto.MetricFamily
+		ownErr error
+		wg     sync.WaitGroup
+	)
 	if extra != nil {
-		gatherer = concurrentGatherers{reg, extra}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			own, ownErr = extra.Gather()
+		}()
 	}
-	promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{
-		ErrorLog:      promLogger{h.logger},
-		ErrorHandling: promhttp.ContinueOnError,
-	}).ServeHTTP(w, r)
+	err := zk.GatherFunc(ctx, func(mfs []*dto.MetricFamily) error {
+		wg.Wait()
+		merged, err := collector.MergeFamilies(mfs, own)
+		// As promhttp with ContinueOnError: serve what was gathered.
+		if werr := exposition.Write(w, r, merged); werr != nil {
+			level.Debug(h.logger).Log("msg", "error writing metrics", "err", werr)
+		}
+		return err
+	})
+	wg.Wait()
+	if err := errors.Join(err, ownErr); err != nil {
+		level.Error(h.logger).Log("msg", "error gathering metrics", "err", err)
+	}
 }
 
 // probe serves /probe?target=host:port[,host:port...]: the ensemble
@@ -315,52 +320,3 @@ func (c *probeCache) get(key string, build func() (*collector.ZooKeeperCollector
 	c.m[key] = &probeEntry{zk, c.tick}
 	return zk, nil
 }
-
-type promLogger struct{ logger log.Logger }
-
-func (l promLogger) Println(v ...interface{}) { level.Error(l.logger).Log("msg", fmt.Sprint(v...)) }
-
-// concurrentGatherers gathers the ZooKeeper collectors and the exporter's
-// own registry (go_ and process_ metrics, about 1 ms together) at the same
-// time instead of one after the other as prometheus.Gatherers does.
-type concurrentGatherers []prometheus.Gatherer
-
-func (g concurrentGatherers) Gather() ([]*dto.MetricFamily, error) {
-	results := make([][]*dto.MetricFamily, len(g))
-	errs := make([]error, len(g))
-	var wg sync.WaitGroup
-	for i, gatherer := range g {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i], errs[i] = gatherer.Gather()
-		}()
-	}
-	wg.Wait()
-	// Each registry has checked its own families; the two sets of names
-	// are disjoint, so concatenating and sorting is the merge. Should they
-	// ever overlap, prometheus.Gatherers merges and checks them.
-	var all []*dto.MetricFamily
-	seen := map[string]bool{}
-	for _, mfs := range results {
-		for _, mf := range mfs {
-			if seen[mf.GetName()] {
-				merged := make(prometheus.Gatherers, len(results))
-				for i, r := range results {
-					merged[i] = gathered(r)
-				}
-				mfs, err := merged.Gather()
-				return mfs, errors.Join(append(errs, err)...)
-			}
-			seen[mf.GetName()] = true
-			all = append(all, mf)
-		}
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].GetName() < all[j].GetName() })
-	return all, errors.Join(errs...)
-}
-
-// gathered is an already gathered result.
-type gathered []*dto.MetricFamily
-
-func (g gathered) Gather() ([]*dto.MetricFamily, error) { return g, nil }

@@ -26,7 +26,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/zkwatch/zkwatch/internal/zktest"
@@ -214,25 +213,6 @@ func TestExporterBadFlags(t *testing.T) {
 		if len(out) == 0 || strings.Contains(string(out), "panic") {
 			t.Errorf("%v: no clear error: %s", args, out)
 		}
-	}
-}
-
-func TestConcurrentGatherers(t *testing.T) {
-	a, b := prometheus.NewRegistry(), prometheus.NewRegistry()
-	ga := prometheus.NewGauge(prometheus.GaugeOpts{Name: "b_metric", Help: "b"})
-	gb := prometheus.NewGauge(prometheus.GaugeOpts{Name: "a_metric", Help: "a"})
-	a.MustRegister(ga)
-	b.MustRegister(gb)
-	mfs, err := concurrentGatherers{a, b}.Gather()
-	if err != nil || len(mfs) != 2 || mfs[0].GetName() != "a_metric" || mfs[1].GetName() != "b_metric" {
-		t.Fatalf("disjoint: %v %v", mfs, err)
-	}
-	// The same name in both with different help is reported, not merged
-	// into an inconsistent family.
-	c := prometheus.NewRegistry()
-	c.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "a_metric", Help: "other"}))
-	if _, err := (concurrentGatherers{b, c}).Gather(); err == nil {
-		t.Error("inconsistent families merged without error")
 	}
 }
 
