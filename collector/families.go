@@ -164,6 +164,10 @@ func compareSeries(a, b series) int {
 
 // famBuf holds the dto values of one scrape's families; pooled.
 type famBuf struct {
+	index    map[*famDesc]int
+	order    []*famDesc // families in order of appearance
+	byName   []*famDesc
+	offsets  []int
 	series   []series
 	fams     []dto.MetricFamily
 	out      []*dto.MetricFamily
@@ -181,15 +185,10 @@ var famBufs = sync.Pool{New: func() any { return new(famBuf) }}
 // Duplicates (a server repeating a key) keep the first. The families live
 // in fb until it is reused.
 func (fb *famBuf) families(sink *seriesSink) []*dto.MetricFamily {
-	ss := fb.series[:0]
-	for _, b := range sink.bufs {
-		ss = append(ss, b.series...)
-	}
-	fb.series = ss
+	ss := fb.sorted(sink)
 	if len(ss) == 0 {
 		return nil
 	}
-	slices.SortStableFunc(ss, compareSeries)
 	ss = slices.CompactFunc(ss, func(a, b series) bool { return compareSeries(a, b) == 0 })
 	nf := 1
 	for i := 1; i < len(ss); i++ {
@@ -238,9 +237,76 @@ func (fb *famBuf) metric(i int, s *series) *dto.Metric {
 	return m
 }
 
+// sorted returns the sink's series ordered by family name, then label
+// values, duplicates next to each other in scrape order: a counting sort by
+// family (a scrape has a few hundred families of a few series each), then
+// an insertion sort within each family.
+func (fb *famBuf) sorted(sink *seriesSink) []series {
+	if fb.index == nil {
+		fb.index = map[*famDesc]int{}
+	}
+	clear(fb.index)
+	fb.order, fb.offsets = fb.order[:0], fb.offsets[:0]
+	n := 0
+	for _, b := range sink.bufs {
+		for _, s := range b.series {
+			i, ok := fb.index[s.fam]
+			if !ok {
+				i = len(fb.order)
+				fb.index[s.fam] = i
+				fb.order = append(fb.order, s.fam)
+				fb.offsets = append(fb.offsets, 0)
+			}
+			fb.offsets[i]++
+			n++
+		}
+	}
+	// Offsets in name order.
+	byName := append(fb.byName[:0], fb.order...)
+	slices.SortFunc(byName, func(a, b *famDesc) int { return strings.Compare(a.name, b.name) })
+	fb.byName = byName
+	off := 0
+	for _, f := range byName {
+		i := fb.index[f]
+		c := fb.offsets[i]
+		fb.offsets[i] = off
+		off += c
+	}
+	ss := grow(fb.series, n)
+	fb.series = ss
+	for _, b := range sink.bufs {
+		for _, s := range b.series {
+			i := fb.index[s.fam]
+			ss[fb.offsets[i]] = s
+			fb.offsets[i]++
+		}
+	}
+	for start := 0; start < n; {
+		end := start + 1
+		for end < n && ss[end].fam == ss[start].fam {
+			end++
+		}
+		insertionSort(ss[start:end])
+		start = end
+	}
+	return ss
+}
+
+// insertionSort sorts one family's series by label values, stably.
+func insertionSort(ss []series) {
+	for i := 1; i < len(ss); i++ {
+		for j := i; j > 0 && compareSeries(ss[j-1], ss[j]) > 0; j-- {
+			ss[j-1], ss[j] = ss[j], ss[j-1]
+		}
+	}
+}
+
 // release clears the references the buffer holds and pools it.
 func (fb *famBuf) release() {
 	clear(fb.series)
+	clear(fb.order)
+	clear(fb.byName)
+	clear(fb.index)
 	famBufs.Put(fb)
 }
 
