@@ -89,6 +89,9 @@ type Config struct {
 	// AdminPorts maps a client address to its AdminServer address for the
 	// admin transport; missing entries use host:8080.
 	AdminPorts map[string]string
+	// ProbeReuse lets the ensemble collector serve a probe that finished
+	// less than this ago (0: probe at every scrape).
+	ProbeReuse time.Duration
 	// Watch configures the watch collectors.
 	Watch WatchOptions
 

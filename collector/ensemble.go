@@ -39,7 +39,11 @@ var serverStates = []string{"leader", "follower", "observer", "standalone", "loo
 
 func init() {
 	registerCollector("ensemble", defaultEnabled, func(cfg Config, logger log.Logger) (Collector, error) {
-		return NewEnsembleCollector(cfg, logger)
+		c, err := NewEnsembleCollector(cfg, logger)
+		if err != nil || cfg.ProbeReuse <= 0 {
+			return c, err
+		}
+		return newReusingEnsemble(c, cfg.ProbeReuse), nil
 	})
 }
 

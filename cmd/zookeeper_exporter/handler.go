@@ -195,7 +195,7 @@ func (h *handler) probe(w http.ResponseWriter, r *http.Request) {
 	key := strings.Join(targets, ",")
 	zk, err := h.probes.get(key, func() (*collector.ZooKeeperCollector, error) {
 		cfg := h.cfg
-		cfg.Servers = targets
+		cfg.Servers, cfg.ProbeReuse = targets, 0 // a probe is fresh, as the blackbox exporter's
 		return collector.New(cfg, log.With(h.logger, "target", key), "ensemble")
 	})
 	if err != nil {
@@ -254,7 +254,7 @@ func validateAddr(a string) (string, error) {
 // buildConfig turns the flags into a collector.Config and the compiled
 // --probe.allowed-targets.
 func buildConfig(o *options, watch collector.WatchOptions) (collector.Config, *regexp.Regexp, error) {
-	cfg := collector.Config{Timeout: o.timeout, Transport: o.transport, AdminPorts: map[string]string{}, Watch: watch}
+	cfg := collector.Config{Timeout: o.timeout, Transport: o.transport, AdminPorts: map[string]string{}, Watch: watch, ProbeReuse: o.probeReuse}
 	if o.timeout <= 0 {
 		return cfg, nil, errors.New("--zookeeper.timeout must be positive")
 	}

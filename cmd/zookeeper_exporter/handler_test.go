@@ -31,7 +31,7 @@ import (
 )
 
 // testServer serves the exporter's mux in-process for the given flags.
-func testServer(t *testing.T, o *options, watch collector.WatchOptions, names ...string) *httptest.Server {
+func testServer(t testing.TB, o *options, watch collector.WatchOptions, names ...string) *httptest.Server {
 	t.Helper()
 	cfg, allowed, err := buildConfig(o, watch)
 	if err != nil {
@@ -55,7 +55,7 @@ func testServer(t *testing.T, o *options, watch collector.WatchOptions, names ..
 
 func testOptions(servers string) *options {
 	return &options{servers: servers, transport: "4lw", metricsPath: "/metrics", timeout: 2 * time.Second,
-		maxRequests: 40, probeMaxTargets: 16, timeoutOffset: 0.25}
+		maxRequests: 40, probeMaxTargets: 16, timeoutOffset: 0.25, probeReuse: 500 * time.Millisecond}
 }
 
 // blackHole accepts connections and never answers, like a paused member.

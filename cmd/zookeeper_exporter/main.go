@@ -47,7 +47,7 @@ func main() { os.Exit(run(os.Args[1:])) }
 // collector.Flags.
 type options struct {
 	servers, adminServers, transport, metricsPath, allowedTargets string
-	timeout                                                       time.Duration
+	timeout, probeReuse                                           time.Duration
 	maxRequests, probeMaxTargets                                  int
 	timeoutOffset                                                 float64
 }
@@ -58,6 +58,8 @@ func addFlags(app *kingpin.Application) *options {
 		Default("localhost:2181").StringVar(&o.servers)
 	app.Flag("zookeeper.timeout", "Deadline for probing all members in one scrape.").
 		Default("2s").DurationVar(&o.timeout)
+	app.Flag("zookeeper.probe-reuse", "On /metrics, serve an ensemble probe that finished less than this ago instead of probing again; concurrent scrapes share one probe. 0 probes at every scrape. /probe always probes.").
+		Default("500ms").DurationVar(&o.probeReuse)
 	app.Flag("zookeeper.transport", "How to ask members: 4lw (four-letter words) or admin (AdminServer JSON).").
 		Default("4lw").EnumVar(&o.transport, "4lw", "admin")
 	app.Flag("zookeeper.admin.servers", "Comma-separated AdminServer host:port of each member, in the order of --zookeeper.servers (admin transport; default host:8080).").

@@ -120,7 +120,9 @@ func TestExporterBinary(t *testing.T) {
 	zktest.Require(t)
 	bin := buildExporter(t)
 	ens := zktest.Start(t, 3)
-	exp := startExporter(t, bin, "--zookeeper.servers="+ens.Servers(), "--zookeeper.timeout=1s")
+	// Every /metrics probes: the test pauses a member and expects the
+	// next scrape to show it.
+	exp := startExporter(t, bin, "--zookeeper.servers="+ens.Servers(), "--zookeeper.timeout=1s", "--zookeeper.probe-reuse=0")
 
 	code, body := get(t, exp.url+"/metrics")
 	if code != 200 {
