@@ -137,12 +137,41 @@ func newEmitter(ch chan<- prometheus.Metric, sink *seriesSink, descs *descCache)
 }
 
 // emit sends one gauge or counter of d with the label values in d's order.
+// Without descs, the label pairs are built anew (for labels whose values
+// come and go, which a cache would accumulate).
 func (e *emitter) emit(d typedDesc, value float64, labelValues ...string) {
 	if e.buf == nil {
 		e.ch <- d.mustNewConstMetric(value, labelValues...)
 		return
 	}
-	e.buf.series = append(e.buf.series, series{fam: d.fam, labels: e.descs.famLabels(d.fam, labelValues...), value: value})
+	var labels []*dto.LabelPair
+	if e.descs != nil {
+		labels = e.descs.famLabels(d.fam, labelValues...)
+	} else {
+		labels = makeLabelPairs(d.fam.labels, labelValues)
+	}
+	e.buf.series = append(e.buf.series, series{fam: d.fam, labels: labels, value: value})
+}
+
+// emitPairs sends one gauge of d with ready label pairs: sorted by name,
+// valid UTF-8, and not changed afterwards.
+func (e *emitter) emitPairs(d typedDesc, value float64, labels []*dto.LabelPair) {
+	if e.buf == nil {
+		e.ch <- &sharedLabelsMetric{desc: d.desc, value: value, labels: labels}
+		return
+	}
+	e.buf.series = append(e.buf.series, series{fam: d.fam, labels: labels, value: value})
+}
+
+// makeLabelPairs returns label pairs sorted by name, values made valid
+// UTF-8.
+func makeLabelPairs(names, values []string) []*dto.LabelPair {
+	p := make([]*dto.LabelPair, len(names))
+	for i := range names {
+		p[i] = &dto.LabelPair{Name: proto.String(names[i]), Value: proto.String(strings.ToValidUTF8(values[i], "\uFFFD"))}
+	}
+	slices.SortFunc(p, func(a, b *dto.LabelPair) int { return strings.Compare(a.GetName(), b.GetName()) })
+	return p
 }
 
 // compareSeries orders by family name, then label values (label pairs are
@@ -286,14 +315,23 @@ func (fb *famBuf) sorted(sink *seriesSink) []series {
 		for end < n && ss[end].fam == ss[start].fam {
 			end++
 		}
-		insertionSort(ss[start:end])
+		sortFamily(ss[start:end])
 		start = end
 	}
 	return ss
 }
 
-// insertionSort sorts one family's series by label values, stably.
-func insertionSort(ss []series) {
+// sortFamily sorts one family's series by label values, stably. Families
+// are small (one series per member) or mostly come in order (a group's
+// members), so already sorted input is checked for first.
+func sortFamily(ss []series) {
+	if slices.IsSortedFunc(ss, compareSeries) {
+		return
+	}
+	if len(ss) > 16 {
+		slices.SortStableFunc(ss, compareSeries)
+		return
+	}
 	for i := 1; i < len(ss); i++ {
 		for j := i; j > 0 && compareSeries(ss[j-1], ss[j]) > 0; j-- {
 			ss[j-1], ss[j] = ss[j], ss[j-1]

@@ -16,10 +16,12 @@ package collector
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-zookeeper/zk"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -117,5 +119,37 @@ func TestMergeFamilies(t *testing.T) {
 	mc, _ := c.Gather()
 	if _, err := MergeFamilies(mb, mc); err == nil {
 		t.Error("inconsistent families merged without error")
+	}
+}
+
+// TestGatherMatchesRegistryWatch compares both paths for the watch
+// collectors: a group with present, departed and expected members, and
+// member data.
+func TestGatherMatchesRegistryWatch(t *testing.T) {
+	e := watchEnsemble(t)
+	servers := e.Addrs()
+	actor := dial(t, servers)
+	mkdirs(t, actor, "/monitor/web")
+	cfg := writeFile(t, t.TempDir(), "watch.yml", "groups:\n  - path: /monitor/web\n    expected: [web-0, never]\n")
+	for i, data := range []string{`{"host":"h0","ip":"10.0.0.1"}`, "h1:10.0.0.2", "", "h3:10.0.0.4"} {
+		mustCreate(t, actor, fmt.Sprintf("/monitor/web/web-%d", i), data, zk.FlagEphemeral)
+	}
+	x := newWatchExporter(t, servers, watchFlags{configFile: cfg})
+	x.waitFor(want{values: map[string]float64{`zookeeper_group_members{group="/monitor/web"}`: 4}})
+	mustDelete(t, actor, "/monitor/web/web-3")
+	x.waitFor(want{values: map[string]float64{`zookeeper_group_members{group="/monitor/web"}`: 3,
+		`zookeeper_group_member_up{group="/monitor/web",member="web-3"}`: 0}})
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(x.zc)
+	want, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := x.zc.Gather(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, g := text(t, want), text(t, got); w != g {
+		t.Fatalf("registry:\n%s\nGather:\n%s", w, g)
 	}
 }

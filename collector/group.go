@@ -170,21 +170,28 @@ func (g *groupItem) onChange(v *treecache.View, changes []treecache.Change) {
 }
 
 // Update implements Collector.
-func (c *groupCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
+func (c *groupCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+	return c.updateSeries(ctx, ch, nil)
+}
+
+// updateSeries implements seriesCollector. Label pairs are not cached: a
+// group's members come and go.
+func (c *groupCollector) updateSeries(_ context.Context, ch chan<- prometheus.Metric, sink *seriesSink) error {
 	now := time.Now()
+	e := newEmitter(ch, sink, nil)
 	c.w.each("group", func(wi watchItem) {
-		wi.(*groupItem).collect(c, now, ch)
+		wi.(*groupItem).collect(c, now, e)
 	})
 	return nil
 }
 
-func (g *groupItem) collect(c *groupCollector, now time.Time, ch chan<- prometheus.Metric) {
+func (g *groupItem) collect(c *groupCollector, now time.Time, e *emitter) {
 	name := g.lc.path
 	group := labelPair(&labelGroup, name)
 	g.lc.cache.Read(func(v *treecache.View) {
 		g.mu.Lock()
 		defer g.mu.Unlock()
-		ch <- c.members.mustNewConstMetric(float64(v.Total), name)
+		e.emit(c.members, float64(v.Total), name)
 		// In label order: the registry sorts each family, which is
 		// cheap for input already in order.
 		names := make([]string, 0, len(v.Children))
@@ -196,40 +203,46 @@ func (g *groupItem) collect(c *groupCollector, now time.Time, ch chan<- promethe
 			n := v.Children[member]
 			m := labelPair(&labelMember, labelSafe(member))
 			labels := []*dto.LabelPair{group, m}
-			ch <- &sharedLabelsMetric{desc: c.up.desc, value: 1, labels: labels}
-			ch <- &sharedLabelsMetric{desc: c.since.desc, value: millis(n.Ctime), labels: labels}
+			e.emitPairs(c.up, 1, labels)
+			e.emitPairs(c.since, millis(n.Ctime), labels)
 			if mi, ok := n.Value.(*memberInfo); ok && mi != nil {
-				ch <- &sharedLabelsMetric{desc: c.info.desc, value: 1, labels: []*dto.LabelPair{
-					group, labelPair(&labelHost, mi.host), labelPair(&labelIP, mi.ip), m}}
+				e.emitPairs(c.info, 1, []*dto.LabelPair{group, labelPair(&labelHost, mi.host), labelPair(&labelIP, mi.ip), m})
 			}
 		}
-		for member, d := range g.departed {
-			if _, back := v.Children[member]; back {
-				delete(g.departed, member)
-				continue
-			}
-			if !g.expectedSet[member] && g.forgetAfter > 0 && now.Sub(d.leftAt) > g.forgetAfter {
-				delete(g.departed, member)
-				continue
-			}
-			ch <- c.up.mustNewConstMetric(0, name, labelSafe(member))
-		}
-		for _, member := range g.expected {
-			_, present := v.Children[member]
-			_, gone := g.departed[member]
-			if !present && !gone {
-				ch <- c.up.mustNewConstMetric(0, name, labelSafe(member))
-			}
-		}
-		ch <- c.changes.mustNewConstMetric(g.joins, name, "join")
-		ch <- c.changes.mustNewConstMetric(g.leaves, name, "leave")
+		g.collectAbsent(c, now, e, v)
+		e.emit(c.changes, g.joins, name, "join")
+		e.emit(c.changes, g.leaves, name, "leave")
 		if !g.lastChange.IsZero() {
-			ch <- c.lastChange.mustNewConstMetric(float64(g.lastChange.UnixNano())/1e9, name)
+			e.emit(c.lastChange, float64(g.lastChange.UnixNano())/1e9, name)
 		}
 		if g.expectedN > 0 {
-			ch <- c.expected.mustNewConstMetric(float64(g.expectedN), name)
+			e.emit(c.expected, float64(g.expectedN), name)
 		}
 	})
+}
+
+// collectAbsent reports members that left (until forgotten) and expected
+// members that never came as member_up 0. g.mu is held.
+func (g *groupItem) collectAbsent(c *groupCollector, now time.Time, e *emitter, v *treecache.View) {
+	name := g.lc.path
+	for member, d := range g.departed {
+		if _, back := v.Children[member]; back {
+			delete(g.departed, member)
+			continue
+		}
+		if !g.expectedSet[member] && g.forgetAfter > 0 && now.Sub(d.leftAt) > g.forgetAfter {
+			delete(g.departed, member)
+			continue
+		}
+		e.emit(c.up, 0, name, labelSafe(member))
+	}
+	for _, member := range g.expected {
+		_, present := v.Children[member]
+		_, gone := g.departed[member]
+		if !present && !gone {
+			e.emit(c.up, 0, name, labelSafe(member))
+		}
+	}
 }
 
 // Label names for sharedLabelsMetric.

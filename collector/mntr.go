@@ -15,13 +15,11 @@ package collector
 
 import (
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/zkwatch/zkwatch/internal/fourlw"
 )
@@ -395,11 +393,7 @@ func (c *descCache) labelsLocked(key string, names, values []string) []*dto.Labe
 	if c.pairs == nil {
 		c.pairs = map[string][]*dto.LabelPair{}
 	}
-	p := make([]*dto.LabelPair, len(names))
-	for i := range names {
-		p[i] = &dto.LabelPair{Name: proto.String(names[i]), Value: proto.String(strings.ToValidUTF8(values[i], "\uFFFD"))}
-	}
-	sort.Slice(p, func(i, j int) bool { return p[i].GetName() < p[j].GetName() })
+	p := makeLabelPairs(names, values)
 	c.pairs[key] = p
 	return p
 }
