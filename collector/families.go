@@ -214,11 +214,13 @@ var famBufs = sync.Pool{New: func() any { return new(famBuf) }}
 // Duplicates (a server repeating a key) keep the first. The families live
 // in fb until it is reused.
 func (fb *famBuf) families(sink *seriesSink) []*dto.MetricFamily {
-	ss := fb.sorted(sink)
+	ss, dups := fb.sorted(sink)
 	if len(ss) == 0 {
 		return nil
 	}
-	ss = slices.CompactFunc(ss, func(a, b series) bool { return compareSeries(a, b) == 0 })
+	if dups {
+		ss = slices.CompactFunc(ss, func(a, b series) bool { return compareSeries(a, b) == 0 })
+	}
 	nf := 1
 	for i := 1; i < len(ss); i++ {
 		if ss[i].fam != ss[i-1].fam {
@@ -267,10 +269,10 @@ func (fb *famBuf) metric(i int, s *series) *dto.Metric {
 }
 
 // sorted returns the sink's series ordered by family name, then label
-// values, duplicates next to each other in scrape order: a counting sort by
-// family (a scrape has a few hundred families of a few series each), then
-// an insertion sort within each family.
-func (fb *famBuf) sorted(sink *seriesSink) []series {
+// values, duplicates next to each other in scrape order, and whether there
+// are any: a counting sort by family (a scrape has a few hundred families),
+// then a sort within each family.
+func (fb *famBuf) sorted(sink *seriesSink) ([]series, bool) {
 	if fb.index == nil {
 		fb.index = map[*famDesc]int{}
 	}
@@ -310,33 +312,45 @@ func (fb *famBuf) sorted(sink *seriesSink) []series {
 			fb.offsets[i]++
 		}
 	}
+	dups := false
 	for start := 0; start < n; {
 		end := start + 1
 		for end < n && ss[end].fam == ss[start].fam {
 			end++
 		}
-		sortFamily(ss[start:end])
+		dups = sortFamily(ss[start:end]) || dups
 		start = end
 	}
-	return ss
+	return ss, dups
 }
 
-// sortFamily sorts one family's series by label values, stably. Families
-// are small (one series per member) or mostly come in order (a group's
-// members), so already sorted input is checked for first.
-func sortFamily(ss []series) {
-	if slices.IsSortedFunc(ss, compareSeries) {
-		return
+// sortFamily sorts one family's series by label values, stably, and tells
+// whether two have the same labels. Families are small (one series per
+// member) or mostly come in order (a group's members), so input already in
+// strict order is checked for first.
+func sortFamily(ss []series) bool {
+	strict := true
+	for i := 1; i < len(ss) && strict; i++ {
+		strict = compareSeries(ss[i-1], ss[i]) < 0
+	}
+	if strict {
+		return false
 	}
 	if len(ss) > 16 {
 		slices.SortStableFunc(ss, compareSeries)
-		return
-	}
-	for i := 1; i < len(ss); i++ {
-		for j := i; j > 0 && compareSeries(ss[j-1], ss[j]) > 0; j-- {
-			ss[j-1], ss[j] = ss[j], ss[j-1]
+	} else {
+		for i := 1; i < len(ss); i++ {
+			for j := i; j > 0 && compareSeries(ss[j-1], ss[j]) > 0; j-- {
+				ss[j-1], ss[j] = ss[j], ss[j-1]
+			}
 		}
 	}
+	for i := 1; i < len(ss); i++ {
+		if compareSeries(ss[i-1], ss[i]) == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // release clears the references the buffer holds and pools it.
