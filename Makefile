@@ -56,10 +56,12 @@ vet:
 	@echo ">> vetting code"
 	$(GO) vet ./...
 
-# The README's test command. Real ZooKeeper, Prometheus and Alertmanager are
-# required; with CI=true their absence fails the run instead of skipping.
+# The README's test command. It first installs (as root) or names the
+# Debian packages the tests need (deps). Real ZooKeeper, Prometheus and
+# Alertmanager are required; with CI=true their absence fails the run
+# instead of skipping.
 .PHONY: test
-test: fmt-check vet mixin-check build test-go fuzz
+test: deps fmt-check vet mixin-check build test-go fuzz
 
 .PHONY: test-go
 test-go:
@@ -92,12 +94,12 @@ mixin-check:
 # Alertmanager, zkwatch_receiver and a process under zkwatch_agent, all on
 # 127.0.0.1, state in .demo/. Ctrl-C stops everything.
 .PHONY: demo
-demo: demo-deps build demo-bin
+demo: deps build demo-bin
 	$(BIN_DIR)/zkwatch-demo --dir .demo --bin $(BIN_DIR) --repo . run
 
 # The scripted fault scenario (also the heart of the end-to-end test).
 .PHONY: demo-scenario
-demo-scenario: demo-deps build demo-bin
+demo-scenario: deps build demo-bin
 	$(BIN_DIR)/zkwatch-demo --dir .demo --bin $(BIN_DIR) --repo . scenario
 
 .PHONY: demo-bin
@@ -105,23 +107,38 @@ demo-bin:
 	@mkdir -p $(BIN_DIR)
 	$(GO) build -o $(BIN_DIR)/zkwatch-demo ./tools/zkwatch-demo
 
-# Installs the Debian packages the demo needs when they are missing (as
-# root), or says exactly what to install.
-.PHONY: demo-deps
-demo-deps:
+# The Debian packages the demo and the tests need: real ZooKeeper (and a
+# JRE), Prometheus, Alertmanager, jsonnet for the mixin and Chromium for the
+# receiver page's browser test.
+DEPS      ?= zookeeper prometheus prometheus-alertmanager jsonnet default-jre-headless chromium
+
+# Installs the missing ones (as root), or names them and fails. Debian starts
+# the packaged daemons on install; the demo and tests run their own on free
+# ports, so those are stopped again. Shared by
+# `make demo` and `make test`; a package counts as present when dpkg knows
+# it or a command of its name is on PATH.
+.PHONY: deps
+deps:
 	@missing=""; \
-	for p in zookeeper prometheus prometheus-alertmanager jsonnet default-jre-headless; do \
-		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
+	for p in $(DEPS); do \
+		dpkg -s $$p >/dev/null 2>&1 || command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			echo ">> installing$$missing"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing || exit 1; \
+			for svc in prometheus prometheus-alertmanager prometheus-node-exporter zookeeper; do \
+				(command -v service >/dev/null && service $$svc stop >/dev/null 2>&1) || true; \
+			done; \
 		else \
 			echo "Missing Debian packages:$$missing"; \
 			echo "Install them with: sudo apt-get install$$missing"; exit 1; \
 		fi; \
 	fi
+
+# Kept for existing habits: the same as deps.
+.PHONY: demo-deps
+demo-deps: deps
 
 .PHONY: clean
 clean:

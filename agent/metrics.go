@@ -13,7 +13,11 @@
 
 package agent
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Metrics are the agent's own metrics. The names are shared with the
 // exporter's dashboards and alerts; do not rename them.
@@ -26,8 +30,52 @@ type Metrics struct {
 	Conflicts          prometheus.Counter
 }
 
-// NewMetrics creates the metrics and registers them on reg when it is not nil.
+// Modes of the agent, as NewModeMetrics takes them.
+const (
+	ModeRegister = "register"
+	ModeLock     = "lock"
+	ModeWorker   = "worker"
+)
+
+// NewMetrics creates the metrics and registers all of them on reg when it is
+// not nil.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := newMetrics()
+	if reg != nil {
+		reg.MustRegister(m.Registered, m.ChildRestarts, m.SessionExpirations, m.LockHeld, m.Tasks, m.Conflicts)
+	}
+	return m
+}
+
+// NewModeMetrics creates the metrics and registers on reg only those that
+// mean something in mode, so that no agent exports a state it cannot be in
+// (a lock agent is never "not registered", a register agent never "not
+// holding" a lock): zkwatch_agent_registered and _conflicts_total in
+// register and worker mode, zkwatch_agent_lock_held in lock mode,
+// zkwatch_agent_tasks in worker mode, _child_restarts_total where a command
+// is supervised (register and lock).
+func NewModeMetrics(reg prometheus.Registerer, mode string) (*Metrics, error) {
+	m := newMetrics()
+	cs := []prometheus.Collector{m.SessionExpirations}
+	switch mode {
+	case ModeRegister:
+		cs = append(cs, m.Registered, m.Conflicts, m.ChildRestarts)
+	case ModeLock:
+		cs = append(cs, m.LockHeld, m.ChildRestarts)
+	case ModeWorker:
+		cs = append(cs, m.Registered, m.Conflicts, m.Tasks)
+	default:
+		return nil, fmt.Errorf("unknown agent mode %q", mode)
+	}
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func newMetrics() *Metrics {
 	m := &Metrics{
 		Registered: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "zkwatch_agent_registered",
@@ -54,11 +102,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Conflicts: member node owned by another live session, or a task claim lost to another worker (version mismatch).",
 		}),
 	}
-	for _, s := range []string{"claimed", "running", "done"} {
+	for _, s := range []string{TaskClaimed, TaskRunning, TaskDone} {
 		m.Tasks.WithLabelValues(s)
-	}
-	if reg != nil {
-		reg.MustRegister(m.Registered, m.ChildRestarts, m.SessionExpirations, m.LockHeld, m.Tasks, m.Conflicts)
 	}
 	return m
 }

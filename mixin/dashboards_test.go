@@ -84,6 +84,9 @@ func allPanels(ps []panel) []panel {
 	return out
 }
 
+// fixedJob matches a job matcher whose value is not a dashboard variable.
+var fixedJob = regexp.MustCompile(`\bjob\s*(=|=~|!=|!~)\s*"[^$"]`)
+
 func TestDashboards(t *testing.T) {
 	known := knownMetrics(t)
 	uids := map[string]string{}
@@ -107,6 +110,9 @@ func TestDashboards(t *testing.T) {
 				q, _ := v.Query.(map[string]any)
 				if v.Type != "query" || q == nil {
 					continue
+				}
+				if fixedJob.MatchString(q["query"].(string)) {
+					t.Errorf("variable %s: %v fixes a job instead of using a variable", v.Name, q["query"])
 				}
 				m := labelValues.FindStringSubmatch(q["query"].(string))
 				if m == nil {
@@ -160,6 +166,9 @@ func TestDashboards(t *testing.T) {
 						t.Errorf("panel %q: missing or duplicate refId %q", p.Title, tg.RefID)
 					}
 					refs[tg.RefID] = true
+					if fixedJob.MatchString(tg.Expr) {
+						t.Errorf("panel %q: %q fixes a job; select on a job variable", p.Title, tg.Expr)
+					}
 					expr, err := promqlParser.ParseExpr(substituteVariables(tg.Expr))
 					if err != nil {
 						t.Errorf("panel %q: %q: %v", p.Title, tg.Expr, err)

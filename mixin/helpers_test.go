@@ -46,6 +46,11 @@ var (
 		"zookeeper_approximate_data_size_bytes", "zookeeper_ephemerals_count", "zookeeper_packets_received_total",
 		"zookeeper_packets_sent_total", "zookeeper_followers", "zookeeper_synced_followers",
 		"zookeeper_scrape_collector_duration_seconds", "zookeeper_scrape_collector_success", "zookeeper_exporter_build_info",
+		"zookeeper_uptime_seconds", "zookeeper_jvm_pause_time_seconds_sum", "zookeeper_fsynctime_seconds_sum",
+		"zookeeper_fsynctime_max_seconds", "zookeeper_global_sessions", "zookeeper_local_sessions",
+		"zookeeper_connection_rejected_total", "zookeeper_connection_drop_total", "zookeeper_throttled_ops_total",
+		"zookeeper_request_throttle_wait_total", "zookeeper_auth_failed_total", "zookeeper_ensemble_auth_fail_total",
+		"zookeeper_digest_mismatches_total",
 	}
 	// exporterWatchMetrics come from the watch collectors, which need a watch
 	// configuration (--watch.group, --watch.config.file).
@@ -59,7 +64,7 @@ var (
 		"zookeeper_lock_waiters", "zookeeper_lock_held_seconds", "zookeeper_election_candidates",
 		"zookeeper_election_has_leader", "zookeeper_election_leader_changes_total", "zookeeper_znode_exists",
 		"zookeeper_znode_data_version", "zookeeper_znode_mtime_seconds", "zookeeper_znode_changes_total",
-		"zookeeper_queue_depth", "zookeeper_watch_errors_total",
+		"zookeeper_queue_depth", "zookeeper_watch_errors_total", "zookeeper_watch_dropped_members_total",
 	}
 	receiverMetrics = []string{
 		"zkwatch_receiver_webhook_requests_total", "zkwatch_receiver_notifications_total",

@@ -16,6 +16,7 @@ package receiver
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/zkwatch/zkwatch/receiver/config"
 	"github.com/zkwatch/zkwatch/receiver/store"
 )
 
@@ -28,7 +29,7 @@ type Metrics struct {
 	restarts        *prometheus.CounterVec
 }
 
-func newMetrics(r *Receiver, reg prometheus.Registerer) *Metrics {
+func newMetrics(st *store.Store, reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		WebhookRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "webhook_requests_total",
@@ -44,14 +45,38 @@ func newMetrics(r *Receiver, reg prometheus.Registerer) *Metrics {
 		}, []string{"rule", "outcome"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.WebhookRequests, m.notifications, m.restarts, &storeCollector{r: r})
+		reg.MustRegister(m.WebhookRequests, m.notifications, m.restarts, &storeCollector{st: st})
 	}
 	return m
 }
 
+// Outcomes of notification attempts and restart decisions, as the
+// counters' outcome label spells them.
+var (
+	notificationOutcomes = []string{OutcomeSuccess, OutcomeRetry, OutcomeFailure}
+	restartOutcomes      = []string{RestartSuccess, RestartFailure, RestartRefused, RestartPostponed, RestartExhausted, RestartDryRun}
+)
+
+// initLabels creates every notifier × outcome and rule × outcome series of
+// cfg at 0, so that increase() and rate() count the first event too (a
+// series born at 1 has no earlier sample to increase from). Series of
+// rules and notifiers dropped by a reload stay, as counters should.
+func (m *Metrics) initLabels(cfg *config.Config) {
+	for _, n := range cfg.Notifiers {
+		for _, o := range notificationOutcomes {
+			m.notifications.WithLabelValues(n.Name, o)
+		}
+	}
+	for _, rule := range cfg.Restarts {
+		for _, o := range restartOutcomes {
+			m.restarts.WithLabelValues(rule.Name, o)
+		}
+	}
+}
+
 // storeCollector reads incident counts, outbox depth and file size from
 // the store at scrape time.
-type storeCollector struct{ r *Receiver }
+type storeCollector struct{ st *store.Store }
 
 var (
 	incidentsDesc = prometheus.NewDesc(namespace+"_incidents", "Incidents in the store by status.", []string{"status"}, nil)
@@ -68,7 +93,7 @@ func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	var counts map[string]int
 	var pending int
-	err := c.r.store.View(func(tx *store.Tx) error {
+	err := c.st.View(func(tx *store.Tx) error {
 		counts, pending = tx.CountByStatus(), tx.OutboxLen()
 		return nil
 	})
@@ -80,5 +105,5 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(incidentsDesc, prometheus.GaugeValue, float64(n), status)
 	}
 	ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(pending))
-	ch <- prometheus.MustNewConstMetric(sizeDesc, prometheus.GaugeValue, float64(c.r.store.Size()))
+	ch <- prometheus.MustNewConstMetric(sizeDesc, prometheus.GaugeValue, float64(c.st.Size()))
 }

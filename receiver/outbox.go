@@ -16,11 +16,16 @@ package receiver
 import (
 	"context"
 	"fmt"
+	"github.com/go-kit/log/level"
 	"sync"
 	"time"
 
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/zkwatch/zkwatch/receiver/notify"
 	"github.com/zkwatch/zkwatch/receiver/store"
+	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
 // Notification outcomes, the values of the outcome label.
@@ -30,28 +35,40 @@ const (
 	OutcomeFailure = "failure"
 )
 
-// outboxState tracks which notifiers are being drained.
-type outboxState struct {
+// Outbox delivers the notifications queued in the store. Each notifier's
+// queue is strictly ordered: a delivery waiting for a retry holds back the
+// ones behind it, and rate-limited notifiers send one message at a time.
+type Outbox struct {
+	store   *store.Store
+	live    *liveConfig
+	counter *prometheus.CounterVec // by notifier and outcome
+	logger  log.Logger
+	now     func() time.Time
+	wakeCh  chan struct{}
+
 	mu     sync.Mutex
-	active map[string]bool
+	active map[string]bool // notifiers being drained
 	wg     sync.WaitGroup
 }
 
-// runOutbox starts one drain goroutine per notifier whose queue head is
-// due. Each notifier's queue is strictly ordered: a delivery waiting for a
-// retry holds back the ones behind it, and rate-limited notifiers send one
-// message at a time.
-func (r *Receiver) runOutbox(ctx context.Context) {
-	o := &r.outbox
-	o.mu.Lock()
-	o.active = map[string]bool{}
-	o.mu.Unlock()
+func newOutbox(st *store.Store, live *liveConfig, counter *prometheus.CounterVec, logger log.Logger, now func() time.Time) *Outbox {
+	return &Outbox{store: st, live: live, counter: counter, logger: logger, now: now,
+		wakeCh: make(chan struct{}, 1), active: map[string]bool{}}
+}
+
+// Wake makes Run look at the queue heads now.
+func (o *Outbox) Wake() { wake(o.wakeCh) }
+
+// Run starts one drain goroutine per notifier whose queue head is due,
+// until ctx ends; it returns after the drains have stopped.
+func (o *Outbox) Run(ctx context.Context) {
+	defer o.wg.Wait()
 	for {
-		now := r.now()
+		now := o.now()
 		next := now.Add(time.Second)
 		var heads map[string]time.Time
-		if err := r.store.View(func(tx *store.Tx) (err error) { heads, err = tx.OutboxHeads(); return }); err != nil {
-			r.logger.Error("reading outbox", "err", err)
+		if err := o.store.View(func(tx *store.Tx) (err error) { heads, err = tx.OutboxHeads(); return }); err != nil {
+			level.Error(o.logger).Log("msg", "reading outbox", "err", err)
 		}
 		o.mu.Lock()
 		for name, at := range heads {
@@ -64,11 +81,11 @@ func (r *Receiver) runOutbox(ctx context.Context) {
 			if !o.active[name] {
 				o.active[name] = true
 				o.wg.Add(1)
-				go r.drain(ctx, name)
+				go o.drain(ctx, name)
 			}
 		}
 		o.mu.Unlock()
-		if !sleepUntil(ctx, r.wakeOutbox, next, now) {
+		if !sleepUntil(ctx, o.wakeCh, next, now) {
 			return
 		}
 	}
@@ -76,26 +93,25 @@ func (r *Receiver) runOutbox(ctx context.Context) {
 
 // drain sends one notifier's due deliveries in order until its queue is
 // empty, its head is not yet due, or a delivery fails in a retryable way.
-func (r *Receiver) drain(ctx context.Context, name string) {
-	o := &r.outbox
+func (o *Outbox) drain(ctx context.Context, name string) {
 	defer func() {
 		o.mu.Lock()
 		delete(o.active, name)
 		o.mu.Unlock()
 		o.wg.Done()
-		wake(r.wakeOutbox)
+		o.Wake()
 	}()
 	for ctx.Err() == nil {
 		var queue []*store.OutboxItem
-		if err := r.store.View(func(tx *store.Tx) (err error) { queue, err = tx.OutboxQueue(name, 64); return }); err != nil {
-			r.logger.Error("reading outbox", "notifier", name, "err", err)
+		if err := o.store.View(func(tx *store.Tx) (err error) { queue, err = tx.OutboxQueue(name, 64); return }); err != nil {
+			level.Error(o.logger).Log("msg", "reading outbox", "notifier", name, "err", err)
 			return
 		}
 		if len(queue) == 0 {
 			return
 		}
 		for _, it := range queue {
-			if ctx.Err() != nil || it.NextAt.After(r.now()) || !r.deliver(ctx, it) {
+			if ctx.Err() != nil || it.NextAt.After(o.now()) || !o.deliver(ctx, it) {
 				return
 			}
 		}
@@ -104,9 +120,9 @@ func (r *Receiver) drain(ctx context.Context, name string) {
 
 // deliver makes one attempt and records its outcome; it reports false
 // when the notifier should be left alone for a while.
-func (r *Receiver) deliver(ctx context.Context, it *store.OutboxItem) bool {
-	n := r.notifier(it.Notifier)
-	cfg := r.Config()
+func (o *Outbox) deliver(ctx context.Context, it *store.OutboxItem) bool {
+	n := o.live.notifier(it.Notifier)
+	cfg := o.live.config()
 	var retry bool
 	var err error
 	if n == nil {
@@ -118,13 +134,13 @@ func (r *Receiver) deliver(ctx context.Context, it *store.OutboxItem) bool {
 			}
 		}
 		actx, cancel := context.WithTimeout(ctx, cfg.Global.NotifyTimeout)
-		retry, err = n.Notify(actx, &notify.Data{Alert: it.Alert, IncidentID: it.IncidentID, Kind: it.Kind, Text: it.Text})
+		retry, err = n.Notify(actx, &tmpl.Data{Alert: it.Alert, IncidentID: it.IncidentID, Kind: it.Kind, Text: it.Text})
 		cancel()
 		if err != nil && ctx.Err() != nil {
 			return false // shutting down: the item stays queued as it was
 		}
 	}
-	now := r.now()
+	now := o.now()
 	outcome := OutcomeSuccess
 	switch {
 	case err != nil && retry:
@@ -134,7 +150,7 @@ func (r *Receiver) deliver(ctx context.Context, it *store.OutboxItem) bool {
 	}
 	it.Attempts++
 	// Batch shares the fsync with concurrent webhook requests.
-	uerr := r.store.Batch(func(tx *store.Tx) error {
+	uerr := o.store.Batch(func(tx *store.Tx) error {
 		if outcome == OutcomeRetry {
 			it.LastError = err.Error()
 			it.NextAt = now.Add(backoff(cfg.Global.RetryInitialBackoff, cfg.Global.RetryMaxBackoff, it.Attempts))
@@ -155,19 +171,19 @@ func (r *Receiver) deliver(ctx context.Context, it *store.OutboxItem) bool {
 		return tx.PutIncident(inc)
 	})
 	if uerr != nil {
-		r.logger.Error("recording delivery", "notifier", it.Notifier, "err", uerr)
+		level.Error(o.logger).Log("msg", "recording delivery", "notifier", it.Notifier, "err", uerr)
 		return false
 	}
-	r.metrics.notifications.WithLabelValues(it.Notifier, outcome).Inc()
+	o.counter.WithLabelValues(it.Notifier, outcome).Inc()
 	switch outcome {
 	case OutcomeRetry:
-		r.logger.Warn("notification failed, will retry", "notifier", it.Notifier, "incident", it.IncidentID,
+		level.Warn(o.logger).Log("msg", "notification failed, will retry", "notifier", it.Notifier, "incident", it.IncidentID,
 			"attempt", it.Attempts, "next", it.NextAt, "err", err)
 		return false
 	case OutcomeFailure:
-		r.logger.Error("notification failed permanently", "notifier", it.Notifier, "incident", it.IncidentID, "err", err)
+		level.Error(o.logger).Log("msg", "notification failed permanently", "notifier", it.Notifier, "incident", it.IncidentID, "err", err)
 	default:
-		r.logger.Debug("notification sent", "notifier", it.Notifier, "incident", it.IncidentID, "kind", it.Kind)
+		level.Debug(o.logger).Log("msg", "notification sent", "notifier", it.Notifier, "incident", it.IncidentID, "kind", it.Kind)
 	}
 	return true
 }

@@ -148,7 +148,10 @@ func main() {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(versioncollector.NewCollector("zkwatch_agent"), collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m := agent.NewMetrics(reg)
+	m, err := agent.NewModeMetrics(reg, cmd)
+	if err != nil {
+		fail(logger, err)
+	}
 
 	// run builds the mode's runner; flag errors exit 2 before connecting.
 	var run func(context.Context, *agent.Session) (int, error)

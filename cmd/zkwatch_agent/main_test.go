@@ -241,6 +241,13 @@ func TestLock(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// Lock agents are never "registered": exporting registered 0 would fire
+	// ZooKeeperAgentNotRegistered for a healthy waiter or holder.
+	for name, a := range agents {
+		if v, err := a.metric("zkwatch_agent_registered"); err == nil {
+			t.Errorf("lock agent %s exports zkwatch_agent_registered %v", name, v)
+		}
+	}
 
 	// Kill the holder: its command dies with it, and the waiter takes over
 	// once the holder's session expires.
@@ -508,9 +515,16 @@ func TestRegisterBinary(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, name := range []string{"zkwatch_agent_build_info", "zkwatch_agent_child_restarts_total 0", "zkwatch_agent_session_expirations_total 0",
-		"zkwatch_agent_lock_held 0", `zkwatch_agent_tasks{state="done"} 0`, "zkwatch_agent_conflicts_total 0", "go_goroutines", "process_cpu_seconds_total"} {
+		"zkwatch_agent_conflicts_total 0", "go_goroutines", "process_cpu_seconds_total"} {
 		if !strings.Contains(string(body), name) {
 			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+	// A register agent holds no lock and runs no tasks: it does not claim
+	// "lock_held 0" or task counts.
+	for _, name := range []string{"zkwatch_agent_lock_held", "zkwatch_agent_tasks"} {
+		if strings.Contains(string(body), name) {
+			t.Errorf("register agent exports %s", name)
 		}
 	}
 	a.signal(syscall.SIGTERM)

@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	stdlog "log"
 	"log/slog"
 	"net/http"
 	"os"
@@ -29,16 +30,17 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/prometheus/common/promslog"
-	"github.com/prometheus/common/promslog/flag"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
+	"github.com/zkwatch/zkwatch/internal/logging"
 	"github.com/zkwatch/zkwatch/receiver"
 	"github.com/zkwatch/zkwatch/receiver/config"
 	"github.com/zkwatch/zkwatch/receiver/store"
@@ -57,17 +59,16 @@ func run() int {
 		storagePath = kingpin.Flag("storage.path", "Directory of the incident store.").Default("data/").String()
 		configCheck = kingpin.Flag("config.check", "Validate the configuration file and exit.").Default("false").Bool()
 		toolkit     = kingpinflag.AddFlags(kingpin.CommandLine, ":9143")
+		logConfig   = logging.AddFlags(kingpin.CommandLine)
 	)
-	logCfg := &promslog.Config{}
-	flag.AddFlags(kingpin.CommandLine, logCfg)
 	kingpin.Version(version.Print(name))
 	kingpin.HelpFlag.Short('h')
 	kingpin.Parse()
-	logger := promslog.New(logCfg)
+	logger, slogger := logging.New(logConfig)
 
 	cfg, err := config.LoadFile(*configFile)
 	if err != nil {
-		logger.Error("invalid configuration", "err", err)
+		level.Error(logger).Log("msg", "invalid configuration", "err", err)
 		return 1
 	}
 	if *configCheck {
@@ -75,16 +76,11 @@ func run() int {
 			*configFile, len(cfg.Notifiers), len(cfg.Routes), len(cfg.Restarts))
 		return 0
 	}
-	logger.Info("starting "+name, "version", version.Info(), "build_context", version.BuildContext())
+	level.Info(logger).Log("msg", "starting "+name, "version", version.Info(), "build_context", version.BuildContext())
 
-	if before, after, err := store.Compact(*storagePath); err != nil {
-		logger.Warn("compacting store failed", "err", err)
-	} else if after < before {
-		logger.Info("compacted store", "before_bytes", before, "after_bytes", after)
-	}
-	st, err := store.Open(*storagePath)
+	st, err := openStore(*storagePath, logger)
 	if err != nil {
-		logger.Error("opening store", "err", err)
+		level.Error(logger).Log("msg", "opening store", "err", err)
 		return 1
 	}
 	defer st.Close()
@@ -95,82 +91,125 @@ func run() int {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		versioncollector.NewCollector(name),
 	)
-	reloadOK := prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: name + "_config_last_reload_successful", Help: "Whether the last configuration reload succeeded.",
-	})
-	reloadTime := prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: name + "_config_last_reload_success_timestamp_seconds", Help: "Time of the last successful configuration reload.",
-	})
-	reg.MustRegister(reloadOK, reloadTime)
 	rcv, err := receiver.New(st, cfg, reg, logger)
 	if err != nil {
-		logger.Error("applying configuration", "err", err)
+		level.Error(logger).Log("msg", "applying configuration", "err", err)
 		return 1
 	}
-	reloadOK.Set(1)
-	reloadTime.SetToCurrentTime()
-
-	var reloadMu sync.Mutex
-	reload := func() error {
-		reloadMu.Lock()
-		defer reloadMu.Unlock()
-		c, err := config.LoadFile(*configFile)
-		if err == nil {
-			err = rcv.ApplyConfig(c)
-		}
-		if err != nil {
-			reloadOK.Set(0)
-			logger.Error("reload failed, keeping the old configuration", "err", err)
-			return err
-		}
-		reloadOK.Set(1)
-		reloadTime.SetToCurrentTime()
-		logger.Info("configuration reloaded")
-		return nil
-	}
+	rl := newReloader(*configFile, rcv, reg, logger)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	go func() {
-		for {
-			select {
-			case <-hup:
-				_ = reload()
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	rl.watchSIGHUP(ctx)
 
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); rcv.Run(ctx) }()
 
 	handler := receiverweb.New(rcv, receiverweb.Options{
-		Logger:  logger,
-		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError)}),
-		Reload:  reload,
+		Logger: logger,
+		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+			ErrorLog: stdlog.New(log.NewStdlibAdapter(level.Error(logger)), "", 0),
+		}),
+		Reload: rl.reload,
 	})
+	code := serve(ctx, handler, toolkit, logger, slogger)
+	stop()
+	wg.Wait()
+	return code
+}
+
+// openStore compacts the store (best effort) and opens it.
+func openStore(path string, logger log.Logger) (*store.Store, error) {
+	if before, after, err := store.Compact(path); err != nil {
+		level.Warn(logger).Log("msg", "compacting store failed", "err", err)
+	} else if after < before {
+		level.Info(logger).Log("msg", "compacted store", "before_bytes", before, "after_bytes", after)
+	}
+	return store.Open(path)
+}
+
+// serve runs the HTTP server until it fails or ctx ends (SIGINT/SIGTERM),
+// then shuts it down gracefully. It returns the process exit code.
+func serve(ctx context.Context, handler http.Handler, toolkit *web.FlagConfig, logger log.Logger, slogger *slog.Logger) int {
 	// Bounded reads: a client trickling a body cannot hold a request forever.
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 5 * time.Minute}
 	errc := make(chan error, 1)
-	go func() { errc <- web.ListenAndServe(srv, toolkit, logger) }()
-	code := 0
+	go func() { errc <- web.ListenAndServe(srv, toolkit, slogger) }()
 	select {
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
-			logger.Error("HTTP server failed", "err", err)
-			code = 1
+			level.Error(logger).Log("msg", "HTTP server failed", "err", err)
+			return 1
 		}
-		stop()
+		return 0
 	case <-ctx.Done():
-		logger.Info("shutting down")
+		level.Info(logger).Log("msg", "shutting down")
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
 		_ = srv.Shutdown(sctx)
-		cancel()
+		return 0
 	}
-	wg.Wait()
-	return code
+}
+
+// reloader re-reads the configuration file on SIGHUP and POST /-/reload
+// and exports the outcome as Prometheus does.
+type reloader struct {
+	mu         sync.Mutex
+	file       string
+	rcv        *receiver.Receiver
+	logger     log.Logger
+	ok, okTime prometheus.Gauge
+}
+
+func newReloader(file string, rcv *receiver.Receiver, reg prometheus.Registerer, logger log.Logger) *reloader {
+	rl := &reloader{file: file, rcv: rcv, logger: logger,
+		ok: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: name + "_config_last_reload_successful", Help: "Whether the last configuration reload succeeded.",
+		}),
+		okTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: name + "_config_last_reload_success_timestamp_seconds", Help: "Time of the last successful configuration reload.",
+		}),
+	}
+	reg.MustRegister(rl.ok, rl.okTime)
+	// The configuration New applied counts as the first successful load.
+	rl.ok.Set(1)
+	rl.okTime.SetToCurrentTime()
+	return rl
+}
+
+func (rl *reloader) reload() error {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	c, err := config.LoadFile(rl.file)
+	if err == nil {
+		err = rl.rcv.ApplyConfig(c)
+	}
+	if err != nil {
+		rl.ok.Set(0)
+		level.Error(rl.logger).Log("msg", "reload failed, keeping the old configuration", "err", err)
+		return err
+	}
+	rl.ok.Set(1)
+	rl.okTime.SetToCurrentTime()
+	level.Info(rl.logger).Log("msg", "configuration reloaded")
+	return nil
+}
+
+// watchSIGHUP reloads on every SIGHUP until ctx ends. The signal is
+// subscribed before it returns, so an early SIGHUP cannot kill the process.
+func (rl *reloader) watchSIGHUP(ctx context.Context) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-hup:
+				_ = rl.reload()
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 }

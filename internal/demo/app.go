@@ -149,8 +149,8 @@ func StopApp(dir string) {
 }
 
 // RunApp is the demo process itself: it writes its pid and waits for a
-// signal.
-func RunApp(pidFile string) error {
+// signal, or ends by itself after runFor when that is positive (a job).
+func RunApp(pidFile string, runFor time.Duration) error {
 	if pidFile == "" {
 		return errors.New("--pid-file is required")
 	}
@@ -159,7 +159,14 @@ func RunApp(pidFile string) error {
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	<-sig
+	var done <-chan time.Time
+	if runFor > 0 {
+		done = time.After(runFor)
+	}
+	select {
+	case <-sig:
+	case <-done:
+	}
 	return nil
 }
 

@@ -31,16 +31,8 @@ const demoOverrides = `{
 }`
 
 func (s *Stack) writeConfigs(amClusterPort int) error {
-	mixin := filepath.Join(s.opts.Repo, "mixin")
-	for name, field := range map[string]string{"zookeeper-alerts.yaml": "prometheusAlerts", "zookeeper-rules.yaml": "prometheusRules"} {
-		expr := fmt.Sprintf("std.manifestYamlDoc(((import 'mixin.libsonnet') + %s).%s, indent_array_in_object=false, quote_keys=false)", demoOverrides, field)
-		out, err := exec.Command("jsonnet", "-J", mixin, "-S", "-e", expr).Output()
-		if err != nil {
-			return fmt.Errorf("render %s with jsonnet: %w", name, err)
-		}
-		if err := os.WriteFile(s.path("prometheus/"+name), out, 0o644); err != nil {
-			return err
-		}
+	if err := s.renderRules(); err != nil {
+		return err
 	}
 	prom := fmt.Sprintf(`# Written by the zkwatch demo.
 global:
@@ -95,7 +87,7 @@ restarts:
   - name: restart-demo-app
     match: {alertname: ZooKeeperProcessMemberDown, group: %q}
     command: [%q, "restart-app", "--dir", %q, "--member", "{{ .Labels.member }}"]
-    allow: {member: "^[A-Za-z0-9._-]+$"}
+    allow: {member: "^[A-Za-z0-9_][A-Za-z0-9._-]*$"}
     timeout: 20s
     max_attempts: 3
     backoff: 2s
@@ -110,6 +102,23 @@ storage:
 	}
 	for p, content := range files {
 		if err := os.WriteFile(s.path(p), []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// renderRules renders the mixin's alerts and recording rules with the
+// demo's short "for" durations.
+func (s *Stack) renderRules() error {
+	mixin := filepath.Join(s.opts.Repo, "mixin")
+	for name, field := range map[string]string{"zookeeper-alerts.yaml": "prometheusAlerts", "zookeeper-rules.yaml": "prometheusRules"} {
+		expr := fmt.Sprintf("std.manifestYamlDoc(((import 'mixin.libsonnet') + %s).%s, indent_array_in_object=false, quote_keys=false)", demoOverrides, field)
+		out, err := exec.Command("jsonnet", "-J", mixin, "-S", "-e", expr).Output()
+		if err != nil {
+			return fmt.Errorf("render %s with jsonnet: %w", name, err)
+		}
+		if err := os.WriteFile(s.path("prometheus/"+name), out, 0o644); err != nil {
 			return err
 		}
 	}

@@ -43,6 +43,25 @@ const (
 	Member = "app"
 )
 
+// LockJobPeriod is how long one run of the demo's singleton job (under
+// zkwatch_agent lock) lasts: well below the mixin's default
+// lockHeldThresholdSeconds (1h), and at most two restarts in any hour, below
+// agentChildRestartsThreshold.
+const LockJobPeriod = 35 * time.Minute
+
+// LockPath is the lock the demo's singleton job holds.
+const LockPath = "/demo/locks/singleton"
+
+// LockAgentArgs are the arguments of the demo's zkwatch_agent in lock mode.
+// Its singleton job ends after period and runs again: the lock is released
+// and taken anew, as with a real periodic job, so a demo left running never
+// holds it past ZooKeeperLockHeldTooLong's threshold.
+func LockAgentArgs(binDir, servers, listen, pidFile string, period time.Duration) []string {
+	return []string{"--zookeeper.servers=" + servers, "--zookeeper.session-timeout=4s",
+		"--web.listen-address=" + listen, "lock", "--path=" + LockPath, "--restart=always",
+		"--", filepath.Join(binDir, "zkwatch-demo"), "app", "--pid-file", pidFile, "--run-for", period.String()}
+}
+
 // Options configure the stack.
 type Options struct {
 	Dir    string // state directory; everything the stack writes goes here
@@ -68,18 +87,21 @@ type Stack struct {
 	// LockAgent runs a second command under zkwatch_agent lock mode.
 	LockAgent string
 
-	seed  *zk.Conn
-	mu    sync.Mutex
-	procs map[string]*exec.Cmd
+	seed *zk.Conn
+	// exporterServers is what the exporter is pointed at: the members, or
+	// the proxy in front of them.
+	exporterServers string
+	mu              sync.Mutex
+	procs           map[string]*exec.Cmd
 }
 
 // Start brings the stack up and waits until Prometheus sees every target
 // up. On error everything started is stopped.
-func Start(ctx context.Context, opts Options) (s *Stack, err error) {
-	s = &Stack{opts: opts, procs: map[string]*exec.Cmd{}}
+func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
+	s := &Stack{opts: opts, procs: map[string]*exec.Cmd{}}
 	defer func() {
 		if err != nil {
-			s.Stop()
+			s.Stop() // s, not the nil result: stop what was started
 		}
 	}()
 	for _, d := range []string{"logs", "zk", "prometheus", "alertmanager", "receiver", "exporter"} {
@@ -96,65 +118,89 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	amCluster := ports[5]
 	s.LockAgent = url(6)
 
-	s.logf("starting a 3-member ZooKeeper ensemble")
-	if s.Ens, err = zktest.Launch(zktest.Options{Size: 3, Dir: filepath.Join(opts.Dir, "zk")}); err != nil {
+	if err := s.startEnsemble(); err != nil {
 		return nil, err
-	}
-	if s.seed, err = seed(s.Ens.Addrs()); err != nil {
-		return nil, err
-	}
-	if s.Sink, err = NewSink(); err != nil {
-		return nil, err
-	}
-	exporterServers := s.Ens.Servers()
-	if opts.ExporterViaProxy {
-		if s.Proxy, err = zktest.NewProxy(s.Ens.Addrs()...); err != nil {
-			return nil, err
-		}
-		exporterServers = strings.Join(s.Proxy.Addrs(), ",")
 	}
 	if err := s.writeConfigs(amCluster); err != nil {
 		return nil, err
 	}
+	if err := s.startServices(amCluster); err != nil {
+		return nil, err
+	}
+	if err := s.waitReady(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// startEnsemble starts the ensemble, seeds it and, when asked, puts the
+// black-holing proxy between it and the exporter.
+func (s *Stack) startEnsemble() (err error) {
+	s.logf("starting a 3-member ZooKeeper ensemble")
+	if s.Ens, err = zktest.Launch(zktest.Options{Size: 3, Dir: s.path("zk")}); err != nil {
+		return err
+	}
+	if s.seed, err = seed(s.Ens.Addrs()); err != nil {
+		return err
+	}
+	if s.Sink, err = NewSink(); err != nil {
+		return err
+	}
+	s.exporterServers = s.Ens.Servers()
+	if s.opts.ExporterViaProxy {
+		if s.Proxy, err = zktest.NewProxy(s.Ens.Addrs()...); err != nil {
+			return err
+		}
+		s.exporterServers = strings.Join(s.Proxy.Addrs(), ",")
+	}
+	return nil
+}
+
+// startServices starts the exporter, receiver, Alertmanager, Prometheus and
+// the two agents.
+func (s *Stack) startServices(amCluster int) error {
+	opts := s.opts
 	bin := func(name string) string { return filepath.Join(opts.BinDir, name) }
 	s.logf("starting zookeeper_exporter, zkwatch_receiver, Alertmanager, Prometheus")
 	if err := s.spawn("exporter", bin("zookeeper_exporter"), "--web.listen-address="+hostPort(s.Exporter),
-		"--zookeeper.servers="+exporterServers, "--zookeeper.timeout=700ms", "--watch.group="+Group,
+		"--zookeeper.servers="+s.exporterServers, "--zookeeper.timeout=700ms", "--watch.group="+Group,
 		"--watch.config.file="+s.path("exporter/watch.yml"), "--watch.session-timeout=4s", "--log.level=info"); err != nil {
-		return nil, err
+		return err
 	}
 	if err := s.spawn("receiver", bin("zkwatch_receiver"), "--web.listen-address="+hostPort(s.Receiver),
 		"--config.file="+s.path("receiver/receiver.yml"), "--storage.path="+s.path("receiver/data")); err != nil {
-		return nil, err
+		return err
 	}
 	if err := s.spawn("alertmanager", "prometheus-alertmanager", "--config.file="+s.path("alertmanager/alertmanager.yml"),
 		"--storage.path="+s.path("alertmanager/data"), "--web.listen-address="+hostPort(s.AM),
 		"--cluster.listen-address=", fmt.Sprintf("--cluster.advertise-address=127.0.0.1:%d", amCluster)); err != nil {
-		return nil, err
+		return err
 	}
 	if err := s.spawn("prometheus", "prometheus", "--config.file="+s.path("prometheus/prometheus.yml"),
 		"--storage.tsdb.path="+s.path("prometheus/data"), "--web.listen-address="+hostPort(s.Prom),
 		"--web.enable-lifecycle"); err != nil {
-		return nil, err
+		return err
 	}
 	s.logf("starting the demo process under zkwatch_agent, registered as %s/%s", Group, Member)
 	if err := StartApp(opts.Dir, opts.BinDir, s.Ens.Servers(), hostPort(s.Agent)); err != nil {
-		return nil, err
+		return err
 	}
-	if err := s.spawn("lock-agent", bin("zkwatch_agent"), "--zookeeper.servers="+s.Ens.Servers(), "--zookeeper.session-timeout=4s",
-		"--web.listen-address="+hostPort(s.LockAgent), "lock", "--path=/demo/locks/singleton",
-		"--", bin("zkwatch-demo"), "app", "--pid-file", s.path("lock-child.pid")); err != nil {
-		return nil, err
-	}
+	return s.spawn("lock-agent", bin("zkwatch_agent"),
+		LockAgentArgs(opts.BinDir, s.Ens.Servers(), hostPort(s.LockAgent), s.path("lock-child.pid"), LockJobPeriod)...)
+}
+
+// waitReady waits until every process answers and Prometheus scrapes every
+// target and sees the demo member.
+func (s *Stack) waitReady(ctx context.Context) error {
 	for name, u := range map[string]string{"exporter": s.Exporter + "/-/healthy", "receiver": s.Receiver + "/-/ready",
 		"alertmanager": s.AM + "/-/ready", "prometheus": s.Prom + "/-/ready", "agent": s.Agent + "/-/healthy",
 		"lock-agent": s.LockAgent + "/-/healthy"} {
 		if err := waitHTTP(ctx, u, 60*time.Second); err != nil {
-			return nil, fmt.Errorf("%s did not come up: %w (see %s)", name, err, s.path("logs/"+name+".log"))
+			return fmt.Errorf("%s did not come up: %w (see %s)", name, err, s.path("logs/"+name+".log"))
 		}
 	}
 	s.logf("waiting until Prometheus scrapes every target and sees %s/%s", Group, Member)
-	err = zktest.WaitFor(60*time.Second, 200*time.Millisecond, func() error {
+	return zktest.WaitFor(60*time.Second, 200*time.Millisecond, func() error {
 		v, err := s.Query(ctx, `count(up == 1)`)
 		if err != nil {
 			return err
@@ -168,10 +214,6 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
 }
 
 // Dir is the stack's state directory.

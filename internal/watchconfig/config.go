@@ -27,7 +27,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/prometheus/common/model"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // DefaultWorkerField is the JSON field of a task's data that names the

@@ -25,6 +25,7 @@ local g = import '../lib/dashboard.libsonnet';
             g.stat('Leaders', [t('max by (%(by)s) (zookeeper_ensemble_leaders{%(sel)s})', ens)],
                    description='Exactly one is healthy: 0 means no leader, more than 1 a split ensemble.',
                    thresholds=[[2, 'red']], mappings=g.valueMap([[0, '0', 'red']])),
+            g.stat('Quorum size', [t('max by (%(by)s) (zookeeper_ensemble_quorum_size{%(sel)s})', ens)], description='Voting members needed for a quorum.'),
             g.stat('Synced followers', [t('max by (%(by)s) (zookeeper_ensemble_synced_followers{%(sel)s})', ens)]),
             g.stat('Leader changes (1h)', [t('ensemble:zookeeper_leader_changes:increase1h{%(sel)s}', ens)], thresholds=[[1, 'yellow'], [4, 'red']]),
           ],
@@ -39,6 +40,14 @@ local g = import '../lib/dashboard.libsonnet';
             ], description='State, reachability and version of every member.') { w:: 12 },
             g.timeseries('Servers up', [t('zookeeper_up{%(sel)s}', '{{server}}')], description='1 when the server answers the exporter.') { w:: 6 },
             g.timeseries('Leader', [t('zookeeper_server_is_leader{%(sel)s}', '{{server}}')]) { w:: 6 },
+            g.timeseries('Uptime', [t('zookeeper_uptime_seconds{%(sel)s}', '{{server}}')], unit='s', description='Time since the server process started; a drop is a restart.') { w:: 12 },
+            g.timeseries('JVM pauses', [
+              t('rate(zookeeper_jvm_pause_time_seconds_sum{%(sel)s}[$__rate_interval])', '{{server}}'),
+            ], unit='percentunit', description='Share of time the JVM was paused (GC or stalls, as ZooKeeper measures them).') { w:: 6 },
+            g.timeseries('Fsync time', [
+              t('rate(zookeeper_fsynctime_seconds_sum{%(sel)s}[$__rate_interval])', '{{server}} fsync time per second'),
+              t('zookeeper_fsynctime_max_seconds{%(sel)s}', '{{server}} longest'),
+            ], unit='s', description='Time spent in fsync of the transaction log per second, and the longest fsync since the server started.') { w:: 6 },
           ],
         },
         {
@@ -70,7 +79,30 @@ local g = import '../lib/dashboard.libsonnet';
             g.timeseries('Data size', [t('zookeeper_approximate_data_size_bytes{%(sel)s}', '{{server}}')], unit='bytes'),
             g.timeseries('Watches', [t('zookeeper_watch_count{%(sel)s}', '{{server}}')]),
             g.timeseries('Connections', [t('zookeeper_num_alive_connections{%(sel)s}', '{{server}}')]),
+            g.timeseries('Sessions', [
+              t('zookeeper_global_sessions{%(sel)s}', '{{server}} global'),
+              t('zookeeper_local_sessions{%(sel)s}', '{{server}} local'),
+            ]),
             g.timeseries('File descriptors used', [t('server:zookeeper_file_descriptors:ratio{%(sel)s}', '{{server}}')], unit='percentunit'),
+          ],
+        },
+        {
+          title: 'Rejections and security',
+          panels: [
+            g.timeseries('Connections rejected and dropped', [
+              t('rate(zookeeper_connection_rejected_total{%(sel)s}[$__rate_interval])', '{{server}} rejected'),
+              t('rate(zookeeper_connection_drop_total{%(sel)s}[$__rate_interval])', '{{server}} dropped'),
+            ], unit='ops', description='Connections refused (e.g. maxClientCnxns) and dropped under load.'),
+            g.timeseries('Throttled operations', [
+              t('rate(zookeeper_throttled_ops_total{%(sel)s}[$__rate_interval])', '{{server}} throttled'),
+              t('rate(zookeeper_request_throttle_wait_total{%(sel)s}[$__rate_interval])', '{{server}} waited'),
+            ], unit='ops'),
+            g.timeseries('Authentication failures', [
+              t('rate(zookeeper_auth_failed_total{%(sel)s}[$__rate_interval])', '{{server}} clients'),
+              t('rate(zookeeper_ensemble_auth_fail_total{%(sel)s}[$__rate_interval])', '{{server}} quorum peers'),
+            ], unit='ops'),
+            g.timeseries('Digest mismatches', [t('rate(zookeeper_digest_mismatches_total{%(sel)s}[$__rate_interval])', '{{server}}')], unit='ops',
+                         description='Data tree digest mismatches between servers: the replicas disagree.'),
           ],
         },
         {

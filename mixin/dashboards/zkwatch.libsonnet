@@ -4,12 +4,18 @@ local g = import '../lib/dashboard.libsonnet';
   grafanaDashboards+:: {
     local c = $._config,
     local sel = 'job=~"$job", %s=~"$ensemble"' % c.dashboardEnsembleLabel,
-    local t(expr, legend='') = g.target(expr % { sel: sel, rsel: c.receiverSelector, asel: c.agentSelector }, legend),
+    // The receiver's and the agents' jobs are variables too, found by the
+    // build_info metric each binary exports.
+    local t(expr, legend='') = g.target(expr % { sel: sel, rsel: 'job=~"$receiver_job"', asel: 'job=~"$agent_job"' }, legend),
 
     'zkwatch.json': g.dashboard(
       'ZooKeeper / zkwatch',
       c.dashboardUIDPrefix + 'self',
       c,
+      extraVariables=[
+        g.jobVariable('receiver_job', 'Receiver job', 'zkwatch_receiver_build_info'),
+        g.jobVariable('agent_job', 'Agent job', 'zkwatch_agent_build_info'),
+      ],
       description="zkwatch's own health: exporter scrapes and session, watch events, receiver notifications and restarts, agents.",
       rows=[
         {
@@ -31,6 +37,8 @@ local g = import '../lib/dashboard.libsonnet';
             ]),
             g.timeseries('Watch events', [t('sum by (instance, type) (rate(zookeeper_exporter_watch_events_total{%(sel)s}[$__rate_interval]))', '{{instance}} {{type}}')], unit='ops', stack=true),
             g.timeseries('Watch errors', [t('sum by (root, reason) (rate(zookeeper_watch_errors_total{%(sel)s}[$__rate_interval]))', '{{root}} {{reason}}')], unit='ops'),
+            g.timeseries('Dropped watch members', [t('sum by (root) (increase(zookeeper_watch_dropped_members_total{%(sel)s}[$__rate_interval]))', '{{root}}')],
+                         description='Children of a watched path left out by --watch.max-members (or max_members).'),
           ],
         },
         {

@@ -88,6 +88,26 @@ local ds = { type: 'prometheus', uid: '${datasource}' };
       for i in std.range(0, std.length(rows) - 1)
     ]),
 
+  // jobVariable selects the jobs that expose metric (every value by
+  // default); panels select on job=~"$<name>", so no job name is fixed in a
+  // dashboard.
+  jobVariable(name, label, metric):: {
+    name: name,
+    label: label,
+    type: 'query',
+    datasource: ds,
+    query: { query: 'label_values(%s, job)' % metric, refId: name },
+    definition: 'label_values(%s, job)' % metric,
+    current: {},
+    includeAll: true,
+    multi: true,
+    allValue: '.+',
+    refresh: 2,
+    sort: 1,
+    hide: 0,
+    regex: '',
+  },
+
   // variables are the template variables every dashboard has: the
   // Prometheus datasource, the exporter job and the ensemble.
   variables(jobSelectorMetric, ensembleLabel):: [
@@ -101,22 +121,7 @@ local ds = { type: 'prometheus', uid: '${datasource}' };
       refresh: 1,
       regex: '',
     },
-    {
-      name: 'job',
-      label: 'Job',
-      type: 'query',
-      datasource: ds,
-      query: { query: 'label_values(%s, job)' % jobSelectorMetric, refId: 'job' },
-      definition: 'label_values(%s, job)' % jobSelectorMetric,
-      current: {},
-      includeAll: true,
-      multi: true,
-      allValue: '.+',
-      refresh: 2,
-      sort: 1,
-      hide: 0,
-      regex: '',
-    },
+    $.jobVariable('job', 'Job', jobSelectorMetric),
     {
       name: 'ensemble',
       label: 'Ensemble',

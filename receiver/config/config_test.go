@@ -14,6 +14,7 @@
 package config
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,7 +64,7 @@ func TestIssueExampleSemantics(t *testing.T) {
 			t.Errorf("labels %v were allowed", labels)
 		}
 	}
-	if c.Notifier("ding").DingTalk.MessagesPerMinute != 20 || c.Notifier("sms").SMS.Method != "POST" {
+	if c.Notifier("ding").DingTalk.MessagesPerMinute != 20 || c.Notifier("sms").SMS.Method != http.MethodPost {
 		t.Error("defaults not applied")
 	}
 	if c.Global.MaxBodyBytes != 4<<20 || c.Global.RestartConcurrency != 2 {
@@ -156,5 +157,52 @@ func TestExampleReferenceMatchesFixture(t *testing.T) {
 	_, want, _ := strings.Cut(string(full), "\n\n")
 	if got := strings.Join(lines, "\n") + "\n"; got != want {
 		t.Errorf("examples/receiver.yml reference block differs from testdata/full.yml")
+	}
+}
+
+// Defaults are applied while unmarshalling, so a value written in the file,
+// even 0, is what validation sees: zeros that mean nothing are rejected
+// with the setting's name instead of silently becoming the default.
+func TestExplicitZeroIsNotTheDefault(t *testing.T) {
+	const rule = "restarts:\n- name: r\n  match: {a: b}\n  command: [/bin/true]\n"
+	const ding = "notifiers:\n- name: d\n  dingtalk:\n    url: http://127.0.0.1/robot\n"
+	for _, tc := range []struct{ yaml, want string }{
+		{"global:\n  restart_concurrency: 0\n", "restart_concurrency must be at least 1, got 0"},
+		{"global:\n  notify_timeout: 0s\n", "notify_timeout must be positive"},
+		{"global:\n  max_body_bytes: 0\n", "max_body_bytes must be positive"},
+		{"global:\n  retry_initial_backoff: 0s\n", "retry_initial_backoff must be positive"},
+		{"storage:\n  retention: 0s\n", "retention must be positive"},
+		{rule + "  max_attempts: 0\n", "max_attempts must be at least 1, got 0"},
+		{rule + "  timeout: 0s\n", "timeout must be positive"},
+		{rule + "  guard:\n    zookeeper: [127.0.0.1:2181]\n    retry_interval: 0s\n", "retry_interval must be positive"},
+		{ding + "    messages_per_minute: 0\n", "messages_per_minute must be positive"},
+		{"notifiers: [{name: w, webhook: {url: 'http://127.0.0.1/', bearer_token: a, http_config: {authorization: {credentials: b}}}}]",
+			"bearer_token and http_config authentication are mutually exclusive"},
+		{"notifiers: [{name: s, sms: {url: 'http://127.0.0.1/', http_config: {proxy_url: 'http://127.0.0.1:3128', proxy_from_environment: true}}}]",
+			"proxy_url must not be configured"},
+		// Sections with their own UnmarshalYAML still reject unknown keys.
+		{"global:\n  restart_concurency: 3\n", "field restart_concurency not found"},
+		{rule + "  max_attempt: 3\n", "field max_attempt not found"},
+	} {
+		_, err := Load([]byte(tc.yaml))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+	c, err := Load([]byte("global:\n  restart_concurrency: 1\n" + rule + "  backoff: 0s\n  guard:\n    zookeeper: [127.0.0.1:2181]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, r := c.Global, c.Restarts[0]
+	if g.RestartConcurrency != 1 || g.NotifyTimeout != 10*time.Second || c.Storage.Retention != 720*time.Hour {
+		t.Errorf("global %+v storage %+v", g, c.Storage)
+	}
+	if gd := r.Guard; r.Backoff != 0 || r.MaxAttempts != 1 || r.Timeout != 30*time.Second ||
+		gd.TargetLabel != "server" || gd.Timeout != 2*time.Second || gd.RetryInterval != 10*time.Second {
+		t.Errorf("restart %+v guard %+v", r, r.Guard)
+	}
+	empty, err := Load(nil)
+	if err != nil || empty.Global.RestartConcurrency != 2 || empty.Storage.Retention != 720*time.Hour {
+		t.Errorf("empty file: %v %+v", err, empty)
 	}
 }

@@ -16,10 +16,7 @@ package notify
 import (
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
-
-	"github.com/zkwatch/zkwatch/receiver/payload"
 )
 
 func TestRetrier(t *testing.T) {
@@ -42,26 +39,5 @@ func TestTruncate(t *testing.T) {
 	got := Truncate(strings.Repeat("é", 10), 8, "...")
 	if len(got) > 8 || !utf8.ValidString(got) || !strings.HasSuffix(got, "...") {
 		t.Errorf("got %q", got)
-	}
-}
-
-func TestDefaultTexts(t *testing.T) {
-	d := &Data{IncidentID: "i1", Kind: "restart", Text: "Restart r succeeded.", Alert: payload.Alert{
-		Status: "resolved", Labels: map[string]string{"alertname": "ZooKeeperProcessMemberDown", "group": "g", "member": "m"},
-		Annotations: map[string]string{"summary": "S", "description": "D"},
-		StartsAt:    time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), EndsAt: time.Date(2026, 1, 2, 4, 0, 0, 0, time.UTC),
-	}}
-	if s := d.Subject(); s != "[RESTART] ZooKeeperProcessMemberDown group=g member=m" {
-		t.Errorf("subject %q", s)
-	}
-	text := d.DefaultText()
-	for _, want := range []string{"Restart r succeeded.", "Summary: S", "Description: D", "Started: 2026-01-02T03:04:05Z",
-		"Ended: 2026-01-02T04:00:00Z", "  member = m", "Incident: i1"} {
-		if !strings.Contains(text, want) {
-			t.Errorf("text lacks %q:\n%s", want, text)
-		}
-	}
-	if md := d.DefaultMarkdown(); !strings.HasPrefix(md, "### [RESTART]") || !strings.Contains(md, "**Restart r succeeded.**") {
-		t.Errorf("markdown:\n%s", md)
 	}
 }

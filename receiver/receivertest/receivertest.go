@@ -17,13 +17,12 @@ package receivertest
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zkwatch/zkwatch/receiver"
@@ -55,9 +54,9 @@ func Start(tb testing.TB, cfgYAML string) *Env {
 		tb.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logger := log.NewNopLogger()
 	if testing.Verbose() {
-		logger = slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		logger = log.NewLogfmtLogger(log.NewSyncWriter(tbWriter{tb}))
 	}
 	rcv, err := receiver.New(st, cfg, reg, logger)
 	if err != nil {

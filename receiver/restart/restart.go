@@ -28,8 +28,8 @@ import (
 	"time"
 
 	"github.com/zkwatch/zkwatch/receiver/config"
-	"github.com/zkwatch/zkwatch/receiver/notify"
 	"github.com/zkwatch/zkwatch/receiver/payload"
+	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
 // ErrRefused wraps allow-check failures.
@@ -41,7 +41,7 @@ func Argv(rule *config.Restart, a *payload.Alert, incidentID string) ([]string, 
 	if err := rule.CheckAllow(a.Labels); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrRefused, err)
 	}
-	d := &notify.Data{Alert: *a, IncidentID: incidentID, Kind: "restart"}
+	d := &tmpl.Data{Alert: *a, IncidentID: incidentID, Kind: "restart"}
 	argv := make([]string, len(rule.Command))
 	argv[0] = rule.Command[0]
 	for i := 1; i < len(argv); i++ {

@@ -97,7 +97,7 @@ func benchWebhook(b *testing.B, cfgTmpl string) {
 					}
 					_, _ = io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
-					if resp.StatusCode != 200 {
+					if resp.StatusCode != http.StatusOK {
 						b.Errorf("status %d", resp.StatusCode)
 						return
 					}

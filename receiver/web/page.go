@@ -14,6 +14,7 @@
 package web
 
 import (
+	"github.com/go-kit/log/level"
 	"html/template"
 	"net/http"
 	"sort"
@@ -72,7 +73,7 @@ func (h *handler) page(w http.ResponseWriter, _ *http.Request) {
 	d.Notifications = d.Notifications[:min(len(d.Notifications), pageRows)]
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := pageTmpl.Execute(w, d); err != nil {
-		h.o.Logger.Error("rendering status page", "err", err)
+		level.Error(h.o.Logger).Log("msg", "rendering status page", "err", err)
 	}
 }
 

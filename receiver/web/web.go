@@ -21,7 +21,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
 	"net/http"
 	"strconv"
 	"strings"
@@ -34,7 +35,7 @@ import (
 
 // Options wire the handler to the rest of the program.
 type Options struct {
-	Logger  *slog.Logger
+	Logger  log.Logger
 	Metrics http.Handler // served at /metrics when set
 	Reload  func() error // called by POST /-/reload when set
 }
@@ -42,6 +43,11 @@ type Options struct {
 // New returns the receiver's HTTP handler.
 func New(rcv *receiver.Receiver, o Options) http.Handler {
 	h := &handler{rcv: rcv, o: o}
+	// Every status the webhook answers starts at 0, so that the first
+	// request of each kind is counted by increase().
+	for _, code := range webhookCodes {
+		rcv.Metrics().WebhookRequests.WithLabelValues(strconv.Itoa(code))
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/webhook", h.webhook)
 	mux.HandleFunc("GET /api/v1/incidents", h.list)
@@ -81,6 +87,10 @@ func (h *handler) reload(w http.ResponseWriter, r *http.Request) {
 	}
 	fmt.Fprintln(w, "OK")
 }
+
+// webhookCodes are the statuses serveWebhook answers with.
+var webhookCodes = []int{http.StatusOK, http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden,
+	http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge, http.StatusInternalServerError}
 
 func (h *handler) webhook(w http.ResponseWriter, r *http.Request) {
 	code, msg := h.serveWebhook(w, r)
@@ -124,7 +134,7 @@ func (h *handler) serveWebhook(w http.ResponseWriter, r *http.Request) (int, str
 	res, err := h.rcv.Ingest(m)
 	if err != nil {
 		// Alertmanager retries 5xx: exactly what a storage failure needs.
-		h.o.Logger.Error("storing alerts failed", "err", err)
+		level.Error(h.o.Logger).Log("msg", "storing alerts failed", "err", err)
 		return http.StatusInternalServerError, "storing alerts failed: " + err.Error()
 	}
 	b, _ := json.Marshal(map[string]any{"status": "ok", "alerts": len(m.Alerts), "new": res.New, "resolved": res.Resolved})

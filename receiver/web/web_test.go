@@ -100,7 +100,7 @@ func post(t *testing.T, url string, m payload.Message) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
+	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(resp.Body)
 		t.Fatalf("post: %d %s", resp.StatusCode, body)
 	}
@@ -160,7 +160,7 @@ func TestIncidentAPI(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode != 200 {
+		if resp.StatusCode != http.StatusOK {
 			t.Errorf("%s: %d", p, resp.StatusCode)
 		}
 	}

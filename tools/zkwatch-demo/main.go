@@ -42,6 +42,7 @@ func main() {
 	member := restart.Flag("member", "Member to restart.").Required().String()
 	appCmd := app.Command("app", "The demo process: writes its pid and waits.")
 	pidFile := appCmd.Flag("pid-file", "Where to write the pid.").Required().String()
+	runFor := appCmd.Flag("run-for", "End after this long (0: run until signalled).").Default("0s").Duration()
 
 	cmd := kingpin.MustParse(app.Parse(os.Args[1:]))
 	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
@@ -50,7 +51,7 @@ func main() {
 	case restart.FullCommand():
 		err = demo.RestartApp(abs(*dir), *member)
 	case appCmd.FullCommand():
-		err = demo.RunApp(*pidFile)
+		err = demo.RunApp(*pidFile, *runFor)
 	default:
 		err = runStack(abs(*dir), abs(*binDir), abs(*repo), cmd == scenario.FullCommand())
 	}

@@ -32,7 +32,9 @@ import (
 	"time"
 
 	"github.com/zkwatch/zkwatch/receiver/config"
+	"github.com/zkwatch/zkwatch/receiver/internal/redact"
 	"github.com/zkwatch/zkwatch/receiver/notify"
+	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
 // errTooFast is DingTalk's errcode for "send too fast"; it is retried.
@@ -40,15 +42,21 @@ const errTooFast = 130101
 
 // Notifier is a DingTalk robot client.
 type Notifier struct {
-	conf *config.DingTalkConfig
-	lim  *limiter
-	now  func() time.Time
+	conf   *config.DingTalkConfig
+	client *http.Client
+	lim    *limiter
+	now    func() time.Time
 }
 
-// New returns a DingTalk notifier. Notifiers for the same robot URL share
-// one rate limiter.
-func New(conf *config.DingTalkConfig) *Notifier {
-	return &Notifier{conf: conf, lim: limiterFor(conf.URL, conf.MessagesPerMinute), now: time.Now}
+// New returns a DingTalk notifier with an HTTP client built from the
+// configuration's http_config. Notifiers for the same robot URL share one
+// rate limiter.
+func New(conf *config.DingTalkConfig, name string) (*Notifier, error) {
+	client, err := notify.NewClient(conf.HTTPConfig, name)
+	if err != nil {
+		return nil, err
+	}
+	return &Notifier{conf: conf, client: client, lim: limiterFor(conf.URL, conf.MessagesPerMinute), now: time.Now}, nil
 }
 
 // Sign returns DingTalk's signature of a millisecond timestamp: base64 of
@@ -127,12 +135,12 @@ func Body(title, text string, maxBytes int) ([]byte, error) {
 func (n *Notifier) Wait(ctx context.Context) error { return n.lim.wait(ctx, n.now) }
 
 // Notify sends one markdown message.
-func (n *Notifier) Notify(ctx context.Context, d *notify.Data) (bool, error) {
-	title, err := notify.Render(n.conf.TitleTemplate(), d, d.Subject())
+func (n *Notifier) Notify(ctx context.Context, d *tmpl.Data) (bool, error) {
+	title, err := tmpl.Render(n.conf.TitleTemplate(), d, d.Subject())
 	if err != nil {
 		return false, fmt.Errorf("title template: %w", err)
 	}
-	text, err := notify.Render(n.conf.TextTemplate(), d, d.DefaultMarkdown())
+	text, err := tmpl.Render(n.conf.TextTemplate(), d, d.DefaultMarkdown())
 	if err != nil {
 		return false, fmt.Errorf("text template: %w", err)
 	}
@@ -142,10 +150,10 @@ func (n *Notifier) Notify(ctx context.Context, d *notify.Data) (bool, error) {
 	}
 	u, err := SignedURL(n.conf.URL, string(n.conf.Secret), n.now())
 	if err != nil {
-		return false, fmt.Errorf("url: %v", config.RedactURL(n.conf.URL))
+		return false, fmt.Errorf("url: %v", redact.URL(n.conf.URL))
 	}
 	n.lim.record(n.now())
-	resp, err := notify.Do(ctx, http.MethodPost, u, http.Header{"Content-Type": {"application/json"}}, body)
+	resp, err := notify.Do(ctx, n.client, http.MethodPost, u, http.Header{"Content-Type": {"application/json"}}, body)
 	if err != nil {
 		return true, err
 	}

@@ -29,9 +29,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/zkwatch/zkwatch/receiver/config"
-	"github.com/zkwatch/zkwatch/receiver/notify"
-	"github.com/zkwatch/zkwatch/receiver/payload"
+	"github.com/zkwatch/zkwatch/receiver/notify/notifytest"
+	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
 // documentedSign follows DingTalk's published recipe step by step:
@@ -95,19 +94,16 @@ func newRobot(t *testing.T, secret string) *robot {
 	return r
 }
 
-func testData() *notify.Data {
-	return &notify.Data{IncidentID: "abc", Kind: "firing", Alert: payload.Alert{
-		Status: "firing", Labels: map[string]string{"alertname": "ZooKeeperDown", "server": "127.0.0.1:2181"},
-		Annotations: map[string]string{"summary": "down"}, StartsAt: time.Now(),
-	}}
+func testData() *tmpl.Data {
+	return notifytest.Firing("abc", "127.0.0.1:2181", map[string]string{"summary": "down"})
 }
 
 func newNotifier(t *testing.T, yaml string) *Notifier {
-	c, err := config.Load([]byte(yaml))
+	n, err := New(notifytest.Notifier(t, yaml).DingTalk, "d")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(c.Notifiers[0].DingTalk)
+	return n
 }
 
 func TestNotifySigned(t *testing.T) {

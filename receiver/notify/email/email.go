@@ -34,7 +34,7 @@ import (
 	"time"
 
 	"github.com/zkwatch/zkwatch/receiver/config"
-	"github.com/zkwatch/zkwatch/receiver/notify"
+	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
 // Notifier is an SMTP client.
@@ -44,12 +44,12 @@ type Notifier struct{ conf *config.EmailConfig }
 func New(conf *config.EmailConfig) *Notifier { return &Notifier{conf: conf} }
 
 // Notify sends one mail to every recipient.
-func (n *Notifier) Notify(ctx context.Context, d *notify.Data) (bool, error) {
-	subject, err := notify.Render(n.conf.SubjectTemplate(), d, d.Subject())
+func (n *Notifier) Notify(ctx context.Context, d *tmpl.Data) (bool, error) {
+	subject, err := tmpl.Render(n.conf.SubjectTemplate(), d, d.Subject())
 	if err != nil {
 		return false, fmt.Errorf("subject template: %w", err)
 	}
-	body, err := notify.Render(n.conf.BodyTemplate(), d, d.DefaultText())
+	body, err := tmpl.Render(n.conf.BodyTemplate(), d, d.DefaultText())
 	if err != nil {
 		return false, fmt.Errorf("body template: %w", err)
 	}

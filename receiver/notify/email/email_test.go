@@ -37,9 +37,8 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
-	"github.com/zkwatch/zkwatch/receiver/config"
-	"github.com/zkwatch/zkwatch/receiver/notify"
-	"github.com/zkwatch/zkwatch/receiver/payload"
+	"github.com/zkwatch/zkwatch/receiver/notify/notifytest"
+	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
 // mailServer is a real SMTP server on loopback that keeps what it gets.
@@ -137,19 +136,12 @@ func startServer(t *testing.T, tc *tls.Config) *mailServer {
 	return ms
 }
 
-func data() *notify.Data {
-	return &notify.Data{IncidentID: "inc1", Kind: "firing", Alert: payload.Alert{
-		Status: "firing", Labels: map[string]string{"alertname": "ZooKeeperDown", "server": "127.0.0.1:2181"},
-		Annotations: map[string]string{"description": "Server 127.0.0.1:2181 is down — äöü."}, StartsAt: time.Now(),
-	}}
+func data() *tmpl.Data {
+	return notifytest.Firing("inc1", "127.0.0.1:2181", map[string]string{"description": "Server 127.0.0.1:2181 is down — äöü."})
 }
 
 func load(t *testing.T, yaml string) *Notifier {
-	c, err := config.Load([]byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return New(c.Notifiers[0].Email)
+	return New(notifytest.Notifier(t, yaml).Email)
 }
 
 func TestSendWithStartTLSAndAuth(t *testing.T) {

@@ -22,19 +22,30 @@ import (
 
 	"github.com/zkwatch/zkwatch/receiver/config"
 	"github.com/zkwatch/zkwatch/receiver/notify"
+	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
 // MaxTextBytes keeps the default text within a few SMS segments.
 const MaxTextBytes = 300
 
 // Notifier is an HTTP SMS gateway client.
-type Notifier struct{ conf *config.SMSConfig }
+type Notifier struct {
+	conf   *config.SMSConfig
+	client *http.Client
+}
 
-// New returns an SMS notifier.
-func New(conf *config.SMSConfig) *Notifier { return &Notifier{conf: conf} }
+// New returns an SMS notifier with an HTTP client built from the
+// configuration's http_config.
+func New(conf *config.SMSConfig, name string) (*Notifier, error) {
+	client, err := notify.NewClient(conf.HTTPConfig, name)
+	if err != nil {
+		return nil, err
+	}
+	return &Notifier{conf: conf, client: client}, nil
+}
 
 // DefaultText is the short message used without a body template.
-func DefaultText(d *notify.Data) string {
+func DefaultText(d *tmpl.Data) string {
 	s := d.Subject()
 	if d.Text != "" {
 		s += ": " + d.Text
@@ -45,12 +56,12 @@ func DefaultText(d *notify.Data) string {
 }
 
 // Notify sends one text.
-func (n *Notifier) Notify(ctx context.Context, d *notify.Data) (bool, error) {
-	u, err := notify.Render(n.conf.URLTemplate(), d, n.conf.URL)
+func (n *Notifier) Notify(ctx context.Context, d *tmpl.Data) (bool, error) {
+	u, err := tmpl.Render(n.conf.URLTemplate(), d, n.conf.URL)
 	if err != nil {
 		return false, fmt.Errorf("url template: %w", err)
 	}
-	body, err := notify.Render(n.conf.BodyTemplate(), d, DefaultText(d))
+	body, err := tmpl.Render(n.conf.BodyTemplate(), d, DefaultText(d))
 	if err != nil {
 		return false, fmt.Errorf("body template: %w", err)
 	}
@@ -67,5 +78,5 @@ func (n *Notifier) Notify(ctx context.Context, d *notify.Data) (bool, error) {
 	if n.conf.Method != http.MethodGet {
 		b = []byte(body)
 	}
-	return notify.PostAndCheck(ctx, n.conf.Method, u, h, b)
+	return notify.PostAndCheck(ctx, n.client, n.conf.Method, u, h, b)
 }

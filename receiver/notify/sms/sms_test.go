@@ -22,9 +22,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zkwatch/zkwatch/receiver/config"
-	"github.com/zkwatch/zkwatch/receiver/notify"
+	"github.com/zkwatch/zkwatch/receiver/notify/notifytest"
 	"github.com/zkwatch/zkwatch/receiver/payload"
+	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
 type request struct {
@@ -43,15 +43,15 @@ func gateway(t *testing.T, status int) (*httptest.Server, *[]request) {
 }
 
 func notifier(t *testing.T, yaml string) *Notifier {
-	c, err := config.Load([]byte(yaml))
+	n, err := New(notifytest.Notifier(t, yaml).SMS, "sms")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(c.Notifiers[0].SMS)
+	return n
 }
 
-func alert() *notify.Data {
-	return &notify.Data{IncidentID: "i", Kind: "firing", Alert: payload.Alert{
+func alert() *tmpl.Data {
+	return &tmpl.Data{IncidentID: "i", Kind: "firing", Alert: payload.Alert{
 		Status: "firing", Labels: map[string]string{"alertname": "ZooKeeperDown", "server": "zk1:2181"},
 		Annotations: map[string]string{"summary": strings.Repeat("long ", 200)}, StartsAt: time.Now(),
 	}}

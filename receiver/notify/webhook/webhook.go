@@ -23,6 +23,7 @@ import (
 	"github.com/zkwatch/zkwatch/receiver/config"
 	"github.com/zkwatch/zkwatch/receiver/notify"
 	"github.com/zkwatch/zkwatch/receiver/payload"
+	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
 // Message is the JSON body posted per notification.
@@ -37,13 +38,23 @@ type Message struct {
 }
 
 // Notifier is a generic JSON webhook.
-type Notifier struct{ conf *config.WebhookConfig }
+type Notifier struct {
+	conf   *config.WebhookConfig
+	client *http.Client
+}
 
-// New returns a webhook notifier.
-func New(conf *config.WebhookConfig) *Notifier { return &Notifier{conf: conf} }
+// New returns a webhook notifier with an HTTP client built from the
+// configuration's http_config.
+func New(conf *config.WebhookConfig, name string) (*Notifier, error) {
+	client, err := notify.NewClient(conf.HTTPConfig, name)
+	if err != nil {
+		return nil, err
+	}
+	return &Notifier{conf: conf, client: client}, nil
+}
 
 // Notify posts one message.
-func (n *Notifier) Notify(ctx context.Context, d *notify.Data) (bool, error) {
+func (n *Notifier) Notify(ctx context.Context, d *tmpl.Data) (bool, error) {
 	body, err := json.Marshal(Message{
 		Version: "1", Kind: d.Kind, IncidentID: d.IncidentID, Status: d.Status,
 		Title: d.Subject(), Text: d.DefaultText(), Alert: d.Alert,
@@ -58,5 +69,5 @@ func (n *Notifier) Notify(ctx context.Context, d *notify.Data) (bool, error) {
 	if n.conf.BearerToken != "" {
 		h.Set("Authorization", "Bearer "+string(n.conf.BearerToken))
 	}
-	return notify.PostAndCheck(ctx, http.MethodPost, n.conf.URL, h, body)
+	return notify.PostAndCheck(ctx, n.client, http.MethodPost, n.conf.URL, h, body)
 }

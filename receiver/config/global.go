@@ -1,0 +1,124 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	commoncfg "github.com/prometheus/common/config"
+)
+
+// Global holds settings that apply to the whole receiver.
+type Global struct {
+	// BearerToken, when set, must be presented by Alertmanager
+	// (http_config.authorization) on every POST /webhook.
+	BearerToken     commoncfg.Secret `yaml:"bearer_token"`
+	BearerTokenFile string           `yaml:"bearer_token_file"`
+	// MaxBodyBytes limits webhook bodies; larger ones get 413.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// RenotifyInterval re-sends a still-firing incident's notification
+	// when Alertmanager repeats it after this long; 0 never re-notifies.
+	RenotifyInterval time.Duration `yaml:"renotify_interval"`
+	// NotifyTimeout bounds one delivery attempt.
+	NotifyTimeout time.Duration `yaml:"notify_timeout"`
+	// RetryInitialBackoff and RetryMaxBackoff shape the outbox's
+	// exponential backoff; deliveries are retried until they succeed or
+	// fail permanently.
+	RetryInitialBackoff time.Duration `yaml:"retry_initial_backoff"`
+	RetryMaxBackoff     time.Duration `yaml:"retry_max_backoff"`
+	// RestartConcurrency limits restart commands running at once.
+	RestartConcurrency int `yaml:"restart_concurrency"`
+}
+
+// DefaultGlobal holds the global defaults.
+var DefaultGlobal = Global{
+	MaxBodyBytes:        4 << 20,
+	NotifyTimeout:       10 * time.Second,
+	RetryInitialBackoff: time.Second,
+	RetryMaxBackoff:     5 * time.Minute,
+	RestartConcurrency:  2,
+}
+
+// UnmarshalYAML applies DefaultGlobal before the file's values.
+func (g *Global) UnmarshalYAML(unmarshal func(any) error) error {
+	*g = DefaultGlobal
+	type plain Global
+	return unmarshal((*plain)(g))
+}
+
+// validate checks the values and returns the webhook bearer token, read
+// from bearer_token_file (relative to dir) when that is set.
+func (g *Global) validate(dir string) (string, error) {
+	switch {
+	case g.MaxBodyBytes <= 0:
+		return "", errors.New("global: max_body_bytes must be positive")
+	case g.NotifyTimeout <= 0:
+		return "", errors.New("global: notify_timeout must be positive")
+	case g.RetryInitialBackoff <= 0:
+		return "", errors.New("global: retry_initial_backoff must be positive")
+	case g.RetryMaxBackoff < g.RetryInitialBackoff:
+		return "", errors.New("global: retry_max_backoff must be at least retry_initial_backoff")
+	case g.RenotifyInterval < 0:
+		return "", errors.New("global: renotify_interval must not be negative (0 never re-notifies)")
+	case g.RestartConcurrency < 1:
+		return "", fmt.Errorf("global: restart_concurrency must be at least 1, got %d", g.RestartConcurrency)
+	}
+	if g.BearerToken != "" && g.BearerTokenFile != "" {
+		return "", errors.New("global: at most one of bearer_token and bearer_token_file")
+	}
+	if g.BearerTokenFile == "" {
+		return string(g.BearerToken), nil
+	}
+	p := g.BearerTokenFile
+	if dir != "" && !filepath.IsAbs(p) {
+		p = filepath.Join(dir, p)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return "", fmt.Errorf("global: bearer_token_file: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return "", errors.New("global: bearer_token_file is empty")
+	}
+	return tok, nil
+}
+
+// Storage configures the incident store.
+type Storage struct {
+	// Retention is how long incidents are kept after their last update.
+	Retention time.Duration `yaml:"retention"`
+}
+
+// DefaultStorage holds the storage defaults.
+var DefaultStorage = Storage{Retention: 720 * time.Hour}
+
+// UnmarshalYAML applies DefaultStorage before the file's values.
+func (s *Storage) UnmarshalYAML(unmarshal func(any) error) error {
+	*s = DefaultStorage
+	type plain Storage
+	return unmarshal((*plain)(s))
+}
+
+func (s *Storage) validate() error {
+	if s.Retention <= 0 {
+		return errors.New("storage: retention must be positive")
+	}
+	return nil
+}

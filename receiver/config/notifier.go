@@ -1,0 +1,283 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"text/template"
+
+	commoncfg "github.com/prometheus/common/config"
+
+	"github.com/zkwatch/zkwatch/receiver/internal/redact"
+	tmpl "github.com/zkwatch/zkwatch/receiver/template"
+)
+
+// Notifier is one named destination; exactly one kind must be set.
+type Notifier struct {
+	Name     string          `yaml:"name"`
+	Webhook  *WebhookConfig  `yaml:"webhook"`
+	Email    *EmailConfig    `yaml:"email"`
+	DingTalk *DingTalkConfig `yaml:"dingtalk"`
+	SMS      *SMSConfig      `yaml:"sms"`
+}
+
+// Kind names the notifier's type.
+func (n *Notifier) Kind() string {
+	switch {
+	case n.Webhook != nil:
+		return "webhook"
+	case n.Email != nil:
+		return "email"
+	case n.DingTalk != nil:
+		return "dingtalk"
+	case n.SMS != nil:
+		return "sms"
+	}
+	return ""
+}
+
+// WebhookConfig posts a JSON document per notification.
+type WebhookConfig struct {
+	URL         string            `yaml:"url"`
+	Headers     map[string]string `yaml:"headers"`
+	BearerToken commoncfg.Secret  `yaml:"bearer_token"`
+	// HTTPConfig configures the HTTP client as in Alertmanager
+	// (tls_config, proxy_url, basic_auth, authorization, oauth2).
+	HTTPConfig commoncfg.HTTPClientConfig `yaml:"http_config"`
+}
+
+// EmailConfig sends mail through an SMTP smarthost.
+type EmailConfig struct {
+	Smarthost    string           `yaml:"smarthost"`
+	From         string           `yaml:"from"`
+	To           []string         `yaml:"to"`
+	Hello        string           `yaml:"hello"`
+	AuthUsername string           `yaml:"auth_username"`
+	AuthPassword commoncfg.Secret `yaml:"auth_password"`
+	// RequireTLS fails delivery when the server does not offer STARTTLS.
+	// STARTTLS is used whenever it is offered.
+	RequireTLS bool      `yaml:"require_tls"`
+	TLS        TLSConfig `yaml:"tls_config"`
+	Subject    string    `yaml:"subject"`
+	Body       string    `yaml:"body"`
+
+	subject, body *template.Template
+}
+
+// TLSConfig is the subset of TLS settings the SMTP client needs.
+type TLSConfig struct {
+	CAFile             string `yaml:"ca_file"`
+	ServerName         string `yaml:"server_name"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+// DingTalkConfig sends markdown messages to a DingTalk custom robot.
+type DingTalkConfig struct {
+	URL    string           `yaml:"url"`
+	Secret commoncfg.Secret `yaml:"secret"`
+	Title  string           `yaml:"title"`
+	Text   string           `yaml:"text"`
+	// MessagesPerMinute is the robot's rate limit (DingTalk allows 20).
+	MessagesPerMinute int `yaml:"messages_per_minute"`
+	// MaxBytes is the largest message DingTalk accepts (20000).
+	MaxBytes int `yaml:"max_bytes"`
+	// HTTPConfig configures the HTTP client as in Alertmanager.
+	HTTPConfig commoncfg.HTTPClientConfig `yaml:"http_config"`
+
+	title, text *template.Template
+}
+
+// SMSConfig sends a text through an HTTP SMS gateway.
+type SMSConfig struct {
+	URL     string            `yaml:"url"`
+	Method  string            `yaml:"method"`
+	Headers map[string]string `yaml:"headers"`
+	Body    string            `yaml:"body"`
+	// HTTPConfig configures the HTTP client as in Alertmanager.
+	HTTPConfig commoncfg.HTTPClientConfig `yaml:"http_config"`
+
+	url, body *template.Template
+}
+
+// DefaultWebhook holds the webhook defaults.
+var DefaultWebhook = WebhookConfig{HTTPConfig: commoncfg.DefaultHTTPClientConfig}
+
+// UnmarshalYAML applies DefaultWebhook before the file's values.
+func (w *WebhookConfig) UnmarshalYAML(unmarshal func(any) error) error {
+	*w = DefaultWebhook
+	type plain WebhookConfig
+	return unmarshal((*plain)(w))
+}
+
+// DefaultDingTalk holds the DingTalk defaults (the robot's documented
+// limits).
+var DefaultDingTalk = DingTalkConfig{MessagesPerMinute: 20, MaxBytes: 20000, HTTPConfig: commoncfg.DefaultHTTPClientConfig}
+
+// UnmarshalYAML applies DefaultDingTalk before the file's values.
+func (d *DingTalkConfig) UnmarshalYAML(unmarshal func(any) error) error {
+	*d = DefaultDingTalk
+	type plain DingTalkConfig
+	return unmarshal((*plain)(d))
+}
+
+// DefaultSMS holds the SMS gateway defaults.
+var DefaultSMS = SMSConfig{Method: "POST", HTTPConfig: commoncfg.DefaultHTTPClientConfig}
+
+// UnmarshalYAML applies DefaultSMS before the file's values.
+func (s *SMSConfig) UnmarshalYAML(unmarshal func(any) error) error {
+	*s = DefaultSMS
+	type plain SMSConfig
+	return unmarshal((*plain)(s))
+}
+
+// validate checks the notifier; relative file paths in http_config are
+// resolved against dir.
+func (n *Notifier) validate(dir string) error {
+	count := 0
+	for _, set := range []bool{n.Webhook != nil, n.Email != nil, n.DingTalk != nil, n.SMS != nil} {
+		if set {
+			count++
+		}
+	}
+	if count != 1 {
+		return errors.New("exactly one of webhook, email, dingtalk, sms must be set")
+	}
+	switch {
+	case n.Webhook != nil:
+		return n.Webhook.validate(dir)
+	case n.Email != nil:
+		return n.Email.validate()
+	case n.DingTalk != nil:
+		if err := validateHTTP(&n.DingTalk.HTTPConfig, dir); err != nil {
+			return err
+		}
+		return n.DingTalk.validate()
+	default:
+		if err := validateHTTP(&n.SMS.HTTPConfig, dir); err != nil {
+			return err
+		}
+		return n.SMS.validate()
+	}
+}
+
+func validateHTTP(h *commoncfg.HTTPClientConfig, dir string) error {
+	if dir != "" {
+		h.SetDirectory(dir)
+	}
+	if err := h.Validate(); err != nil {
+		return fmt.Errorf("http_config: %w", err)
+	}
+	return nil
+}
+
+func (w *WebhookConfig) validate(dir string) error {
+	if err := validateHTTP(&w.HTTPConfig, dir); err != nil {
+		return err
+	}
+	if w.BearerToken != "" && (w.HTTPConfig.Authorization != nil || w.HTTPConfig.BasicAuth != nil || w.HTTPConfig.OAuth2 != nil) {
+		return errors.New("bearer_token and http_config authentication are mutually exclusive")
+	}
+	return checkURL(w.URL)
+}
+
+func (e *EmailConfig) validate() error {
+	if e.Smarthost == "" || e.From == "" || len(e.To) == 0 {
+		return errors.New("email needs smarthost, from and to")
+	}
+	if _, _, err := splitHostPort(e.Smarthost); err != nil {
+		return fmt.Errorf("smarthost: %w", err)
+	}
+	var err error
+	if e.subject, err = tmpl.Parse("subject", e.Subject); err != nil {
+		return err
+	}
+	e.body, err = tmpl.Parse("body", e.Body)
+	return err
+}
+
+func (d *DingTalkConfig) validate() error {
+	if d.MessagesPerMinute < 1 || d.MaxBytes < 1000 {
+		return errors.New("messages_per_minute must be positive and max_bytes at least 1000")
+	}
+	if err := checkURL(d.URL); err != nil {
+		return err
+	}
+	var err error
+	if d.title, err = tmpl.Parse("title", d.Title); err != nil {
+		return err
+	}
+	d.text, err = tmpl.Parse("text", d.Text)
+	return err
+}
+
+func (s *SMSConfig) validate() error {
+	s.Method = strings.ToUpper(s.Method)
+	switch s.Method {
+	case http.MethodGet, http.MethodPost, http.MethodPut:
+	default:
+		return fmt.Errorf("sms: method %q must be GET, POST or PUT", s.Method)
+	}
+	if err := checkURL(strings.Split(s.URL, "{{")[0]); err != nil {
+		return err
+	}
+	var err error
+	if s.url, err = tmpl.Parse("url", s.URL); err != nil {
+		return err
+	}
+	s.body, err = tmpl.Parse("body", s.Body)
+	return err
+}
+
+// Templates of the notifier kinds; nil means "use the default message".
+
+// SubjectTemplate returns the parsed subject template or nil.
+func (e *EmailConfig) SubjectTemplate() *template.Template { return e.subject }
+
+// BodyTemplate returns the parsed body template or nil.
+func (e *EmailConfig) BodyTemplate() *template.Template { return e.body }
+
+// TitleTemplate returns the parsed title template or nil.
+func (d *DingTalkConfig) TitleTemplate() *template.Template { return d.title }
+
+// TextTemplate returns the parsed text template or nil.
+func (d *DingTalkConfig) TextTemplate() *template.Template { return d.text }
+
+// URLTemplate returns the parsed URL template.
+func (s *SMSConfig) URLTemplate() *template.Template { return s.url }
+
+// BodyTemplate returns the parsed body template or nil.
+func (s *SMSConfig) BodyTemplate() *template.Template { return s.body }
+
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("url: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("url %q must be absolute http(s)", redact.URL(s))
+	}
+	return nil
+}
+
+func splitHostPort(s string) (string, string, error) {
+	i := strings.LastIndex(s, ":")
+	if i <= 0 || i == len(s)-1 {
+		return "", "", fmt.Errorf("%q is not host:port", s)
+	}
+	return s[:i], s[i+1:], nil
+}

@@ -1,0 +1,201 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package config
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"text/template"
+	"time"
+
+	tmpl "github.com/zkwatch/zkwatch/receiver/template"
+)
+
+// Restart runs a command for matching firing alerts.
+type Restart struct {
+	Name    string            `yaml:"name"`
+	Match   map[string]string `yaml:"match"`
+	MatchRE map[string]string `yaml:"match_re"`
+	// Command is the argv, run without a shell; every element except the
+	// first is a template and stays exactly one argument.
+	Command []string `yaml:"command"`
+	// Allow maps label names to regexes their values must match (fully)
+	// before any restart runs.
+	Allow       map[string]string `yaml:"allow"`
+	Workdir     string            `yaml:"workdir"`
+	Timeout     time.Duration     `yaml:"timeout"`
+	MaxAttempts int               `yaml:"max_attempts"`
+	Backoff     time.Duration     `yaml:"backoff"`
+	Cooldown    time.Duration     `yaml:"cooldown"`
+	DryRun      bool              `yaml:"dry_run"`
+	Guard       *Guard            `yaml:"guard"`
+
+	matcher   Matcher
+	argv      []*template.Template
+	allow     map[string]*regexp.Regexp
+	templated bool
+}
+
+// Guard postpones a restart unless the rest of a ZooKeeper ensemble keeps
+// a quorum and no other member of it is being restarted.
+type Guard struct {
+	ZooKeeper []string `yaml:"zookeeper"`
+	// TargetLabel names the label holding the member's host:port.
+	TargetLabel string        `yaml:"target_label"`
+	Timeout     time.Duration `yaml:"timeout"`
+	// RetryInterval is how long a postponed restart waits.
+	RetryInterval time.Duration `yaml:"retry_interval"`
+}
+
+// DefaultLabelAllow is the allow regex applied to labels that a restart
+// command uses but that the rule's allow map does not mention. It accepts
+// names, host:port and ZooKeeper paths (/monitor/web, the exporter's group
+// label), and refuses every segment that starts with "." or "-": no ".."
+// climbing out of a directory, no value a command would read as an option.
+const DefaultLabelAllow = `^/?[A-Za-z0-9_:][A-Za-z0-9._:-]*(/[A-Za-z0-9_:][A-Za-z0-9._:-]*)*$`
+
+// DefaultRestart holds the defaults of a restart rule.
+var DefaultRestart = Restart{Timeout: 30 * time.Second, MaxAttempts: 1, Backoff: 5 * time.Second}
+
+// UnmarshalYAML applies DefaultRestart before the file's values.
+func (r *Restart) UnmarshalYAML(unmarshal func(any) error) error {
+	*r = DefaultRestart
+	type plain Restart
+	return unmarshal((*plain)(r))
+}
+
+// DefaultGuard holds the defaults of a quorum guard.
+var DefaultGuard = Guard{TargetLabel: "server", Timeout: 2 * time.Second, RetryInterval: 10 * time.Second}
+
+// UnmarshalYAML applies DefaultGuard before the file's values.
+func (g *Guard) UnmarshalYAML(unmarshal func(any) error) error {
+	*g = DefaultGuard
+	type plain Guard
+	return unmarshal((*plain)(g))
+}
+
+func (r *Restart) validate() error {
+	var err error
+	if r.matcher, err = NewMatcher(r.Match, r.MatchRE); err != nil {
+		return err
+	}
+	if len(r.Match)+len(r.MatchRE) == 0 {
+		return errors.New("match or match_re is required")
+	}
+	if len(r.Command) == 0 {
+		return errors.New("command is required")
+	}
+	if strings.Contains(r.Command[0], "{{") || !filepath.IsAbs(r.Command[0]) {
+		return errors.New("command[0] must be an absolute path without templates")
+	}
+	switch {
+	case r.Timeout <= 0:
+		return errors.New("timeout must be positive")
+	case r.MaxAttempts < 1:
+		return fmt.Errorf("max_attempts must be at least 1, got %d", r.MaxAttempts)
+	case r.Backoff < 0 || r.Cooldown < 0:
+		return errors.New("backoff and cooldown must not be negative")
+	}
+	r.allow = map[string]*regexp.Regexp{}
+	for name, expr := range r.Allow {
+		if r.allow[name], err = anchored(expr); err != nil {
+			return fmt.Errorf("allow %s: %w", name, err)
+		}
+	}
+	if err := r.parseCommand(); err != nil {
+		return err
+	}
+	if r.Guard != nil {
+		return r.Guard.validate()
+	}
+	return nil
+}
+
+// parseCommand parses the argument templates and vets every label they
+// use, with DefaultLabelAllow unless allow names it.
+func (r *Restart) parseCommand() error {
+	r.argv = make([]*template.Template, len(r.Command))
+	for i, arg := range r.Command {
+		t, err := tmpl.Parse(fmt.Sprintf("command[%d]", i), arg)
+		if err != nil {
+			return err
+		}
+		if t == nil {
+			t = template.Must(template.New("").Parse(""))
+		}
+		r.argv[i] = t
+		r.templated = r.templated || strings.Contains(arg, "{{")
+		// Labels a command uses must be vetted even if allow forgets them.
+		for _, l := range tmpl.UsedLabels(t) {
+			if _, ok := r.allow[l]; !ok {
+				r.allow[l] = regexp.MustCompile(DefaultLabelAllow)
+			}
+		}
+	}
+	return nil
+}
+
+func (g *Guard) validate() error {
+	if len(g.ZooKeeper) == 0 {
+		return errors.New("guard: zookeeper needs at least one host:port")
+	}
+	for _, a := range g.ZooKeeper {
+		if _, _, err := splitHostPort(a); err != nil {
+			return fmt.Errorf("guard: %w", err)
+		}
+	}
+	switch {
+	case g.TargetLabel == "":
+		return errors.New("guard: target_label must not be empty")
+	case g.Timeout <= 0:
+		return errors.New("guard: timeout must be positive")
+	case g.RetryInterval <= 0:
+		return errors.New("guard: retry_interval must be positive")
+	}
+	return nil
+}
+
+// Matches tells whether the rule applies to labels.
+func (r *Restart) Matches(labels map[string]string) bool { return r.matcher.Matches(labels) }
+
+// Argv returns the command's argument templates (element 0 is literal).
+func (r *Restart) Argv() []*template.Template { return r.argv }
+
+// Templated tells whether any argument is a template, that is whether the
+// command line itself names what it restarts.
+func (r *Restart) Templated() bool { return r.templated }
+
+// CheckAllow returns an error naming the first label whose value is
+// missing or does not match its allow regex.
+func (r *Restart) CheckAllow(labels map[string]string) error {
+	names := make([]string, 0, len(r.allow))
+	for n := range r.allow {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		v, ok := labels[n]
+		if !ok {
+			return fmt.Errorf("label %q is missing", n)
+		}
+		if !r.allow[n].MatchString(v) {
+			return fmt.Errorf("label %s=%q does not match allow %q", n, v, r.allow[n].String())
+		}
+	}
+	return nil
+}

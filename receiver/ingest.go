@@ -1,0 +1,134 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package receiver
+
+import (
+	"time"
+
+	"github.com/zkwatch/zkwatch/receiver/config"
+	"github.com/zkwatch/zkwatch/receiver/payload"
+	"github.com/zkwatch/zkwatch/receiver/store"
+)
+
+// IngestResult summarises what one payload changed.
+type IngestResult struct {
+	New, Resolved, Repeated, Notifications, Restarts int
+}
+
+// Ingest records a payload durably; it returns only after the commit is on
+// disk. Notifications and restarts happen later, from the store.
+func (r *Receiver) Ingest(m *payload.Message) (IngestResult, error) {
+	cfg := r.Config()
+	now := r.now()
+	var res IngestResult
+	err := r.store.Batch(func(tx *store.Tx) error {
+		res = IngestResult{} // Batch may run this more than once.
+		for i := range m.Alerts {
+			if err := ingestAlert(tx, cfg, m.Receiver, &m.Alerts[i], now, &res); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	if res.Notifications > 0 {
+		r.outbox.Wake()
+	}
+	if res.Restarts > 0 || res.Resolved > 0 {
+		r.restarts.Wake()
+	}
+	return res, nil
+}
+
+func ingestAlert(tx *store.Tx, cfg *config.Config, receiver string, a *payload.Alert, now time.Time, res *IngestResult) error {
+	id := a.IncidentID()
+	inc, err := tx.Incident(id)
+	if err != nil {
+		return err
+	}
+	enqueue := func(kind string) error {
+		for _, n := range inc.Notifiers {
+			it := &store.OutboxItem{IncidentID: id, Notifier: n, Kind: kind, Alert: inc.Alert, NextAt: now, Created: now}
+			if err := tx.Enqueue(it); err != nil {
+				return err
+			}
+			res.Notifications++
+		}
+		inc.LastNotified = now
+		return nil
+	}
+	if inc == nil {
+		res.New++
+		inc = &store.Incident{
+			ID: id, Status: a.Status, Alert: *a, Receiver: receiver,
+			Notifiers: cfg.Route(a.Labels), FirstSeen: now, LastSeen: now, Received: 1,
+		}
+		if a.Resolved() {
+			inc.ResolvedAt = now
+			res.Resolved++
+		} else {
+			for _, rule := range cfg.RestartRules(a.Labels) {
+				inc.RestartRules = append(inc.RestartRules, rule.Name)
+				if err := tx.PutJob(&store.RestartJob{IncidentID: id, Rule: rule.Name, NextAt: now}); err != nil {
+					return err
+				}
+				res.Restarts++
+			}
+		}
+		if err := enqueue(a.Status); err != nil {
+			return err
+		}
+		return tx.PutIncident(inc)
+	}
+	inc.LastSeen = now
+	inc.Received++
+	switch {
+	case inc.Status == payload.StatusFiring && a.Resolved():
+		res.Resolved++
+		inc.Status, inc.Alert, inc.ResolvedAt = payload.StatusResolved, *a, now
+		if err := enqueue(store.KindResolved); err != nil {
+			return err
+		}
+		// Restarts not yet started are no longer wanted.
+		for _, rule := range inc.RestartRules {
+			j, err := tx.Job(id + "/" + rule)
+			if err != nil {
+				return err
+			}
+			if j != nil && !j.Running {
+				if err := tx.DeleteJob(j.Key()); err != nil {
+					return err
+				}
+				inc.Restarts = append(inc.Restarts, store.RestartAttempt{
+					Rule: rule, Attempt: j.Attempts, Outcome: "cancelled", Reason: "alert resolved", At: now,
+				})
+			}
+		}
+	case inc.Status == payload.StatusFiring:
+		res.Repeated++
+		inc.Alert.Annotations, inc.Alert.GeneratorURL = a.Annotations, a.GeneratorURL
+		if ri := cfg.Global.RenotifyInterval; ri > 0 && now.Sub(inc.LastNotified) >= ri {
+			if err := enqueue(store.KindRenotify); err != nil {
+				return err
+			}
+		}
+	default:
+		// Already resolved: repeats, and late retries of the firing
+		// notification, change nothing.
+		res.Repeated++
+	}
+	return tx.PutIncident(inc)
+}
