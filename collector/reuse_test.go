@@ -17,10 +17,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zkwatch/zkwatch/internal/zktest"
 )
@@ -94,5 +96,56 @@ func TestProbeReuse(t *testing.T) {
 		return nil
 	}); err != nil {
 		t.Error(err)
+	}
+}
+
+// probingCollector stands for a collector that asks ZooKeeper: it blocks
+// until release is closed.
+type probingCollector struct {
+	started chan struct{}
+	release chan struct{}
+	done    *atomic.Bool
+}
+
+func (p probingCollector) Update(context.Context, chan<- prometheus.Metric) error {
+	close(p.started)
+	<-p.release
+	p.done.Store(true)
+	return nil
+}
+
+// viewCollector stands for a watch collector: it records whether the
+// probing collector had finished when it read its view.
+type viewCollector struct {
+	watchCollector
+	probeDone *atomic.Bool
+	sawDone   *atomic.Bool
+}
+
+func (v viewCollector) Update(context.Context, chan<- prometheus.Metric) error {
+	v.sawDone.Store(v.probeDone.Load())
+	return nil
+}
+
+// TestWatchViewReadAfterProbe: the watch collectors read their view after
+// the collectors that ask ZooKeeper have finished, so an answer shows the
+// view as of when it is sent.
+func TestWatchViewReadAfterProbe(t *testing.T) {
+	var done, saw atomic.Bool
+	p := probingCollector{started: make(chan struct{}), release: make(chan struct{}), done: &done}
+	zk := &ZooKeeperCollector{Collectors: map[string]Collector{"probe": p, "view": viewCollector{probeDone: &done, sawDone: &saw}},
+		logger: log.NewNopLogger(), watcher: newWatcher(Config{}, log.NewNopLogger())}
+	gathered := make(chan error)
+	go func() {
+		_, err := zk.Gather(context.Background())
+		gathered <- err
+	}()
+	<-p.started
+	close(p.release)
+	if err := <-gathered; err != nil {
+		t.Fatal(err)
+	}
+	if !saw.Load() {
+		t.Error("the watch view was read before the probe finished")
 	}
 }
