@@ -128,7 +128,7 @@ var client = &http.Client{
 }
 
 func get(url string) (string, error) {
-	req, err := http.NewRequest("GET", url, nil)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		return "", err
 	}
@@ -255,7 +255,7 @@ func inProcess(b *testing.B, addrs []string) *target {
 	want := fmt.Sprintf("zookeeper_ensemble_members_up %d\n", len(addrs))
 	return &target{name: "zkwatch-inproc", measure: func() (time.Duration, error) {
 		rec := httptest.NewRecorder()
-		req := httptest.NewRequest("GET", "/metrics", nil)
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 		req.Header.Set("Accept", "text/plain;version=0.0.4")
 		t0 := time.Now()
 		// What /probe does, without the HTTP server.

@@ -73,7 +73,7 @@ func benchmarkScrape(b *testing.B, members int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := exposition.Write(rec, httptest.NewRequest("GET", "/metrics", nil), mfs); err != nil || rec.Body.Len() == 0 {
+		if err := exposition.Write(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil), mfs); err != nil || rec.Body.Len() == 0 {
 			b.Fatalf("scrape: %v", err)
 		}
 	}
@@ -133,7 +133,7 @@ func BenchmarkFixtureScrape(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := httptest.NewRequest("GET", "/metrics", nil)
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 	w := &discardWriter{header: http.Header{}}
 	scrape := func() {
 		if err := zk.GatherFunc(context.Background(), func(mfs []*dto.MetricFamily) error {

@@ -193,7 +193,7 @@ func BenchmarkWatchScale100k(b *testing.B) {
 		var cpuTimes []time.Duration
 		var renderTimes []time.Duration
 		series := 0
-		req := httptest.NewRequest("GET", "/metrics", nil)
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 		for r := 0; r < renders; r++ {
 			start, cpu0 := time.Now(), processCPU()
 			err := zc.GatherFunc(context.Background(), func(mfs []*dto.MetricFamily) error {

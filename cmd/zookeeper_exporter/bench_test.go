@@ -152,7 +152,7 @@ func pollMetrics(ctx context.Context, b *testing.B, url, line string, want *atom
 // metricValue fetches url and returns the value on the line starting with
 // line.
 func metricValue(ctx context.Context, url, line string) (int64, error) {
-	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err

@@ -103,7 +103,7 @@ func startExporter(t *testing.T, bin string, args ...string) *exporter {
 
 func get(t *testing.T, url string, header ...string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
@@ -184,7 +184,7 @@ func TestExporterBasicAuth(t *testing.T) {
 	if code != http.StatusUnauthorized {
 		t.Errorf("no credentials: %d, want 401", code)
 	}
-	req, _ := http.NewRequest("GET", exp.url+"/metrics", nil)
+	req, _ := http.NewRequest(http.MethodGet, exp.url+"/metrics", nil)
 	req.SetBasicAuth("prom", "s3cret")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -193,7 +193,7 @@ func TestExporterBasicAuth(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	// The member is unreachable: still a 200 with up 0, not an error page.
-	if resp.StatusCode != 200 || !strings.Contains(string(body), `zookeeper_up{server="127.0.0.1:1"} 0`) {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `zookeeper_up{server="127.0.0.1:1"} 0`) {
 		t.Errorf("with credentials: %d", resp.StatusCode)
 	}
 }

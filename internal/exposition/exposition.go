@@ -31,7 +31,9 @@ import (
 )
 
 var (
-	gzipWriters = sync.Pool{New: func() any {
+	// acceptedFormats are promhttp's defaults, in order of preference.
+	acceptedFormats = expfmt.DefaultAcceptedFormats()
+	gzipWriters     = sync.Pool{New: func() any {
 		// BestSpeed: on a 2-core machine the default level costs more CPU
 		// than the scrape itself, for a few percent of size.
 		w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
@@ -44,8 +46,9 @@ var (
 // It returns the first write error; the answer is then incomplete, as
 // with promhttp.
 func Write(w http.ResponseWriter, r *http.Request, mfs []*dto.MetricFamily) error {
-	format := expfmt.Negotiate(r.Header)
+	format := expfmt.NegotiateAccept(r.Header, acceptedFormats...)
 	h := w.Header()
+	h.Add("Vary", "Accept")
 	h.Set("Content-Type", string(format))
 	var out io.Writer = w
 	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
@@ -97,12 +100,12 @@ func encode(w *bufio.Writer, format expfmt.Format, mfs []*dto.MetricFamily) erro
 // legacyNames tells whether escaping would leave mf unchanged: its name
 // and label names are valid legacy names and no __name__ label is set.
 func legacyNames(mf *dto.MetricFamily) bool {
-	if !model.IsValidLegacyMetricName(mf.GetName()) {
+	if !model.LegacyValidation.IsValidMetricName(mf.GetName()) {
 		return false
 	}
 	for _, m := range mf.Metric {
 		for _, l := range m.Label {
-			if l.GetName() == model.MetricNameLabel || !model.IsValidLegacyMetricName(l.GetName()) {
+			if l.GetName() == model.MetricNameLabel || !model.LegacyValidation.IsValidMetricName(l.GetName()) {
 				return false
 			}
 		}

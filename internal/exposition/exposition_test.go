@@ -48,7 +48,7 @@ func families(t testing.TB) (*prometheus.Registry, []*dto.MetricFamily) {
 }
 
 func get(h http.Handler, header ...string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest("GET", "/metrics", nil)
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
@@ -110,7 +110,7 @@ func TestAcceptsGzip(t *testing.T) {
 // the default one on the same families.
 func BenchmarkWriteGzip(b *testing.B) {
 	_, mfs := families(b)
-	req := httptest.NewRequest("GET", "/metrics", nil)
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 	req.Header.Set("Accept-Encoding", "gzip")
 	b.Run("BestSpeed", func(b *testing.B) {
 		b.ReportAllocs()
@@ -131,7 +131,7 @@ func BenchmarkWriteGzip(b *testing.B) {
 			var buf bytes.Buffer
 			gz := gzip.NewWriter(&buf)
 			rec := httptest.NewRecorder()
-			if err := Write(rec, httptest.NewRequest("GET", "/metrics", nil), mfs); err != nil {
+			if err := Write(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil), mfs); err != nil {
 				b.Fatal(err)
 			}
 			_, _ = gz.Write(rec.Body.Bytes())
