@@ -37,7 +37,7 @@ func BenchmarkRegisterLatency(b *testing.B) {
 	m := NewMetrics(nil)
 	s := dial(b, ens.Servers(), m)
 	if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error {
-		if st, _, _ := s.State(); st != StateConnected {
+		if st := s.State(); !st.Live() {
 			return fmt.Errorf("agent %v", st)
 		}
 		return nil

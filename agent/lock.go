@@ -28,6 +28,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/zkwatch/zkwatch/agent/supervise"
+	"github.com/zkwatch/zkwatch/internal/zksession"
 )
 
 // lockName is the part of Curator's InterProcessMutex node names before the
@@ -82,14 +83,9 @@ func sortedContenders(children []string) []string {
 // create was lost in a disconnection (the reason for the _c_<uuid> prefix).
 func (l *Mutex) create(id string) (string, error) {
 	prefix := "_c_" + id + "-" + lockName
-	p, err := l.s.Conn.Create(l.dir+"/"+prefix, l.data, zk.FlagEphemeral|zk.FlagSequence, zk.WorldACL(zk.PermAll))
-	if errors.Is(err, zk.ErrNoNode) {
-		if err = CreateParents(l.s.Conn, l.dir+"/x"); err == nil {
-			p, err = l.s.Conn.Create(l.dir+"/"+prefix, l.data, zk.FlagEphemeral|zk.FlagSequence, zk.WorldACL(zk.PermAll))
-		}
-	}
+	p, err := l.s.create(l.dir+"/"+prefix, l.data, zk.FlagEphemeral|zk.FlagSequence)
 	if errors.Is(err, zk.ErrConnectionClosed) {
-		children, _, cerr := l.s.Conn.Children(l.dir)
+		children, _, cerr := l.s.Conn().Children(l.dir)
 		if cerr != nil {
 			return "", err
 		}
@@ -121,8 +117,8 @@ func (l *Mutex) Acquire(ctx context.Context) (<-chan struct{}, error) {
 		if ctx.Err() != nil {
 			return fail(ctx.Err())
 		}
-		st, sid, _ := l.s.State()
-		if st != StateConnected {
+		live, sid := l.s.Live()
+		if !live {
 			select {
 			case <-ctx.Done():
 			case <-states:
@@ -145,7 +141,7 @@ func (l *Mutex) Acquire(ctx context.Context) (<-chan struct{}, error) {
 			}
 			node, nodeSession = p, sid
 		}
-		children, _, err := l.s.Conn.Children(l.dir)
+		children, _, err := l.s.Conn().Children(l.dir)
 		if err != nil {
 			select {
 			case <-ctx.Done():
@@ -171,7 +167,7 @@ func (l *Mutex) Acquire(ctx context.Context) (<-chan struct{}, error) {
 			return lost, nil
 		}
 		pred := l.dir + "/" + sorted[idx-1]
-		ok, _, watch, err := l.s.Conn.ExistsW(pred)
+		ok, _, watch, err := l.s.Conn().ExistsW(pred)
 		if err != nil || !ok {
 			continue
 		}
@@ -186,35 +182,56 @@ func (l *Mutex) Acquire(ctx context.Context) (<-chan struct{}, error) {
 
 // monitor closes lost when the held lock can no longer be trusted.
 func (l *Mutex) monitor(node string, stop, lost chan struct{}) {
-	defer close(lost)
+	var once sync.Once
+	lose := func(msg string, kv ...interface{}) {
+		once.Do(func() {
+			if msg != "" {
+				level.Warn(l.logger).Log(append([]interface{}{"msg", msg}, kv...)...)
+			}
+			close(lost)
+		})
+	}
+	defer lose("")
+	done := make(chan struct{})
+	defer close(done)
+	fenced := l.s.WhenFenced(done)
+	go func() {
+		// Not only in the loop below, which may wait in a call on a dead
+		// connection.
+		select {
+		case <-fenced:
+			lose("lock lost: ZooKeeper session not trustworthy")
+		case <-done:
+		}
+	}()
 	states, unsub := l.s.Subscribe()
 	defer unsub()
-	tick := time.NewTicker(max(l.s.Timeout()/16, 10*time.Millisecond))
-	defer tick.Stop()
 	var watch <-chan zk.Event
 	for {
-		if l.s.Fenced() {
-			level.Warn(l.logger).Log("msg", "lock lost: ZooKeeper session not trustworthy")
-			return
-		}
-		if st, _, _ := l.s.State(); st == StateConnected && watch == nil {
-			ok, _, w, err := l.s.Conn.ExistsW(node)
+		var retry <-chan time.Time
+		if l.s.State().Live() && watch == nil {
+			ok, _, w, err := l.s.Conn().ExistsW(node)
 			switch {
 			case err == nil && !ok:
-				level.Warn(l.logger).Log("msg", "lock lost: contender node deleted", "node", node)
+				lose("lock lost: contender node deleted", "node", node)
 				return
 			case err == nil:
 				watch = w
+			default:
+				retry = time.After(l.s.checkEvery())
 			}
 		}
 		select {
+		case <-retry:
 		case <-stop:
+			return
+		case <-fenced:
+			lose("lock lost: ZooKeeper session not trustworthy")
 			return
 		case <-watch:
 			watch = nil
 		case <-states:
 			watch = nil
-		case <-tick.C:
 		}
 	}
 }
@@ -240,7 +257,7 @@ func (l *Mutex) deleteNode(node string) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := l.s.Conn.Delete(node, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+		if err := l.s.Conn().Delete(node, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
 			level.Warn(l.logger).Log("msg", "could not delete lock node", "node", node, "err", err)
 		}
 	}()
@@ -261,7 +278,7 @@ type LockConfig struct {
 // RunLock runs the command only while holding the lock at cfg.Path, and
 // returns the exit code the agent should end with.
 func RunLock(ctx context.Context, s *Session, cfg LockConfig, m *Metrics, logger log.Logger) (int, error) {
-	if err := ValidatePath(cfg.Path); err != nil {
+	if err := zksession.ValidatePath(cfg.Path); err != nil {
 		return 2, err
 	}
 	if logger == nil {
@@ -270,9 +287,10 @@ func RunLock(ctx context.Context, s *Session, cfg LockConfig, m *Metrics, logger
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	mu := NewMutex(s, cfg.Path, cfg.Data, logger)
+	mu := NewMutex(s, s.Path(cfg.Path), cfg.Data, logger)
 	sc := cfg.Supervise
 	sc.Logger = logger
+	sc.LostGrace = s.StopGrace
 	sc.OnRestart = m.ChildRestarts.Inc
 	sc.Gate = func(ctx context.Context) (<-chan struct{}, func(), error) {
 		level.Info(logger).Log("msg", "waiting for lock", "path", cfg.Path)

@@ -22,6 +22,8 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/go-zookeeper/zk"
+
+	"github.com/zkwatch/zkwatch/internal/zksession"
 )
 
 // Node keeps an ephemeral znode in place while it is wanted, in the manner
@@ -140,12 +142,11 @@ func (n *Node) Run(ctx context.Context) {
 // reconcile brings ZooKeeper in line with the wanted state once. It returns
 // a watch that fires when the node changes, and whether to retry soon.
 func (n *Node) reconcile() (<-chan zk.Event, bool) {
-	st, _, _ := n.s.State()
-	switch st {
-	case StateLost, StateConnecting:
+	switch n.s.State() {
+	case zksession.Lost, zksession.Idle:
 		n.setRegistered(false)
 		return nil, false
-	case StateSuspended:
+	case zksession.Suspended:
 		// Keep the registration: the session may well survive.
 		return nil, false
 	}
@@ -163,7 +164,7 @@ func (n *Node) reconcile() (<-chan zk.Event, bool) {
 		n.mu.Lock()
 		want, data = n.want, n.data
 		n.mu.Unlock()
-		ok, stat, watch, err := n.s.Conn.ExistsW(n.path)
+		ok, stat, watch, err := n.s.Conn().ExistsW(n.path)
 		if err != nil {
 			level.Debug(n.logger).Log("msg", "exists failed", "err", err)
 			return nil, true
@@ -175,7 +176,7 @@ func (n *Node) reconcile() (<-chan zk.Event, bool) {
 		switch {
 		case !want:
 			if ok && (current || old) {
-				if err := n.s.Conn.Delete(n.path, stat.Version); err != nil && !errors.Is(err, zk.ErrNoNode) {
+				if err := n.s.Conn().Delete(n.path, stat.Version); err != nil && !errors.Is(err, zk.ErrNoNode) {
 					level.Warn(n.logger).Log("msg", "delete failed", "err", err)
 					if errors.Is(err, zk.ErrBadVersion) {
 						continue
@@ -195,14 +196,14 @@ func (n *Node) reconcile() (<-chan zk.Event, bool) {
 			// Loop to confirm ownership and set the watch.
 		case current:
 			if !n.isRegistered() {
-				level.Info(n.logger).Log("msg", "registered", "session", sessionHex(stat.EphemeralOwner))
+				level.Info(n.logger).Log("msg", "registered", "session", zksession.SessionHex(stat.EphemeralOwner))
 			}
 			n.setConflict(false)
 			n.setRegistered(true)
 			return watch, false
 		case old:
-			level.Info(n.logger).Log("msg", "replacing node left by an earlier session of this agent", "owner", sessionHex(stat.EphemeralOwner))
-			if err := n.s.Conn.Delete(n.path, stat.Version); err != nil && !errors.Is(err, zk.ErrNoNode) && !errors.Is(err, zk.ErrBadVersion) {
+			level.Info(n.logger).Log("msg", "replacing node left by an earlier session of this agent", "owner", zksession.SessionHex(stat.EphemeralOwner))
+			if err := n.s.Conn().Delete(n.path, stat.Version); err != nil && !errors.Is(err, zk.ErrNoNode) && !errors.Is(err, zk.ErrBadVersion) {
 				return nil, true
 			}
 		default:
@@ -212,7 +213,7 @@ func (n *Node) reconcile() (<-chan zk.Event, bool) {
 				if n.m != nil && n.m.Conflicts != nil {
 					n.m.Conflicts.Inc()
 				}
-				level.Error(n.logger).Log("msg", "conflict: node is owned by another live session; not taking it over, waiting for it to go away", "owner", sessionHex(stat.EphemeralOwner))
+				level.Error(n.logger).Log("msg", "conflict: node is owned by another live session; not taking it over, waiting for it to go away", "owner", zksession.SessionHex(stat.EphemeralOwner))
 			}
 			return watch, false
 		}
@@ -239,11 +240,6 @@ func (n *Node) setConflict(c bool) {
 }
 
 func (n *Node) create(data []byte) error {
-	_, err := n.s.Conn.Create(n.path, data, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
-	if errors.Is(err, zk.ErrNoNode) {
-		if err = CreateParents(n.s.Conn, n.path); err == nil {
-			_, err = n.s.Conn.Create(n.path, data, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
-		}
-	}
+	_, err := n.s.create(n.path, data, zk.FlagEphemeral)
 	return err
 }

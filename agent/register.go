@@ -17,7 +17,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"strings"
@@ -28,6 +27,7 @@ import (
 	"github.com/go-kit/log/level"
 
 	"github.com/zkwatch/zkwatch/agent/supervise"
+	"github.com/zkwatch/zkwatch/internal/zksession"
 )
 
 // MemberData is the default content of a member node.
@@ -136,7 +136,7 @@ func (r *registrar) down() {
 // signal arrives, keeps the member node in step with it, and returns the
 // exit code the agent should end with.
 func RunRegister(ctx context.Context, s *Session, cfg RegisterConfig, m *Metrics, logger log.Logger) (int, error) {
-	if err := ValidatePath(cfg.Path); err != nil {
+	if err := zksession.ValidatePath(cfg.Path); err != nil {
 		return 2, err
 	}
 	if cfg.Data != nil && !json.Valid(cfg.Data) {
@@ -157,7 +157,7 @@ func RunRegister(ctx context.Context, s *Session, cfg RegisterConfig, m *Metrics
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	r := &registrar{cfg: cfg, node: NewNode(s, cfg.Path, m, logger), logger: logger}
+	r := &registrar{cfg: cfg, node: NewNode(s, s.Path(cfg.Path), m, logger), logger: logger}
 	nodeCtx, stopNode := context.WithCancel(context.Background())
 	nodeDone := make(chan struct{})
 	go func() { defer close(nodeDone); r.node.Run(nodeCtx) }()
@@ -217,29 +217,31 @@ func (r *registrar) watch(ctx context.Context, s *Session) (int, error) {
 			}
 		}
 	}()
-	if r.cfg.WatchPID != 0 && !supervise.Alive(r.cfg.WatchPID) {
-		return 1, fmt.Errorf("process %d not found", r.cfg.WatchPID)
+	var watched supervise.Proc // --watch-pid: the process as it was at start
+	if r.cfg.WatchPID != 0 {
+		var err error
+		if watched, err = supervise.Identify(r.cfg.WatchPID); err != nil {
+			return 1, err
+		}
 	}
 	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()
 	for {
-		pid := r.cfg.WatchPID
+		p, err := watched, error(nil)
 		if r.cfg.PIDFile != "" {
-			var err error
-			if pid, err = supervise.ReadPIDFile(r.cfg.PIDFile); err != nil {
+			if p, err = supervise.PIDFileProcess(r.cfg.PIDFile); err != nil {
 				level.Debug(r.logger).Log("msg", "no process yet", "err", err)
-				pid = 0
 			}
 		}
-		if supervise.Alive(pid) {
-			level.Info(r.logger).Log("msg", "watching process", "pid", pid)
-			r.up(pid, supervise.StartTime(pid))
-			err := supervise.WaitExit(ctx, pid)
+		if err == nil && p.Alive() {
+			level.Info(r.logger).Log("msg", "watching process", "pid", p.Pid)
+			r.up(p.Pid, p.Started())
+			err := p.Wait(ctx)
 			r.down()
 			if err != nil {
 				return 0, nil
 			}
-			level.Info(r.logger).Log("msg", "watched process exited", "pid", pid)
+			level.Info(r.logger).Log("msg", "watched process exited", "pid", p.Pid)
 		}
 		if r.cfg.PIDFile == "" {
 			return 0, nil

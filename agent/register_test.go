@@ -34,6 +34,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/zkwatch/zkwatch/agent/supervise"
+	"github.com/zkwatch/zkwatch/internal/zksession"
 	"github.com/zkwatch/zkwatch/internal/zktest"
 )
 
@@ -49,8 +50,8 @@ func testLogger(t testing.TB) log.Logger {
 // dial opens an agent session to servers and closes it at the end.
 func dial(t testing.TB, servers string, m *Metrics) *Session {
 	t.Helper()
-	var exp = m.SessionExpirations
-	s, err := Dial(servers, testTimeout, testLogger(t), exp)
+	s, err := Dial(SessionOptions{Options: zksession.Options{Servers: Servers(servers), SessionTimeout: testTimeout, Logger: testLogger(t)},
+		Expired: m.SessionExpirations})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func dial(t testing.TB, servers string, m *Metrics) *Session {
 // observer is a plain client the tests use to look at ZooKeeper.
 func observer(t testing.TB, servers string) *zk.Conn {
 	t.Helper()
-	c, _, err := zk.Connect(strings.Split(servers, ","), testTimeout, zk.WithLogInfo(false), zk.WithLogger(zkLogger{log.NewNopLogger()}))
+	c, _, err := zk.Connect(strings.Split(servers, ","), testTimeout, zk.WithLogInfo(false), zk.WithLogger(zksession.Logger(log.NewNopLogger())))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +300,7 @@ func TestRegister(t *testing.T) {
 	t.Run("ConflictNeverStolen", func(t *testing.T) {
 		path := "/monitor/app/conflict"
 		other := observer(t, ens.Servers())
-		if err := CreateParents(other, path); err != nil {
+		if err := createParents(other, path, zk.WorldACL(zk.PermAll)); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := other.Create(path, []byte("other"), zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
@@ -328,7 +329,7 @@ func TestRegister(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if _, sid, _ := r.s.State(); o != sid {
+			if sid := r.s.m.SessionID(); o != sid {
 				return fmt.Errorf("owner %x, agent %x", o, sid)
 			}
 			return nil
@@ -356,9 +357,7 @@ func TestRegister(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		r.s.mu.Lock()
-		r.s.past[old.SessionID()] = true
-		r.s.mu.Unlock()
+		r.s.m.RememberSession(old.SessionID())
 		if err := obs.Delete(path, -1); err != nil {
 			t.Fatal(err)
 		}
@@ -370,7 +369,7 @@ func TestRegister(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if _, sid, _ := r.s.State(); o != sid {
+			if sid := r.s.m.SessionID(); o != sid {
 				return fmt.Errorf("owner %x, agent %x", o, sid)
 			}
 			return nil
@@ -406,15 +405,13 @@ func TestRegister(t *testing.T) {
 		// The client notices, reconnects with the same session, and the
 		// node (and the registered gauge) stay as they were.
 		if err := zktest.WaitFor(waitLong, 5*time.Millisecond, func() error {
-			st, sid, _ := r.s.State()
-			if st == StateSuspended && testutil.ToFloat64(r.m.Registered) != 1 {
+			st, sid := r.s.State(), r.s.m.SessionID()
+			if st == zksession.Suspended && testutil.ToFloat64(r.m.Registered) != 1 {
 				t.Error("registered dropped during a short disconnection")
 			}
-			r.s.mu.Lock()
-			n := r.s.suspensions
-			r.s.mu.Unlock()
-			if n == 0 || st != StateConnected || sid != first {
-				return fmt.Errorf("state %v session %x after %d suspensions", st, sid, n)
+			_, n := r.s.m.Counts()
+			if n == 0 || !st.Live() || sid != first {
+				return fmt.Errorf("state %v session %x after %v reconnects", st, sid, n)
 			}
 			return nil
 		}); err != nil {
@@ -456,7 +453,7 @@ func TestRegister(t *testing.T) {
 			if o == first {
 				return fmt.Errorf("still the old owner")
 			}
-			if _, sid, _ := r.s.State(); o != sid {
+			if sid := r.s.m.SessionID(); o != sid {
 				return fmt.Errorf("owner %x, agent %x", o, sid)
 			}
 			return nil
@@ -638,7 +635,6 @@ func TestRegister(t *testing.T) {
 			t.Errorf("lock not released: %v %v", children, err)
 		}
 	})
-
 }
 
 // presentThenGone runs a child that exits on request, checks its member
@@ -660,7 +656,7 @@ func presentThenGone(t *testing.T, servers string, obs *zk.Conn, path, flag stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, sid, _ := r.s.State(); st.EphemeralOwner != sid {
+	if sid := r.s.m.SessionID(); st.EphemeralOwner != sid {
 		t.Fatalf("owner %x, agent session %x", st.EphemeralOwner, sid)
 	}
 	var md MemberData
@@ -723,7 +719,7 @@ func TestRegisterEnsembleRestart(t *testing.T) {
 	}
 	// Stay down longer than the session timeout, so the session is gone.
 	if err := zktest.WaitFor(waitLong, 20*time.Millisecond, func() error {
-		if st, _, _ := r.s.State(); st != StateLost {
+		if st := r.s.State(); st != zksession.Lost {
 			return fmt.Errorf("agent session %v", st)
 		}
 		return nil
@@ -744,7 +740,7 @@ func TestRegisterEnsembleRestart(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if _, sid, _ := r.s.State(); o != sid {
+		if sid := r.s.m.SessionID(); o != sid {
 			return fmt.Errorf("owner %x, agent %x", o, sid)
 		}
 		if got := testutil.ToFloat64(r.m.Registered); got != 1 {

@@ -22,187 +22,82 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-kit/log"
-	"github.com/go-kit/log/level"
 	"github.com/go-zookeeper/zk"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/zkwatch/zkwatch/internal/zksession"
 )
 
-// State is the agent's view of its ZooKeeper session, after Curator's
-// ConnectionState.
-type State int
-
-const (
-	// StateConnecting: no session yet (initial connection).
-	StateConnecting State = iota
-	// StateConnected: a live session; ephemerals made under it exist.
-	StateConnected
-	// StateSuspended: the connection dropped; the session may still be
-	// alive on the server, so ephemerals are kept as registered.
-	StateSuspended
-	// StateLost: the session expired, or stayed disconnected for a full
-	// session timeout; its ephemerals must be assumed gone.
-	StateLost
-)
-
-func (s State) String() string {
-	switch s {
-	case StateConnecting:
-		return "connecting"
-	case StateConnected:
-		return "connected"
-	case StateSuspended:
-		return "suspended"
-	case StateLost:
-		return "lost"
-	}
-	return "unknown"
-}
-
-// Session owns one ZooKeeper connection (which go-zookeeper re-establishes,
-// with a new session after an expiry) and tracks its state.
+// Session is the agent's view of its internal/zksession session: the
+// channels its loops wait on, the ACL of the nodes it creates, and the
+// fencing rule of work that needs the session alive.
 type Session struct {
-	Conn    *zk.Conn
-	timeout time.Duration
-	logger  log.Logger
-	expired prometheus.Counter
+	m   *zksession.Manager
+	acl []zk.ACL
 
-	mu             sync.Mutex
-	state          State
-	sessionID      int64
-	past           map[int64]bool
-	disconnectedAt time.Time
-	suspensions    int // times the connection dropped (tests read it)
-	lostTimer      *time.Timer
-	subs           map[chan struct{}]struct{}
+	mu    sync.Mutex
+	subs  map[chan struct{}]struct{}
+	unsub func()
 }
 
-// Dial connects to servers (a comma-separated list of host:port). expired
-// counts session expirations and may be nil.
-func Dial(servers string, timeout time.Duration, logger log.Logger, expired prometheus.Counter) (*Session, error) {
-	var list []string
-	for _, s := range strings.Split(servers, ",") {
+// SessionOptions configure Dial.
+type SessionOptions struct {
+	zksession.Options
+	// ACLMode is the ACL of every node the agent creates (zksession.ACL).
+	ACLMode string
+	// Expired counts session expirations; may be nil.
+	Expired prometheus.Counter
+}
+
+// Servers splits a comma-separated host:port list.
+func Servers(list string) []string {
+	var out []string
+	for _, s := range strings.Split(list, ",") {
 		if s = strings.TrimSpace(s); s != "" {
-			list = append(list, s)
+			out = append(out, s)
 		}
 	}
-	if len(list) == 0 {
+	return out
+}
+
+// Dial checks opts and starts the session in the background.
+func Dial(opts SessionOptions) (*Session, error) {
+	if len(opts.Servers) == 0 {
 		return nil, errors.New("no ZooKeeper servers given")
 	}
-	if timeout <= 0 {
-		return nil, errors.New("session timeout must be positive")
-	}
-	if logger == nil {
-		logger = log.NewNopLogger()
-	}
-	s := &Session{timeout: timeout, logger: logger, expired: expired, past: map[int64]bool{}, subs: map[chan struct{}]struct{}{}}
-	conn, _, err := zk.Connect(list, timeout,
-		zk.WithLogger(zkLogger{logger}),
-		zk.WithEventCallback(s.event))
+	acl, err := zksession.ACL(opts.ACLMode, len(opts.Digest) > 0)
 	if err != nil {
 		return nil, err
 	}
-	s.Conn = conn
+	if opts.Expired != nil {
+		opts.OnExpired = opts.Expired.Inc
+	}
+	m, err := zksession.New(opts.Options)
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{m: m, acl: acl, subs: map[chan struct{}]struct{}{}}
+	s.unsub = m.Subscribe(s)
+	if err := m.Start(); err != nil {
+		s.unsub()
+		return nil, err
+	}
 	return s, nil
 }
 
-type zkLogger struct{ l log.Logger }
+// NodeEvent implements zksession.Listener; the agent sets its own watches.
+func (s *Session) NodeEvent(zk.Event) {}
 
-func (z zkLogger) Printf(format string, args ...interface{}) {
-	level.Debug(z.l).Log("msg", "zk client", "detail", sprintf(format, args...))
-}
-
-// event is go-zookeeper's synchronous callback; it must not block.
-func (s *Session) event(ev zk.Event) {
-	if ev.Type != zk.EventSession {
-		return
-	}
+// SessionEvent implements zksession.Listener: it wakes every subscriber.
+func (s *Session) SessionEvent(zksession.SessionEvent) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch ev.State {
-	case zk.StateHasSession:
-		id := s.Conn.SessionID()
-		if s.sessionID != 0 && s.sessionID != id {
-			s.past[s.sessionID] = true
-		}
-		s.sessionID = id
-		s.setState(StateConnected)
-		level.Info(s.logger).Log("msg", "ZooKeeper session established", "session", sessionHex(id), "server", ev.Server)
-	case zk.StateExpired:
-		if s.sessionID != 0 {
-			s.past[s.sessionID] = true
-		}
-		if s.expired != nil {
-			s.expired.Inc()
-		}
-		level.Warn(s.logger).Log("msg", "ZooKeeper session expired", "session", sessionHex(s.sessionID))
-		s.setState(StateLost)
-	case zk.StateDisconnected, zk.StateConnecting:
-		if s.state == StateConnected {
-			s.disconnectedAt = time.Now()
-			s.suspensions++
-			s.setState(StateSuspended)
-			level.Warn(s.logger).Log("msg", "ZooKeeper connection suspended", "session", sessionHex(s.sessionID))
-			if s.lostTimer != nil {
-				s.lostTimer.Stop()
-			}
-			s.lostTimer = time.AfterFunc(s.timeout, s.checkLost)
-		}
-	}
-}
-
-// checkLost turns a suspension that lasted a full session timeout into a
-// loss, as Curator does: the server has expired the session by now.
-func (s *Session) checkLost() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.state == StateSuspended && time.Since(s.disconnectedAt) >= s.timeout {
-		level.Warn(s.logger).Log("msg", "ZooKeeper session presumed lost", "session", sessionHex(s.sessionID), "disconnected_for", time.Since(s.disconnectedAt))
-		s.setState(StateLost)
-	}
-}
-
-func (s *Session) setState(st State) {
-	s.state = st
 	for ch := range s.subs {
 		select {
 		case ch <- struct{}{}:
 		default:
 		}
 	}
-}
-
-// State returns the current state, the current session ID, and, when
-// suspended, how long ago the connection dropped.
-func (s *Session) State() (State, int64, time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var d time.Duration
-	if s.state == StateSuspended {
-		d = time.Since(s.disconnectedAt)
-	}
-	return s.state, s.sessionID, d
-}
-
-// Fenced reports whether work that must run only while this session is
-// provably alive (a held lock, a claimed task) has to stop: the session is
-// lost, or has been suspended for a quarter of the timeout. The client
-// notices a dead connection about 2/3 of a timeout after the last reply, so
-// stopping at 1/4 after that keeps clear of the server's expiry.
-func (s *Session) Fenced() bool {
-	st, _, d := s.State()
-	return st == StateLost || (st == StateSuspended && d >= s.timeout/4) || st == StateConnecting
-}
-
-// Timeout is the requested session timeout.
-func (s *Session) Timeout() time.Duration { return s.timeout }
-
-// Ours reports whether an ephemeral owner is the current session or one of
-// this agent's earlier sessions.
-func (s *Session) Ours(owner int64) (current, old bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return owner != 0 && owner == s.sessionID, s.past[owner]
 }
 
 // Subscribe returns a channel that receives a token on every state change,
@@ -219,23 +114,87 @@ func (s *Session) Subscribe() (<-chan struct{}, func()) {
 	}
 }
 
-// Close ends the session; the server deletes its ephemerals at once.
-func (s *Session) Close() {
-	s.mu.Lock()
-	if s.lostTimer != nil {
-		s.lostTimer.Stop()
+// Conn is the client.
+func (s *Session) Conn() *zk.Conn { return s.m.Conn() }
+
+// State is the session's state.
+func (s *Session) State() zksession.State { return s.m.State() }
+
+// Live reports whether the session is usable, and its ID.
+func (s *Session) Live() (bool, int64) { return s.m.State().Live(), s.m.SessionID() }
+
+// Path maps a configured path to the server path under the chroot.
+func (s *Session) Path(p string) string { return s.m.Path(p) }
+
+// Timeout is the session timeout the server granted.
+func (s *Session) Timeout() time.Duration { return s.m.Timeout() }
+
+// Fenced reports whether work that must run only while this session is
+// provably alive (a held lock, a claimed task) has to stop: there is no
+// session, or the server has not been heard from for half the negotiated
+// timeout. A healthy connection hears a ping reply every third of it.
+func (s *Session) Fenced() bool {
+	st := s.m.State()
+	if st == zksession.Lost || st == zksession.Idle {
+		return true
 	}
-	s.mu.Unlock()
-	s.Conn.Close()
+	return time.Since(s.m.LastReply()) >= s.m.Timeout()/2
 }
 
-// CreateParents creates every missing ancestor of path as a persistent node.
-func CreateParents(conn *zk.Conn, path string) error {
+// WhenFenced returns a channel closed once Fenced holds, checked every
+// sixteenth of the timeout by a goroutine of its own (so that a ZooKeeper
+// call blocked on a dead connection cannot delay it), until done closes.
+func (s *Session) WhenFenced(done <-chan struct{}) <-chan struct{} {
+	ch := make(chan struct{})
+	go func() {
+		for !s.Fenced() {
+			t := time.NewTimer(s.checkEvery())
+			select {
+			case <-done:
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+		close(ch)
+	}()
+	return ch
+}
+
+// checkEvery is how often fencing is checked.
+func (s *Session) checkEvery() time.Duration { return max(s.m.Timeout()/16, 10*time.Millisecond) }
+
+// StopBy is when fenced work must have ended: three quarters of the
+// negotiated timeout after the server's last reply, leaving a quarter for
+// the network delay before the server may expire the session and hand a
+// lock or task to someone else.
+func (s *Session) StopBy() time.Time { return s.m.LastReply().Add(s.m.Timeout() * 3 / 4) }
+
+// StopGrace bounds a stop timeout by StopBy.
+func (s *Session) StopGrace(timeout time.Duration) time.Duration {
+	return max(0, min(timeout, time.Until(s.StopBy())))
+}
+
+// Ours reports whether an ephemeral owner is the current session or one of
+// this agent's earlier sessions.
+func (s *Session) Ours(owner int64) (current, old bool) { return s.m.Ours(owner) }
+
+// Close ends the session; the server deletes its ephemerals at once.
+func (s *Session) Close() {
+	s.unsub()
+	s.m.Close()
+}
+
+// CreateParents creates every missing ancestor of path as a persistent node
+// with the agent's ACL.
+func (s *Session) CreateParents(path string) error { return createParents(s.Conn(), path, s.acl) }
+
+func createParents(conn *zk.Conn, path string, acl []zk.ACL) error {
 	parts := strings.Split(strings.Trim(path, "/"), "/")
 	cur := ""
 	for _, p := range parts[:len(parts)-1] {
 		cur += "/" + p
-		_, err := conn.Create(cur, nil, 0, zk.WorldACL(zk.PermAll))
+		_, err := conn.Create(cur, nil, 0, acl)
 		if err != nil && !errors.Is(err, zk.ErrNodeExists) {
 			return err
 		}
@@ -243,21 +202,13 @@ func CreateParents(conn *zk.Conn, path string) error {
 	return nil
 }
 
-// ValidatePath checks a znode path given on the command line.
-func ValidatePath(path string) error {
-	if path == "" || path[0] != '/' {
-		return errors.New("znode path must start with /: " + strconvQuote(path))
-	}
-	if path != "/" && strings.HasSuffix(path, "/") {
-		return errors.New("znode path must not end with /: " + strconvQuote(path))
-	}
-	if strings.Contains(path, "//") {
-		return errors.New("znode path must not contain empty elements: " + strconvQuote(path))
-	}
-	for _, e := range strings.Split(path[1:], "/") {
-		if e == "." || e == ".." {
-			return errors.New("znode path must not contain . or ..: " + strconvQuote(path))
+// create makes a node with the agent's ACL, creating missing parents.
+func (s *Session) create(path string, data []byte, flags int32) (string, error) {
+	p, err := s.Conn().Create(path, data, flags, s.acl)
+	if errors.Is(err, zk.ErrNoNode) {
+		if err = s.CreateParents(path); err == nil {
+			p, err = s.Conn().Create(path, data, flags, s.acl)
 		}
 	}
-	return nil
+	return p, err
 }

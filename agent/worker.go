@@ -22,6 +22,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"text/template"
 	"time"
@@ -31,6 +32,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zkwatch/zkwatch/agent/supervise"
+	"github.com/zkwatch/zkwatch/internal/zksession"
 )
 
 // Task states written into task data.
@@ -140,11 +142,16 @@ type Worker struct {
 	held    map[string]*heldTask
 	results chan taskResult
 	done    int
+
+	// procs are the running task commands, shared with the fencing
+	// goroutine; true once it stopped them.
+	procMu sync.Mutex
+	procs  map[*supervise.Process]bool
 }
 
 // NewWorker checks cfg.
 func NewWorker(s *Session, cfg WorkerConfig, m *Metrics, logger log.Logger) (*Worker, error) {
-	if err := ValidatePath(cfg.Root); err != nil {
+	if err := zksession.ValidatePath(cfg.Root); err != nil {
 		return nil, err
 	}
 	if cfg.Member == "" || strings.ContainsAny(cfg.Member, "/") || cfg.Member == "." || cfg.Member == ".." {
@@ -172,7 +179,7 @@ func NewWorker(s *Session, cfg WorkerConfig, m *Metrics, logger log.Logger) (*Wo
 		m = NewMetrics(nil)
 	}
 	w := &Worker{s: s, cfg: cfg, m: m, logger: log.With(logger, "worker", cfg.Member),
-		held: map[string]*heldTask{}, results: make(chan taskResult, 16)}
+		held: map[string]*heldTask{}, results: make(chan taskResult, 16), procs: map[*supervise.Process]bool{}}
 	for i, a := range cfg.Args {
 		t, err := template.New(fmt.Sprint("arg", i)).Option("missingkey=error").Parse(a)
 		if err != nil {
@@ -186,7 +193,11 @@ func NewWorker(s *Session, cfg WorkerConfig, m *Metrics, logger log.Logger) (*Wo
 	return w, nil
 }
 
-func (w *Worker) root(sub string) string {
+// root is the server path of sub under the pool's root (and the chroot).
+func (w *Worker) root(sub string) string { return w.s.Path(w.configured(sub)) }
+
+// configured is the path of sub under the root as configured.
+func (w *Worker) configured(sub string) string {
 	if w.cfg.Root == "/" {
 		return "/" + sub
 	}
@@ -221,19 +232,22 @@ func (w *Worker) Run(ctx context.Context) (int, error) {
 		case <-time.After(w.s.Timeout()):
 		}
 	}()
+	fenceDone := make(chan struct{})
+	defer close(fenceDone)
+	go w.fence(fenceDone)
 	states, unsub := w.s.Subscribe()
 	defer unsub()
-	tick := time.NewTicker(min(w.cfg.Resync, max(w.s.Timeout()/16, 10*time.Millisecond)))
+	tick := time.NewTimer(0)
 	defer tick.Stop()
 	var taskWatch, workerWatch <-chan zk.Event
 	lastSync := time.Time{}
 	dirty := true
 	for {
 		if w.s.Fenced() {
-			w.stopAll(syscall.SIGTERM, "ZooKeeper session not trustworthy")
+			w.stopAll(syscall.SIGTERM, w.s.StopGrace(w.cfg.StopTimeout), "ZooKeeper session not trustworthy")
 		}
 		reg, regChanged := w.node.Registered()
-		if st, _, _ := w.s.State(); st == StateConnected && reg && (dirty || time.Since(lastSync) >= w.cfg.Resync) {
+		if w.s.State().Live() && reg && (dirty || time.Since(lastSync) >= w.cfg.Resync) {
 			var err error
 			taskWatch, workerWatch, err = w.sync(taskWatch, workerWatch)
 			if err != nil {
@@ -243,25 +257,20 @@ func (w *Worker) Run(ctx context.Context) (int, error) {
 			}
 		}
 		w.updateMetrics()
+		// The session timeout is known once negotiated: check fencing often
+		// enough to stop tasks in time.
+		tick.Reset(min(w.cfg.Resync, max(w.s.Timeout()/16, 10*time.Millisecond)))
 		select {
 		case <-ctx.Done():
 			return w.shutdown(syscall.SIGTERM), nil
 		case sig := <-w.cfg.Signals:
-			if !supervise.Stops(sig) {
-				for _, h := range w.held {
-					if h.proc != nil {
-						_ = h.proc.Signal(sig)
-					}
-				}
-				continue
+			if supervise.Stops(sig) {
+				level.Info(w.logger).Log("msg", "stopping", "signal", sig)
+				return w.shutdown(sig), nil
 			}
-			level.Info(w.logger).Log("msg", "stopping", "signal", sig)
-			return w.shutdown(sig), nil
+			w.signalAll(sig)
 		case r := <-w.results:
-			// Results of commands stopped by stopAll are ignored.
-			if h := w.held[r.name]; h != nil && h.proc == r.proc {
-				h.proc, h.finished, h.code = nil, true, r.proc.ExitCode()
-			}
+			w.result(r)
 			dirty = true
 		case <-taskWatch:
 			taskWatch, dirty = nil, true
@@ -276,160 +285,300 @@ func (w *Worker) Run(ctx context.Context) (int, error) {
 	}
 }
 
-// sync reads every task, then the live workers, and claims, releases,
-// starts and completes tasks. Tasks are read before workers: a worker
-// registers before it claims, so any claim seen has a visible worker node
-// unless that worker is really gone.
-func (w *Worker) sync(taskWatch, workerWatch <-chan zk.Event) (<-chan zk.Event, <-chan zk.Event, error) {
-	conn := w.s.Conn
-	tasksPath, workersPath := w.root("Tasks"), w.root("Workers")
+// result books a task command's exit. Results of commands stopped by
+// stopAll or fence are ignored: the task stays claimed and runs again.
+func (w *Worker) result(r taskResult) {
+	fenced := w.untrack(r.proc)
+	if h := w.held[r.name]; h != nil && h.proc == r.proc {
+		h.proc = nil
+		if !fenced {
+			h.finished, h.code = true, r.proc.ExitCode()
+		}
+	}
+}
+
+// fence stops every task command when the session is fenced, apart from
+// the Run loop, which may wait in a call on a dead connection.
+func (w *Worker) fence(done <-chan struct{}) {
+	for {
+		select {
+		case <-done:
+			return
+		case <-w.s.WhenFenced(done):
+		}
+		w.procMu.Lock()
+		for p, stopped := range w.procs {
+			if !stopped {
+				w.procs[p] = true
+				go p.Stop(syscall.SIGTERM, w.s.StopGrace(w.cfg.StopTimeout))
+			}
+		}
+		w.procMu.Unlock()
+		// Re-arm once the session is trustworthy again.
+		for w.s.Fenced() {
+			select {
+			case <-done:
+				return
+			case <-time.After(w.s.checkEvery()):
+			}
+		}
+	}
+}
+
+func (w *Worker) track(p *supervise.Process) {
+	w.procMu.Lock()
+	w.procs[p] = false
+	w.procMu.Unlock()
+}
+
+// untrack forgets p and reports whether fence stopped it.
+func (w *Worker) untrack(p *supervise.Process) bool {
+	w.procMu.Lock()
+	defer w.procMu.Unlock()
+	stopped := w.procs[p]
+	delete(w.procs, p)
+	return stopped
+}
+
+// signalAll passes a signal that does not stop the agent to every task.
+func (w *Worker) signalAll(sig os.Signal) {
+	for _, h := range w.held {
+		if h.proc != nil {
+			_ = h.proc.Signal(sig)
+		}
+	}
+}
+
+// seenTask is a task as one sync read it.
+type seenTask struct {
+	task    Task
+	version int32
+}
+
+// snapshot is what one sync read from ZooKeeper.
+type snapshot struct {
+	tasks   map[string]seenTask
+	workers map[string]bool // live workers
+}
+
+// heldState is what the planner needs to know of a held task.
+type heldState struct {
+	running, finished bool
+}
+
+// plan is what one sync does, in order: adopt the tasks ZooKeeper says are
+// ours, drop held tasks that are no longer ours (stopping their commands),
+// mark finished ones done, release unstarted ones above the fair share,
+// claim up to it, and start up to the concurrency.
+type plan struct {
+	adopt    []string
+	drop     []string
+	complete []string
+	release  []string
+	claim    []string
+	start    []string
+	share    int // the fair share: pending tasks / live workers, rounded up, capped by --max-tasks
+}
+
+// planSync decides a sync from what was read and what is held. It is pure:
+// the claims may still fail (another worker was faster), in which case
+// their start is skipped.
+func planSync(cfg WorkerConfig, snap snapshot, held map[string]heldState, rank func(string) uint64) plan {
+	var p plan
+	pending := 0
+	ours := map[string]heldState{}
+	for name, t := range snap.tasks {
+		if t.task.Done() {
+			continue
+		}
+		pending++
+		if t.task.Worker == cfg.Member {
+			p.adopt = append(p.adopt, name)
+			ours[name] = held[name]
+		}
+	}
+	for name := range held {
+		if _, ok := ours[name]; !ok {
+			p.drop = append(p.drop, name)
+		}
+	}
+	var unstarted []string
+	running := 0
+	for name, h := range ours {
+		switch {
+		case h.finished:
+			p.complete = append(p.complete, name)
+		case h.running:
+			running++
+		default:
+			unstarted = append(unstarted, name)
+		}
+	}
+	pending -= len(p.complete)
+	workers := max(len(snap.workers), 1)
+	p.share = (pending + workers - 1) / workers
+	if cfg.MaxTasks > 0 {
+		p.share = min(p.share, cfg.MaxTasks)
+	}
+	sort.Strings(unstarted)
+	holding := len(ours) - len(p.complete)
+	if excess := min(holding-p.share, len(unstarted)); excess > 0 {
+		p.release, unstarted = unstarted[:excess], unstarted[excess:]
+		holding -= excess
+	}
+	p.claim = claimable(cfg.Member, snap, ours, rank)
+	p.claim = p.claim[:max(0, min(len(p.claim), p.share-holding))]
+	start := append(append([]string(nil), unstarted...), p.claim...)
+	sort.Strings(start)
+	p.start = start[:max(0, min(len(start), cfg.Concurrency-running))]
+	sort.Strings(p.adopt)
+	sort.Strings(p.drop)
+	sort.Strings(p.complete)
+	return p
+}
+
+// claimable lists unclaimed and orphaned tasks, in a per-worker order so
+// that workers rarely race for the same task.
+func claimable(member string, snap snapshot, ours map[string]heldState, rank func(string) uint64) []string {
+	var out []string
+	for name, t := range snap.tasks {
+		if _, held := ours[name]; held || t.task.Done() {
+			continue
+		}
+		if t.task.Worker == "" || (t.task.Worker != member && !snap.workers[t.task.Worker]) {
+			out = append(out, name)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return rank(out[i]) < rank(out[j]) })
+	return out
+}
+
+// read takes a snapshot: every task, then the live workers. Tasks are read
+// before workers: a worker registers before it claims, so any claim seen
+// has a visible worker node unless that worker is really gone.
+func (w *Worker) read(taskWatch, workerWatch <-chan zk.Event) (snapshot, <-chan zk.Event, <-chan zk.Event, error) {
+	conn := w.s.Conn()
+	tasksPath := w.root("Tasks")
+	var snap snapshot // tasks stays nil unless the read is complete
 	names, tw, err := childrenW(conn, tasksPath, taskWatch)
 	if errors.Is(err, zk.ErrNoNode) {
-		err = CreateParents(conn, tasksPath+"/x")
-		return nil, workerWatch, err
+		return snap, nil, workerWatch, w.s.CreateParents(tasksPath + "/x")
 	}
 	if err != nil {
-		return nil, workerWatch, err
+		return snap, nil, workerWatch, err
 	}
-	type seen struct {
-		task    Task
-		version int32
-	}
-	tasks := map[string]seen{}
+	tasks := map[string]seenTask{}
 	for _, n := range names {
 		data, st, err := conn.Get(tasksPath + "/" + n)
 		if errors.Is(err, zk.ErrNoNode) {
 			continue
 		}
 		if err != nil {
-			return tw, workerWatch, err
+			return snap, tw, workerWatch, err
 		}
-		tasks[n] = seen{ParseTask(data), st.Version}
+		tasks[n] = seenTask{ParseTask(data), st.Version}
 	}
-	workers, ww, err := childrenW(conn, workersPath, workerWatch)
+	workers, ww, err := childrenW(conn, w.root("Workers"), workerWatch)
 	if err != nil {
-		return tw, nil, err
+		return snap, tw, nil, err
 	}
-	live := map[string]bool{}
+	snap = snapshot{tasks: tasks, workers: map[string]bool{}}
 	for _, n := range workers {
-		live[n] = true
+		snap.workers[n] = true
 	}
+	return snap, tw, ww, nil
+}
 
-	// Reconcile what we hold with what ZooKeeper says is ours.
-	pending := 0
-	for name, t := range tasks {
-		if !t.task.Done() {
-			pending++
-		}
-		if t.task.Worker == w.cfg.Member && !t.task.Done() {
-			h := w.held[name]
-			if h == nil {
-				h = &heldTask{}
-				w.held[name] = h
-			}
-			h.version, h.task = t.version, t.task
-		}
+// sync reads ZooKeeper, plans and applies the plan.
+func (w *Worker) sync(taskWatch, workerWatch <-chan zk.Event) (<-chan zk.Event, <-chan zk.Event, error) {
+	snap, tw, ww, err := w.read(taskWatch, workerWatch)
+	if err != nil || snap.tasks == nil {
+		return tw, ww, err
 	}
+	held := map[string]heldState{}
 	for name, h := range w.held {
-		t, ok := tasks[name]
-		if ok && t.task.Worker == w.cfg.Member && !t.task.Done() {
-			continue
+		held[name] = heldState{running: h.proc != nil, finished: h.finished}
+	}
+	return tw, ww, w.apply(planSync(w.cfg, snap, held, w.rank), snap)
+}
+
+// apply carries a plan out; a failed write leaves the task to the next sync.
+func (w *Worker) apply(p plan, snap snapshot) error {
+	for _, name := range p.adopt {
+		h := w.held[name]
+		if h == nil {
+			h = &heldTask{}
+			w.held[name] = h
 		}
-		if h.proc != nil {
+		h.version, h.task = snap.tasks[name].version, snap.tasks[name].task
+	}
+	for _, name := range p.drop {
+		if h := w.held[name]; h.proc != nil {
 			level.Error(w.logger).Log("msg", "task no longer ours while running; stopping it", "task", name)
 			h.proc.Stop(syscall.SIGTERM, w.cfg.StopTimeout)
 		}
 		delete(w.held, name)
 	}
-
-	// Write results of finished tasks.
-	for name, h := range w.held {
-		if !h.finished {
-			continue
-		}
-		st, err := conn.Set(tasksPath+"/"+name, h.task.encode(w.cfg.Member, TaskDone, map[string]any{
-			"finished_at": time.Now().UTC().Format(time.RFC3339Nano), "exit_code": h.code}), h.version)
-		if err != nil {
-			level.Warn(w.logger).Log("msg", "could not mark task done", "task", name, "err", err)
-			continue // re-read and retry on the next sync
-		}
-		_ = st
-		delete(w.held, name)
-		w.done++
-		pending--
-		level.Info(w.logger).Log("msg", "task done", "task", name, "exit_code", h.code)
+	for _, name := range p.complete {
+		w.complete(name)
 	}
-
-	target := (pending + max(len(workers), 1) - 1) / max(len(workers), 1)
-	if w.cfg.MaxTasks > 0 {
-		target = min(target, w.cfg.MaxTasks)
-	}
-
-	// Release unstarted tasks above the fair share (a worker joined).
-	if excess := len(w.held) - target; excess > 0 {
-		for _, name := range w.unstarted() {
-			if excess == 0 {
-				break
-			}
-			h := w.held[name]
-			if _, err := conn.Set(tasksPath+"/"+name, h.task.encode("", "", nil), h.version); err != nil {
-				continue
-			}
-			level.Info(w.logger).Log("msg", "released task to rebalance", "task", name, "fair_share", target)
+	for _, name := range p.release {
+		h := w.held[name]
+		if _, err := w.s.Conn().Set(w.root("Tasks/"+name), h.task.encode("", "", nil), h.version); err == nil {
+			level.Info(w.logger).Log("msg", "released task to rebalance", "task", name, "fair_share", p.share)
 			delete(w.held, name)
-			excess--
 		}
 	}
-
-	// Claim unclaimed and orphaned tasks up to the fair share, preferring a
-	// per-worker order so that workers rarely race for the same task.
-	var candidates []string
-	for name, t := range tasks {
-		if t.task.Done() || w.held[name] != nil {
+	for _, name := range p.claim {
+		if err := w.claim(name, snap.tasks[name]); err != nil {
+			return err
+		}
+	}
+	for _, name := range p.start {
+		if w.held[name] == nil || w.s.Fenced() {
 			continue
-		}
-		if t.task.Worker == "" || !live[t.task.Worker] {
-			candidates = append(candidates, name)
-		}
-	}
-	sort.Slice(candidates, func(i, j int) bool { return w.rank(candidates[i]) < w.rank(candidates[j]) })
-	for _, name := range candidates {
-		if len(w.held) >= target || w.s.Fenced() {
-			break
-		}
-		t := tasks[name]
-		st, err := conn.Set(tasksPath+"/"+name, t.task.encode(w.cfg.Member, TaskClaimed, map[string]any{
-			"claimed_at": time.Now().UTC().Format(time.RFC3339Nano)}), t.version)
-		if errors.Is(err, zk.ErrBadVersion) {
-			w.m.Conflicts.Inc()
-			continue
-		}
-		if err != nil {
-			return tw, ww, err
-		}
-		if t.task.Worker != "" {
-			level.Info(w.logger).Log("msg", "took over orphaned task", "task", name, "from", t.task.Worker)
-		}
-		w.held[name] = &heldTask{version: st.Version, task: ParseTask(t.task.encode(w.cfg.Member, TaskClaimed, nil))}
-	}
-
-	// Start claimed tasks up to the concurrency.
-	running := 0
-	for _, h := range w.held {
-		if h.proc != nil {
-			running++
-		}
-	}
-	for _, name := range w.unstarted() {
-		if running >= w.cfg.Concurrency || w.s.Fenced() {
-			break
 		}
 		if err := w.start(name); err != nil {
-			return tw, ww, err
+			return err
 		}
-		running++
 	}
-	return tw, ww, nil
+	return nil
+}
+
+// complete writes a finished task's result.
+func (w *Worker) complete(name string) {
+	h := w.held[name]
+	_, err := w.s.Conn().Set(w.root("Tasks/"+name), h.task.encode(w.cfg.Member, TaskDone, map[string]any{
+		"finished_at": time.Now().UTC().Format(time.RFC3339Nano), "exit_code": h.code}), h.version)
+	if err != nil {
+		level.Warn(w.logger).Log("msg", "could not mark task done", "task", name, "err", err)
+		return // re-read and retry on the next sync
+	}
+	delete(w.held, name)
+	w.done++
+	level.Info(w.logger).Log("msg", "task done", "task", name, "exit_code", h.code)
+}
+
+// claim takes a task with a version-checked write; losing the race is a
+// counted conflict, not an error.
+func (w *Worker) claim(name string, t seenTask) error {
+	if w.s.Fenced() {
+		return nil
+	}
+	st, err := w.s.Conn().Set(w.root("Tasks/"+name), t.task.encode(w.cfg.Member, TaskClaimed, map[string]any{
+		"claimed_at": time.Now().UTC().Format(time.RFC3339Nano)}), t.version)
+	if errors.Is(err, zk.ErrBadVersion) {
+		w.m.Conflicts.Inc()
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if t.task.Worker != "" {
+		level.Info(w.logger).Log("msg", "took over orphaned task", "task", name, "from", t.task.Worker)
+	}
+	w.held[name] = &heldTask{version: st.Version, task: ParseTask(t.task.encode(w.cfg.Member, TaskClaimed, nil))}
+	return nil
 }
 
 // childrenW lists children, arming a new watch only when none is pending.
@@ -448,23 +597,11 @@ func (w *Worker) rank(task string) uint64 {
 	return h.Sum64()
 }
 
-// unstarted lists held tasks not running and not finished, by name.
-func (w *Worker) unstarted() []string {
-	var out []string
-	for name, h := range w.held {
-		if h.proc == nil && !h.finished {
-			out = append(out, name)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
 // start marks a task running (version-checked) and starts its command.
 func (w *Worker) start(name string) error {
 	h := w.held[name]
 	path := w.root("Tasks/" + name)
-	st, err := w.s.Conn.Set(path, h.task.encode(w.cfg.Member, TaskRunning, map[string]any{
+	st, err := w.s.Conn().Set(path, h.task.encode(w.cfg.Member, TaskRunning, map[string]any{
 		"started_at": time.Now().UTC().Format(time.RFC3339Nano)}), h.version)
 	if errors.Is(err, zk.ErrBadVersion) {
 		w.m.Conflicts.Inc()
@@ -475,10 +612,12 @@ func (w *Worker) start(name string) error {
 		return err
 	}
 	h.version = st.Version
-	args, err := w.args(name, path)
+	// The command sees the path as configured, inside any chroot.
+	cpath := w.configured("Tasks/" + name)
+	args, err := w.args(name, cpath)
 	var p *supervise.Process
 	if err == nil {
-		p, err = supervise.Start(args, []string{"ZKWATCH_TASK=" + name, "ZKWATCH_TASK_PATH=" + path, "ZKWATCH_WORKER=" + w.cfg.Member}, os.Stdout, os.Stderr)
+		p, err = supervise.Start(args, []string{"ZKWATCH_TASK=" + name, "ZKWATCH_TASK_PATH=" + cpath, "ZKWATCH_WORKER=" + w.cfg.Member}, os.Stdout, os.Stderr)
 	}
 	if err != nil {
 		level.Error(w.logger).Log("msg", "could not start task command", "task", name, "err", err)
@@ -487,6 +626,7 @@ func (w *Worker) start(name string) error {
 	}
 	level.Info(w.logger).Log("msg", "task started", "task", name, "pid", p.Pid)
 	h.proc = p
+	w.track(p)
 	go func() {
 		<-p.Done()
 		w.results <- taskResult{name, p}
@@ -494,30 +634,32 @@ func (w *Worker) start(name string) error {
 	return nil
 }
 
-// stopAll stops every running task command; they stay claimed and run
-// again once the session is trustworthy, unless another worker took them.
-func (w *Worker) stopAll(sig os.Signal, why string) {
+// stopAll stops every running task command (SIGKILL after grace); they
+// stay claimed and run again once the session is trustworthy, unless
+// another worker took them.
+func (w *Worker) stopAll(sig os.Signal, grace time.Duration, why string) {
 	for name, h := range w.held {
 		if h.proc == nil {
 			continue
 		}
-		level.Warn(w.logger).Log("msg", "stopping task", "task", name, "reason", why)
-		h.proc.Stop(sig, w.cfg.StopTimeout)
+		level.Warn(w.logger).Log("msg", "stopping task", "task", name, "reason", why, "kill_after", grace)
+		h.proc.Stop(sig, grace)
+		w.untrack(h.proc)
 		h.proc = nil
 	}
 }
 
 // shutdown stops tasks and hands every unfinished task back.
 func (w *Worker) shutdown(sig os.Signal) int {
-	w.stopAll(sig, "agent stopping")
-	if st, _, _ := w.s.State(); st == StateConnected {
+	w.stopAll(sig, w.cfg.StopTimeout, "agent stopping")
+	if w.s.State().Live() {
 		for name, h := range w.held {
 			if h.finished {
-				_, _ = w.s.Conn.Set(w.root("Tasks/"+name), h.task.encode(w.cfg.Member, TaskDone, map[string]any{
+				_, _ = w.s.Conn().Set(w.root("Tasks/"+name), h.task.encode(w.cfg.Member, TaskDone, map[string]any{
 					"finished_at": time.Now().UTC().Format(time.RFC3339Nano), "exit_code": h.code}), h.version)
 				continue
 			}
-			_, _ = w.s.Conn.Set(w.root("Tasks/"+name), h.task.encode("", "", nil), h.version)
+			_, _ = w.s.Conn().Set(w.root("Tasks/"+name), h.task.encode("", "", nil), h.version)
 		}
 	}
 	w.held = map[string]*heldTask{}

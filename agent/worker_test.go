@@ -37,7 +37,7 @@ func TestWorkerPartition(t *testing.T) {
 	obs := observer(t, ens.Servers())
 	dir := t.TempDir()
 	const root = "/jobs/partition"
-	if err := CreateParents(obs, root+"/Tasks/t1"); err != nil {
+	if err := createParents(obs, root+"/Tasks/t1", zk.WorldACL(zk.PermAll)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := obs.Create(root+"/Tasks/t1", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {

@@ -16,7 +16,6 @@ package collector
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"sort"
 	"strings"
@@ -114,7 +113,7 @@ func (w *watcher) loadConfig() (*watchconfig.Config, error) {
 		}
 	}
 	for _, p := range w.opts.Groups {
-		if err := watchconfig.ValidatePath(p); err != nil {
+		if err := zksession.ValidatePath(p); err != nil {
 			return nil, fmt.Errorf("--watch.group: %w", err)
 		}
 		dup := false
@@ -142,15 +141,11 @@ func (w *watcher) manager() (*zksession.Manager, error) {
 		Logger:         log.With(w.logger, "component", "watch-session"),
 	}
 	if w.opts.DigestFile != "" {
-		data, err := os.ReadFile(w.opts.DigestFile)
+		digest, err := zksession.ReadDigestFile(w.opts.DigestFile)
 		if err != nil {
 			return nil, fmt.Errorf("--watch.auth.digest-file: %w", err)
 		}
-		for _, line := range strings.Split(string(data), "\n") {
-			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
-				opts.Digest = append(opts.Digest, line)
-			}
-		}
+		opts.Digest = digest
 	}
 	m, err := zksession.New(opts)
 	if err != nil {

@@ -14,6 +14,7 @@
 package supervise
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -80,8 +81,13 @@ func ExecCheck(cmdline string) (Check, error) {
 	return Check{Name: "exec " + args[0], Fn: func(ctx context.Context) error {
 		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 		cmd.WaitDelay = time.Second
-		out, err := cmd.CombinedOutput()
-		if err != nil {
+		var buf bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &buf, &buf
+		err := startCmd(cmd)
+		if err == nil {
+			err = waitCmd(cmd)
+		}
+		if out := buf.Bytes(); err != nil {
 			if len(out) > 200 {
 				out = out[:200]
 			}
@@ -121,14 +127,13 @@ func (h Health) Run(ctx context.Context, report func(healthy bool, err error)) {
 		if ctx.Err() != nil {
 			return
 		}
-		switch {
-		case err == nil:
+		if err == nil {
 			fails = 0
 			if first || !healthy {
 				healthy = true
 				report(true, nil)
 			}
-		default:
+		} else {
 			fails++
 			if first || (healthy && fails >= h.Failures) {
 				healthy = false

@@ -26,6 +26,91 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// stat is what the agent reads of /proc/<pid>/stat.
+type stat struct {
+	state byte
+	ppid  int
+	start uint64 // field 22: start time in clock ticks after boot
+}
+
+// readStat parses a /proc/<pid>/stat file. The fields follow the
+// parenthesised command name, which may itself contain parentheses.
+func readStat(file string) (stat, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return stat{}, err
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 || i+2 >= len(b) {
+		return stat{}, fmt.Errorf("%s: malformed", file)
+	}
+	f := strings.Fields(string(b[i+2:]))
+	// f[0] is field 3 (state), so field n is f[n-3].
+	if len(f) < 20 || len(f[0]) != 1 {
+		return stat{}, fmt.Errorf("%s: malformed", file)
+	}
+	ppid, err1 := strconv.Atoi(f[1])
+	start, err2 := strconv.ParseUint(f[19], 10, 64)
+	if err1 != nil || err2 != nil {
+		return stat{}, fmt.Errorf("%s: malformed", file)
+	}
+	return stat{state: f[0][0], ppid: ppid, start: start}, nil
+}
+
+// Proc names one process: its pid and its start time, so that a pid the
+// kernel has given to a later process is not taken for it.
+type Proc struct {
+	Pid   int
+	start uint64 // clock ticks after boot
+}
+
+// Identify returns the live (not zombie) process with this pid.
+func Identify(pid int) (Proc, error) {
+	if pid <= 0 {
+		return Proc{}, fmt.Errorf("not a process id: %d", pid)
+	}
+	st, err := readStat(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return Proc{}, fmt.Errorf("process %d not found", pid)
+	}
+	if st.state == 'Z' || st.state == 'X' {
+		return Proc{}, fmt.Errorf("process %d has exited", pid)
+	}
+	return Proc{Pid: pid, start: st.start}, nil
+}
+
+// Alive reports whether the process still runs: same pid, same start time,
+// not a zombie.
+func (p Proc) Alive() bool {
+	q, err := Identify(p.Pid)
+	return err == nil && q.start == p.start
+}
+
+// Started is when the process started.
+func (p Proc) Started() time.Time {
+	// The boot time is only known to the second: good enough for the
+	// member data, and for telling a process from one started much later.
+	return bootTime().Add(time.Duration(p.start) * time.Second / clockTicks)
+}
+
+// clockTicks is USER_HZ, the unit of /proc's times; 100 on every Linux
+// architecture Go supports.
+const clockTicks = 100
+
+func bootTime() time.Time {
+	b, err := os.ReadFile("/proc/stat")
+	if err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "btime "); ok {
+				if s, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+					return time.Unix(s, 0)
+				}
+			}
+		}
+	}
+	return time.Unix(0, 0)
+}
+
 // Alive reports whether pid names a live process (not a zombie).
 func Alive(pid int) bool {
 	if pid <= 0 {
@@ -34,30 +119,53 @@ func Alive(pid int) bool {
 	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
 		return false
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	_, err := Identify(pid)
+	return err == nil
+}
+
+// PIDFileProcess reads a pid file and returns its process, unless the pid
+// is not running or belongs to a process started after the file was last
+// written: then the pid was given to another process after the one that
+// wrote the file had exited.
+func PIDFileProcess(path string) (Proc, error) {
+	fi, err := os.Stat(path)
 	if err != nil {
-		return !errors.Is(err, os.ErrNotExist)
+		return Proc{}, err
 	}
-	// The state follows the parenthesised command name, which may itself
-	// contain parentheses.
-	if i := strings.LastIndexByte(string(b), ')'); i >= 0 && i+2 < len(b) {
-		return b[i+2] != 'Z' && b[i+2] != 'X'
+	pid, err := ReadPIDFile(path)
+	if err != nil {
+		return Proc{}, err
 	}
-	return true
+	p, err := Identify(pid)
+	if err != nil {
+		return Proc{}, err
+	}
+	// Two seconds of slack cover the boot time's one-second resolution.
+	if started := p.Started(); started.After(fi.ModTime().Add(2 * time.Second)) {
+		return Proc{}, fmt.Errorf("pid file %s is stale: process %d started at %s, after the file was written at %s",
+			path, pid, started.Format(time.RFC3339), fi.ModTime().Format(time.RFC3339))
+	}
+	return p, nil
 }
 
-// StartTime approximates when pid started (its /proc entry's time).
-func StartTime(pid int) time.Time {
-	if fi, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
-		return fi.ModTime()
-	}
-	return time.Now()
-}
-
-// WaitExit returns when pid has exited or ctx ends. It uses a pidfd where
-// the kernel has them, so the exit is seen at once, and polls otherwise.
+// WaitExit returns when pid has exited or ctx ends (see Proc.Wait).
 func WaitExit(ctx context.Context, pid int) error {
-	fd, err := unix.PidfdOpen(pid, 0)
+	p, err := Identify(pid)
+	if err != nil {
+		return nil
+	}
+	return p.Wait(ctx)
+}
+
+// Wait returns when the process has exited or ctx ends. It uses a pidfd
+// where the kernel has them, so the exit is seen at once, and polls
+// otherwise; a pid taken by a later process counts as exited.
+func (p Proc) Wait(ctx context.Context) error {
+	fd, err := unix.PidfdOpen(p.Pid, 0)
+	if err == nil && !p.Alive() {
+		unix.Close(fd) // the pidfd may name a later process
+		return nil
+	}
 	if err == nil {
 		defer unix.Close(fd)
 		for ctx.Err() == nil {
@@ -73,7 +181,7 @@ func WaitExit(ctx context.Context, pid int) error {
 	}
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
-	for Alive(pid) {
+	for p.Alive() {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

@@ -97,13 +97,13 @@ func Start(args []string, env []string, stdout, stderr io.Writer) (*Process, err
 		// this goroutine on its thread for as long as the child lives.
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
+		if err := startCmd(cmd); err != nil {
 			started <- err
 			return
 		}
 		p.Pid, p.Started = cmd.Process.Pid, time.Now()
 		started <- nil
-		p.err = cmd.Wait()
+		p.err = waitCmd(cmd)
 		p.code = exitCode(cmd.ProcessState)
 		close(p.done)
 	}()
@@ -164,6 +164,10 @@ type Config struct {
 	// when that permission ends, which stops the child; release is called
 	// after the child exited.
 	Gate func(ctx context.Context) (lost <-chan struct{}, release func(), err error)
+	// LostGrace, when set, bounds StopTimeout when permission is lost: it
+	// returns the time left before the child must be gone (lock mode: before
+	// the server may expire the session and hand the lock on).
+	LostGrace func(stopTimeout time.Duration) time.Duration
 
 	OnStart   func(p *Process) // the child runs
 	OnExit    func(code int)   // the child exited
@@ -257,8 +261,12 @@ func (s *Supervisor) Run(ctx context.Context) (int, error) {
 			stopping = true
 			p.Stop(syscall.SIGTERM, s.cfg.StopTimeout)
 		case <-lost:
-			level.Warn(s.cfg.Logger).Log("msg", "permission to run lost, stopping child", "pid", p.Pid)
-			p.Stop(syscall.SIGTERM, s.cfg.StopTimeout)
+			grace := s.cfg.StopTimeout
+			if s.cfg.LostGrace != nil {
+				grace = s.cfg.LostGrace(grace)
+			}
+			level.Warn(s.cfg.Logger).Log("msg", "permission to run lost, stopping child", "pid", p.Pid, "kill_after", grace)
+			p.Stop(syscall.SIGTERM, grace)
 		}
 		release()
 		s.mu.Lock()

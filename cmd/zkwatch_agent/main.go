@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -35,6 +36,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
@@ -42,6 +44,8 @@ import (
 	"github.com/zkwatch/zkwatch/agent"
 	"github.com/zkwatch/zkwatch/agent/supervise"
 	"github.com/zkwatch/zkwatch/internal/logging"
+	"github.com/zkwatch/zkwatch/internal/zksession"
+	"github.com/zkwatch/zkwatch/internal/zktls"
 )
 
 const help = `Keeps ZooKeeper in step with supervised processes.
@@ -94,50 +98,175 @@ func (f supFlags) config() (supervise.Config, error) {
 		StopTimeout: *f.stopTimeout, Stdout: os.Stdout, Stderr: os.Stderr}, nil
 }
 
-func main() {
+func main() { os.Exit(run()) }
+
+// flags are the agent's command line.
+type flags struct {
+	servers, digestFile, chroot, acl *string
+	sessionTimeout                   *time.Duration
+	tls                              *zktls.Config
+	toolkit                          *web.FlagConfig
+	log                              *promslog.Config
+	register                         registerFlags
+	lock                             lockFlags
+	worker                           workerFlags
+}
+
+type registerFlags struct {
+	cmd                            *kingpin.CmdClause
+	path, member, data, pidFile    *string
+	sup                            supFlags
+	watchPID, healthFails          *int
+	healthHTTP, healthTCP, healthX *[]string
+	healthEvery, healthTO          *time.Duration
+}
+
+type lockFlags struct {
+	cmd  *kingpin.CmdClause
+	path *string
+	sup  supFlags
+}
+
+type workerFlags struct {
+	cmd          *kingpin.CmdClause
+	root, member *string
+	max, conc    *int
+	stop, resync *time.Duration
+	args         *[]string
+}
+
+func addFlags(app *kingpin.Application) *flags {
+	f := &flags{
+		servers:        app.Flag("zookeeper.servers", "Comma-separated host:port list of the ensemble's members.").Default("localhost:2181").String(),
+		sessionTimeout: app.Flag("zookeeper.session-timeout", "Requested ZooKeeper session timeout; the server caps it (2..20 ticks by default) and the agent fences on the timeout it grants.").Default("10s").Duration(),
+		digestFile:     app.Flag("zookeeper.auth.digest-file", "File holding user:password for ZooKeeper digest authentication (as --watch.auth.digest-file of the exporter).").Default("").String(),
+		chroot:         app.Flag("zookeeper.chroot", "Chroot prepended to every path the agent uses, e.g. /myapp.").Default("").String(),
+		acl:            app.Flag("zookeeper.acl", "ACL of the nodes the agent creates: open (world:anyone all), creator (only the digest identity) or world-read (anyone reads, the digest identity does all). creator and world-read need --zookeeper.auth.digest-file.").Default(zksession.ACLOpen).Enum(zksession.ACLModes...),
+		tls:            zktls.AddFlags(app),
+		toolkit:        kingpinflag.AddFlags(app, ":9144"),
+		log:            logging.AddFlags(app),
+	}
+	r := &f.register
+	r.cmd = app.Command("register", "Run COMMAND and keep the ephemeral member node REGISTER_PATH/NAME while it runs (and is healthy).").Default()
+	r.path = r.cmd.Flag("register", "Parent path of the member node, e.g. /monitor/app.").Default("").String()
+	r.member = r.cmd.Flag("member", "Member name (node name under --register); default the host name.").Default("").String()
+	r.data = r.cmd.Flag("data", "Node data (JSON); default {host, ip, pid, start_time}.").String()
+	r.sup = addSupFlags(r.cmd, "never")
+	r.watchPID = r.cmd.Flag("watch-pid", "Register a process the agent did not start; the agent ends when it exits.").Int()
+	r.pidFile = r.cmd.Flag("pid-file", "Register the process whose pid is in this file, following restarts.").String()
+	r.healthHTTP = r.cmd.Flag("health.http", "Healthy when GET URL answers 2xx/3xx.").Strings()
+	r.healthTCP = r.cmd.Flag("health.tcp", "Healthy when host:port accepts a TCP connection.").Strings()
+	r.healthX = r.cmd.Flag("health.exec", "Healthy when this command (split on spaces, no shell) exits 0.").Strings()
+	r.healthEvery = r.cmd.Flag("health.interval", "Time between health check rounds.").Default("5s").Duration()
+	r.healthTO = r.cmd.Flag("health.timeout", "Timeout of one health check.").Default("2s").Duration()
+	r.healthFails = r.cmd.Flag("health.failures", "Consecutive failed rounds before a healthy process counts as unhealthy.").Default("1").Int()
+
+	l := &f.lock
+	l.cmd = app.Command("lock", "Run COMMAND only while holding the lock at --path (Curator InterProcessMutex layout).")
+	l.path = l.cmd.Flag("path", "Lock path, e.g. /locks/NAME.").Required().String()
+	l.sup = addSupFlags(l.cmd, "never")
+
+	w := &f.worker
+	w.cmd = app.Command("worker", "Register ROOT/Workers/NAME, claim tasks under ROOT/Tasks and run COMMAND for each ({{.Task}}, {{.Path}} and {{.Worker}} in its arguments are replaced).")
+	w.root = w.cmd.Flag("root", "Root of the task pool, e.g. /jobs/pool.").Required().String()
+	w.member = w.cmd.Flag("member", "Worker name (node name under ROOT/Workers); default the host name.").Default("").String()
+	w.max = w.cmd.Flag("max-tasks", "Cap on tasks held at once (claimed or running); a worker never holds more than its fair share (pending tasks / live workers, rounded up); 0 means no further cap.").Default("0").Int()
+	w.conc = w.cmd.Flag("concurrency", "Tasks run at the same time.").Default("1").Int()
+	w.stop = w.cmd.Flag("stop-timeout", "Time between forwarding SIGTERM/SIGINT to running tasks and SIGKILL.").Default("10s").Duration()
+	w.resync = w.cmd.Flag("resync", "Period of the full rescan of tasks (changes of tasks and workers are also watched).").Default("1s").Duration()
+	w.args = w.cmd.Arg("command", "The command and its arguments, after --.").Strings()
+	return f
+}
+
+// runner runs one mode on a session and returns the agent's exit code.
+type runner func(context.Context, *agent.Session) (int, error)
+
+// mode checks the chosen mode's flags, before anything connects.
+func (f *flags) mode(cmd string, sigs <-chan os.Signal, m *agent.Metrics, logger log.Logger) (runner, error) {
+	switch cmd {
+	case f.register.cmd.FullCommand():
+		r := f.register
+		cfg, err := registerConfig(*r.path, *r.member, *r.data, r.sup, *r.watchPID, *r.pidFile,
+			*r.healthHTTP, *r.healthTCP, *r.healthX, *r.healthEvery, *r.healthTO, *r.healthFails)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Servers, cfg.Signals = *f.servers, sigs
+		return func(ctx context.Context, s *agent.Session) (int, error) {
+			return agent.RunRegister(ctx, s, cfg, m, logger)
+		}, nil
+	case f.lock.cmd.FullCommand():
+		sc, err := f.lock.sup.config()
+		if err == nil {
+			err = zksession.ValidatePath(*f.lock.path)
+		}
+		if err != nil {
+			return nil, err
+		}
+		cfg := agent.LockConfig{Path: *f.lock.path, Data: []byte(agent.LocalIP(*f.servers)), Supervise: sc, Signals: sigs}
+		return func(ctx context.Context, s *agent.Session) (int, error) { return agent.RunLock(ctx, s, cfg, m, logger) }, nil
+	}
+	w := f.worker
+	member := *w.member
+	if member == "" {
+		member, _ = os.Hostname()
+	}
+	cfg := agent.WorkerConfig{Servers: *f.servers, Root: *w.root, Member: member, MaxTasks: *w.max, Concurrency: *w.conc,
+		Args: *w.args, StopTimeout: *w.stop, Resync: *w.resync, Signals: sigs}
+	if *w.conc < 1 {
+		return nil, errors.New("--concurrency must be at least 1")
+	}
+	// Validate before connecting; the session is filled in by the runner.
+	if _, err := agent.NewWorker(nil, cfg, m, logger); err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, s *agent.Session) (int, error) {
+		w, err := agent.NewWorker(s, cfg, m, logger)
+		if err != nil {
+			return 2, err
+		}
+		return w.Run(ctx)
+	}, nil
+}
+
+// session builds the session options from the flags.
+func (f *flags) session(m *agent.Metrics, logger log.Logger) (agent.SessionOptions, error) {
+	opts := agent.SessionOptions{
+		Options: zksession.Options{Servers: agent.Servers(*f.servers), SessionTimeout: *f.sessionTimeout, Chroot: *f.chroot,
+			Logger: log.With(logger, "component", "session")},
+		ACLMode: *f.acl,
+		Expired: m.SessionExpirations,
+	}
+	if *f.digestFile != "" {
+		digest, err := zksession.ReadDigestFile(*f.digestFile)
+		if err != nil {
+			return opts, fmt.Errorf("--zookeeper.auth.digest-file: %w", err)
+		}
+		opts.Digest = digest
+	}
+	tc, err := f.tls.TLSConfig()
+	if err != nil {
+		return opts, err
+	}
+	opts.TLS = tc
+	if _, err := zksession.ACL(opts.ACLMode, len(opts.Digest) > 0); err != nil {
+		return opts, fmt.Errorf("--zookeeper.acl: %w", err)
+	}
+	return opts, opts.Validate()
+}
+
+func run() int {
 	app := kingpin.New("zkwatch_agent", help)
-	var (
-		servers        = app.Flag("zookeeper.servers", "Comma-separated host:port list of the ensemble's members.").Default("localhost:2181").String()
-		sessionTimeout = app.Flag("zookeeper.session-timeout", "ZooKeeper session timeout (the server caps it, 4s..40s by default).").Default("10s").Duration()
-		toolkitFlags   = kingpinflag.AddFlags(app, ":9144")
-		logConfig      = logging.AddFlags(app)
-
-		regCmd      = app.Command("register", "Run COMMAND and keep the ephemeral member node REGISTER_PATH/NAME while it runs (and is healthy).").Default()
-		regPath     = regCmd.Flag("register", "Parent path of the member node, e.g. /monitor/app.").Default("").String()
-		regMember   = regCmd.Flag("member", "Member name (node name under --register); default the host name.").Default("").String()
-		regData     = regCmd.Flag("data", "Node data (JSON); default {host, ip, pid, start_time}.").String()
-		regSup      = addSupFlags(regCmd, "never")
-		watchPID    = regCmd.Flag("watch-pid", "Register a process the agent did not start; the agent ends when it exits.").Int()
-		pidFile     = regCmd.Flag("pid-file", "Register the process whose pid is in this file, following restarts.").String()
-		healthHTTP  = regCmd.Flag("health.http", "Healthy when GET URL answers 2xx/3xx.").Strings()
-		healthTCP   = regCmd.Flag("health.tcp", "Healthy when host:port accepts a TCP connection.").Strings()
-		healthExec  = regCmd.Flag("health.exec", "Healthy when this command (split on spaces, no shell) exits 0.").Strings()
-		healthEvery = regCmd.Flag("health.interval", "Time between health check rounds.").Default("5s").Duration()
-		healthTO    = regCmd.Flag("health.timeout", "Timeout of one health check.").Default("2s").Duration()
-		healthFails = regCmd.Flag("health.failures", "Consecutive failed rounds before a healthy process counts as unhealthy.").Default("1").Int()
-
-		lockCmd  = app.Command("lock", "Run COMMAND only while holding the lock at --path (Curator InterProcessMutex layout).")
-		lockPath = lockCmd.Flag("path", "Lock path, e.g. /locks/NAME.").Required().String()
-		lockSup  = addSupFlags(lockCmd, "never")
-
-		workCmd    = app.Command("worker", "Register ROOT/Workers/NAME, claim tasks under ROOT/Tasks and run COMMAND for each ({{.Task}}, {{.Path}} and {{.Worker}} in its arguments are replaced).")
-		workRoot   = workCmd.Flag("root", "Root of the task pool, e.g. /jobs/pool.").Required().String()
-		workMember = workCmd.Flag("member", "Worker name (node name under ROOT/Workers); default the host name.").Default("").String()
-		workMax    = workCmd.Flag("max-tasks", "Cap on tasks held at once (claimed or running); a worker never holds more than its fair share (pending tasks / live workers, rounded up); 0 means no further cap.").Default("0").Int()
-		workConc   = workCmd.Flag("concurrency", "Tasks run at the same time.").Default("1").Int()
-		workStop   = workCmd.Flag("stop-timeout", "Time between forwarding SIGTERM/SIGINT to running tasks and SIGKILL.").Default("10s").Duration()
-		workResync = workCmd.Flag("resync", "Period of the full rescan of tasks (changes of tasks and workers are also watched).").Default("1s").Duration()
-		workArgs   = workCmd.Arg("command", "The command and its arguments, after --.").Strings()
-	)
+	f := addFlags(app)
 	app.Version(version.Print("zkwatch_agent"))
 	app.UsageWriter(os.Stdout)
 	app.HelpFlag.Short('h')
 	cmd, err := app.Parse(os.Args[1:])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "zkwatch_agent:", err)
-		os.Exit(2)
+		return 2
 	}
-	logger, slogger := logging.New(logConfig)
+	logger, slogger := logging.New(f.log)
 	level.Info(logger).Log("msg", "Starting zkwatch_agent", "mode", cmd, "version", version.Info())
 
 	sigs := make(chan os.Signal, 4)
@@ -149,63 +278,32 @@ func main() {
 	reg.MustRegister(versioncollector.NewCollector("zkwatch_agent"), collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m, err := agent.NewModeMetrics(reg, cmd)
+	var mode runner
+	if err == nil {
+		mode, err = f.mode(cmd, sigs, m, logger)
+	}
+	var opts agent.SessionOptions
+	if err == nil {
+		opts, err = f.session(m, logger)
+	}
 	if err != nil {
-		fail(logger, err)
+		level.Error(logger).Log("msg", "invalid arguments", "err", err)
+		return 2
+	}
+	if stop, err := supervise.BecomeSubreaper(logger); err != nil {
+		level.Warn(logger).Log("msg", "cannot become a child subreaper: orphans of the command go to init", "err", err)
+	} else {
+		defer stop()
 	}
 
-	// run builds the mode's runner; flag errors exit 2 before connecting.
-	var run func(context.Context, *agent.Session) (int, error)
-	switch cmd {
-	case regCmd.FullCommand():
-		cfg, err := registerConfig(*regPath, *regMember, *regData, regSup, *watchPID, *pidFile,
-			*healthHTTP, *healthTCP, *healthExec, *healthEvery, *healthTO, *healthFails)
-		if err != nil {
-			fail(logger, err)
-		}
-		cfg.Servers, cfg.Signals = *servers, sigs
-		run = func(ctx context.Context, s *agent.Session) (int, error) {
-			return agent.RunRegister(ctx, s, cfg, m, logger)
-		}
-	case lockCmd.FullCommand():
-		sc, err := lockSup.config()
-		if err == nil {
-			err = agent.ValidatePath(*lockPath)
-		}
-		if err != nil {
-			fail(logger, err)
-		}
-		cfg := agent.LockConfig{Path: *lockPath, Data: []byte(agent.LocalIP(*servers)), Supervise: sc, Signals: sigs}
-		run = func(ctx context.Context, s *agent.Session) (int, error) { return agent.RunLock(ctx, s, cfg, m, logger) }
-
-	case workCmd.FullCommand():
-		member := *workMember
-		if member == "" {
-			member, _ = os.Hostname()
-		}
-		cfg := agent.WorkerConfig{Servers: *servers, Root: *workRoot, Member: member, MaxTasks: *workMax, Concurrency: *workConc,
-			Args: *workArgs, StopTimeout: *workStop, Resync: *workResync, Signals: sigs}
-		if *workConc < 1 {
-			fail(logger, errors.New("--concurrency must be at least 1"))
-		}
-		// Validate before connecting; the session is filled in below.
-		if _, err := agent.NewWorker(nil, cfg, m, logger); err != nil {
-			fail(logger, err)
-		}
-		run = func(ctx context.Context, s *agent.Session) (int, error) {
-			w, err := agent.NewWorker(s, cfg, m, logger)
-			if err != nil {
-				return 2, err
-			}
-			return w.Run(ctx)
-		}
-	}
-
-	serve(reg, toolkitFlags, logger, slogger)
-	s, err := agent.Dial(*servers, *sessionTimeout, logger, m.SessionExpirations)
+	srv := serve(reg, f.toolkit, logger, slogger)
+	defer shutdown(srv, logger)
+	s, err := agent.Dial(opts)
 	if err != nil {
-		fail(logger, err)
+		level.Error(logger).Log("msg", "invalid arguments", "err", err)
+		return 2
 	}
-	code, err := run(context.Background(), s)
+	code, err := mode(context.Background(), s)
 	s.Close()
 	if err != nil {
 		level.Error(logger).Log("msg", "zkwatch_agent failed", "err", err)
@@ -214,12 +312,7 @@ func main() {
 		}
 	}
 	level.Info(logger).Log("msg", "exiting", "code", code)
-	os.Exit(code)
-}
-
-func fail(logger log.Logger, err error) {
-	level.Error(logger).Log("msg", "invalid arguments", "err", err)
-	os.Exit(2)
+	return code
 }
 
 func registerConfig(path, member, data string, sf supFlags, watchPID int, pidFile string,
@@ -235,14 +328,14 @@ func registerConfig(path, member, data string, sf supFlags, watchPID int, pidFil
 		}
 		member = h
 	}
-	if member == "." || member == ".." || member == "" || containsSlash(member) {
+	if member == "." || member == ".." || member == "" || strings.Contains(member, "/") {
 		return cfg, fmt.Errorf("invalid --member %q", member)
 	}
 	cfg.Path = path + "/" + member
 	if path == "/" {
 		cfg.Path = "/" + member
 	}
-	if err := agent.ValidatePath(cfg.Path); err != nil {
+	if err := zksession.ValidatePath(cfg.Path); err != nil {
 		return cfg, err
 	}
 	if data != "" {
@@ -283,18 +376,10 @@ func registerConfig(path, member, data string, sf supFlags, watchPID int, pidFil
 	return cfg, nil
 }
 
-func containsSlash(s string) bool {
-	for _, c := range s {
-		if c == '/' {
-			return true
-		}
-	}
-	return false
-}
-
-// serve starts the metrics and health endpoints in the background.
-// A failing web server is logged, not fatal: supervision matters more.
-func serve(reg *prometheus.Registry, flags *web.FlagConfig, logger log.Logger, slogger *slog.Logger) {
+// serve starts the metrics and health endpoints on their own mux in the
+// background. A failing web server is logged, not fatal: supervision
+// matters more.
+func serve(reg *prometheus.Registry, flags *web.FlagConfig, logger log.Logger, slogger *slog.Logger) *http.Server {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "OK") })
@@ -307,8 +392,19 @@ func serve(reg *prometheus.Registry, flags *web.FlagConfig, logger log.Logger, s
 	}
 	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
-		if err := web.ListenAndServe(server, flags, slogger); err != nil {
+		if err := web.ListenAndServe(server, flags, slogger); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			level.Error(logger).Log("msg", "web server failed", "err", err)
 		}
 	}()
+	return server
+}
+
+// shutdown stops the web server once the mode has ended (after SIGTERM,
+// the command's exit, or a fatal error).
+func shutdown(srv *http.Server, logger log.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		level.Warn(logger).Log("msg", "web server shutdown", "err", err)
+	}
 }

@@ -28,10 +28,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-kit/log"
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zkwatch/zkwatch/agent"
 	"github.com/zkwatch/zkwatch/agent/supervise"
+	"github.com/zkwatch/zkwatch/internal/zksession"
 	"github.com/zkwatch/zkwatch/internal/zktest"
 )
 
@@ -140,17 +142,13 @@ func (a *agentProc) metric(name string) (float64, error) {
 
 func observer(t *testing.T, servers string) *zk.Conn {
 	t.Helper()
-	c, _, err := zk.Connect(strings.Split(servers, ","), sessionTimeout, zk.WithLogInfo(false), zk.WithLogger(nopLogger{}))
+	c, _, err := zk.Connect(strings.Split(servers, ","), sessionTimeout, zk.WithLogInfo(false), zk.WithLogger(zksession.Logger(log.NewNopLogger())))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
 	return c
 }
-
-type nopLogger struct{}
-
-func (nopLogger) Printf(string, ...interface{}) {}
 
 func readPID(path string) (int, error) { return supervise.ReadPIDFile(path) }
 

@@ -18,7 +18,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/go-kit/log"
 	"github.com/go-zookeeper/zk"
+
+	"github.com/zkwatch/zkwatch/internal/zksession"
 )
 
 // watchConfig is the exporter's watch configuration in the demo: every
@@ -46,7 +49,7 @@ queues:
 // runs (its ephemerals are the demo's worker and candidates). Every task
 // is claimed by the live worker or done: a healthy pool.
 func seed(servers []string) (*zk.Conn, error) {
-	conn, events, err := zk.Connect(servers, 4*time.Second, zk.WithLogInfo(false), zk.WithLogger(quiet{}))
+	conn, events, err := zk.Connect(servers, 4*time.Second, zk.WithLogInfo(false), zk.WithLogger(zksession.Logger(log.NewNopLogger())))
 	if err != nil {
 		return nil, err
 	}
@@ -106,9 +109,3 @@ func seed(servers []string) (*zk.Conn, error) {
 	}
 	return conn, nil
 }
-
-// quiet drops the client library's log lines: the scenario kills members on
-// purpose, and the reconnection messages would clutter the timeline.
-type quiet struct{}
-
-func (quiet) Printf(string, ...any) {}

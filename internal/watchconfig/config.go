@@ -24,10 +24,11 @@ import (
 	"os"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/zkwatch/zkwatch/internal/zksession"
 )
 
 // DefaultWorkerField is the JSON field of a task's data that names the
@@ -162,41 +163,10 @@ func (l lines) errorf(section string, i int, format string, args ...any) error {
 	return fmt.Errorf("line %d: %s[%d]: %s", l.item(section, i), section, i, fmt.Sprintf(format, args...))
 }
 
-// ValidatePath checks a znode path: absolute, no empty, "." or ".."
-// segment, no trailing slash, valid UTF-8 without control characters.
-func ValidatePath(p string) error {
-	switch {
-	case p == "":
-		return errors.New("path is empty")
-	case !strings.HasPrefix(p, "/"):
-		return fmt.Errorf("path %q is not absolute", p)
-	case p == "/":
-		return nil
-	case strings.HasSuffix(p, "/"):
-		return fmt.Errorf("path %q ends with a slash", p)
-	case !utf8.ValidString(p):
-		return fmt.Errorf("path %q is not valid UTF-8", p)
-	}
-	for _, r := range p {
-		if r < 0x20 || r == 0x7f {
-			return fmt.Errorf("path %q contains a control character", p)
-		}
-	}
-	for _, seg := range strings.Split(p[1:], "/") {
-		switch seg {
-		case "":
-			return fmt.Errorf("path %q has an empty segment", p)
-		case ".", "..":
-			return fmt.Errorf("path %q has a relative segment %q", p, seg)
-		}
-	}
-	return nil
-}
-
 func (c *Config) validate(l lines) error {
 	seen := map[string]int{}
 	for i, g := range c.Groups {
-		if err := ValidatePath(g.Path); err != nil {
+		if err := zksession.ValidatePath(g.Path); err != nil {
 			return l.errorf("groups", i, "%v", err)
 		}
 		if j, dup := seen[g.Path]; dup {
@@ -229,7 +199,7 @@ func (c *Config) validate(l lines) error {
 	seen = map[string]int{}
 	for i := range c.Tasks {
 		t := &c.Tasks[i]
-		if err := ValidatePath(t.Root); err != nil {
+		if err := zksession.ValidatePath(t.Root); err != nil {
 			return l.errorf("tasks", i, "root: %v", err)
 		}
 		if j, dup := seen[t.Root]; dup {
@@ -255,7 +225,7 @@ func (c *Config) validate(l lines) error {
 	}{{"locks", c.Locks}, {"elections", c.Elections}, {"znodes", c.Znodes}, {"queues", c.Queues}} {
 		seen = map[string]int{}
 		for i, r := range s.items {
-			if err := ValidatePath(r.Path); err != nil {
+			if err := zksession.ValidatePath(r.Path); err != nil {
 				return l.errorf(s.name, i, "%v", err)
 			}
 			if j, dup := seen[r.Path]; dup {

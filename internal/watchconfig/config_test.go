@@ -76,18 +76,6 @@ func TestLoadBad(t *testing.T) {
 	}
 }
 
-func TestValidatePath(t *testing.T) {
-	for p, ok := range map[string]bool{
-		"/": true, "/a": true, "/a/b-c_d.e": true, "/ünï": true,
-		"": false, "a": false, "/a/": false, "//a": false, "/a//b": false, "/./a": false,
-		"/a/..": false, "/a\x00b": false, "/a\nb": false, "/\xff": false,
-	} {
-		if err := ValidatePath(p); (err == nil) != ok {
-			t.Errorf("ValidatePath(%q) = %v, want ok=%v", p, err, ok)
-		}
-	}
-}
-
 func FuzzLoad(f *testing.F) {
 	f.Add([]byte("groups:\n  - path: /a\n    expected: [x]\n"))
 	f.Add([]byte("tasks:\n  - root: /t\n"))

@@ -11,23 +11,30 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-// Package zksession manages the one ZooKeeper session an exporter keeps for
-// its watches: Curator-style connection states, digest auth, chroot, and
-// the dispatch of watch events to the caches that asked for them.
+// Package zksession manages one ZooKeeper session, as the exporter's watch
+// collectors and the agent keep it: Curator-style connection states, digest
+// auth, chroot, TLS, the negotiated timeout and the time of the server's
+// last reply (for fencing), and the dispatch of watch events to the caches
+// that asked for them.
 package zksession
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/go-zookeeper/zk"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/zkwatch/zkwatch/internal/zktls"
 )
 
 // State is a connection state in Curator's model.
@@ -83,7 +90,12 @@ type Options struct {
 	Digest []string
 	// MaxBufferSize bounds one response packet (0: 16 MiB).
 	MaxBufferSize int
-	Logger        log.Logger
+	// TLS, when set, makes every connection speak TLS (the members'
+	// secureClientPort), through zk.WithDialer(zktls.Dialer(TLS)).
+	TLS *tls.Config
+	// OnExpired, when set, is called on every session expiry.
+	OnExpired func()
+	Logger    log.Logger
 }
 
 // Validate checks the options without connecting.
@@ -95,7 +107,7 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("session timeout must be positive, got %s", o.SessionTimeout)
 	}
 	if o.Chroot != "" {
-		if !strings.HasPrefix(o.Chroot, "/") || o.Chroot == "/" || strings.HasSuffix(o.Chroot, "/") || path.Clean(o.Chroot) != o.Chroot {
+		if o.Chroot == "/" || ValidatePath(o.Chroot) != nil {
 			return fmt.Errorf("chroot %q must be an absolute path without a trailing slash", o.Chroot)
 		}
 	}
@@ -121,9 +133,15 @@ type Manager struct {
 	done   chan struct{}
 	closed chan struct{}
 
+	// Written by the connection wrapper (see liveConn).
+	negotiated atomic.Int64 // session timeout granted by the server, ns
+	lastReply  atomic.Int64 // when the server last sent bytes, Unix ns
+	authSent   bool         // digest credentials added (dispatch goroutine only)
+
 	mu          sync.RWMutex
 	state       State
 	sessionID   int64
+	past        map[int64]bool // earlier sessions of this manager
 	suspendedAt time.Time
 	lostTimer   *time.Timer
 	listeners   map[string][]Listener // by full path
@@ -183,6 +201,7 @@ func New(opts Options) (*Manager, error) {
 		closed:    make(chan struct{}),
 		state:     Idle,
 		listeners: map[string][]Listener{},
+		past:      map[int64]bool{},
 		events:    map[string]float64{},
 		inflight:  make(chan struct{}, maxInflight),
 	}
@@ -191,6 +210,10 @@ func New(opts Options) (*Manager, error) {
 	}
 	return m, nil
 }
+
+// Logger adapts a go-kit logger to go-zookeeper's: the client's messages
+// are logged at debug level.
+func Logger(l log.Logger) zk.Logger { return zkLogger{l} }
 
 type zkLogger struct{ l log.Logger }
 
@@ -201,10 +224,17 @@ func (z zkLogger) Printf(format string, args ...interface{}) {
 // Start opens the session in the background. It returns at once; listeners
 // learn of the session through SessionEvent.
 func (m *Manager) Start() error {
+	dial := func(network, address string, timeout time.Duration) (net.Conn, error) {
+		return net.DialTimeout(network, address, timeout)
+	}
+	if m.opts.TLS != nil {
+		dial = zktls.Dialer(m.opts.TLS)
+	}
 	conn, _, err := zk.Connect(m.opts.Servers, m.opts.SessionTimeout,
-		zk.WithLogger(zkLogger{log.With(m.logger, "component", "zk")}),
+		zk.WithLogger(Logger(log.With(m.logger, "component", "zk"))),
 		zk.WithLogInfo(false),
 		zk.WithMaxBufferSize(m.opts.MaxBufferSize),
+		zk.WithDialer(m.liveDialer(dial)),
 		zk.WithEventCallback(m.enqueue))
 	if err != nil {
 		return err
@@ -338,18 +368,26 @@ func (m *Manager) node(ev zk.Event) {
 }
 
 func (m *Manager) session(ev zk.Event) {
+	if ev.State == zk.StateHasSession && !m.authSent && len(m.opts.Digest) > 0 {
+		// Before the state turns live, so that no one creates a node with
+		// a creator ACL before the identity is known.
+		m.authSent = m.addAuth()
+	}
 	m.mu.Lock()
 	var out *SessionEvent
 	switch {
 	case ev.Type == lostEvent:
-		if m.state == Suspended && time.Since(m.suspendedAt) >= m.opts.SessionTimeout {
+		if m.state == Suspended && time.Since(m.suspendedAt) >= m.Timeout() {
 			m.state = Lost
 			out = &SessionEvent{State: Lost}
-			level.Warn(m.logger).Log("msg", "ZooKeeper session presumed lost: disconnected longer than the session timeout", "timeout", m.opts.SessionTimeout)
+			level.Warn(m.logger).Log("msg", "ZooKeeper session presumed lost: disconnected longer than the session timeout", "timeout", m.Timeout())
 		}
 	case ev.State == zk.StateHasSession:
 		sid := m.conn.SessionID()
 		newSession := sid != m.sessionID
+		if newSession && m.sessionID != 0 {
+			m.past[m.sessionID] = true
+		}
 		if m.state == Idle {
 			m.state = Connected
 		} else {
@@ -359,9 +397,16 @@ func (m *Manager) session(ev zk.Event) {
 		m.sessionID = sid
 		m.stopTimer()
 		out = &SessionEvent{State: m.state, NewSession: newSession}
-		level.Info(m.logger).Log("msg", "ZooKeeper session "+m.state.String(), "session", fmt.Sprintf("0x%x", sid), "server", ev.Server, "new_session", newSession)
+		level.Info(m.logger).Log("msg", "ZooKeeper session "+m.state.String(), "session", SessionHex(sid), "server", ev.Server,
+			"new_session", newSession, "timeout", m.Timeout())
 	case ev.State == zk.StateExpired:
 		m.expirations++
+		if m.sessionID != 0 {
+			m.past[m.sessionID] = true
+		}
+		if m.opts.OnExpired != nil {
+			m.opts.OnExpired()
+		}
 		m.stopTimer()
 		level.Warn(m.logger).Log("msg", "ZooKeeper session expired; watches will be set again on a new session")
 		if m.state != Lost {
@@ -373,7 +418,7 @@ func (m *Manager) session(ev zk.Event) {
 			m.state = Suspended
 			m.suspendedAt = time.Now()
 			m.stopTimer()
-			m.lostTimer = time.AfterFunc(m.opts.SessionTimeout, func() { m.enqueue(zk.Event{Type: lostEvent}) })
+			m.lostTimer = time.AfterFunc(m.Timeout(), func() { m.enqueue(zk.Event{Type: lostEvent}) })
 			out = &SessionEvent{State: Suspended}
 			level.Warn(m.logger).Log("msg", "ZooKeeper connection suspended", "server", ev.Server)
 		}
@@ -385,23 +430,24 @@ func (m *Manager) session(ev zk.Event) {
 	if out == nil {
 		return
 	}
-	if out.State == Connected && len(m.opts.Digest) > 0 {
-		m.addAuth()
-	}
 	for _, l := range ls {
 		l.SessionEvent(*out)
 	}
 }
 
-// addAuth sends the digest credentials once; the client re-sends them on
-// every later connection before any other request.
-func (m *Manager) addAuth() {
+// addAuth sends the digest credentials and reports whether all were
+// accepted; the client re-sends accepted ones on every later connection
+// before any other request.
+func (m *Manager) addAuth() bool {
+	ok := true
 	for _, d := range m.opts.Digest {
 		if err := m.conn.AddAuth("digest", []byte(d)); err != nil {
 			user, _, _ := strings.Cut(d, ":")
 			level.Error(m.logger).Log("msg", "ZooKeeper digest authentication failed", "user", user, "err", err)
+			ok = false
 		}
 	}
+	return ok
 }
 
 func (m *Manager) stopTimer() {
