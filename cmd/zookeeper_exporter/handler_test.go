@@ -14,12 +14,15 @@
 package main
 
 import (
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -183,4 +186,71 @@ func TestReloadGauge(t *testing.T) {
 		t.Errorf("reload of a valid file: %d", resp.StatusCode)
 	}
 	check("1")
+}
+
+// TestConcurrentScrapes runs /metrics and /probe scrapes at once against
+// members answering fixed fixtures: pooled buffers and the shared probe
+// must give every answer whole (run it with -race).
+func TestConcurrentScrapes(t *testing.T) {
+	var addrs []string
+	for _, p := range []string{"leader", "follower", "follower"} {
+		answers := map[string][]byte{}
+		for _, cmd := range []string{"mntr", "srvr", "conf"} {
+			data, err := os.ReadFile(filepath.Join("..", "..", "internal", "fourlw", "testdata", p+"."+cmd+".txt"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			answers[cmd] = data
+		}
+		f, err := zktest.NewFakeServer(answers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(f.Close)
+		addrs = append(addrs, f.Addr())
+	}
+	list := strings.Join(addrs, ",")
+	srv := testServer(t, testOptions(list), collector.DefaultWatchOptions(), "ensemble")
+	count := func(body string) int {
+		// zookeeper_ lines, less the probe age gauge of /metrics and
+		// command_allowed (conf is asked at the first probe only, which
+		// /metrics may still be reusing).
+		return strings.Count(body, "\nzookeeper_") - strings.Count(body, "\nzookeeper_ensemble_probe_age_seconds") -
+			strings.Count(body, "\nzookeeper_command_allowed")
+	}
+	want := map[string]int{}
+	for _, path := range []string{"/metrics", "/probe?target=" + list} {
+		_, body := get(t, srv.URL+path)
+		want[path] = count(body)
+	}
+	errs := make(chan string, 64)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				path := "/metrics"
+				if (g+i)%2 == 0 {
+					path = "/probe?target=" + list
+				}
+				resp, err := http.Get(srv.URL + path)
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				n := count(string(body))
+				if resp.StatusCode != http.StatusOK || n != want[path] || !strings.Contains(string(body), "zookeeper_ensemble_leaders 1\n") {
+					errs <- fmt.Sprintf("%s: %d, %d zookeeper_ lines, want %d", path, resp.StatusCode, n, want[path])
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
 }
