@@ -61,7 +61,7 @@ vet:
 # Alertmanager are required; with CI=true their absence fails the run
 # instead of skipping.
 .PHONY: test
-test: deps fmt-check vet mixin-check build test-go fuzz
+test: deps fmt-check vet lint mixin-check build test-go fuzz
 
 .PHONY: test-go
 test-go:

@@ -18,6 +18,7 @@ package collector
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"slices"
@@ -89,6 +90,10 @@ type Config struct {
 	// AdminPorts maps a client address to its AdminServer address for the
 	// admin transport; missing entries use host:8080.
 	AdminPorts map[string]string
+	// TLS, when set, is used for every connection to the members: four-letter
+	// words and the watch session go to the secure client port, the admin
+	// transport uses https.
+	TLS *tls.Config
 	// ProbeReuse lets the ensemble collector serve a probe that finished
 	// less than this ago (0: probe at every scrape).
 	ProbeReuse time.Duration

@@ -17,8 +17,8 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,7 +51,7 @@ type ensembleDescs struct {
 	up, probeDuration, lastSeen, state, isLeader, info         typedDesc
 	epoch, counter, lag, epochBehind, allowed, probeErrors     typedDesc
 	members, membersUp, leaders, quorumSize, hasQuorum, synced typedDesc
-	leaderChanges                                              typedDesc
+	leaderChanges, votersUp                                    typedDesc
 }
 
 // newEnsembleDescs returns the collector's own descriptors, reserving
@@ -72,12 +72,13 @@ func newEnsembleDescs(mntr *descCache) *ensembleDescs {
 		info:          d("server_info", "Version and server id of the member.", g, "server", "version", "server_id"),
 		epoch:         d("zxid_epoch", "Leader epoch of the member's last zxid.", g, "server"),
 		counter:       d("zxid_counter", "Transaction counter of the member's last zxid.", g, "server"),
-		lag:           d("follower_zxid_lag", "Transactions this follower is behind the leader (same epoch).", g, "server"),
-		epochBehind:   d("follower_epoch_behind", "1 when this follower's last zxid is from an older epoch than the leader's.", g, "server"),
+		lag:           d("follower_zxid_lag", "Transactions this follower is behind the leader; 0 for a follower synced with a leader that has not committed in its new epoch yet.", g, "server"),
+		epochBehind:   d("follower_epoch_behind", "1 when this follower has not synced with the leader, or is in an older epoch while the leader has committed in its new one.", g, "server"),
 		allowed:       d("command_allowed", "1 when the member allows the four-letter word (or admin command), 0 when its whitelist refuses it.", g, "server", "command"),
 		probeErrors:   d("probe_errors_total", "Failed probes of the member by reason.", c, "server", "reason"),
 		members:       d("ensemble_members", "Configured members of the ensemble.", g),
 		membersUp:     d("ensemble_members_up", "Members that answered.", g),
+		votersUp:      d("ensemble_voters_up", "Members that answered and vote (all but observers): compare with the quorum size.", g),
 		leaders:       d("ensemble_leaders", "Members reporting that they lead; anything but 1 is a problem.", g),
 		quorumSize:    d("ensemble_quorum_size", "Voting members needed for a quorum.", g),
 		hasQuorum:     d("ensemble_has_quorum", "1 when exactly one leader has a majority of voters in sync.", g),
@@ -97,6 +98,7 @@ type EnsembleCollector struct {
 
 	mu            sync.Mutex
 	conf          map[string]confEntry
+	ids           map[string]int // server id of each address that told it, kept while it is down
 	lastSeen      map[string]time.Time
 	probeErrors   map[[2]string]float64
 	refusalLogged map[string]bool
@@ -115,20 +117,21 @@ func NewEnsembleCollector(cfg Config, logger log.Logger) (*EnsembleCollector, er
 	if len(cfg.Servers) == 0 {
 		return nil, errors.New("no ZooKeeper servers given")
 	}
-	var prober fourlw.Prober = fourlw.FourLetterProber{}
+	var prober fourlw.Prober = fourlw.FourLetterProber{TLS: cfg.TLS}
 	switch cfg.Transport {
 	case "", "4lw":
 	case "admin":
 		prober = fourlw.AdminProber{
-			Client:    &http.Client{},
+			Client:    fourlw.AdminClient(cfg.TLS),
 			AdminAddr: adminAddr(cfg.AdminPorts),
+			HTTPS:     cfg.TLS != nil,
 		}
 	default:
 		return nil, errors.New("unknown transport " + strconv.Quote(cfg.Transport) + " (want 4lw or admin)")
 	}
 	c := &EnsembleCollector{
 		servers: cfg.Servers, prober: prober, logger: logger,
-		conf: map[string]confEntry{}, lastSeen: map[string]time.Time{},
+		conf: map[string]confEntry{}, ids: map[string]int{}, lastSeen: map[string]time.Time{},
 		probeErrors: map[[2]string]float64{}, refusalLogged: map[string]bool{},
 	}
 	c.d = newEnsembleDescs(&c.mntr)
@@ -157,9 +160,10 @@ func (c *EnsembleCollector) Update(ctx context.Context, ch chan<- prometheus.Met
 // without one, to ch as metrics.
 func (c *EnsembleCollector) updateSeries(ctx context.Context, ch chan<- prometheus.Metric, sink *seriesSink) error {
 	now := time.Now()
-	statuses := make([]*fourlw.Status, len(c.servers))
+	servers, dyn := c.targets()
+	statuses := make([]*fourlw.Status, len(servers))
 	var wg sync.WaitGroup
-	for i, addr := range c.servers {
+	for i, addr := range servers {
 		wg.Add(1)
 		go func(i int, addr string) {
 			defer wg.Done()
@@ -180,11 +184,14 @@ func (c *EnsembleCollector) updateSeries(ctx context.Context, ch chan<- promethe
 		c.record(st, now)
 	}
 	modes := inferModes(statuses)
-	up, leaders := 0, 0
+	up, votersUp, leaders := 0, 0, 0
 	leaderIdx := -1
 	for i, st := range statuses {
 		if st.Up {
 			up++
+			if modes[i] != "observer" {
+				votersUp++
+			}
 		}
 		if modes[i] == "leader" || modes[i] == "standalone" {
 			leaders++
@@ -205,7 +212,7 @@ func (c *EnsembleCollector) updateSeries(ctx context.Context, ch chan<- promethe
 		c.trackLeader(leader)
 		c.emitLag(e, leader, statuses, modes)
 	}
-	quorum, members := c.quorum(modes)
+	quorum, members := c.quorum(modes, dyn)
 	synced, haveSynced := syncedVoters(leader, statuses, modes)
 	hasQuorum := 0.0
 	if leaders == 1 && (modes[leaderIdx] == "standalone" || synced+1 >= quorum) {
@@ -214,6 +221,7 @@ func (c *EnsembleCollector) updateSeries(ctx context.Context, ch chan<- promethe
 	d := c.d
 	e.emit(d.members, float64(members))
 	e.emit(d.membersUp, float64(up))
+	e.emit(d.votersUp, float64(votersUp))
 	e.emit(d.leaders, float64(leaders))
 	e.emit(d.quorumSize, float64(quorum))
 	e.emit(d.hasQuorum, hasQuorum)
@@ -241,17 +249,21 @@ func (c *EnsembleCollector) emitMntr(ch chan<- prometheus.Metric, sink *seriesSi
 	}
 }
 
+// needConf reports whether to ask addr for conf: when its answer is stale,
+// and at every scrape from the leader of a dynamic configuration, which may
+// change at any time.
 func (c *EnsembleCollector) needConf(addr string, now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.conf[addr]
-	return !ok || now.Sub(e.at) > confTTL
+	return !ok || now.Sub(e.at) > confTTL || (addr == c.leader && e.conf.Clients() != nil)
 }
 
 // record updates what the collector remembers of a member. c.mu is held.
 func (c *EnsembleCollector) record(st *fourlw.Status, now time.Time) {
 	if st.Conf != nil {
 		c.conf[st.Addr] = confEntry{st.Conf, now}
+		c.ids[st.Addr] = st.Conf.ServerID
 	}
 	if st.Up {
 		c.lastSeen[st.Addr] = now
@@ -366,27 +378,60 @@ func (c *EnsembleCollector) emitLag(e *emitter, leader *fourlw.Status, statuses 
 	if leader.Srvr == nil {
 		return
 	}
-	lz := leader.Srvr.Zxid
 	for i, st := range statuses {
 		if (modes[i] != "follower" && modes[i] != "observer") || st.Srvr == nil {
 			continue
 		}
-		z := st.Srvr.Zxid
-		behind := 0.0
-		switch {
-		case z.Epoch() < lz.Epoch():
-			behind = 1
-		case z.Epoch() == lz.Epoch():
-			// Members are asked concurrently, so a follower may already
-			// have committed what the leader reported a moment earlier.
-			lag := int64(lz.Counter()) - int64(z.Counter())
-			if lag < 0 {
-				lag = 0
-			}
+		lag, behind, ok := followerLag(leader.Srvr.Zxid, st)
+		if ok {
 			e.emit(c.d.lag, float64(lag), st.Addr)
 		}
 		e.emit(c.d.epochBehind, behind, st.Addr)
 	}
+}
+
+// followerLag compares a follower's last zxid with the leader's zxid lz. It
+// returns the transactions the follower lacks (ok false when unknown) and
+// whether it is behind by an epoch.
+//
+// After an election the leader's zxid is (new epoch, 0) while its followers
+// still show the last zxid of the old epoch until the first write: that is
+// not lag. A follower that finished its sync with the leader (mntr's
+// zk_peer_state "following - broadcast"; without mntr, serving srvr as a
+// follower, which a server does only once synced) has every transaction of
+// the older epochs. It lacks only what the leader committed in the new
+// epoch, which is the leader's counter.
+func followerLag(lz fourlw.Zxid, st *fourlw.Status) (lag int64, behind float64, ok bool) {
+	z := st.Srvr.Zxid
+	switch {
+	case z.Epoch() == lz.Epoch():
+		// Members are asked concurrently, so a follower may already
+		// have committed what the leader reported a moment earlier.
+		return max(int64(lz.Counter())-int64(z.Counter()), 0), 0, true
+	case z.Epoch() > lz.Epoch():
+		// The leader was asked before it committed in a newer epoch.
+		return 0, 0, true
+	case !synced(st):
+		return 0, 1, false
+	case lz.Counter() == 0:
+		return 0, 0, true
+	default:
+		// Synced, yet nothing of the new epoch applied while the leader
+		// has committed in it.
+		return int64(lz.Counter()), 1, true
+	}
+}
+
+// synced reports whether a follower or observer says it finished its sync
+// with the leader. Without zk_peer_state (srvr only, older servers) a member
+// that serves as follower is taken as synced.
+func synced(st *fourlw.Status) bool {
+	for _, f := range st.Mntr {
+		if f.Key == "zk_peer_state" {
+			return strings.HasSuffix(f.Text, "- broadcast")
+		}
+	}
+	return true
 }
 
 // trackLeader counts changes of the leader's identity or epoch. c.mu is held.
@@ -404,8 +449,12 @@ func (c *EnsembleCollector) trackLeader(leader *fourlw.Status) {
 }
 
 // quorum returns the quorum size and the number of configured members.
-// Voters come from conf when a member told it, else from the server list.
-func (c *EnsembleCollector) quorum(modes []string) (int, int) {
+// Voters come from the dynamic configuration when there is one, else from
+// conf when a member told it, else from the server list. c.mu is held.
+func (c *EnsembleCollector) quorum(modes []string, dyn *fourlw.Conf) (int, int) {
+	if dyn != nil {
+		return dyn.Voters()/2 + 1, len(dyn.Members)
+	}
 	members := len(c.servers)
 	voters := 0
 	for _, e := range c.conf {
@@ -425,6 +474,65 @@ func (c *EnsembleCollector) quorum(modes []string) (int, int) {
 		return 1, members
 	}
 	return voters/2 + 1, members
+}
+
+// dynamicConf returns the ensemble's dynamic configuration when the members
+// told one (conf lists every member with its client address, as
+// reconfigEnabled ensembles do): the leader's, else the newest. c.mu is held.
+func (c *EnsembleCollector) dynamicConf() *fourlw.Conf {
+	if e, ok := c.conf[c.leader]; ok && e.conf.Clients() != nil {
+		return e.conf
+	}
+	var newest *fourlw.Conf
+	for _, e := range c.conf {
+		if e.conf.Clients() != nil && (newest == nil || e.conf.Version > newest.Version) {
+			newest = e.conf
+		}
+	}
+	return newest
+}
+
+// targets returns the members to probe: the configured servers, followed
+// through dynamic reconfiguration when there is one (members added at run
+// time are probed, removed ones no longer), and that configuration.
+func (c *EnsembleCollector) targets() ([]string, *fourlw.Conf) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	dyn := c.dynamicConf()
+	if dyn == nil {
+		return c.servers, nil
+	}
+	member := map[int]bool{}
+	for _, m := range dyn.Members {
+		member[m.ID] = true
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, addr := range c.servers {
+		if id, ok := c.ids[addr]; ok && !member[id] {
+			continue // removed from the ensemble
+		}
+		out = append(out, addr)
+		seen[addr] = true
+	}
+	for _, m := range dyn.Members {
+		if !seen[m.Client] && !c.probedAs(m.ID, seen) {
+			out = append(out, m.Client)
+			seen[m.Client] = true
+		}
+	}
+	return out, dyn
+}
+
+// probedAs reports whether one of the addresses in seen is known to be
+// server id. c.mu is held.
+func (c *EnsembleCollector) probedAs(id int, seen map[string]bool) bool {
+	for addr := range seen {
+		if known, ok := c.ids[addr]; ok && known == id {
+			return true
+		}
+	}
+	return false
 }
 
 // syncedVoters counts voting followers in sync with the leader: what the

@@ -14,6 +14,7 @@
 package collector
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,8 +77,9 @@ var ensembleMetrics = []string{
 
 func TestEnsembleFixtures(t *testing.T) {
 	servers, addrs := fakeEnsemble(t, "leader", "follower", "follower")
-	// The second follower is one epoch behind; the first 42 behind in
-	// the same epoch.
+	// The second follower is one epoch behind while the leader has
+	// committed 42 transactions in its epoch; the first 42 behind in the
+	// same epoch.
 	servers[0].Set("srvr", []byte("Zookeeper version: 3.8.0\nLatency min/avg/max: 0/1.5/20\nReceived: 5\nSent: 6\nConnections: 1\nOutstanding: 0\nZxid: 0x20000002a\nMode: leader\nNode count: 5\n"))
 	servers[1].Set("srvr", []byte("Latency min/avg/max: 0/0.0/0\nZxid: 0x200000000\nMode: follower\n"))
 	servers[2].Set("srvr", []byte("Latency min/avg/max: 0/0.0/0\nZxid: 0x1000000ff\nMode: follower\n"))
@@ -107,13 +109,14 @@ zookeeper_ensemble_quorum_size 2
 		t.Error(err)
 	}
 	lag := `
-# HELP zookeeper_follower_epoch_behind 1 when this follower's last zxid is from an older epoch than the leader's.
+# HELP zookeeper_follower_epoch_behind 1 when this follower has not synced with the leader, or is in an older epoch while the leader has committed in its new one.
 # TYPE zookeeper_follower_epoch_behind gauge
 zookeeper_follower_epoch_behind{server="` + addrs[1] + `"} 0
 zookeeper_follower_epoch_behind{server="` + addrs[2] + `"} 1
-# HELP zookeeper_follower_zxid_lag Transactions this follower is behind the leader (same epoch).
+# HELP zookeeper_follower_zxid_lag Transactions this follower is behind the leader; 0 for a follower synced with a leader that has not committed in its new epoch yet.
 # TYPE zookeeper_follower_zxid_lag gauge
 zookeeper_follower_zxid_lag{server="` + addrs[1] + `"} 42
+zookeeper_follower_zxid_lag{server="` + addrs[2] + `"} 42
 # HELP zookeeper_server_is_leader 1 when the member leads the ensemble (or runs standalone).
 # TYPE zookeeper_server_is_leader gauge
 zookeeper_server_is_leader{server="` + addrs[0] + `"} 1
@@ -265,5 +268,147 @@ zookeeper_probe_errors_total{reason="timeout",server="` + hung.Addr() + `"} 1
 `
 	if err := testutil.CollectAndCompare(zk, strings.NewReader(want), "zookeeper_probe_errors_total"); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestEnsembleFollowerCatchUp decides lag from answers captured on a real
+// quiet 3-member ensemble (quiet-*: right after start; failover-*: after the
+// leader was killed, no write since). Followers there show a zxid of an
+// older epoch than the leader's (epoch, 0), yet are synced.
+func TestEnsembleFollowerCatchUp(t *testing.T) {
+	only := func(cmds ...string) func(t *testing.T, f *zktest.FakeServer, prefix string) {
+		return func(t *testing.T, f *zktest.FakeServer, prefix string) {
+			answers := fixtureAnswers(t, prefix)
+			for cmd := range answers {
+				f.Set(cmd, []byte(cmd+" is not executed because it is not in the whitelist.\n"))
+			}
+			for _, cmd := range cmds {
+				f.Set(cmd, answers[cmd])
+			}
+		}
+	}
+	replace := func(cmd, old, new string) func(t *testing.T, f *zktest.FakeServer, prefix string) {
+		return func(t *testing.T, f *zktest.FakeServer, prefix string) {
+			b := fixtureAnswers(t, prefix)[cmd]
+			if !strings.Contains(string(b), old) {
+				t.Fatalf("%s.%s lacks %q", prefix, cmd, old)
+			}
+			f.Set(cmd, []byte(strings.Replace(string(b), old, new, 1)))
+		}
+	}
+	type edit func(t *testing.T, f *zktest.FakeServer, prefix string)
+	for _, tc := range []struct {
+		name     string
+		prefixes []string
+		edits    map[int]edit
+		// per follower (index into prefixes): lag (-1: not exported), epoch_behind
+		lag    map[int]float64
+		behind map[int]float64
+	}{
+		{name: "quiet after start", prefixes: []string{"quiet-leader", "quiet-follower", "quiet-follower"},
+			lag: map[int]float64{1: 0, 2: 0}, behind: map[int]float64{1: 0, 2: 0}},
+		{name: "failover without writes", prefixes: []string{"failover-leader", "failover-follower"},
+			lag: map[int]float64{1: 0}, behind: map[int]float64{1: 0}},
+		{name: "srvr only, quiet", prefixes: []string{"quiet-leader", "quiet-follower"},
+			edits: map[int]edit{0: only("srvr"), 1: only("srvr")},
+			lag:   map[int]float64{1: 0}, behind: map[int]float64{1: 0}},
+		{name: "follower still synchronizing", prefixes: []string{"failover-leader", "failover-follower"},
+			edits: map[int]edit{1: replace("mntr", "following - broadcast", "following - synchronization")},
+			lag:   map[int]float64{1: -1}, behind: map[int]float64{1: 1}},
+		{name: "leader committed in the new epoch, follower still in the old one", prefixes: []string{"failover-leader", "failover-follower"},
+			edits: map[int]edit{0: replace("srvr", "Zxid: 0x200000000", "Zxid: 0x200000007")},
+			lag:   map[int]float64{1: 7}, behind: map[int]float64{1: 1}},
+		{name: "srvr only, leader committed in the new epoch", prefixes: []string{"failover-leader", "failover-follower"},
+			edits: map[int]edit{0: func(t *testing.T, f *zktest.FakeServer, p string) {
+				only("srvr")(t, f, p)
+				replace("srvr", "Zxid: 0x200000000", "Zxid: 0x200000007")(t, f, p)
+			}, 1: only("srvr")},
+			lag: map[int]float64{1: 7}, behind: map[int]float64{1: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			servers, addrs := fakeEnsemble(t, tc.prefixes...)
+			for i, e := range tc.edits {
+				e(t, servers[i], tc.prefixes[i])
+			}
+			s := scrape(t, newTestCollector(t, addrs, 2*time.Second))
+			if strings.HasPrefix(tc.name, "srvr only") {
+				if err := expect(s, map[string]float64{fmt.Sprintf("zookeeper_command_allowed{command=%q,server=%q}", "mntr", addrs[1]): 0}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i, want := range tc.lag {
+				got, ok := s[srv("zookeeper_follower_zxid_lag", addrs[i])]
+				if want < 0 && ok {
+					t.Errorf("follower %d: lag %v exported for a follower that has not synced", i, got)
+				}
+				if want >= 0 && (!ok || got != want) {
+					t.Errorf("follower %d: lag %v (exported %v), want %v", i, got, ok, want)
+				}
+			}
+			for i, want := range tc.behind {
+				if got, ok := s[srv("zookeeper_follower_epoch_behind", addrs[i])]; !ok || got != want {
+					t.Errorf("follower %d: epoch_behind %v (exported %v), want %v", i, got, ok, want)
+				}
+			}
+		})
+	}
+}
+
+// TestEnsembleFollowsDynamicConfig: with a dynamic configuration (conf lists
+// client addresses), a member added at run time is probed though not given,
+// and a removed one is dropped; members and quorum follow the leader's conf.
+func TestEnsembleFollowsDynamicConfig(t *testing.T) {
+	servers, addrs := fakeEnsemble(t, "quiet-leader", "quiet-follower", "quiet-follower", "quiet-follower")
+	conf := func(id int, members ...int) []byte {
+		var b strings.Builder
+		fmt.Fprintf(&b, "serverId=%d\nmembership: \n", id)
+		for _, m := range members {
+			fmt.Fprintf(&b, "server.%d=127.0.0.1:1:2:participant;%s\n", m+1, addrs[m])
+		}
+		b.WriteString("version=100000001\n")
+		return []byte(b.String())
+	}
+	setAll := func(members ...int) {
+		for i, s := range servers {
+			s.Set("conf", conf(i+1, members...))
+		}
+	}
+	setAll(0, 1, 2)
+	zk := newTestCollector(t, addrs[:2], 2*time.Second) // member 3 not given
+	probed := func(s sample) []string {
+		var out []string
+		for _, a := range addrs {
+			if _, ok := s[srv("zookeeper_up", a)]; ok {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	scrape(t, zk) // learns the configuration
+	s := scrape(t, zk)
+	if got := probed(s); len(got) != 3 || got[2] != addrs[2] {
+		t.Errorf("probed %v, want the given two and member 3 from the configuration", got)
+	}
+	if err := expect(s, map[string]float64{"zookeeper_ensemble_members": 3, "zookeeper_ensemble_quorum_size": 2, "zookeeper_ensemble_members_up": 3}); err != nil {
+		t.Error(err)
+	}
+
+	// Member 4 added, member 2 removed.
+	setAll(0, 2, 3)
+	scrape(t, zk)
+	s = scrape(t, zk)
+	if got := probed(s); len(got) != 3 || got[0] != addrs[0] || got[1] != addrs[2] || got[2] != addrs[3] {
+		t.Errorf("probed %v, want members 1, 3 and 4", got)
+	}
+	if err := expect(s, map[string]float64{"zookeeper_ensemble_members": 3, "zookeeper_ensemble_quorum_size": 2, "zookeeper_ensemble_members_up": 3}); err != nil {
+		t.Error(err)
+	}
+
+	// A static configuration (no client addresses) keeps the given list.
+	_, addrs = fakeEnsemble(t, "quiet-leader", "quiet-follower", "quiet-follower")
+	zk = newTestCollector(t, addrs[:2], 2*time.Second)
+	scrape(t, zk)
+	if got := probed(scrape(t, zk)); len(got) != 2 {
+		t.Errorf("static configuration: probed %v, want the given two", got)
 	}
 }

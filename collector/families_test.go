@@ -153,3 +153,15 @@ func TestGatherMatchesRegistryWatch(t *testing.T) {
 		t.Fatalf("registry:\n%s\nGather:\n%s", w, g)
 	}
 }
+
+// mntrMetrics is one member's mntr series as metrics, as the
+// prometheus.Collector path sends them.
+func mntrMetrics(server string, fields []fourlw.Field, descs *descCache) []prometheus.Metric {
+	b := &memberBuf{sumIndex: map[*summaryMeta]int{}, hasCnt: map[string]bool{}}
+	mntrSeries(server, fields, descs, b)
+	out := make([]prometheus.Metric, len(b.series))
+	for i, s := range b.series {
+		out[i] = seriesMetric{s}
+	}
+	return out
+}

@@ -128,8 +128,10 @@ func mntrSeries(server string, fields []fourlw.Field, descs *descCache, b *membe
 	serverLabels := descs.labels([]string{"server"}, []string{server})
 	b.sums = b.sums[:0]
 	clear(b.sumIndex)
+	// The metrics provider's labelled keys, and the flat keys its summaries took.
+	provider, taken := descs.provider.series(server, fields, descs)
 	for _, f := range fields {
-		if !f.Numeric {
+		if !f.Numeric || len(f.Labels) > 0 || taken[f.Key] {
 			continue
 		}
 		fi := descs.field(f.Key, b.hasCnt)
@@ -149,6 +151,7 @@ func mntrSeries(server string, fields []fourlw.Field, descs *descCache, b *membe
 			b.sums[i].add(fi.part, f.Value)
 		}
 	}
+	b.series = append(b.series, provider...)
 	b.appendSummaries(server, descs)
 }
 
@@ -226,14 +229,7 @@ func (c *descCache) newSummary(key string) *summaryMeta {
 	} else if m := namespaceSet.FindStringSubmatch(key); m != nil {
 		sm.labelName, sm.labelValue, name = "namespace", m[1], m[2]
 	}
-	switch {
-	case strings.HasSuffix(name, "_ms"):
-		name, sm.scale = strings.TrimSuffix(name, "_ms")+"_seconds", ms
-	case strings.HasSuffix(name, "latency"), strings.HasSuffix(name, "time"):
-		name, sm.scale = name+"_seconds", ms
-	case strings.HasSuffix(name, "_size") && strings.Contains(name, "proposal"):
-		name += "_bytes"
-	}
+	name, sm.scale = summaryUnit(name)
 	sm.name = name
 	labels := []string{"server"}
 	if sm.labelName != "" {
@@ -245,6 +241,20 @@ func (c *descCache) newSummary(key string) *summaryMeta {
 	sm.minFam = c.famLocked(base+"_min"+unit, help+" Minimum.", dto.MetricType_GAUGE, labels...)
 	sm.maxFam = c.famLocked(base+"_max"+unit, help+" Maximum.", dto.MetricType_GAUGE, labels...)
 	return sm
+}
+
+// summaryUnit names a summary in base units and gives the scale of its
+// values: ZooKeeper measures times in milliseconds.
+func summaryUnit(name string) (string, float64) {
+	switch {
+	case strings.HasSuffix(name, "_ms"):
+		return strings.TrimSuffix(name, "_ms") + "_seconds", ms
+	case strings.HasSuffix(name, "latency"), strings.HasSuffix(name, "time"):
+		return name + "_seconds", ms
+	case strings.HasSuffix(name, "_size") && strings.Contains(name, "proposal"):
+		return name + "_bytes", 1
+	}
+	return name, 1
 }
 
 func (sv *summaryValues) add(part string, v float64) {
@@ -299,6 +309,7 @@ type descCache struct {
 	fields    map[string]*fieldInfo // keys of flat fields
 	inSummary map[string]*fieldInfo // keys whose zk_cnt_ twin is present
 	summaries map[string]*summaryMeta
+	provider  providerKeys // labelled keys (mntr_labels.go)
 }
 
 // field returns the cached classification of key.
@@ -407,6 +418,14 @@ func (c *descCache) reserve(f *famDesc) {
 		c.reserved = map[string]bool{}
 	}
 	c.reserved[strings.TrimPrefix(f.name, Namespace+"_")] = true
+}
+
+// fam returns the family called zookeeper_<name>, creating it; nil when
+// the name is taken (see famLocked).
+func (c *descCache) fam(name, help string, typ dto.MetricType, labels ...string) *famDesc {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.famLocked(name, help, typ, labels...)
 }
 
 // famLocked returns the family called zookeeper_<name>, creating it. A

@@ -14,6 +14,7 @@
 package collector
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"path"
@@ -52,6 +53,7 @@ type labeledCache struct {
 type watcher struct {
 	servers []string
 	opts    WatchOptions
+	tls     *tls.Config
 	logger  log.Logger
 
 	startOnce sync.Once
@@ -64,7 +66,7 @@ type watcher struct {
 }
 
 func newWatcher(cfg Config, logger log.Logger) *watcher {
-	return &watcher{servers: cfg.Servers, opts: cfg.Watch, logger: logger, items: map[string]watchItem{}}
+	return &watcher{servers: cfg.Servers, opts: cfg.Watch, tls: cfg.TLS, logger: logger, items: map[string]watchItem{}}
 }
 
 // start applies the configuration once, when the first watch collector is
@@ -138,6 +140,7 @@ func (w *watcher) manager() (*zksession.Manager, error) {
 		Servers:        w.servers,
 		SessionTimeout: w.opts.SessionTimeout,
 		Chroot:         w.opts.Chroot,
+		TLS:            w.tls,
 		Logger:         log.With(w.logger, "component", "watch-session"),
 	}
 	if w.opts.DigestFile != "" {

@@ -47,6 +47,10 @@ var exampleLoaders = map[string]func(*testing.T, *exampleEnv, string){
 	"agent/zkwatch-agent-register@.service": runRegisterUnit,
 	"agent/zkwatch-agent-lock.service":      runLockUnit,
 	"agent/worker.sh":                       runWorkerScript,
+	"templates/dingtalk.tmpl": loadTemplateExample(`dingtalk: {url: "http://127.0.0.1:1/robot/send",
+      title: '{{ template "ding.link.title" . }}', text: '{{ template "ding.link.content" . }}'}`),
+	"templates/email.html": loadTemplateExample(`email: {smarthost: "127.0.0.1:25", from: a@b, to: [c@d],
+      subject: '{{ template "email.zkwatch.subject" . }}', html: '{{ template "email.zkwatch.html" . }}'}`),
 }
 
 // TestExamples loads every shipped example: the receiver configuration
@@ -89,6 +93,27 @@ func loadReceiverExample(t *testing.T, _ *exampleEnv, path string) {
 	}
 	if len(c.Restarts) == 0 || len(c.Notifiers) == 0 {
 		t.Errorf("example has %d restart rules and %d notifiers", len(c.Restarts), len(c.Notifiers))
+	}
+}
+
+// loadTemplateExample loads a receiver configuration that uses the
+// template file as its README says; loading executes the templates on
+// sample messages. The notifier tests render them on real sinks
+// (dingtalk TestExampleTemplate, email TestExampleHTMLTemplateInBrowser).
+func loadTemplateExample(notifier string) func(*testing.T, *exampleEnv, string) {
+	return func(t *testing.T, _ *exampleEnv, path string) {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := filepath.Join(t.TempDir(), "receiver.yml")
+		doc := fmt.Sprintf("templates: [%q]\nnotifiers:\n  - name: n\n    %s\n", abs, notifier)
+		if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := config.LoadFile(cfg); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

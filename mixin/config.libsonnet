@@ -51,6 +51,20 @@
     pendingSyncsThreshold: 10,
     pendingSyncsFor: '10m',
 
+    // JVM and disk. The heap alert needs ZooKeeper's Prometheus metrics
+    // provider with metricsProvider.exportJvmInfo=true.
+    heapUsedRatioThreshold: 0.9,
+    heapFor: '15m',
+    gcTimeRatioThreshold: 0.1,  // share of wall time in GC pauses
+    gcFor: '15m',
+    fsyncAvgThresholdSeconds: 0.2,
+    fsyncFor: '10m',
+    snapshotAvgThresholdSeconds: 10,
+    snapshotWindow: '1h',
+    electionTimeThresholdSeconds: 5,
+    electionTimeWindow: '1h',
+    readOnlyFor: '1m',
+
     // Capacity: slow warnings.
     fileDescriptorsRatioThreshold: 0.8,
     connectionsThreshold: 1000,

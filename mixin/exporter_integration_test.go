@@ -25,6 +25,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,7 +59,7 @@ func mixinExporterMetrics(t *testing.T) []string {
 			t.Fatalf("%q: %v", expr, err)
 		}
 		for _, n := range metricNames(t, e) {
-			if strings.HasPrefix(n, "zookeeper_") {
+			if strings.HasPrefix(n, "zookeeper_") && !slices.Contains(providerMetrics, n) {
 				seen[n] = true
 			}
 		}
@@ -249,9 +250,21 @@ func expectAlerts(engine *promql.Engine, rules []rulefmt.Rule, url string, check
 	return check(got)
 }
 
+// buildExporter builds zookeeper_exporter into a temporary directory.
+func buildExporter(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "zookeeper_exporter")
+	build := exec.Command("go", "build", "-o", bin, "github.com/zkwatch/zkwatch/cmd/zookeeper_exporter")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
 // startExporter runs the exporter binary against servers with the watch
-// configuration cfg until the test ends, and returns its /metrics URL.
-func startExporter(t *testing.T, bin, servers, cfg string) string {
+// configuration cfg (none if empty) and further flags until the test ends,
+// and returns its /metrics URL.
+func startExporter(t *testing.T, bin, servers, cfg string, flags ...string) string {
 	t.Helper()
 	ports, err := zktest.FreePorts(1)
 	if err != nil {
@@ -260,11 +273,11 @@ func startExporter(t *testing.T, bin, servers, cfg string) string {
 	listen := net.JoinHostPort("127.0.0.1", fmt.Sprint(ports[0]))
 	ctx, cancel := context.WithCancel(context.Background())
 	var logs strings.Builder
-	cmd := exec.CommandContext(ctx, bin,
-		"--zookeeper.servers="+servers,
-		"--web.listen-address="+listen,
-		"--watch.config.file="+cfg,
-	)
+	args := []string{"--zookeeper.servers=" + servers, "--web.listen-address=" + listen}
+	if cfg != "" {
+		args = append(args, "--watch.config.file="+cfg)
+	}
+	cmd := exec.CommandContext(ctx, bin, append(args, flags...)...)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -307,11 +320,7 @@ func TestExporterExposesMixinMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "zookeeper_exporter")
-	build := exec.Command("go", "build", "-o", bin, "github.com/zkwatch/zkwatch/cmd/zookeeper_exporter")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildExporter(t)
 
 	conn, _, err := zk.Connect(ens.Addrs(), 4*time.Second, zk.WithLogInfo(false), zk.WithLogger(nopZKLogger{}))
 	if err != nil {

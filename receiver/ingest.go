@@ -14,9 +14,6 @@
 package receiver
 
 import (
-	"time"
-
-	"github.com/zkwatch/zkwatch/receiver/config"
 	"github.com/zkwatch/zkwatch/receiver/payload"
 	"github.com/zkwatch/zkwatch/receiver/store"
 )
@@ -34,11 +31,16 @@ func (r *Receiver) Ingest(m *payload.Message) (IngestResult, error) {
 	var res IngestResult
 	err := r.store.Batch(func(tx *store.Tx) error {
 		res = IngestResult{} // Batch may run this more than once.
+		q := newMessages(cfg, m, now)
 		for i := range m.Alerts {
-			if err := ingestAlert(tx, cfg, m.Receiver, &m.Alerts[i], now, &res); err != nil {
+			if err := ingestAlert(tx, q, &m.Alerts[i], &res); err != nil {
 				return err
 			}
 		}
+		if err := q.flush(tx); err != nil {
+			return err
+		}
+		res.Notifications = q.count
 		return nil
 	})
 	if err != nil {
@@ -53,7 +55,8 @@ func (r *Receiver) Ingest(m *payload.Message) (IngestResult, error) {
 	return res, nil
 }
 
-func ingestAlert(tx *store.Tx, cfg *config.Config, receiver string, a *payload.Alert, now time.Time, res *IngestResult) error {
+func ingestAlert(tx *store.Tx, q *messages, a *payload.Alert, res *IngestResult) error {
+	cfg, receiver, now := q.cfg, q.m.Receiver, q.now
 	id := a.IncidentID()
 	inc, err := tx.Incident(id)
 	if err != nil {
@@ -61,11 +64,9 @@ func ingestAlert(tx *store.Tx, cfg *config.Config, receiver string, a *payload.A
 	}
 	enqueue := func(kind string) error {
 		for _, n := range inc.Notifiers {
-			it := &store.OutboxItem{IncidentID: id, Notifier: n, Kind: kind, Alert: inc.Alert, NextAt: now, Created: now}
-			if err := tx.Enqueue(it); err != nil {
+			if err := q.add(tx, n, store.ItemAlert{IncidentID: id, Kind: kind, Alert: inc.Alert}); err != nil {
 				return err
 			}
-			res.Notifications++
 		}
 		inc.LastNotified = now
 		return nil
@@ -73,7 +74,7 @@ func ingestAlert(tx *store.Tx, cfg *config.Config, receiver string, a *payload.A
 	if inc == nil {
 		res.New++
 		inc = &store.Incident{
-			ID: id, Status: a.Status, Alert: *a, Receiver: receiver,
+			ID: id, Status: a.Status, Alert: *a, Receiver: receiver, ExternalURL: q.m.ExternalURL,
 			Notifiers: cfg.Route(a.Labels), FirstSeen: now, LastSeen: now, Received: 1,
 		}
 		if a.Resolved() {

@@ -16,16 +16,16 @@ package receiver
 import (
 	"context"
 	"fmt"
-	"github.com/go-kit/log/level"
 	"sync"
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/zkwatch/zkwatch/receiver/config"
 	"github.com/zkwatch/zkwatch/receiver/notify"
 	"github.com/zkwatch/zkwatch/receiver/store"
-	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
 // Notification outcomes, the values of the outcome label.
@@ -46,9 +46,10 @@ type Outbox struct {
 	now     func() time.Time
 	wakeCh  chan struct{}
 
-	mu     sync.Mutex
-	active map[string]bool // notifiers being drained
-	wg     sync.WaitGroup
+	mu          sync.Mutex
+	active      map[string]bool // notifiers being drained
+	receiverURL string
+	wg          sync.WaitGroup
 }
 
 func newOutbox(st *store.Store, live *liveConfig, counter *prometheus.CounterVec, logger log.Logger, now func() time.Time) *Outbox {
@@ -128,16 +129,14 @@ func (o *Outbox) deliver(ctx context.Context, it *store.OutboxItem) bool {
 	if n == nil {
 		err = fmt.Errorf("notifier %q is no longer configured", it.Notifier)
 	} else {
-		if w, ok := n.(notify.Waiter); ok {
-			if err := w.Wait(ctx); err != nil {
-				return false
-			}
-		}
-		actx, cancel := context.WithTimeout(ctx, cfg.Global.NotifyTimeout)
-		retry, err = n.Notify(actx, &tmpl.Data{Alert: it.Alert, IncidentID: it.IncidentID, Kind: it.Kind, Text: it.Text})
-		cancel()
+		sent := it.Sent
+		retry, err = o.attempt(ctx, n, cfg, it)
 		if err != nil && ctx.Err() != nil {
-			return false // shutting down: the item stays queued as it was
+			// Shutting down: the item stays queued, minus the parts sent.
+			if it.Sent != sent {
+				o.keepProgress(it)
+			}
+			return false
 		}
 	}
 	now := o.now()
@@ -159,33 +158,102 @@ func (o *Outbox) deliver(ctx context.Context, it *store.OutboxItem) bool {
 		if err := tx.DeleteOutbox(it); err != nil {
 			return err
 		}
-		inc, err2 := tx.Incident(it.IncidentID)
-		if err2 != nil || inc == nil {
-			return err2 // the incident expired; nothing to record on
-		}
-		rec := store.Notification{Notifier: it.Notifier, Kind: it.Kind, Outcome: outcome, Attempts: it.Attempts, At: now}
-		if err != nil {
-			rec.Error = err.Error()
-		}
-		inc.Notifications = append(inc.Notifications, rec)
-		return tx.PutIncident(inc)
+		return recordDelivery(tx, it, outcome, err, now)
 	})
 	if uerr != nil {
 		level.Error(o.logger).Log("msg", "recording delivery", "notifier", it.Notifier, "err", uerr)
 		return false
 	}
 	o.counter.WithLabelValues(it.Notifier, outcome).Inc()
+	o.log(it, outcome, err)
+	return outcome != OutcomeRetry
+}
+
+// attempt sends the message, part after part when the notifier splits
+// it; it.Sent keeps count of the parts delivered, so that a retry resumes
+// after them instead of repeating them.
+func (o *Outbox) attempt(ctx context.Context, n notify.Notifier, cfg *config.Config, it *store.OutboxItem) (bool, error) {
+	d := messageData(it, o.ReceiverURL(), cfg.Global.Location())
+	for {
+		if w, ok := n.(notify.Waiter); ok {
+			if err := w.Wait(ctx); err != nil {
+				return true, err
+			}
+		}
+		actx, cancel := context.WithTimeout(ctx, cfg.Global.NotifyTimeout)
+		retry, err := n.Notify(actx, d)
+		cancel()
+		it.Sent = d.Sent
+		if err != nil || !d.More {
+			for _, terr := range d.TemplateErrors() {
+				level.Warn(o.logger).Log("msg", "template failed, the default text was sent instead", "notifier", it.Notifier,
+					"incident", it.IncidentID, "err", terr)
+			}
+			return retry, err
+		}
+	}
+}
+
+func (o *Outbox) keepProgress(it *store.OutboxItem) {
+	if err := o.store.Batch(func(tx *store.Tx) error { return tx.PutOutbox(it) }); err != nil {
+		level.Error(o.logger).Log("msg", "recording delivery progress", "notifier", it.Notifier, "err", err)
+	}
+}
+
+// recordDelivery notes the outcome on the incident of every alert the
+// message carried.
+func recordDelivery(tx *store.Tx, it *store.OutboxItem, outcome string, err error, now time.Time) error {
+	as := it.Alerts()
+	for _, a := range as {
+		inc, err2 := tx.Incident(a.IncidentID)
+		if err2 != nil {
+			return err2
+		}
+		if inc == nil {
+			continue // the incident expired; nothing to record on
+		}
+		rec := store.Notification{Notifier: it.Notifier, Kind: a.Kind, Outcome: outcome, Attempts: it.Attempts, At: now}
+		if len(as) > 1 {
+			rec.Grouped = len(as)
+		}
+		if err != nil {
+			rec.Error = err.Error()
+		}
+		inc.Notifications = append(inc.Notifications, rec)
+		if err := tx.PutIncident(inc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (o *Outbox) log(it *store.OutboxItem, outcome string, err error) {
 	switch outcome {
 	case OutcomeRetry:
 		level.Warn(o.logger).Log("msg", "notification failed, will retry", "notifier", it.Notifier, "incident", it.IncidentID,
-			"attempt", it.Attempts, "next", it.NextAt, "err", err)
-		return false
+			"alerts", len(it.Alerts()), "attempt", it.Attempts, "next", it.NextAt, "err", err)
 	case OutcomeFailure:
-		level.Error(o.logger).Log("msg", "notification failed permanently", "notifier", it.Notifier, "incident", it.IncidentID, "err", err)
+		level.Error(o.logger).Log("msg", "notification failed permanently", "notifier", it.Notifier, "incident", it.IncidentID,
+			"alerts", len(it.Alerts()), "err", err)
 	default:
-		level.Debug(o.logger).Log("msg", "notification sent", "notifier", it.Notifier, "incident", it.IncidentID, "kind", it.Kind)
+		level.Debug(o.logger).Log("msg", "notification sent", "notifier", it.Notifier, "incident", it.IncidentID,
+			"alerts", len(it.Alerts()), "kind", it.Kind)
 	}
-	return true
+}
+
+// SetReceiverURL sets the receiver's external URL, below which messages
+// link to incident pages.
+func (o *Outbox) SetReceiverURL(u string) {
+	o.mu.Lock()
+	o.receiverURL = u
+	o.mu.Unlock()
+}
+
+// ReceiverURL is the receiver's external URL, or "".
+func (o *Outbox) ReceiverURL() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.receiverURL
 }
 
 // backoff doubles from initial per attempt, capped at max.

@@ -88,6 +88,13 @@ func (r *Receiver) Metrics() *Metrics { return r.metrics }
 // Store returns the incident store.
 func (r *Receiver) Store() *store.Store { return r.store }
 
+// SetExternalURL sets the URL the receiver is reached at
+// (--web.external-url); messages link to incident pages below it.
+func (r *Receiver) SetExternalURL(u string) { r.outbox.SetReceiverURL(u) }
+
+// ExternalURL returns the URL set by SetExternalURL, or "".
+func (r *Receiver) ExternalURL() string { return r.outbox.ReceiverURL() }
+
 // Config returns the current configuration.
 func (r *Receiver) Config() *config.Config { return r.live.config() }
 

@@ -307,7 +307,7 @@ func (s *Scheduler) execute(ctx context.Context, j *store.RestartJob, inc *store
 func (s *Scheduler) checkGuard(ctx context.Context, g *config.Guard, addr string) (release func(), err error) {
 	s.guardMu.Lock()
 	defer s.guardMu.Unlock()
-	if err := restart.CheckQuorum(ctx, g.ZooKeeper, addr, &s.busy, g.Timeout); err != nil {
+	if err := restart.CheckQuorum(ctx, g.TLSConfig(), g.ZooKeeper, addr, &s.busy, g.Timeout); err != nil {
 		return nil, err
 	}
 	return s.busy.Mark(addr), nil
@@ -424,7 +424,7 @@ func (s *Scheduler) record(j *store.RestartJob, att *store.RestartAttempt, repor
 func enqueueReport(tx *store.Tx, inc *store.Incident, report string, now time.Time) error {
 	for _, n := range inc.Notifiers {
 		it := &store.OutboxItem{IncidentID: inc.ID, Notifier: n, Kind: store.KindRestart,
-			Alert: inc.Alert, Text: report, NextAt: now, Created: now}
+			Alert: inc.Alert, Text: report, Receiver: inc.Receiver, ExternalURL: inc.ExternalURL, NextAt: now, Created: now}
 		if err := tx.Enqueue(it); err != nil {
 			return err
 		}

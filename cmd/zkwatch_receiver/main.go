@@ -23,6 +23,7 @@ import (
 	stdlog "log"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"sync"
@@ -58,13 +59,20 @@ func run() int {
 		configFile  = kingpin.Flag("config.file", "Receiver configuration file.").Default("receiver.yml").String()
 		storagePath = kingpin.Flag("storage.path", "Directory of the incident store.").Default("data/").String()
 		configCheck = kingpin.Flag("config.check", "Validate the configuration file and exit.").Default("false").Bool()
-		toolkit     = kingpinflag.AddFlags(kingpin.CommandLine, ":9143")
-		logConfig   = logging.AddFlags(kingpin.CommandLine)
+		externalURL = kingpin.Flag("web.external-url",
+			"The URL under which the receiver is reachable (for example, if it is served via a reverse proxy). Messages link to incident pages below it; without it they show incident ids only.").
+			Default("").String()
+		toolkit   = kingpinflag.AddFlags(kingpin.CommandLine, ":9143")
+		logConfig = logging.AddFlags(kingpin.CommandLine)
 	)
 	kingpin.Version(version.Print(name))
 	kingpin.HelpFlag.Short('h')
 	kingpin.Parse()
 	logger, slogger := logging.New(logConfig)
+	if err := checkExternalURL(*externalURL); err != nil {
+		level.Error(logger).Log("msg", "invalid --web.external-url", "err", err)
+		return 1
+	}
 
 	cfg, err := config.LoadFile(*configFile)
 	if err != nil {
@@ -96,6 +104,7 @@ func run() int {
 		level.Error(logger).Log("msg", "applying configuration", "err", err)
 		return 1
 	}
+	rcv.SetExternalURL(*externalURL)
 	rl := newReloader(*configFile, rcv, reg, logger)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -117,6 +126,21 @@ func run() int {
 	stop()
 	wg.Wait()
 	return code
+}
+
+// checkExternalURL accepts "" or an absolute http(s) URL.
+func checkExternalURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return err
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%q must be an absolute http(s) URL without query or fragment", s)
+	}
+	return nil
 }
 
 // openStore compacts the store (best effort) and opens it.

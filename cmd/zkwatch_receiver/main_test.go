@@ -33,7 +33,9 @@ import (
 	"time"
 
 	"github.com/zkwatch/zkwatch/internal/zktest"
+	"github.com/zkwatch/zkwatch/receiver/notify/notifytest"
 	"github.com/zkwatch/zkwatch/receiver/payload"
+	"github.com/zkwatch/zkwatch/receiver/store"
 )
 
 var (
@@ -90,11 +92,16 @@ func freeAddr(t *testing.T) string {
 }
 
 // launch starts the binary and waits until it is ready.
-func launch(t *testing.T, configFile, storage string) *proc {
+func launch(t *testing.T, configFile, storage string, flags ...string) *proc {
 	t.Helper()
-	addr := freeAddr(t)
-	cmd := exec.Command(binary(t), "--config.file="+configFile, "--storage.path="+storage,
-		"--web.listen-address="+addr, "--log.level=debug")
+	return launchAt(t, freeAddr(t), configFile, storage, flags...)
+}
+
+// launchAt starts the binary listening on addr and waits until it is ready.
+func launchAt(t *testing.T, addr, configFile, storage string, flags ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(binary(t), append([]string{"--config.file=" + configFile, "--storage.path=" + storage,
+		"--web.listen-address=" + addr, "--log.level=debug"}, flags...)...)
 	p := &proc{t: t, cmd: cmd, url: "http://" + addr, done: make(chan struct{}), logs: &strings.Builder{}, mu: &sync.Mutex{}}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -426,7 +433,10 @@ func TestConfigCheckAndReload(t *testing.T) {
 
 // A real Alertmanager delivers to the receiver with a bearer token, and
 // its payloads (firing, then resolved) decode into one incident.
-func TestRealAlertmanager(t *testing.T) {
+// startAlertmanager runs a real Alertmanager that sends every group to
+// the receiver's webhook with token; it returns Alertmanager's address.
+func startAlertmanager(t *testing.T, dir, webhookURL, token string) string {
+	t.Helper()
 	am, err := exec.LookPath("prometheus-alertmanager")
 	if err != nil {
 		if am, err = exec.LookPath("alertmanager"); err != nil {
@@ -436,11 +446,6 @@ func TestRealAlertmanager(t *testing.T) {
 			t.Skip("Alertmanager is not installed")
 		}
 	}
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "receiver.yml")
-	writeFile(t, cfg, "global: {bearer_token: s3cret}\n")
-	p := launch(t, cfg, filepath.Join(dir, "data"))
-
 	amAddr := freeAddr(t)
 	amCfg := filepath.Join(dir, "alertmanager.yml")
 	writeFile(t, amCfg, fmt.Sprintf(`
@@ -456,27 +461,30 @@ receivers:
       - url: %q
         send_resolved: true
         http_config:
-          authorization: {credentials: s3cret}
-`, p.url+"/webhook"))
+          authorization: {credentials: %s}
+`, webhookURL, token))
 	cmd := exec.Command(am, "--config.file="+amCfg, "--storage.path="+filepath.Join(dir, "am"),
-		"--web.listen-address="+amAddr, "--cluster.listen-address=")
+		"--web.listen-address="+amAddr, "--web.external-url=http://"+amAddr, "--cluster.listen-address=")
 	out := &strings.Builder{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
+	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		if t.Failed() {
 			t.Logf("alertmanager output:\n%s", out)
 		}
-	}()
-	labels := map[string]string{"alertname": "ZooKeeperProcessMemberDown", "group": "zk-main", "member": "zk-2", "severity": "critical"}
-	startsAt := time.Now().Add(-time.Minute).UTC().Truncate(time.Millisecond)
-	postAM := func(endsAt time.Time) error {
-		b, _ := json.Marshal([]map[string]any{{"labels": labels, "annotations": map[string]string{"summary": "down"},
-			"startsAt": startsAt.Format(time.RFC3339Nano), "endsAt": endsAt.UTC().Format(time.RFC3339Nano)}})
+	})
+	return amAddr
+}
+
+// postAlerts posts alerts to Alertmanager's API until it accepts them.
+func postAlerts(t *testing.T, amAddr string, alerts []map[string]any) {
+	t.Helper()
+	b, _ := json.Marshal(alerts)
+	if err := zktest.WaitFor(30*time.Second, 100*time.Millisecond, func() error {
 		resp, err := http.Post("http://"+amAddr+"/api/v2/alerts", "application/json", strings.NewReader(string(b)))
 		if err != nil {
 			return err
@@ -486,10 +494,24 @@ receivers:
 			return fmt.Errorf("alertmanager answered %d", resp.StatusCode)
 		}
 		return nil
-	}
-	if err := zktest.WaitFor(30*time.Second, 100*time.Millisecond, func() error { return postAM(time.Now().Add(time.Hour)) }); err != nil {
+	}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestRealAlertmanager(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "receiver.yml")
+	writeFile(t, cfg, "global: {bearer_token: s3cret}\n")
+	p := launch(t, cfg, filepath.Join(dir, "data"))
+	amAddr := startAlertmanager(t, dir, p.url+"/webhook", "s3cret")
+	labels := map[string]string{"alertname": "ZooKeeperProcessMemberDown", "group": "zk-main", "member": "zk-2", "severity": "critical"}
+	startsAt := time.Now().Add(-time.Minute).UTC().Truncate(time.Millisecond)
+	postAM := func(endsAt time.Time) {
+		postAlerts(t, amAddr, []map[string]any{{"labels": labels, "annotations": map[string]string{"summary": "down"},
+			"startsAt": startsAt.Format(time.RFC3339Nano), "endsAt": endsAt.UTC().Format(time.RFC3339Nano)}})
+	}
+	postAM(time.Now().Add(time.Hour))
 	var incs struct {
 		Incidents []struct {
 			ID, Status string
@@ -520,9 +542,7 @@ receivers:
 	if a.Labels["member"] != "zk-2" || !a.StartsAt.Equal(startsAt) || a.Fingerprint == "" {
 		t.Errorf("alert %+v", a)
 	}
-	if err := postAM(time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	postAM(time.Now())
 	waitStatus("resolved")
 	if v := p.metric(`zkwatch_receiver_webhook_requests_total{code="200"}`); v < 2 {
 		t.Errorf("webhook 200s: %v", v)
@@ -531,6 +551,115 @@ receivers:
 		// Every known status starts at 0 (so increase() counts the first).
 		if v := p.metric(`zkwatch_receiver_webhook_requests_total{code="` + code + `"}`); v != 0 {
 			t.Errorf("Alertmanager got %v answers with code %s", v, code)
+		}
+	}
+}
+
+// The issue's Done-when end to end: real Alertmanager sends one
+// notification of 30 alerts to the receiver binary, whose DingTalk
+// notifier (grouping: notification by default) sends one or two signed
+// messages within the robot's rate limit, @mentioning the configured
+// mobile in text and at block, with runbook, source, silence and incident
+// links and times in global.timezone.
+func TestRealAlertmanagerThirtyAlertsToDingTalk(t *testing.T) {
+	dir := t.TempDir()
+	robot := notifytest.NewRobot(t, "SECzk")
+	robot.Limit(20)
+	cfg := filepath.Join(dir, "receiver.yml")
+	writeFile(t, cfg, fmt.Sprintf(`global: {bearer_token: s3cret, timezone: Asia/Shanghai}
+notifiers: [{name: ding, dingtalk: {url: %q, secret: SECzk, at: {mobiles: ["13800138000"]}}}]
+routes: [{notifiers: [ding]}]
+`, robot.URL))
+	addr := freeAddr(t)
+	p := launchAt(t, addr, cfg, filepath.Join(dir, "data"), "--web.external-url=http://"+addr+"/")
+	amAddr := startAlertmanager(t, dir, p.url+"/webhook", "s3cret")
+
+	startsAt := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
+	alerts := make([]map[string]any, 30)
+	for i := range alerts {
+		alerts[i] = map[string]any{
+			"labels": map[string]string{"alertname": "ZooKeeperDown", "group": "zk", "server": fmt.Sprintf("zk-%02d.example:2181", i)},
+			"annotations": map[string]string{"summary": fmt.Sprintf("zk-%02d does not answer", i),
+				"runbook_url": "https://runbooks.example/zookeeper#zookeeperdown"},
+			"generatorURL": "http://prometheus.example:9090/graph?g0.expr=zookeeper_up+%3D%3D+0",
+			"startsAt":     startsAt.Format(time.RFC3339Nano), "endsAt": startsAt.Add(time.Hour).Format(time.RFC3339Nano),
+		}
+	}
+	postAlerts(t, amAddr, alerts)
+	var incs struct{ Incidents []store.Incident }
+	if err := zktest.WaitFor(60*time.Second, 100*time.Millisecond, func() error {
+		resp, err := http.Get(p.url + "/api/v1/incidents")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(&incs); err != nil {
+			return err
+		}
+		told := 0
+		for _, inc := range incs.Incidents {
+			if len(inc.Notifications) > 0 {
+				told++
+			}
+		}
+		return expectN(30, told, "incidents notified")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	bodies := robot.Bodies()
+	t.Logf("%d DingTalk message(s) for 30 alerts", len(bodies))
+	if len(bodies) < 1 || len(bodies) > 2 || robot.Rejected() != 0 || robot.TooFast() != 0 {
+		t.Fatalf("%d messages, %d badly signed, %d too fast", len(bodies), robot.Rejected(), robot.TooFast())
+	}
+	var text strings.Builder
+	for _, b := range bodies {
+		var m struct {
+			Markdown struct{ Text string }
+			At       struct{ AtMobiles []string }
+		}
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(m.Markdown.Text, "@13800138000") || strings.Join(m.At.AtMobiles, ",") != "13800138000" {
+			t.Errorf("no @mention: at %v", m.At.AtMobiles)
+		}
+		text.WriteString(m.Markdown.Text)
+	}
+	local := startsAt.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02 15:04:05") + " +08:00 CST"
+	for what, n := range map[string]int{
+		"[runbook](https://runbooks.example/zookeeper#zookeeperdown)":                           30,
+		"[source](http://prometheus.example:9090/graph?g0.expr=zookeeper_up+%3D%3D+0)":          30,
+		"[silence](http://" + amAddr + "/#/silences/new?filter=%7Balertname%3D%22ZooKeeperDown": 30,
+		"- started: " + local: 30,
+	} {
+		if c := strings.Count(text.String(), what); c != n {
+			t.Errorf("%d times %q, want %d", c, what, n)
+		}
+	}
+	for _, inc := range incs.Incidents {
+		if !strings.Contains(text.String(), "[incident](http://"+addr+"/incidents/"+inc.ID+")") {
+			t.Errorf("no incident link for %s", inc.ID)
+		}
+		if n := inc.Notifications[0]; n.Grouped != 30 || n.Outcome != "success" {
+			t.Errorf("incident %s: %+v", inc.ID, n)
+		}
+	}
+}
+
+func expectN(want, got int, what string) error {
+	if got != want {
+		return fmt.Errorf("%s: %d, want %d", what, got, want)
+	}
+	return nil
+}
+
+func TestExternalURLFlag(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "receiver.yml")
+	writeFile(t, cfg, "storage: {retention: 24h}\n")
+	for _, u := range []string{"ftp://example.org/", "receiver.example.org", "http://h/?q=1"} {
+		out, err := exec.Command(binary(t), "--config.file="+cfg, "--storage.path="+t.TempDir(), "--web.external-url="+u).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "invalid --web.external-url") {
+			t.Errorf("%s: %v %s", u, err, out)
 		}
 	}
 }

@@ -39,6 +39,7 @@ import (
 
 	"github.com/zkwatch/zkwatch/collector"
 	"github.com/zkwatch/zkwatch/internal/logging"
+	"github.com/zkwatch/zkwatch/internal/zktls"
 )
 
 func main() { os.Exit(run(os.Args[1:])) }
@@ -82,6 +83,7 @@ func run(args []string) int {
 	app := kingpin.New("zookeeper_exporter", "Prometheus exporter for ZooKeeper ensembles and what runs in them.")
 	opts := addFlags(app)
 	colFlags := collector.AddFlags(app)
+	zkTLS := zktls.AddFlags(app)
 	toolkitFlags := kingpinflag.AddFlags(app, ":9141")
 	logConfig := logging.AddFlags(app)
 	app.Version(version.Print("zookeeper_exporter"))
@@ -96,6 +98,9 @@ func run(args []string) int {
 	level.Info(logger).Log("msg", "Build context", "build_context", version.BuildContext())
 
 	cfg, allowed, err := buildConfig(opts, colFlags.WatchOptions())
+	if err == nil {
+		cfg.TLS, err = zkTLS.TLSConfig()
+	}
 	if err != nil {
 		level.Error(logger).Log("msg", "Invalid flags", "err", err)
 		return 2

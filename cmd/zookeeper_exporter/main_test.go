@@ -205,6 +205,8 @@ func TestExporterBadFlags(t *testing.T) {
 		{"--zookeeper.transport=telnet"},
 		{"--zookeeper.timeout=0s"},
 		{"--zookeeper.servers=a:1,b:2", "--zookeeper.admin.servers=a:8080"},
+		{"--zookeeper.tls.ca-file=/nonexistent/ca.pem"},
+		{"--zookeeper.tls.cert-file=/nonexistent/cert.pem"},
 		{"--no-such-flag"},
 	} {
 		out, err := exec.Command(bin, args...).CombinedOutput()
@@ -214,6 +216,49 @@ func TestExporterBadFlags(t *testing.T) {
 		}
 		if len(out) == 0 || strings.Contains(string(out), "panic") {
 			t.Errorf("%v: no clear error: %s", args, out)
+		}
+	}
+}
+
+// TestExporterTLS runs the binary with the --zookeeper.tls.* flags against
+// a real TLS ensemble (ssl.clientAuth=need): /metrics and /probe over the
+// secure ports, and the same through a client certificate the members
+// refuse (expired): every member down with reason tls.
+func TestExporterTLS(t *testing.T) {
+	zktest.Require(t)
+	bin := buildExporter(t)
+	ens := zktest.Start(t, 3, func(o *zktest.Options) { o.TLS = &zktest.TLSOptions{} })
+	c := ens.Certs
+	addrs := ens.SecureAddrs()
+	servers := strings.Join(addrs, ",")
+	exp := startExporter(t, bin, "--zookeeper.servers="+servers, "--zookeeper.timeout=1s",
+		"--zookeeper.tls.ca-file="+c.CAFile, "--zookeeper.tls.cert-file="+c.ClientCert, "--zookeeper.tls.key-file="+c.ClientKey)
+	code, body := get(t, exp.url+"/metrics")
+	for _, want := range []string{"zookeeper_ensemble_members_up 3", "zookeeper_ensemble_has_quorum 1", `zookeeper_up{server="` + addrs[0] + `"} 1`} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("/metrics over TLS: %d, lacks %q\n%s", code, want, body)
+		}
+	}
+	code, body = get(t, exp.url+"/probe?target="+addrs[2])
+	if code != 200 || !strings.Contains(body, "zookeeper_ensemble_members_up 1") {
+		t.Errorf("/probe over TLS: %d\n%s", code, body)
+	}
+
+	cert, key, err := c.Issue("expired", time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := startExporter(t, bin, "--zookeeper.servers="+servers, "--zookeeper.timeout=1s",
+		"--zookeeper.tls.ca-file="+c.CAFile, "--zookeeper.tls.cert-file="+cert, "--zookeeper.tls.key-file="+key)
+	begin := time.Now()
+	code, body = get(t, refused.url+"/probe?target="+servers)
+	if took := time.Since(begin); took > 1500*time.Millisecond {
+		t.Errorf("/probe with a refused certificate took %s, timeout 1s", took)
+	}
+	for _, a := range addrs {
+		want := fmt.Sprintf("zookeeper_probe_errors_total{reason=%q,server=%q} 1", "tls", a)
+		if code != 200 || !strings.Contains(body, want) || !strings.Contains(body, `zookeeper_up{server="`+a+`"} 0`) {
+			t.Errorf("/probe with an expired client certificate: %d, lacks %s or up 0", code, want)
 		}
 	}
 }

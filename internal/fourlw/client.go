@@ -19,6 +19,7 @@ package fourlw
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +28,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/zkwatch/zkwatch/internal/zktls"
 )
 
 // DefaultMaxResponseBytes bounds a single answer; mntr of a 3.8 server is
@@ -43,6 +46,7 @@ var (
 	ErrGarbage        = errors.New("unparseable response")
 	ErrUnknownCommand = errors.New("command not allowed by this client")
 	ErrEmpty          = errors.New("empty response")
+	ErrTLS            = errors.New("TLS failure")
 )
 
 // readOnly lists the commands this package will send. State-changing words
@@ -68,8 +72,14 @@ const notServingText = "This ZooKeeper instance is not currently serving request
 // context deadline bounds dialing, writing and reading together: a server
 // that accepts and then never answers (a paused JVM) cannot hold the caller.
 func Do(ctx context.Context, addr, cmd string, maxBytes int64) ([]byte, error) {
+	return DoTLS(ctx, nil, addr, cmd, maxBytes)
+}
+
+// DoTLS is Do over TLS when tc is not nil (a member's secureClientPort).
+// A failed handshake or a certificate the server refuses is ErrTLS.
+func DoTLS(ctx context.Context, tc *tls.Config, addr, cmd string, maxBytes int64) ([]byte, error) {
 	var b bytes.Buffer
-	if err := doInto(ctx, addr, cmd, maxBytes, &b); err != nil {
+	if err := doInto(ctx, tc, addr, cmd, maxBytes, &b); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil
@@ -79,9 +89,9 @@ func Do(ctx context.Context, addr, cmd string, maxBytes int64) ([]byte, error) {
 // answer is about 17 KiB, and the parsers copy what they keep.
 var answerBuffers = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 32<<10)) }}
 
-// doPooled is Do into a pooled buffer; release gives the buffer back once
-// the answer is parsed.
-func doPooled(ctx context.Context, addr, cmd string, maxBytes int64) (answer []byte, release func(), err error) {
+// doPooled is DoTLS into a pooled buffer; release gives the buffer back
+// once the answer is parsed.
+func doPooled(ctx context.Context, tc *tls.Config, addr, cmd string, maxBytes int64) (answer []byte, release func(), err error) {
 	b := answerBuffers.Get().(*bytes.Buffer)
 	b.Reset()
 	release = func() {
@@ -89,14 +99,14 @@ func doPooled(ctx context.Context, addr, cmd string, maxBytes int64) (answer []b
 			answerBuffers.Put(b)
 		}
 	}
-	if err := doInto(ctx, addr, cmd, maxBytes, b); err != nil {
+	if err := doInto(ctx, tc, addr, cmd, maxBytes, b); err != nil {
 		release()
 		return nil, func() {}, err
 	}
 	return b.Bytes(), release, nil
 }
 
-func doInto(ctx context.Context, addr, cmd string, maxBytes int64, b *bytes.Buffer) error {
+func doInto(ctx context.Context, tc *tls.Config, addr, cmd string, maxBytes int64, b *bytes.Buffer) error {
 	if !readOnly[cmd] {
 		return &Error{addr, cmd, ErrUnknownCommand}
 	}
@@ -104,8 +114,7 @@ func doInto(ctx context.Context, addr, cmd string, maxBytes int64, b *bytes.Buff
 		maxBytes = DefaultMaxResponseBytes
 	}
 	wrap := func(err error) error { return &Error{addr, cmd, classify(err)} }
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, err := zktls.DialContext(ctx, tc, "tcp", addr)
 	if err != nil {
 		return wrap(err)
 	}
@@ -156,6 +165,8 @@ func classify(err error) error {
 		return fmt.Errorf("%w: %v", ErrConnRefused, err)
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return fmt.Errorf("%w: %v", ErrTimeout, err)
+	case zktls.IsTLS(err):
+		return fmt.Errorf("%w: %v", ErrTLS, err)
 	}
 	return err
 }
@@ -170,6 +181,7 @@ func Reason(err error) string {
 		{ErrConnRefused, "refused"}, {ErrTimeout, "timeout"},
 		{ErrNotWhitelisted, "not_whitelisted"}, {ErrNotServing, "not_serving"},
 		{ErrTooLarge, "too_large"}, {ErrGarbage, "garbage"}, {ErrEmpty, "empty"},
+		{ErrTLS, "tls"},
 	} {
 		if errors.Is(err, r.err) {
 			return r.name

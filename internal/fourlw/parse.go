@@ -17,6 +17,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +31,9 @@ type Field struct {
 	Value   float64
 	Text    string
 	Numeric bool
+	// Labels are set for keys of the Prometheus metrics provider, such as
+	// zk_jvm_threads_state{state="RUNNABLE"}; Key is then the name alone.
+	Labels []Label
 }
 
 // maxFields bounds what one mntr answer may produce, so a misbehaving server
@@ -55,11 +59,15 @@ func ParseMntr(data []byte) ([]Field, error) {
 			continue
 		}
 		key := bytes.TrimSpace(line[:tab])
+		var labels []Label
 		if !validKey(key) {
-			continue
+			var ok bool
+			if key, labels, ok = labelledKey(key); !ok {
+				continue
+			}
 		}
 		val := bytes.TrimSpace(line[tab+1:])
-		f := Field{Key: keys.intern(key)}
+		f := Field{Key: keys.intern(key), Labels: labels}
 		// The conversion for ParseFloat does not escape: no allocation
 		// for the numbers that make up nearly every line.
 		if v, err := strconv.ParseFloat(string(val), 64); err == nil {
@@ -192,14 +200,32 @@ func ParseSrvr(data []byte) (*Srvr, error) {
 
 // ConfMember is one server line of conf's membership.
 type ConfMember struct {
-	ID   int
-	Role string // participant or observer
+	ID     int
+	Role   string // participant or observer
+	Client string // client host:port when the line gives it (dynamic configuration), else ""
 }
 
 // Conf is what zkwatch needs of the conf answer.
 type Conf struct {
 	ServerID int
 	Members  []ConfMember // empty for a standalone server
+	Version  uint64       // version of the dynamic configuration (0 when not told)
+}
+
+// Clients returns the client addresses of every member, or nil unless every
+// member line gives one (as dynamic configurations do).
+func (c *Conf) Clients() []string {
+	out := make([]string, 0, len(c.Members))
+	for _, m := range c.Members {
+		if m.Client == "" {
+			return nil
+		}
+		out = append(out, m.Client)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // Voters counts participants.
@@ -234,19 +260,45 @@ func ParseConf(data []byte) (*Conf, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%w: conf %q", ErrGarbage, key)
 			}
-			// host:quorum:election[:role][;client]
-			addr, _, _ := strings.Cut(val, ";")
+			// host:quorum:election[:role][;[clienthost:]clientport]
+			addr, client, _ := strings.Cut(strings.TrimSpace(val), ";")
 			role := "participant"
-			if parts := strings.Split(addr, ":"); len(parts) >= 4 {
+			parts := strings.Split(addr, ":")
+			if len(parts) >= 4 {
 				role = parts[len(parts)-1]
 			}
-			c.Members = append(c.Members, ConfMember{ID: id, Role: role})
+			c.Members = append(c.Members, ConfMember{ID: id, Role: role, Client: clientAddr(parts[0], client)})
+		case key == "version":
+			v, err := strconv.ParseUint(strings.TrimSpace(val), 16, 64)
+			if err != nil {
+				return nil, fmt.Errorf("%w: conf version %q", ErrGarbage, val)
+			}
+			c.Version = v
 		}
 	}
 	if c.ServerID < 0 {
 		return nil, fmt.Errorf("%w: conf answer lacks serverId", ErrGarbage)
 	}
 	return c, nil
+}
+
+// clientAddr returns the client address of a conf server line: the client
+// part's host, or the quorum host when it gives none or the wildcard.
+func clientAddr(quorumHost, client string) string {
+	if client == "" {
+		return ""
+	}
+	host, port, err := net.SplitHostPort(client)
+	if err != nil {
+		host, port = "", client
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = quorumHost
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil || host == "" {
+		return ""
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // ParseRuok reports whether the answer is imok.

@@ -128,8 +128,26 @@ func TestParseConf(t *testing.T) {
 	if err != nil || c.Voters() != 2 || len(c.Members) != 3 {
 		t.Errorf("observer conf = %+v, %v", c, err)
 	}
+	if got := c.Members[1].Client; got != "b:2181" {
+		t.Errorf("client address of a wildcard client part = %q, want b:2181", got)
+	}
+	if c.Clients() != nil {
+		t.Errorf("Clients() = %v for a conf where not every member has a client address", c.Clients())
+	}
 	if _, err := ParseConf([]byte("hello")); !errors.Is(err, ErrGarbage) {
 		t.Errorf("garbage conf: %v", err)
+	}
+	// Captured from a reconfigEnabled ensemble after a fourth member was
+	// added with reconfig.
+	c, err = ParseConf(fixture(t, "reconfig-leader.conf.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Version != 0x100000002 || c.Voters() != 4 || len(c.Clients()) != 4 || c.Clients()[3] != "127.0.0.1:24002" {
+		t.Errorf("dynamic conf = %+v, clients %v", c, c.Clients())
+	}
+	if c, _ := ParseConf(fixture(t, "leader.conf.txt")); c.Clients() != nil {
+		t.Errorf("static conf has client addresses %v", c.Clients())
 	}
 }
 

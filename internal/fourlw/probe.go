@@ -16,6 +16,7 @@ package fourlw
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -87,6 +88,8 @@ type Prober interface {
 // srvr is refused too, ruok tells whether the server is alive.
 type FourLetterProber struct {
 	MaxBytes int64
+	// TLS, when set, speaks TLS to the members' secure client ports.
+	TLS *tls.Config
 }
 
 // Probe implements Prober.
@@ -102,7 +105,7 @@ func (p FourLetterProber) Probe(ctx context.Context, addr string, withConf bool)
 		release func()
 	}
 	answers, errs := each(cmds, func(cmd string) (answer, error) {
-		data, release, err := doPooled(ctx, addr, cmd, p.MaxBytes)
+		data, release, err := doPooled(ctx, p.TLS, addr, cmd, p.MaxBytes)
 		return answer{data, release}, err
 	})
 	var firstErr error
@@ -143,7 +146,7 @@ func (p FourLetterProber) Probe(ctx context.Context, addr string, withConf bool)
 		// Electing, a non-serving leader, or nothing whitelisted we can
 		// use: ruok (always whitelisted together with srvr by default, and
 		// answered even while not serving) says whether it is alive.
-		out, err := Do(ctx, addr, "ruok", 16)
+		out, err := DoTLS(ctx, p.TLS, addr, "ruok", 16)
 		switch {
 		case errors.Is(err, ErrNotWhitelisted):
 			st.Allowed["ruok"] = false
@@ -169,18 +172,36 @@ func (p FourLetterProber) Probe(ctx context.Context, addr string, withConf bool)
 
 // AdminProber probes through the AdminServer's JSON commands, for clusters
 // that disable four-letter words. AdminAddr maps a client address to the
-// AdminServer's host:port.
+// AdminServer's host:port. With HTTPS set it asks https:// URLs; Client's
+// transport then carries the TLS settings (see AdminClient).
 type AdminProber struct {
 	Client    *http.Client
 	AdminAddr func(clientAddr string) string
 	MaxBytes  int64
+	HTTPS     bool
+}
+
+// AdminClient returns the HTTP client for AdminProber: plain HTTP when tc is
+// nil, else HTTPS with tc (certificates checked against each member's host
+// unless tc names a server).
+func AdminClient(tc *tls.Config) *http.Client {
+	if tc == nil {
+		return &http.Client{}
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tc.Clone()
+	return &http.Client{Transport: tr}
 }
 
 // Probe implements Prober.
 func (p AdminProber) Probe(ctx context.Context, addr string, withConf bool) *Status {
 	begin := time.Now()
 	st := &Status{Addr: addr, Allowed: map[string]bool{}}
-	base := "http://" + p.AdminAddr(addr) + "/commands/"
+	scheme := "http://"
+	if p.HTTPS {
+		scheme = "https://"
+	}
+	base := scheme + p.AdminAddr(addr) + "/commands/"
 	cmds := []string{"monitor", "stat"}
 	if withConf {
 		cmds = append(cmds, "configuration")
@@ -262,16 +283,24 @@ func monitorFields(doc map[string]any) []Field {
 	var fields []Field
 	for k, v := range doc {
 		key := "zk_" + k
-		if k == "command" || k == "error" || !validKey([]byte(key)) {
+		var labels []Label
+		if k == "command" || k == "error" {
 			continue
+		}
+		if !validKey([]byte(key)) {
+			name, l, ok := labelledKey([]byte(key))
+			if !ok {
+				continue
+			}
+			key, labels = string(name), l
 		}
 		switch v := v.(type) {
 		case json.Number:
 			if f, err := v.Float64(); err == nil {
-				fields = append(fields, Field{Key: key, Value: f, Numeric: true})
+				fields = append(fields, Field{Key: key, Value: f, Numeric: true, Labels: labels})
 			}
 		case string:
-			fields = append(fields, Field{Key: key, Text: v})
+			fields = append(fields, Field{Key: key, Text: v, Labels: labels})
 		}
 	}
 	return fields

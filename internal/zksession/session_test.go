@@ -178,3 +178,47 @@ func TestStatesAcrossDisconnectAndExpiry(t *testing.T) {
 		t.Errorf("session events %v, want %v", got, want)
 	}
 }
+
+// TestTLSSession opens the session over TLS (client certificate,
+// ssl.clientAuth=need) through a proxy in front of the secure port, and
+// checks that it reconnects, handshake included, after a cut.
+func TestTLSSession(t *testing.T) {
+	e := zktest.Start(t, 1, func(o *zktest.Options) { o.TLS = &zktest.TLSOptions{} })
+	tc, err := e.Certs.Client().TLSConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy, err := zktest.NewProxy(e.SecureAddrs()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	m, err := New(Options{Servers: proxy.Addrs(), SessionTimeout: 4 * time.Second, TLS: tc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	waitState := func(want State) {
+		t.Helper()
+		if err := zktest.WaitFor(30*time.Second, 10*time.Millisecond, func() error {
+			if s := m.State(); s != want {
+				return fmt.Errorf("state %s, want %s", s, want)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitState(Connected)
+	if _, err := m.Conn().Create("/over-tls", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	proxy.CutAll()
+	waitState(Reconnected)
+	if ok, _, err := m.Conn().Exists("/over-tls"); err != nil || !ok {
+		t.Fatalf("after reconnecting over TLS: exists %v, %v", ok, err)
+	}
+}

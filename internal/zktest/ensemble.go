@@ -53,14 +53,20 @@ type Options struct {
 	Whitelist    string            // 4lw.commands.whitelist; "" means "*", "-" leaves it unset (server default: srvr only)
 	Extra        map[string]string // further zoo.cfg lines
 	Heap         string            // JVM -Xmx, default 256m
+	Observers    int               // the last Observers members are observers (peerType=observer)
+	JVMFlags     []string          // further JVM arguments, e.g. -Dreadonlymode.enabled=true
+	Reconfig     bool              // reconfigEnabled=true, skipACL=yes, members with client addresses (see AddMember)
 	ReadyTimeout time.Duration     // how long Launch waits for a healthy ensemble, default 120s
+	TLS          *TLSOptions       // also serve a secure client port (key material in Ensemble.Certs)
 }
 
 // Member is one ZooKeeper server.
 type Member struct {
 	ID                                           int
 	ClientPort, AdminPort, QuorumPort, ElectPort int
+	SecurePort                                   int // secureClientPort, with Options.TLS
 	dir, cfg                                     string
+	observer                                     bool
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -71,13 +77,20 @@ type Member struct {
 // Addr is the member's client address, 127.0.0.1:port.
 func (m *Member) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(m.ClientPort)) }
 
+// SecureAddr is the member's secure client address (with Options.TLS).
+func (m *Member) SecureAddr() string {
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(m.SecurePort))
+}
+
 // AdminURL is the base URL of the member's AdminServer.
 func (m *Member) AdminURL() string { return fmt.Sprintf("http://127.0.0.1:%d", m.AdminPort) }
 
 // Ensemble is a running set of members.
 type Ensemble struct {
 	Members []*Member
-	opts    Options
+	// Certs is the key material the members serve TLS with (Options.TLS).
+	Certs *Certs
+	opts  Options
 }
 
 // Classpath returns the classpath to start ZooKeeper with, and whether its
@@ -109,8 +122,15 @@ func Launch(opts Options) (*Ensemble, error) {
 	if _, ok := Classpath(); !ok {
 		return nil, errors.New("ZooKeeper not found: install the Debian package zookeeper and a JRE, or set " + ClasspathEnv)
 	}
+	var certs *Certs
+	if opts.TLS != nil {
+		var err error
+		if certs, err = NewCerts(filepath.Join(opts.Dir, "tls")); err != nil {
+			return nil, fmt.Errorf("TLS key material: %w", err)
+		}
+	}
 	for attempt := 1; ; attempt++ {
-		e, err := launch(opts)
+		e, err := launch(opts, certs)
 		if err == nil || attempt == 3 || !errors.Is(err, ErrMemberExited) {
 			return e, err
 		}
@@ -120,14 +140,23 @@ func Launch(opts Options) (*Ensemble, error) {
 // ErrMemberExited reports a member process that ended on its own.
 var ErrMemberExited = errors.New("member process exited")
 
-func launch(opts Options) (*Ensemble, error) {
-	ports, err := FreePorts(4 * opts.Size)
+func launch(opts Options, certs *Certs) (*Ensemble, error) {
+	stride := 4
+	if certs != nil {
+		stride = 5
+	}
+	ports, err := FreePorts(stride * opts.Size)
 	if err != nil {
 		return nil, err
 	}
-	e := &Ensemble{opts: opts}
+	e := &Ensemble{opts: opts, Certs: certs}
 	for i := 0; i < opts.Size; i++ {
-		m := &Member{ID: i + 1, ClientPort: ports[4*i], AdminPort: ports[4*i+1], QuorumPort: ports[4*i+2], ElectPort: ports[4*i+3]}
+		p := ports[stride*i:]
+		m := &Member{ID: i + 1, ClientPort: p[0], AdminPort: p[1], QuorumPort: p[2], ElectPort: p[3]}
+		if certs != nil {
+			m.SecurePort = p[4]
+		}
+		m.observer = i >= opts.Size-opts.Observers
 		m.dir = filepath.Join(opts.Dir, fmt.Sprintf("zk%d", m.ID))
 		m.cfg = filepath.Join(m.dir, "zoo.cfg")
 		e.Members = append(e.Members, m)
@@ -191,15 +220,62 @@ func (e *Ensemble) writeConfig(m *Member) error {
 	default:
 		fmt.Fprintf(&b, "4lw.commands.whitelist=%s\n", e.opts.Whitelist)
 	}
+	if e.Certs != nil {
+		b.WriteString(e.Certs.zooCfg(e.opts.TLS, m.SecurePort))
+	}
 	for k, v := range e.opts.Extra {
 		fmt.Fprintf(&b, "%s=%s\n", k, v)
 	}
-	if len(e.Members) > 1 {
+	if m.observer {
+		b.WriteString("peerType=observer\n")
+	}
+	if e.opts.Reconfig {
+		b.WriteString("reconfigEnabled=true\nstandaloneEnabled=false\nskipACL=yes\n")
+	}
+	if len(e.Members) > 1 || e.opts.Reconfig {
 		for _, o := range e.Members {
-			fmt.Fprintf(&b, "server.%d=127.0.0.1:%d:%d\n", o.ID, o.QuorumPort, o.ElectPort)
+			fmt.Fprintln(&b, e.ServerLine(o))
 		}
 	}
 	return os.WriteFile(m.cfg, []byte(b.String()), 0o644)
+}
+
+// ServerLine is m's server.N line: host:quorum:election, its role when it
+// observes, and with Options.Reconfig its client address, as a reconfig
+// request names a joining member.
+func (e *Ensemble) ServerLine(m *Member) string {
+	line := fmt.Sprintf("server.%d=127.0.0.1:%d:%d", m.ID, m.QuorumPort, m.ElectPort)
+	switch {
+	case e.opts.Reconfig && m.observer:
+		return line + ":observer;" + m.Addr()
+	case e.opts.Reconfig:
+		return line + ":participant;" + m.Addr()
+	case m.observer:
+		return line + ":observer"
+	}
+	return line
+}
+
+// AddMember configures and starts one more participant, knowing the current
+// members and itself, for a dynamic reconfiguration (Options.Reconfig) to
+// add. It returns its index. Its configuration is written once: members
+// added later are not in it.
+func (e *Ensemble) AddMember() (int, error) {
+	ports, err := FreePorts(4)
+	if err != nil {
+		return -1, err
+	}
+	m := &Member{ID: len(e.Members) + 1, ClientPort: ports[0], AdminPort: ports[1], QuorumPort: ports[2], ElectPort: ports[3]}
+	m.dir = filepath.Join(e.opts.Dir, fmt.Sprintf("zk%d", m.ID))
+	m.cfg = filepath.Join(m.dir, "zoo.cfg")
+	e.Members = append(e.Members, m)
+	if err := os.RemoveAll(m.dir); err != nil {
+		return -1, err
+	}
+	if err := e.writeConfig(m); err != nil {
+		return -1, err
+	}
+	return len(e.Members) - 1, e.startMember(len(e.Members) - 1)
 }
 
 func (e *Ensemble) startMember(i int) error {
@@ -210,13 +286,16 @@ func (e *Ensemble) startMember(i int) error {
 		return fmt.Errorf("member %d already running", m.ID)
 	}
 	cp, _ := Classpath()
+	if e.Certs != nil && !strings.Contains(cp, NettyCodecJar) {
+		cp += ":" + NettyCodecJar
+	}
 	logf, err := os.OpenFile(filepath.Join(m.dir, "server.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command("java", "-Xmx"+e.opts.Heap, "-Xms32m", "-XX:+UseSerialGC", "-XX:-UsePerfData",
-		"-Xshare:auto", "-Dzookeeper.log.dir="+m.dir, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-		"-cp", cp, MainClass, m.cfg)
+	args := append([]string{"-Xmx" + e.opts.Heap, "-Xms32m", "-XX:+UseSerialGC", "-XX:-UsePerfData",
+		"-Xshare:auto", "-Dzookeeper.log.dir=" + m.dir, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"}, e.opts.JVMFlags...)
+	cmd := exec.Command("java", append(args, "-cp", cp, MainClass, m.cfg)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = m.dir
 	// Own process group so that stopping kills the whole JVM tree, and
@@ -341,6 +420,15 @@ func (e *Ensemble) Addrs() []string {
 	return out
 }
 
+// SecureAddrs lists the members' secure client addresses (Options.TLS).
+func (e *Ensemble) SecureAddrs() []string {
+	out := make([]string, len(e.Members))
+	for i, m := range e.Members {
+		out[i] = m.SecureAddr()
+	}
+	return out
+}
+
 // Servers is the comma-separated connect string of the ensemble.
 func (e *Ensemble) Servers() string { return strings.Join(e.Addrs(), ",") }
 
@@ -397,6 +485,9 @@ func (e *Ensemble) WaitHealthy(timeout time.Duration) error {
 			} else if err != nil {
 				return err
 			}
+			if err := e.secureReady(i); err != nil {
+				return err
+			}
 			switch mode {
 			case "leader", "standalone":
 				leaders++
@@ -410,6 +501,26 @@ func (e *Ensemble) WaitHealthy(timeout time.Duration) error {
 		}
 		return nil
 	})
+}
+
+// secureReady checks, with Options.TLS, that member i answers over TLS on
+// its secure port. The JVM's first handshakes are slow (seconds on a busy
+// machine): a member counts as ready once they are done.
+func (e *Ensemble) secureReady(i int) error {
+	if e.Certs == nil {
+		return nil
+	}
+	tc, err := e.Certs.Client().TLSConfig()
+	if err != nil {
+		return Permanent(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = fourlw.DoTLS(ctx, tc, e.Members[i].SecureAddr(), "srvr", 0)
+	if errors.Is(err, fourlw.ErrNotServing) {
+		return nil // the plain port's answer decides
+	}
+	return err
 }
 
 // WaitLeaderOtherThan waits until a leader other than member old leads a

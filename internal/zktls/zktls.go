@@ -120,6 +120,36 @@ type HandshakeError struct{ Err error }
 func (e *HandshakeError) Error() string { return "tls handshake: " + e.Err.Error() }
 func (e *HandshakeError) Unwrap() error { return e.Err }
 
+// IsTLS reports whether err comes from TLS rather than from the network or
+// the server: a failed handshake, a certificate the peer rejected (with TLS
+// 1.3 the server refuses a missing or untrusted client certificate only
+// after the client's handshake has completed, so the refusal arrives as an
+// alert on the first read), or a peer that does not speak TLS.
+func IsTLS(err error) bool {
+	if err == nil {
+		return false
+	}
+	var (
+		he *HandshakeError
+		re tls.RecordHeaderError
+		ve *tls.CertificateVerificationError
+		ue x509.UnknownAuthorityError
+		ce x509.CertificateInvalidError
+		hn x509.HostnameError
+		op *net.OpError
+		ae tls.AlertError
+	)
+	switch {
+	case errors.As(err, &he), errors.As(err, &re), errors.As(err, &ve), errors.As(err, &ue),
+		errors.As(err, &ce), errors.As(err, &hn), errors.As(err, &ae):
+		return true
+	case errors.As(err, &op) && op.Op == "remote error":
+		// crypto/tls reports a received alert as a *net.OpError with this Op.
+		return true
+	}
+	return false
+}
+
 // DialContext connects to addr and, when tc is not nil, completes the TLS
 // handshake before ctx ends. A handshake failure is a *HandshakeError.
 func DialContext(ctx context.Context, tc *tls.Config, network, addr string) (net.Conn, error) {

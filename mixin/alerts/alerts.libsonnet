@@ -1,3 +1,4 @@
 (import 'ensemble.libsonnet') +
+(import 'jvm.libsonnet') +
 (import 'processes.libsonnet') +
 (import 'zkwatch.libsonnet')

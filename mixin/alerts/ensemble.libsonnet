@@ -21,6 +21,8 @@ local a = import '../lib/alert.libsonnet';
             'ZooKeeperScrapeFailing',
             |||
               zookeeper_scrape_collector_success{%(zookeeperSelector)s} == 0
+              unless on (%(ensembleBy)s)
+              max by (%(ensembleBy)s) (zookeeper_ensemble_members_up{%(zookeeperSelector)s}) == 0
             ||| % c,
             c.scrapeFailingFor,
             c.warningSeverity,
@@ -50,7 +52,7 @@ local a = import '../lib/alert.libsonnet';
           a.alert(
             'ZooKeeperQuorumAtRisk',
             |||
-              max by (%(ensembleBy)s) (zookeeper_ensemble_members_up{%(zookeeperSelector)s})
+              max by (%(ensembleBy)s) (zookeeper_ensemble_voters_up{%(zookeeperSelector)s})
                 == on (%(ensembleBy)s)
               max by (%(ensembleBy)s) (zookeeper_ensemble_quorum_size{%(zookeeperSelector)s})
               and on (%(ensembleBy)s)
@@ -59,7 +61,7 @@ local a = import '../lib/alert.libsonnet';
             c.quorumAtRiskFor,
             c.warningSeverity,
             'One more lost server breaks a ZooKeeper quorum.',
-            'Ensemble %(ensembleName)s has exactly a quorum of {{ $value }} servers up: losing one more stops it.' % c,
+            'Ensemble %(ensembleName)s has exactly a quorum of {{ $value }} voting servers up: losing one more stops it.' % c,
           ),
           a.alert(
             'ZooKeeperNoLeader',
@@ -106,12 +108,23 @@ local a = import '../lib/alert.libsonnet';
           a.alert(
             'ZooKeeperHighRequestLatency',
             |||
-              zookeeper_avg_latency_seconds{%(zookeeperSelector)s} > %(avgLatencyThresholdSeconds)s
+              (
+                sum by (%(ensembleBy)s, server) (rate(zookeeper_readlatency_seconds_sum{%(zookeeperSelector)s}[5m]))
+                + on (%(ensembleBy)s, server)
+                sum by (%(ensembleBy)s, server) (rate(zookeeper_updatelatency_seconds_sum{%(zookeeperSelector)s}[5m]))
+              )
+              /
+              (
+                sum by (%(ensembleBy)s, server) (rate(zookeeper_readlatency_seconds_count{%(zookeeperSelector)s}[5m]))
+                + on (%(ensembleBy)s, server)
+                sum by (%(ensembleBy)s, server) (rate(zookeeper_updatelatency_seconds_count{%(zookeeperSelector)s}[5m]))
+              )
+              > %(avgLatencyThresholdSeconds)s
             ||| % c,
             c.latencyFor,
             c.warningSeverity,
             'A ZooKeeper server answers slowly.',
-            'Average request latency of {{ $labels.server }} in ensemble %(ensembleName)s is {{ $value | humanizeDuration }}.' % c,
+            'Average latency of the requests {{ $labels.server }} in ensemble %(ensembleName)s served in the last 5m is {{ $value | humanizeDuration }}.' % c,
           ),
           a.alert(
             'ZooKeeperOutstandingRequests',

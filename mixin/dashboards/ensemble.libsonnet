@@ -87,6 +87,20 @@ local g = import '../lib/dashboard.libsonnet';
           ],
         },
         {
+          title: 'JVM and disk',
+          panels: [
+            g.timeseries('Heap used', [t('zookeeper_jvm_memory_bytes_used{%(sel)s, area="heap"} / (zookeeper_jvm_memory_bytes_max{%(sel)s, area="heap"} > 0)', '{{server}}')],
+                         unit='percentunit', description='Needs the Prometheus metrics provider with metricsProvider.exportJvmInfo=true.'),
+            g.timeseries('GC time', [
+              t('sum by (server) (rate(zookeeper_jvm_gc_collection_seconds_sum{%(sel)s}[$__rate_interval]))', '{{server}}'),
+            ], unit='percentunit', description='Share of time in garbage collection, from the Prometheus metrics provider (JVM pauses of the default provider: Servers row).'),
+            g.timeseries('Average fsync time', [t('increase(zookeeper_fsynctime_seconds_sum{%(sel)s}[1h]) / increase(zookeeper_fsynctime_seconds_count{%(sel)s}[1h])', '{{server}}')], unit='s', description='Over the last hour.'),
+            g.timeseries('Average snapshot time', [t('zookeeper_snapshottime_seconds_sum{%(sel)s} / zookeeper_snapshottime_seconds_count{%(sel)s}', '{{server}}')], unit='s', description='Since the server started.'),
+            g.timeseries('Average election time', [t('zookeeper_election_time_seconds_sum{%(sel)s} / zookeeper_election_time_seconds_count{%(sel)s}', '{{server}}')], unit='s', description='Since the server started.'),
+            g.timeseries('Read-only mode', [t('zookeeper_server_state{%(sel)s, state="read-only"}', '{{server}}')], description='1 while a server is cut off from the quorum and serves reads only.'),
+          ],
+        },
+        {
           title: 'Rejections and security',
           panels: [
             g.timeseries('Connections rejected and dropped', [

@@ -31,6 +31,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
 // Config is the whole receiver configuration.
@@ -40,8 +42,13 @@ type Config struct {
 	Routes    []Route    `yaml:"routes"`
 	Restarts  []Restart  `yaml:"restarts"`
 	Storage   Storage    `yaml:"storage"`
+	// Templates are files (glob patterns, relative to the configuration
+	// file) defining named templates for notifier templates, as in
+	// Alertmanager.
+	Templates []string `yaml:"templates"`
 
 	bearerToken string
+	templates   *tmpl.Set
 }
 
 // UnmarshalYAML sets the defaults of sections the file may leave out.
@@ -97,6 +104,18 @@ func (c *Config) validate(dir string) error {
 		return err
 	}
 	c.bearerToken = tok
+	if len(c.Templates) > 0 {
+		globs := make([]string, len(c.Templates))
+		for i, p := range c.Templates {
+			if dir != "" && !filepath.IsAbs(p) {
+				p = filepath.Join(dir, p)
+			}
+			globs[i] = p
+		}
+		if c.templates, err = tmpl.LoadFiles(globs); err != nil {
+			return err
+		}
+	}
 	names, err := c.validateNotifiers(dir)
 	if err != nil {
 		return err
@@ -116,7 +135,7 @@ func (c *Config) validate(dir string) error {
 			return fmt.Errorf("restarts[%d]: duplicate name %q", i, r.Name)
 		}
 		rules[r.Name] = true
-		if err := r.validate(); err != nil {
+		if err := r.validate(dir); err != nil {
 			return fmt.Errorf("restart %q: %w", r.Name, err)
 		}
 	}
@@ -138,7 +157,7 @@ func (c *Config) validateNotifiers(dir string) (map[string]bool, error) {
 			return nil, fmt.Errorf("notifiers[%d]: name %q contains control characters", i, n.Name)
 		}
 		names[n.Name] = true
-		if err := n.validate(dir); err != nil {
+		if err := n.validate(dir, c.templates); err != nil {
 			return nil, fmt.Errorf("notifier %q: %w", n.Name, err)
 		}
 	}

@@ -14,12 +14,22 @@
 package config
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
 func TestExamplesLoad(t *testing.T) {
@@ -82,6 +92,7 @@ func TestBadConfigs(t *testing.T) {
 		"bad-template.yml":           "template body",
 		"bad-duplicate-notifier.yml": "duplicate name",
 		"bad-guard-addr.yml":         "not host:port",
+		"bad-guard-tls.yml":          "guard: tls_config",
 		"bad-duration.yml":           "line 2",
 	}
 	files, _ := filepath.Glob("testdata/bad-*.yml")
@@ -204,5 +215,106 @@ func TestExplicitZeroIsNotTheDefault(t *testing.T) {
 	empty, err := Load(nil)
 	if err != nil || empty.Global.RestartConcurrency != 2 || empty.Storage.Retention != 720*time.Hour {
 		t.Errorf("empty file: %v %+v", err, empty)
+	}
+}
+
+func TestGuardTLSConfig(t *testing.T) {
+	dir := t.TempDir()
+	// A CA file named relative to the configuration's directory.
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
+		NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := `restarts:
+  - name: r
+    match: {alertname: X}
+    command: ["/bin/true"]
+    guard:
+      zookeeper: ["zk1:2281"]
+      tls_config: {ca_file: ca.pem, server_name: zk.example}
+`
+	if err := os.WriteFile(filepath.Join(dir, "cfg.yml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadFile(filepath.Join(dir, "cfg.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := c.Restarts[0].Guard.TLSConfig()
+	if tc == nil || tc.RootCAs == nil || tc.ServerName != "zk.example" {
+		t.Fatalf("guard TLS config not built from tls_config: %+v", tc)
+	}
+	plain, err := Load([]byte(strings.ReplaceAll(cfg, "      tls_config: {ca_file: ca.pem, server_name: zk.example}\n", "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Restarts[0].Guard.TLSConfig() != nil {
+		t.Error("a guard without tls_config got a TLS configuration")
+	}
+}
+
+// The message settings of issue 16: time zone, grouping with per-kind
+// defaults, DingTalk mentions, template files and templates that fail on
+// a sample message are all checked at load.
+func TestMessageSettings(t *testing.T) {
+	c, err := Load([]byte(`global: {timezone: Asia/Shanghai}
+notifiers:
+  - {name: d, dingtalk: {url: "http://r/send", at: {mobiles: ["+86-13800138000"]}, mention_label: oncall}}
+  - {name: m, email: {smarthost: "h:25", from: a@b, to: [c@d]}}
+  - {name: w, webhook: {url: "http://w/"}}
+  - {name: s, sms: {url: "http://s/"}}
+  - {name: wg, grouping: notification, webhook: {url: "http://w/"}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Global.Location().String() != "Asia/Shanghai" {
+		t.Errorf("location %v", c.Global.Location())
+	}
+	for name, want := range map[string]string{"d": "notification", "m": "notification", "w": "alert", "s": "alert", "wg": "notification"} {
+		if g := c.Notifier(name).Grouping; g != want {
+			t.Errorf("%s: grouping %q, want %q", name, g, want)
+		}
+	}
+	if def, _ := Load(nil); def.Global.Location() != time.UTC {
+		t.Errorf("default zone %v", def.Global.Location())
+	}
+	const ding = "notifiers: [{name: d, dingtalk: {url: 'http://r/send', %s}}]"
+	for _, tc := range []struct{ yaml, want string }{
+		{"global: {timezone: Mars/Olympus}", `timezone "Mars/Olympus" is not an IANA time zone name`},
+		{"global: {timezone: Local}", `timezone "Local"`},
+		{"notifiers: [{name: w, grouping: batch, webhook: {url: 'http://w/'}}]", `grouping "batch" must be notification or alert`},
+		{fmt.Sprintf(ding, "at: {mobiles: ['call me']}"), `at.mobiles: "call me" is not a phone number`},
+		{fmt.Sprintf(ding, "text: '{{ .NoSuchField }}'"), "fails on a sample 1-alert message"},
+		{fmt.Sprintf(ding, `text: '{{ template "missing" . }}'`), `template "missing" not defined`},
+		{"templates: [/nonexistent/*.tmpl]", `no file matches "/nonexistent/*.tmpl"`},
+	} {
+		if _, err := Load([]byte(tc.yaml)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+	// Template files are relative to the configuration file.
+	dir := t.TempDir()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(dir+"/templates", 0o750))
+	must(os.WriteFile(dir+"/templates/a.tmpl", []byte(`{{ define "t" }}{{ len .Alerts }} {{ .Status }}{{ end }}`), 0o600))
+	must(os.WriteFile(dir+"/receiver.yml", []byte("templates: [templates/*.tmpl]\n"+fmt.Sprintf(ding, `text: '{{ template "t" . }}'`)), 0o600))
+	c, err = LoadFile(dir + "/receiver.yml")
+	must(err)
+	var b strings.Builder
+	must(c.Notifiers[0].DingTalk.TextTemplate().Execute(&b, tmpl.Sample(3)))
+	if b.String() != "3 firing" {
+		t.Errorf("rendered %q", b.String())
 	}
 }

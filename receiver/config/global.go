@@ -44,6 +44,19 @@ type Global struct {
 	RetryMaxBackoff     time.Duration `yaml:"retry_max_backoff"`
 	// RestartConcurrency limits restart commands running at once.
 	RestartConcurrency int `yaml:"restart_concurrency"`
+	// Timezone is the IANA zone every time in messages and on the web
+	// pages is shown in, with its offset.
+	Timezone string `yaml:"timezone"`
+
+	location *time.Location
+}
+
+// Location is the time zone of global.timezone.
+func (g *Global) Location() *time.Location {
+	if g.location == nil {
+		return time.UTC
+	}
+	return g.location
 }
 
 // DefaultGlobal holds the global defaults.
@@ -53,6 +66,7 @@ var DefaultGlobal = Global{
 	RetryInitialBackoff: time.Second,
 	RetryMaxBackoff:     5 * time.Minute,
 	RestartConcurrency:  2,
+	Timezone:            "UTC",
 }
 
 // UnmarshalYAML applies DefaultGlobal before the file's values.
@@ -79,6 +93,11 @@ func (g *Global) validate(dir string) (string, error) {
 	case g.RestartConcurrency < 1:
 		return "", fmt.Errorf("global: restart_concurrency must be at least 1, got %d", g.RestartConcurrency)
 	}
+	loc, err := time.LoadLocation(g.Timezone)
+	if err != nil || g.Timezone == "" || g.Timezone == "Local" {
+		return "", fmt.Errorf("global: timezone %q is not an IANA time zone name", g.Timezone)
+	}
+	g.location = loc
 	if g.BearerToken != "" && g.BearerTokenFile != "" {
 		return "", errors.New("global: at most one of bearer_token and bearer_token_file")
 	}

@@ -16,8 +16,10 @@ package config
 import (
 	"errors"
 	"fmt"
+	htmltemplate "html/template"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"text/template"
 
@@ -34,6 +36,28 @@ type Notifier struct {
 	Email    *EmailConfig    `yaml:"email"`
 	DingTalk *DingTalkConfig `yaml:"dingtalk"`
 	SMS      *SMSConfig      `yaml:"sms"`
+	// Grouping is "notification" (one message per Alertmanager
+	// notification, listing its alerts) or "alert" (one message per
+	// alert). The default depends on the kind; see DefaultGrouping.
+	Grouping string `yaml:"grouping"`
+}
+
+// Groupings.
+const (
+	GroupingNotification = "notification"
+	GroupingAlert        = "alert"
+)
+
+// DefaultGrouping is the grouping of each notifier kind when the file
+// sets none. People read DingTalk and e-mail: one message per
+// notification (DingTalk's 20 messages a minute would spread a 50-alert
+// group over minutes). Webhooks feed programs, and an SMS holds one short
+// line: one message per alert.
+var DefaultGrouping = map[string]string{
+	"dingtalk": GroupingNotification,
+	"email":    GroupingNotification,
+	"webhook":  GroupingAlert,
+	"sms":      GroupingAlert,
 }
 
 // Kind names the notifier's type.
@@ -75,8 +99,12 @@ type EmailConfig struct {
 	TLS        TLSConfig `yaml:"tls_config"`
 	Subject    string    `yaml:"subject"`
 	Body       string    `yaml:"body"`
+	// HTML is an html/template; when set, the mail carries it as an HTML
+	// alternative to the text body.
+	HTML string `yaml:"html"`
 
 	subject, body *template.Template
+	html          *htmltemplate.Template
 }
 
 // TLSConfig is the subset of TLS settings the SMTP client needs.
@@ -98,8 +126,20 @@ type DingTalkConfig struct {
 	MaxBytes int `yaml:"max_bytes"`
 	// HTTPConfig configures the HTTP client as in Alertmanager.
 	HTTPConfig commoncfg.HTTPClientConfig `yaml:"http_config"`
+	// At is who every message @mentions.
+	At DingTalkAt `yaml:"at"`
+	// MentionLabel names a label (or, failing that, an annotation) whose
+	// value lists further mobiles to @mention, separated by commas.
+	MentionLabel string `yaml:"mention_label"`
 
 	title, text *template.Template
+}
+
+// DingTalkAt is the robot message's "at" block.
+type DingTalkAt struct {
+	Mobiles []string `yaml:"mobiles"`
+	UserIDs []string `yaml:"user_ids"`
+	All     bool     `yaml:"all"`
 }
 
 // SMSConfig sends a text through an HTTP SMS gateway.
@@ -147,7 +187,7 @@ func (s *SMSConfig) UnmarshalYAML(unmarshal func(any) error) error {
 
 // validate checks the notifier; relative file paths in http_config are
 // resolved against dir.
-func (n *Notifier) validate(dir string) error {
+func (n *Notifier) validate(dir string, ts *tmpl.Set) error {
 	count := 0
 	for _, set := range []bool{n.Webhook != nil, n.Email != nil, n.DingTalk != nil, n.SMS != nil} {
 		if set {
@@ -157,21 +197,28 @@ func (n *Notifier) validate(dir string) error {
 	if count != 1 {
 		return errors.New("exactly one of webhook, email, dingtalk, sms must be set")
 	}
+	switch n.Grouping {
+	case "":
+		n.Grouping = DefaultGrouping[n.Kind()]
+	case GroupingNotification, GroupingAlert:
+	default:
+		return fmt.Errorf("grouping %q must be notification or alert", n.Grouping)
+	}
 	switch {
 	case n.Webhook != nil:
 		return n.Webhook.validate(dir)
 	case n.Email != nil:
-		return n.Email.validate()
+		return n.Email.validate(ts)
 	case n.DingTalk != nil:
 		if err := validateHTTP(&n.DingTalk.HTTPConfig, dir); err != nil {
 			return err
 		}
-		return n.DingTalk.validate()
+		return n.DingTalk.validate(ts)
 	default:
 		if err := validateHTTP(&n.SMS.HTTPConfig, dir); err != nil {
 			return err
 		}
-		return n.SMS.validate()
+		return n.SMS.validate(ts)
 	}
 }
 
@@ -195,7 +242,7 @@ func (w *WebhookConfig) validate(dir string) error {
 	return checkURL(w.URL)
 }
 
-func (e *EmailConfig) validate() error {
+func (e *EmailConfig) validate(ts *tmpl.Set) error {
 	if e.Smarthost == "" || e.From == "" || len(e.To) == 0 {
 		return errors.New("email needs smarthost, from and to")
 	}
@@ -203,29 +250,37 @@ func (e *EmailConfig) validate() error {
 		return fmt.Errorf("smarthost: %w", err)
 	}
 	var err error
-	if e.subject, err = tmpl.Parse("subject", e.Subject); err != nil {
+	if e.subject, err = ts.Parse("subject", e.Subject); err != nil {
 		return err
 	}
-	e.body, err = tmpl.Parse("body", e.Body)
+	if e.html, err = ts.ParseHTML("html", e.HTML); err != nil {
+		return err
+	}
+	e.body, err = ts.Parse("body", e.Body)
 	return err
 }
 
-func (d *DingTalkConfig) validate() error {
+func (d *DingTalkConfig) validate(ts *tmpl.Set) error {
 	if d.MessagesPerMinute < 1 || d.MaxBytes < 1000 {
 		return errors.New("messages_per_minute must be positive and max_bytes at least 1000")
 	}
 	if err := checkURL(d.URL); err != nil {
 		return err
 	}
+	for _, m := range d.At.Mobiles {
+		if !mobileRE.MatchString(m) {
+			return fmt.Errorf("at.mobiles: %q is not a phone number", m)
+		}
+	}
 	var err error
-	if d.title, err = tmpl.Parse("title", d.Title); err != nil {
+	if d.title, err = ts.Parse("title", d.Title); err != nil {
 		return err
 	}
-	d.text, err = tmpl.Parse("text", d.Text)
+	d.text, err = ts.Parse("text", d.Text)
 	return err
 }
 
-func (s *SMSConfig) validate() error {
+func (s *SMSConfig) validate(ts *tmpl.Set) error {
 	s.Method = strings.ToUpper(s.Method)
 	switch s.Method {
 	case http.MethodGet, http.MethodPost, http.MethodPut:
@@ -236,10 +291,10 @@ func (s *SMSConfig) validate() error {
 		return err
 	}
 	var err error
-	if s.url, err = tmpl.Parse("url", s.URL); err != nil {
+	if s.url, err = ts.Parse("url", s.URL); err != nil {
 		return err
 	}
-	s.body, err = tmpl.Parse("body", s.Body)
+	s.body, err = ts.Parse("body", s.Body)
 	return err
 }
 
@@ -247,6 +302,9 @@ func (s *SMSConfig) validate() error {
 
 // SubjectTemplate returns the parsed subject template or nil.
 func (e *EmailConfig) SubjectTemplate() *template.Template { return e.subject }
+
+// HTMLTemplate returns the parsed HTML template or nil.
+func (e *EmailConfig) HTMLTemplate() *htmltemplate.Template { return e.html }
 
 // BodyTemplate returns the parsed body template or nil.
 func (e *EmailConfig) BodyTemplate() *template.Template { return e.body }
@@ -262,6 +320,13 @@ func (s *SMSConfig) URLTemplate() *template.Template { return s.url }
 
 // BodyTemplate returns the parsed body template or nil.
 func (s *SMSConfig) BodyTemplate() *template.Template { return s.body }
+
+// mobileRE matches the phone numbers DingTalk can @mention.
+var mobileRE = regexp.MustCompile(`^\+?[0-9][0-9-]{2,30}$`)
+
+// IsMobile tells whether s looks like a phone number DingTalk can
+// @mention.
+func IsMobile(s string) bool { return mobileRE.MatchString(s) }
 
 func checkURL(s string) error {
 	u, err := url.Parse(s)

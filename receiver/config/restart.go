@@ -14,6 +14,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -22,6 +23,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	commoncfg "github.com/prometheus/common/config"
 
 	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
@@ -60,6 +63,12 @@ type Guard struct {
 	Timeout     time.Duration `yaml:"timeout"`
 	// RetryInterval is how long a postponed restart waits.
 	RetryInterval time.Duration `yaml:"retry_interval"`
+	// TLS, when set, makes the guard ask the members' secure client ports
+	// (the usual Prometheus tls_config: ca_file, cert_file, key_file,
+	// server_name, insecure_skip_verify).
+	TLS *commoncfg.TLSConfig `yaml:"tls_config"`
+
+	tlsConfig *tls.Config
 }
 
 // DefaultLabelAllow is the allow regex applied to labels that a restart
@@ -89,7 +98,7 @@ func (g *Guard) UnmarshalYAML(unmarshal func(any) error) error {
 	return unmarshal((*plain)(g))
 }
 
-func (r *Restart) validate() error {
+func (r *Restart) validate(dir string) error {
 	var err error
 	if r.matcher, err = NewMatcher(r.Match, r.MatchRE); err != nil {
 		return err
@@ -121,7 +130,7 @@ func (r *Restart) validate() error {
 		return err
 	}
 	if r.Guard != nil {
-		return r.Guard.validate()
+		return r.Guard.validate(dir)
 	}
 	return nil
 }
@@ -150,7 +159,7 @@ func (r *Restart) parseCommand() error {
 	return nil
 }
 
-func (g *Guard) validate() error {
+func (g *Guard) validate(dir string) error {
 	if len(g.ZooKeeper) == 0 {
 		return errors.New("guard: zookeeper needs at least one host:port")
 	}
@@ -167,8 +176,32 @@ func (g *Guard) validate() error {
 	case g.RetryInterval <= 0:
 		return errors.New("guard: retry_interval must be positive")
 	}
+	return g.loadTLS(dir)
+}
+
+// loadTLS builds the guard's TLS client configuration from tls_config, with
+// relative file names resolved against dir.
+func (g *Guard) loadTLS(dir string) error {
+	if g.TLS == nil {
+		return nil
+	}
+	if dir != "" {
+		g.TLS.SetDirectory(dir)
+	}
+	if err := g.TLS.Validate(); err != nil {
+		return fmt.Errorf("guard: tls_config: %w", err)
+	}
+	tc, err := commoncfg.NewTLSConfig(g.TLS)
+	if err != nil {
+		return fmt.Errorf("guard: tls_config: %w", err)
+	}
+	g.tlsConfig = tc
 	return nil
 }
+
+// TLSConfig is the guard's client configuration for the members' secure
+// client ports, or nil for plain TCP.
+func (g *Guard) TLSConfig() *tls.Config { return g.tlsConfig }
 
 // Matches tells whether the rule applies to labels.
 func (r *Restart) Matches(labels map[string]string) bool { return r.matcher.Matches(labels) }

@@ -122,14 +122,19 @@ func Truncate(s string, max int, marker string) string {
 	if len(s) <= max {
 		return s
 	}
-	cut := max - len(marker)
-	if cut < 0 {
-		cut = 0
+	return s[:runeCut(s, max-len(marker))] + marker
+}
+
+// runeCut is the largest prefix length of s up to n (at least 0) that
+// ends on a UTF-8 boundary.
+func runeCut(s string, n int) int {
+	if n < 0 {
+		return 0
 	}
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
-	return s[:cut] + marker
+	return n
 }
 
 // Waiter is implemented by notifiers with a rate limit: the outbox calls

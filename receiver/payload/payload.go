@@ -31,27 +31,27 @@ const Version = "4"
 
 // Message is the body Alertmanager's webhook notifier posts.
 type Message struct {
-	Version           string            `json:"version"`
-	GroupKey          string            `json:"groupKey"`
-	TruncatedAlerts   uint64            `json:"truncatedAlerts"`
-	Receiver          string            `json:"receiver"`
-	Status            string            `json:"status"`
-	Alerts            []Alert           `json:"alerts"`
-	GroupLabels       map[string]string `json:"groupLabels"`
-	CommonLabels      map[string]string `json:"commonLabels"`
-	CommonAnnotations map[string]string `json:"commonAnnotations"`
-	ExternalURL       string            `json:"externalURL"`
+	Version           string  `json:"version"`
+	GroupKey          string  `json:"groupKey"`
+	TruncatedAlerts   uint64  `json:"truncatedAlerts"`
+	Receiver          string  `json:"receiver"`
+	Status            string  `json:"status"`
+	Alerts            []Alert `json:"alerts"`
+	GroupLabels       KV      `json:"groupLabels"`
+	CommonLabels      KV      `json:"commonLabels"`
+	CommonAnnotations KV      `json:"commonAnnotations"`
+	ExternalURL       string  `json:"externalURL"`
 }
 
 // Alert is one alert of a Message; it is also the data templates see.
 type Alert struct {
-	Status       string            `json:"status"`
-	Labels       map[string]string `json:"labels"`
-	Annotations  map[string]string `json:"annotations"`
-	StartsAt     time.Time         `json:"startsAt"`
-	EndsAt       time.Time         `json:"endsAt"`
-	GeneratorURL string            `json:"generatorURL"`
-	Fingerprint  string            `json:"fingerprint"`
+	Status       string    `json:"status"`
+	Labels       KV        `json:"labels"`
+	Annotations  KV        `json:"annotations"`
+	StartsAt     time.Time `json:"startsAt"`
+	EndsAt       time.Time `json:"endsAt"`
+	GeneratorURL string    `json:"generatorURL"`
+	Fingerprint  string    `json:"fingerprint"`
 }
 
 // Alert statuses.

@@ -17,6 +17,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"sort"
 	"strings"
@@ -56,9 +57,10 @@ func (b *Busy) Is(addr string) bool {
 	return b.m[addr] > 0
 }
 
-// Mode asks a member for its srvr Mode (leader, follower, standalone, ...).
-func Mode(ctx context.Context, addr string) (string, error) {
-	out, err := fourlw.Do(ctx, addr, "srvr", 0)
+// Mode asks a member for its srvr Mode (leader, follower, standalone, ...),
+// over TLS when tc is set.
+func Mode(ctx context.Context, tc *tls.Config, addr string) (string, error) {
+	out, err := fourlw.DoTLS(ctx, tc, addr, "srvr", 0)
 	if err != nil {
 		return "", err
 	}
@@ -76,8 +78,9 @@ func Mode(ctx context.Context, addr string) (string, error) {
 // members other than target that serve as leader or follower are a
 // majority. When target is not one of members (unknown), one more serving
 // member than a bare majority is required, since the restart might take
-// any of them down.
-func CheckQuorum(ctx context.Context, members []string, target string, busy *Busy, timeout time.Duration) error {
+// any of them down. tc, when set, is used to reach the members' secure
+// client ports; a TLS failure counts the member as down with reason tls.
+func CheckQuorum(ctx context.Context, tc *tls.Config, members []string, target string, busy *Busy, timeout time.Duration) error {
 	known := false
 	for _, m := range members {
 		if m == target {
@@ -102,7 +105,7 @@ func CheckQuorum(ctx context.Context, members []string, target string, busy *Bus
 		}
 		asked++
 		go func(m string) {
-			mode, err := Mode(ctx, m)
+			mode, err := Mode(ctx, tc, m)
 			ch <- answer{m, mode, err}
 		}(m)
 	}

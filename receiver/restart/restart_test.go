@@ -169,16 +169,16 @@ func TestQuorumGuard(t *testing.T) {
 	addrs := e.Addrs()
 	ctx := context.Background()
 	var busy Busy
-	if err := CheckQuorum(ctx, addrs, addrs[0], &busy, 2*time.Second); err != nil {
+	if err := CheckQuorum(ctx, nil, addrs, addrs[0], &busy, 2*time.Second); err != nil {
 		t.Fatalf("healthy ensemble: %v", err)
 	}
 	// Unknown target: all three must serve, which they do.
-	if err := CheckQuorum(ctx, addrs, "elsewhere:1", &busy, 2*time.Second); err != nil {
+	if err := CheckQuorum(ctx, nil, addrs, "elsewhere:1", &busy, 2*time.Second); err != nil {
 		t.Fatalf("unknown target, healthy ensemble: %v", err)
 	}
 	// Another member being restarted by us blocks the restart.
 	done := busy.Mark(addrs[1])
-	if err := CheckQuorum(ctx, addrs, addrs[0], &busy, 2*time.Second); err == nil || !strings.Contains(err.Error(), "being restarted") {
+	if err := CheckQuorum(ctx, nil, addrs, addrs[0], &busy, 2*time.Second); err == nil || !strings.Contains(err.Error(), "being restarted") {
 		t.Errorf("busy member: %v", err)
 	}
 	done()
@@ -186,7 +186,7 @@ func TestQuorumGuard(t *testing.T) {
 	// (once the survivors have settled; an election may run first).
 	e.Kill(2)
 	if err := zktest.WaitFor(30*time.Second, 50*time.Millisecond, func() error {
-		err := CheckQuorum(ctx, addrs, addrs[0], &busy, 2*time.Second)
+		err := CheckQuorum(ctx, nil, addrs, addrs[0], &busy, 2*time.Second)
 		if err == nil || !strings.Contains(err.Error(), "only 1 of the other members serve") || !strings.Contains(err.Error(), addrs[2]+": refused") {
 			return fmt.Errorf("check says %v", err)
 		}
@@ -196,7 +196,7 @@ func TestQuorumGuard(t *testing.T) {
 	}
 	// Restarting the dead member itself is fine: the other two serve.
 	if err := zktest.WaitFor(30*time.Second, 50*time.Millisecond, func() error {
-		return CheckQuorum(ctx, addrs, addrs[2], &busy, 2*time.Second)
+		return CheckQuorum(ctx, nil, addrs, addrs[2], &busy, 2*time.Second)
 	}); err != nil {
 		t.Errorf("restarting the dead member: %v", err)
 	}
@@ -205,10 +205,47 @@ func TestQuorumGuard(t *testing.T) {
 	e.Pause(1)
 	defer e.Resume(1)
 	start := time.Now()
-	if err := CheckQuorum(ctx, addrs, addrs[2], &busy, time.Second); err == nil {
+	if err := CheckQuorum(ctx, nil, addrs, addrs[2], &busy, time.Second); err == nil {
 		t.Error("paused member counted as serving")
 	}
 	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("check took %s", d)
+	}
+}
+
+// TestQuorumGuardTLS runs the guard, configured by a receiver tls_config,
+// against a real three-member ensemble serving TLS with
+// ssl.clientAuth=need; without the client certificate every member counts
+// as down with reason tls.
+func TestQuorumGuardTLS(t *testing.T) {
+	e := zktest.Start(t, 3, func(o *zktest.Options) { o.TLS = &zktest.TLSOptions{} })
+	addrs := e.SecureAddrs()
+	guard := func(tlsConfig string) *config.Guard {
+		t.Helper()
+		r := rule(t, fmt.Sprintf(`restarts:
+  - name: r
+    match: {alertname: X}
+    command: ["/bin/true"]
+    guard:
+      zookeeper: [%q, %q, %q]
+      tls_config: %s
+`, addrs[0], addrs[1], addrs[2], tlsConfig))
+		return r.Guard
+	}
+	c := e.Certs
+	g := guard(fmt.Sprintf("{ca_file: %q, cert_file: %q, key_file: %q}", c.CAFile, c.ClientCert, c.ClientKey))
+	ctx := context.Background()
+	var busy Busy
+	if err := CheckQuorum(ctx, g.TLSConfig(), g.ZooKeeper, addrs[0], &busy, 2*time.Second); err != nil {
+		t.Fatalf("healthy TLS ensemble: %v", err)
+	}
+	g = guard(fmt.Sprintf("{ca_file: %q}", c.CAFile))
+	start := time.Now()
+	err := CheckQuorum(ctx, g.TLSConfig(), g.ZooKeeper, addrs[0], &busy, 2*time.Second)
+	if err == nil || !strings.Contains(err.Error(), addrs[1]+": tls") || !strings.Contains(err.Error(), addrs[2]+": tls") {
+		t.Errorf("without a client certificate: %v, want both other members down with reason tls", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("check took %s", d)
 	}
 }

@@ -55,16 +55,18 @@ const (
 
 // Incident is one alert occurrence: a fingerprint and a startsAt.
 type Incident struct {
-	ID           string        `json:"id"`
-	Status       string        `json:"status"`
-	Alert        payload.Alert `json:"alert"`
-	Receiver     string        `json:"receiver,omitempty"`
-	Notifiers    []string      `json:"notifiers"`
-	RestartRules []string      `json:"restartRules,omitempty"`
-	FirstSeen    time.Time     `json:"firstSeen"`
-	LastSeen     time.Time     `json:"lastSeen"`
-	ResolvedAt   time.Time     `json:"resolvedAt,omitzero"`
-	LastNotified time.Time     `json:"lastNotified,omitzero"`
+	ID       string        `json:"id"`
+	Status   string        `json:"status"`
+	Alert    payload.Alert `json:"alert"`
+	Receiver string        `json:"receiver,omitempty"`
+	// ExternalURL is the sending Alertmanager's, for silence links.
+	ExternalURL  string    `json:"externalURL,omitempty"`
+	Notifiers    []string  `json:"notifiers"`
+	RestartRules []string  `json:"restartRules,omitempty"`
+	FirstSeen    time.Time `json:"firstSeen"`
+	LastSeen     time.Time `json:"lastSeen"`
+	ResolvedAt   time.Time `json:"resolvedAt,omitzero"`
+	LastNotified time.Time `json:"lastNotified,omitzero"`
 	// Received counts the webhook deliveries that carried this alert.
 	Received      int              `json:"received"`
 	Notifications []Notification   `json:"notifications"`
@@ -79,6 +81,9 @@ type Notification struct {
 	Attempts int       `json:"attempts"`
 	Error    string    `json:"error,omitempty"`
 	At       time.Time `json:"at"`
+	// Grouped is the number of alerts of the message, when it carried
+	// more than this incident's.
+	Grouped int `json:"grouped,omitempty"`
 }
 
 // RestartAttempt records one restart decision or run.
@@ -110,11 +115,38 @@ type OutboxItem struct {
 	Kind       string        `json:"kind"`
 	Alert      payload.Alert `json:"alert"`
 	// Text is the extra line of a restart report.
-	Text      string    `json:"text,omitempty"`
+	Text string `json:"text,omitempty"`
+	// Group, for a notifier with grouping: notification, is the whole
+	// message: every alert of one Alertmanager notification that needs
+	// telling. IncidentID and Alert are then those of its first alert.
+	Group []ItemAlert `json:"group,omitempty"`
+	// Receiver, GroupLabels and ExternalURL come from the webhook payload.
+	Receiver    string            `json:"receiver,omitempty"`
+	GroupLabels map[string]string `json:"groupLabels,omitempty"`
+	ExternalURL string            `json:"externalURL,omitempty"`
+	// Sent counts the parts of a split message already delivered, so a
+	// retry sends only the rest.
+	Sent      int       `json:"sent,omitempty"`
 	Attempts  int       `json:"attempts"`
 	NextAt    time.Time `json:"nextAt"`
 	LastError string    `json:"lastError,omitempty"`
 	Created   time.Time `json:"created"`
+}
+
+// ItemAlert is one alert of a queued message and what it reports.
+type ItemAlert struct {
+	IncidentID string        `json:"incidentId"`
+	Kind       string        `json:"kind"`
+	Alert      payload.Alert `json:"alert"`
+}
+
+// Alerts returns the alerts the delivery is about: its group, or its one
+// alert.
+func (it *OutboxItem) Alerts() []ItemAlert {
+	if len(it.Group) > 0 {
+		return it.Group
+	}
+	return []ItemAlert{{IncidentID: it.IncidentID, Kind: it.Kind, Alert: it.Alert}}
 }
 
 // RestartJob is a pending restart for one incident and rule.

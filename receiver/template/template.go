@@ -18,102 +18,17 @@ package template
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"sort"
-	"strings"
+	htmltemplate "html/template"
+	"io"
+	"os"
+	"path/filepath"
 	"text/template"
 	"text/template/parse"
 	"time"
 
 	"github.com/zkwatch/zkwatch/receiver/payload"
 )
-
-// Data is what templates see: the alert's fields (.Status, .Labels,
-// .Annotations, .StartsAt, .EndsAt, .GeneratorURL, .Fingerprint) plus the
-// incident id, the kind of message and, for restart reports, .Text.
-type Data struct {
-	payload.Alert
-	IncidentID string
-	Kind       string
-	Text       string
-}
-
-// Subject is a one-line summary such as
-// "[FIRING] ZooKeeperDown server=127.0.0.1:2181".
-func (d *Data) Subject() string {
-	state := strings.ToUpper(d.Status)
-	if d.Kind == "restart" {
-		state = "RESTART"
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "[%s] %s", state, d.Labels["alertname"])
-	for _, k := range []string{"server", "group", "member", "instance"} {
-		if v, ok := d.Labels[k]; ok {
-			fmt.Fprintf(&b, " %s=%s", k, v)
-		}
-	}
-	return b.String()
-}
-
-// DefaultText is the plain-text body used when a notifier has no template.
-func (d *Data) DefaultText() string {
-	var b strings.Builder
-	b.WriteString(d.Subject())
-	b.WriteString("\n")
-	if d.Text != "" {
-		b.WriteString(d.Text)
-		b.WriteString("\n")
-	}
-	if s := d.Annotations["summary"]; s != "" {
-		fmt.Fprintf(&b, "Summary: %s\n", s)
-	}
-	if s := d.Annotations["description"]; s != "" {
-		fmt.Fprintf(&b, "Description: %s\n", s)
-	}
-	fmt.Fprintf(&b, "Started: %s\n", d.StartsAt.UTC().Format(time.RFC3339))
-	if d.Resolved() && !d.EndsAt.IsZero() {
-		fmt.Fprintf(&b, "Ended: %s\n", d.EndsAt.UTC().Format(time.RFC3339))
-	}
-	b.WriteString("Labels:\n")
-	for _, k := range sortedKeys(d.Labels) {
-		fmt.Fprintf(&b, "  %s = %s\n", k, d.Labels[k])
-	}
-	if d.GeneratorURL != "" {
-		fmt.Fprintf(&b, "Source: %s\n", d.GeneratorURL)
-	}
-	fmt.Fprintf(&b, "Incident: %s\n", d.IncidentID)
-	return b.String()
-}
-
-// DefaultMarkdown is DefaultText as markdown, for DingTalk.
-func (d *Data) DefaultMarkdown() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "### %s\n\n", d.Subject())
-	if d.Text != "" {
-		fmt.Fprintf(&b, "**%s**\n\n", d.Text)
-	}
-	for _, k := range []string{"summary", "description"} {
-		if s := d.Annotations[k]; s != "" {
-			fmt.Fprintf(&b, "- %s: %s\n", k, s)
-		}
-	}
-	fmt.Fprintf(&b, "- started: %s\n", d.StartsAt.UTC().Format(time.RFC3339))
-	for _, k := range sortedKeys(d.Labels) {
-		fmt.Fprintf(&b, "- `%s` = %s\n", k, d.Labels[k])
-	}
-	fmt.Fprintf(&b, "- incident: %s\n", d.IncidentID)
-	return b.String()
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
 
 // Render executes t over d, or returns fallback when t is nil.
 func Render(t *template.Template, d *Data, fallback string) (string, error) {
@@ -125,6 +40,43 @@ func Render(t *template.Template, d *Data, fallback string) (string, error) {
 		return "", err
 	}
 	return b.String(), nil
+}
+
+// RenderText executes t over d for a message text. When execution fails
+// the message still goes out with fallback (the default text) and the
+// error is kept in d.TemplateErrors() for the outbox to log: a message is
+// never dropped for its template.
+func RenderText(t *template.Template, d *Data, fallback string) string {
+	s, err := Render(t, d, fallback)
+	if err != nil {
+		d.templateFailed(err)
+		return fallback
+	}
+	return s
+}
+
+// RenderHTML executes an HTML template over d, or returns fallback when
+// t is nil.
+func RenderHTML(t *htmltemplate.Template, d *Data, fallback string) (string, error) {
+	if t == nil {
+		return fallback, nil
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, d); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// RenderTextHTML is RenderText for an HTML part; when the template fails
+// the part is left out, and the text part carries the message.
+func RenderTextHTML(t *htmltemplate.Template, d *Data) string {
+	s, err := RenderHTML(t, d, "")
+	if err != nil {
+		d.templateFailed(err)
+		return ""
+	}
+	return s
 }
 
 // UsedLabels lists the names used as .Labels.NAME in a template.
@@ -176,6 +128,7 @@ func UsedLabels(t *template.Template) []string {
 }
 
 // Parse parses a text/template with Funcs; an empty text yields nil.
+// Errors are configuration errors: they surface at load time.
 func Parse(name, text string) (*template.Template, error) {
 	if text == "" {
 		return nil, nil
@@ -184,15 +137,119 @@ func Parse(name, text string) (*template.Template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("template %s: %w", name, err)
 	}
-	return t, nil
+	return t, tryOnSamples(name, t.Execute)
 }
 
-// Funcs are the helper functions available in every template.
-var Funcs = template.FuncMap{
-	"toUpper": strings.ToUpper,
-	"toLower": strings.ToLower,
-	"join":    strings.Join,
-	"since":   func(t time.Time) time.Duration { return time.Since(t).Round(time.Second) },
-	// json quotes a value for use inside a JSON body template.
-	"json": func(s string) string { b, _ := json.Marshal(s); return string(b) },
+// ParseHTML parses an html/template (contextual escaping, for e-mail)
+// with Funcs; an empty text yields nil.
+func ParseHTML(name, text string) (*htmltemplate.Template, error) {
+	if text == "" {
+		return nil, nil
+	}
+	t, err := htmltemplate.New(name).Option("missingkey=zero").Funcs(Funcs).Parse(text)
+	if err != nil {
+		return nil, fmt.Errorf("template %s: %w", name, err)
+	}
+	return t, tryOnSamples(name, t.Execute)
+}
+
+// tryOnSamples executes a template on a one-alert and a grouped sample
+// message, so that errors only execution shows (a field Data lacks, a
+// function called with the wrong types) are configuration errors.
+func tryOnSamples(name string, exec func(io.Writer, any) error) error {
+	for _, d := range []*Data{Sample(1), Sample(3)} {
+		if err := exec(io.Discard, d); err != nil {
+			return fmt.Errorf("template %s fails on a sample %d-alert message: %w", name, len(d.Alerts), err)
+		}
+	}
+	return nil
+}
+
+// Sample is a message of n alerts (the first firing, the others
+// resolved) with every field set, for checking templates.
+func Sample(n int) *Data {
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	as := make([]Alert, n)
+	for i := range as {
+		a := payload.Alert{Status: payload.StatusResolved, StartsAt: start, EndsAt: start.Add(time.Hour),
+			Labels: payload.KV{"alertname": "ZooKeeperDown", "group": "zk", "server": fmt.Sprintf("10.0.0.%d:2181", i+1)},
+			Annotations: payload.KV{"summary": "ZooKeeper is down", "description": "No answer to ruok.",
+				"runbook_url": "https://runbooks.example/zk"},
+			GeneratorURL: "https://prometheus.example/graph?g0.expr=up", Fingerprint: fmt.Sprintf("%016x", i)}
+		if i == 0 {
+			a.Status, a.EndsAt = payload.StatusFiring, time.Time{}
+		}
+		as[i] = Alert{Alert: a, Kind: a.Status, IncidentID: a.IncidentID()}
+	}
+	return New(Message{Kind: "firing", Text: "Restart member succeeded.", Receiver: "zkwatch",
+		ExternalURL: "https://alertmanager.example", GroupLabels: map[string]string{"group": "zk"}, Alerts: as},
+		Options{ReceiverURL: "https://receiver.example"})
+}
+
+// Set holds the named templates defined in the files of the
+// configuration's templates: list, which notifier templates call with
+// {{ template "name" . }} as in Alertmanager. A nil Set has none.
+type Set struct {
+	text *template.Template
+	html *htmltemplate.Template
+}
+
+// LoadFiles parses the files matching each glob pattern into a Set.
+func LoadFiles(patterns []string) (*Set, error) {
+	s := &Set{text: template.New("").Option("missingkey=zero").Funcs(Funcs),
+		html: htmltemplate.New("").Option("missingkey=zero").Funcs(Funcs)}
+	for _, p := range patterns {
+		files, err := filepath.Glob(p)
+		if err != nil {
+			return nil, fmt.Errorf("templates: %w", err)
+		}
+		if len(files) == 0 {
+			return nil, fmt.Errorf("templates: no file matches %q", p)
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return nil, fmt.Errorf("templates: %w", err)
+			}
+			if _, err := s.text.New(f).Parse(string(b)); err != nil {
+				return nil, fmt.Errorf("templates: %w", err)
+			}
+			if _, err := s.html.New(f).Parse(string(b)); err != nil {
+				return nil, fmt.Errorf("templates: %w", err)
+			}
+		}
+	}
+	return s, nil
+}
+
+// Parse parses a text template that may call the Set's templates.
+func (s *Set) Parse(name, text string) (*template.Template, error) {
+	if s == nil || text == "" {
+		return Parse(name, text)
+	}
+	base, err := s.text.Clone()
+	if err != nil {
+		return nil, err
+	}
+	t, err := base.New(name).Parse(text)
+	if err != nil {
+		return nil, fmt.Errorf("template %s: %w", name, err)
+	}
+	return t, tryOnSamples(name, t.Execute)
+}
+
+// ParseHTML parses an HTML template that may call the Set's templates.
+func (s *Set) ParseHTML(name, text string) (*htmltemplate.Template, error) {
+	if s == nil || text == "" {
+		return ParseHTML(name, text)
+	}
+	base, err := s.html.Clone()
+	if err != nil {
+		return nil, err
+	}
+	t, err := base.New(name).Parse(text)
+	if err != nil {
+		return nil, fmt.Errorf("template %s: %w", name, err)
+	}
+	return t, tryOnSamples(name, t.Execute)
 }

@@ -14,13 +14,15 @@
 package web
 
 import (
-	"github.com/go-kit/log/level"
 	"html/template"
 	"net/http"
 	"sort"
 	"time"
 
+	"github.com/go-kit/log/level"
+
 	"github.com/zkwatch/zkwatch/receiver/store"
+	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
 type restartRow struct {
@@ -33,7 +35,19 @@ type notificationRow struct {
 	store.Notification
 }
 
+// zone shows times in global.timezone, with the offset.
+type zone struct{ loc *time.Location }
+
+// TS formats t for the pages; the zero time is blank.
+func (z zone) TS(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(z.loc).Format(tmpl.TimeFormat)
+}
+
 type pageData struct {
+	zone
 	Now           time.Time
 	Open, Recent  []*store.Incident
 	Restarts      []restartRow
@@ -43,8 +57,15 @@ type pageData struct {
 
 const pageRows = 50
 
+const pageStyle = `
+body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1.5em}
+td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}
+.firing{color:#b00}.resolved{color:#070}.failure,.refused,.exhausted{color:#b00}.success{color:#070}
+pre{margin:0;max-width:40em;white-space:pre-wrap}
+`
+
 func (h *handler) page(w http.ResponseWriter, _ *http.Request) {
-	d := pageData{Now: time.Now()}
+	d := pageData{zone: zone{h.rcv.Config().Global.Location()}, Now: time.Now()}
 	err := h.rcv.Store().View(func(tx *store.Tx) error {
 		var err error
 		if d.Open, err = tx.Incidents(store.Filter{Status: "firing", Limit: 200}); err != nil {
@@ -77,42 +98,30 @@ func (h *handler) page(w http.ResponseWriter, _ *http.Request) {
 	}
 }
 
-var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
-	"ts": func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.UTC().Format("2006-01-02 15:04:05Z")
-	},
-}).Parse(`<!DOCTYPE html>
+var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>zkwatch receiver</title>
-<style>
-body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1.5em}
-td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}
-.firing{color:#b00}.resolved{color:#070}.failure,.refused,.exhausted{color:#b00}.success{color:#070}
-pre{margin:0;max-width:40em;white-space:pre-wrap}
-</style></head><body>
+<style>` + pageStyle + `</style></head><body>
 <h1>zkwatch receiver</h1>
-<p>Generated {{ts .Now}}. Pending notifications: <span id="pending">{{.Pending}}</span>.
+<p>Generated {{$.TS .Now}}. Pending notifications: <span id="pending">{{.Pending}}</span>.
 <a href="api/v1/incidents">JSON API</a> · <a href="metrics">metrics</a></p>
 <h2>Open incidents</h2>
 <table id="open-incidents"><tr><th>Incident</th><th>Alert</th><th>Labels</th><th>Started</th><th>Last seen</th><th>Posts</th></tr>
-{{range .Open}}<tr class="incident" data-id="{{.ID}}"><td><a href="api/v1/incidents/{{.ID}}">{{.ID}}</a></td><td>{{index .Alert.Labels "alertname"}}</td>
-<td>{{range $k, $v := .Alert.Labels}}{{$k}}={{$v}} {{end}}</td><td>{{ts .Alert.StartsAt}}</td><td>{{ts .LastSeen}}</td><td>{{.Received}}</td></tr>
+{{range .Open}}<tr class="incident" data-id="{{.ID}}"><td><a href="incidents/{{.ID}}">{{.ID}}</a></td><td>{{index .Alert.Labels "alertname"}}</td>
+<td>{{range $k, $v := .Alert.Labels}}{{$k}}={{$v}} {{end}}</td><td>{{$.TS .Alert.StartsAt}}</td><td>{{$.TS .LastSeen}}</td><td>{{.Received}}</td></tr>
 {{else}}<tr><td colspan="6">No open incidents.</td></tr>{{end}}</table>
 <h2>Recent incidents</h2>
 <table id="recent-incidents"><tr><th>Incident</th><th>Status</th><th>Alert</th><th>Started</th><th>Resolved</th><th>Notifiers</th></tr>
-{{range .Recent}}<tr class="incident" data-id="{{.ID}}"><td><a href="api/v1/incidents/{{.ID}}">{{.ID}}</a></td><td class="{{.Status}}">{{.Status}}</td>
-<td>{{index .Alert.Labels "alertname"}}</td><td>{{ts .Alert.StartsAt}}</td><td>{{ts .ResolvedAt}}</td><td>{{range .Notifiers}}{{.}} {{end}}</td></tr>
+{{range .Recent}}<tr class="incident" data-id="{{.ID}}"><td><a href="incidents/{{.ID}}">{{.ID}}</a></td><td class="{{.Status}}">{{.Status}}</td>
+<td>{{index .Alert.Labels "alertname"}}</td><td>{{$.TS .Alert.StartsAt}}</td><td>{{$.TS .ResolvedAt}}</td><td>{{range .Notifiers}}{{.}} {{end}}</td></tr>
 {{else}}<tr><td colspan="6">No incidents.</td></tr>{{end}}</table>
 <h2>Restarts</h2>
 <table id="restarts"><tr><th>Time</th><th>Incident</th><th>Rule</th><th>Attempt</th><th>Outcome</th><th>Exit</th><th>Duration</th><th>Reason / output</th></tr>
-{{range .Restarts}}<tr><td>{{ts .At}}</td><td>{{.Incident}}</td><td>{{.Rule}}</td><td>{{.Attempt}}</td><td class="outcome {{.Outcome}}">{{.Outcome}}</td>
+{{range .Restarts}}<tr><td>{{$.TS .At}}</td><td>{{.Incident}}</td><td>{{.Rule}}</td><td>{{.Attempt}}</td><td class="outcome {{.Outcome}}">{{.Outcome}}</td>
 <td>{{.ExitCode}}</td><td>{{.Duration}}</td><td>{{.Reason}}{{if .Output}}<pre>{{.Output}}</pre>{{end}}</td></tr>
 {{else}}<tr><td colspan="8">No restarts.</td></tr>{{end}}</table>
 <h2>Notifications</h2>
 <table id="notifications"><tr><th>Time</th><th>Incident</th><th>Alert</th><th>Notifier</th><th>Kind</th><th>Outcome</th><th>Attempts</th><th>Error</th></tr>
-{{range .Notifications}}<tr><td>{{ts .At}}</td><td>{{.Incident}}</td><td>{{.AlertName}}</td><td>{{.Notifier}}</td><td>{{.Kind}}</td>
+{{range .Notifications}}<tr><td>{{$.TS .At}}</td><td>{{.Incident}}</td><td>{{.AlertName}}</td><td>{{.Notifier}}</td><td>{{.Kind}}</td>
 <td class="outcome {{.Outcome}}">{{.Outcome}}</td><td>{{.Attempts}}</td><td>{{.Error}}</td></tr>
 {{else}}<tr><td colspan="8">No notifications.</td></tr>{{end}}</table>
 </body></html>

@@ -21,12 +21,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/go-kit/log"
-	"github.com/go-kit/log/level"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
 
 	"github.com/zkwatch/zkwatch/receiver"
 	"github.com/zkwatch/zkwatch/receiver/payload"
@@ -53,6 +54,7 @@ func New(rcv *receiver.Receiver, o Options) http.Handler {
 	mux.HandleFunc("GET /api/v1/incidents", h.list)
 	mux.HandleFunc("GET /api/v1/incidents/{id}", h.get)
 	mux.HandleFunc("GET /{$}", h.page)
+	mux.HandleFunc("GET /incidents/{id}", h.incident)
 	mux.HandleFunc("GET /-/healthy", ok)
 	mux.HandleFunc("GET /-/ready", ok)
 	mux.HandleFunc("/-/reload", h.reload)

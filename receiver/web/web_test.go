@@ -14,14 +14,11 @@
 package web_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +26,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/zkwatch/zkwatch/internal/zktest"
+	"github.com/zkwatch/zkwatch/receiver/internal/browsertest"
 	"github.com/zkwatch/zkwatch/receiver/payload"
 	"github.com/zkwatch/zkwatch/receiver/receivertest"
 	"github.com/zkwatch/zkwatch/receiver/store"
@@ -41,6 +39,7 @@ func setup(t *testing.T) (*httptest.Server, map[string]string) {
 	sink := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	t.Cleanup(sink.Close)
 	env := receivertest.Start(t, fmt.Sprintf(`
+global: {timezone: Asia/Shanghai}
 notifiers: [{name: sink, webhook: {url: %q}}]
 routes: [{notifiers: [sink]}]
 restarts:
@@ -58,10 +57,10 @@ restarts:
 	}
 	ids := map[string]string{}
 	for name, labels := range alerts {
-		a := payload.Alert{Status: "firing", Labels: labels, StartsAt: base, Annotations: map[string]string{}}
+		a := payload.Alert{Status: "firing", Labels: labels, StartsAt: base, Annotations: map[string]string{"runbook_url": "https://runbooks.example/zk"}}
 		a.Fingerprint = payload.Fingerprint(labels)
 		ids[name] = a.IncidentID()
-		post(t, srv.URL, payload.Message{Version: "4", Status: "firing", Alerts: []payload.Alert{a}})
+		post(t, srv.URL, payload.Message{Version: "4", Status: "firing", Alerts: []payload.Alert{a}, ExternalURL: "http://alertmanager.example:9093"})
 		if name == "down" {
 			a.Status, a.EndsAt = "resolved", time.Now()
 			post(t, srv.URL, payload.Message{Version: "4", Status: "resolved", Alerts: []payload.Alert{a}})
@@ -166,45 +165,10 @@ func TestIncidentAPI(t *testing.T) {
 	}
 }
 
-func chromium(t *testing.T) string {
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed (apt-get install chromium)")
-	}
-	t.Skip("chromium is not installed")
-	return ""
-}
-
 // The status page, checked in a real headless browser.
 func TestStatusPageInBrowser(t *testing.T) {
-	exe := chromium(t)
+	ctx := browsertest.Start(t)
 	srv, ids := setup(t)
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-
 	must := func(v string, err error) string {
 		t.Helper()
 		if err != nil {
@@ -254,12 +218,29 @@ func TestStatusPageInBrowser(t *testing.T) {
 	if pending != "0" {
 		t.Errorf("pending %q", pending)
 	}
-	// The incident links lead to the JSON API.
+	// Times are shown in global.timezone with the offset.
+	if !strings.Contains(restarts, "+08:00 CST") || !strings.Contains(notifications, "+08:00 CST") {
+		t.Errorf("times not in Asia/Shanghai:\n%s\n%s", restarts, notifications)
+	}
+	// The incident links lead to the incident's page: its notifications,
+	// its restart with the command's output, times in global.timezone.
 	if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`#open-incidents a[href$="`+ids["member"]+`"]`))); err != nil {
 		t.Fatal(err)
 	}
-	body := must(chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body"))))
-	if !strings.Contains(body, `"id": "`+ids["member"]+`"`) {
-		t.Errorf("incident link led to:\n%.300s", body)
+	status := must(chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#status"))))
+	started := must(chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#started"))))
+	incNotes := must(chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#notifications"))))
+	incRestarts := must(chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#restarts"))))
+	output := must(chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#restarts pre.output"))))
+	links := must(chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#links"))))
+	if status != "firing" || !strings.HasSuffix(started, "+08:00 CST") || !strings.Contains(incNotes, "sink") ||
+		!strings.Contains(incRestarts, "success") || strings.TrimSpace(output) != "restarting zk-1" ||
+		!strings.Contains(links, "runbook") || !strings.Contains(links, "silence") {
+		t.Errorf("incident page: status %q, started %q\nnotifications:\n%s\nrestarts:\n%s\noutput %q, links %q",
+			status, started, incNotes, incRestarts, output, links)
+	}
+	silence := must(chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#silence").href`)))
+	if want := "http://alertmanager.example:9093/#/silences/new?filter=%7Balertname%3D%22ZooKeeperProcessMemberDown%22%2C%20group%3D%22zk%22%2C%20member%3D%22zk-1%22%7D"; silence != want {
+		t.Errorf("silence link %s, want %s", silence, want)
 	}
 }

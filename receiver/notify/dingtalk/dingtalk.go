@@ -28,6 +28,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -89,23 +90,32 @@ type markdown struct {
 	Text  string `json:"text"`
 }
 
+// At is the message's "at" block: who DingTalk notifies. Each mobile
+// must also appear as @mobile in the text.
+type At struct {
+	AtMobiles []string `json:"atMobiles,omitempty"`
+	AtUserIDs []string `json:"atUserIds,omitempty"`
+	IsAtAll   bool     `json:"isAtAll,omitempty"`
+}
+
 type message struct {
 	MsgType  string   `json:"msgtype"`
 	Markdown markdown `json:"markdown"`
+	At       *At      `json:"at,omitempty"`
 }
 
-// Body builds the JSON request body, truncating the text visibly so the
-// whole body stays within maxBytes.
-func Body(title, text string, maxBytes int) ([]byte, error) {
-	const marker = "\n\n... (message truncated; see the incident page for the rest)"
-	encode := func(t string) ([]byte, error) {
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false)
-		err := enc.Encode(message{MsgType: "markdown", Markdown: markdown{Title: title, Text: t}})
-		return b.Bytes(), err
-	}
-	b, err := encode(text)
+func encode(title, text string, at *At) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(message{MsgType: "markdown", Markdown: markdown{Title: title, Text: text}, At: at})
+	return b.Bytes(), err
+}
+
+// Body builds the JSON request body, truncating the text visibly (saying
+// how many bytes are cut) so the whole body stays within maxBytes.
+func Body(title, text string, at *At, maxBytes int) ([]byte, error) {
+	b, err := encode(title, text, at)
 	if err != nil || len(b) <= maxBytes {
 		return b, err
 	}
@@ -115,7 +125,7 @@ func Body(title, text string, maxBytes int) ([]byte, error) {
 	lo, hi := 0, len(text)
 	for lo <= hi {
 		mid := (lo + hi) / 2
-		b, err := encode(notify.Truncate(text, mid, marker))
+		b, err := encode(title, notify.TruncateVisibly(text, mid), at)
 		if err != nil {
 			return nil, err
 		}
@@ -134,20 +144,112 @@ func Body(title, text string, maxBytes int) ([]byte, error) {
 // Wait blocks until the robot's rate limit allows one more message.
 func (n *Notifier) Wait(ctx context.Context) error { return n.lim.wait(ctx, n.now) }
 
-// Notify sends one markdown message.
+// Notify sends the next part of the message: all of it when it fits the
+// robot's size limit, else the part after the d.Sent already delivered.
 func (n *Notifier) Notify(ctx context.Context, d *tmpl.Data) (bool, error) {
-	title, err := tmpl.Render(n.conf.TitleTemplate(), d, d.Subject())
-	if err != nil {
-		return false, fmt.Errorf("title template: %w", err)
-	}
-	text, err := tmpl.Render(n.conf.TextTemplate(), d, d.DefaultMarkdown())
-	if err != nil {
-		return false, fmt.Errorf("text template: %w", err)
-	}
-	body, err := Body(title, text, n.conf.MaxBytes)
+	parts, err := n.Parts(d)
 	if err != nil {
 		return false, err
 	}
+	if d.Sent >= len(parts) {
+		d.More = false
+		return false, nil
+	}
+	if retry, err := n.send(ctx, parts[d.Sent]); err != nil {
+		return retry, err
+	}
+	d.Sent++
+	d.More = d.Sent < len(parts)
+	return false, nil
+}
+
+// Parts renders the message as request bodies: one, or as many as the
+// size limit requires, each but the last ending with how many alerts
+// follow, each @mentioning who its alerts call for.
+func (n *Notifier) Parts(d *tmpl.Data) ([][]byte, error) {
+	render := func(p *tmpl.Data, more int) (string, string, *At) {
+		title := tmpl.RenderText(n.conf.TitleTemplate(), p, p.Subject())
+		text := tmpl.RenderText(n.conf.TextTemplate(), p, p.DefaultMarkdown())
+		at := n.mentions(p)
+		text += mentionText(at)
+		if more > 0 {
+			text += notify.MoreAlerts(more)
+		}
+		return title, text, at
+	}
+	total := len(d.List())
+	ranges, err := notify.Split(total, func(from, to int) (bool, error) {
+		title, text, at := render(d.Part(from, to), total-to)
+		b, err := encode(title, text, at)
+		return len(b) <= n.conf.MaxBytes, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(ranges))
+	for i, r := range ranges {
+		title, text, at := render(d.Part(r.From, r.To), total-r.To)
+		if len(ranges) > 1 {
+			title += fmt.Sprintf(" (%d/%d)", i+1, len(ranges))
+		}
+		if out[i], err = Body(title, text, at, n.conf.MaxBytes); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// mentions is the at block for a message: the configured mobiles, user
+// ids and all, plus the mobiles the alerts' mention_label holds.
+func (n *Notifier) mentions(d *tmpl.Data) *At {
+	c := n.conf.At
+	at := &At{AtUserIDs: c.UserIDs, IsAtAll: c.All}
+	seen := map[string]bool{}
+	add := func(m string) {
+		if m = strings.TrimSpace(m); config.IsMobile(m) && !seen[m] {
+			seen[m] = true
+			at.AtMobiles = append(at.AtMobiles, m)
+		}
+	}
+	for _, m := range c.Mobiles {
+		add(m)
+	}
+	if l := n.conf.MentionLabel; l != "" {
+		for _, a := range d.List() {
+			v, ok := a.Labels[l]
+			if !ok {
+				v = a.Annotations[l]
+			}
+			for _, m := range strings.Split(v, ",") {
+				add(m)
+			}
+		}
+	}
+	if len(at.AtMobiles) == 0 && len(at.AtUserIDs) == 0 && !at.IsAtAll {
+		return nil
+	}
+	return at
+}
+
+// mentionText is the @mobile and @user line DingTalk wants in the text
+// for every entry of the at block.
+func mentionText(at *At) string {
+	if at == nil {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\n\n")
+	for _, m := range append(append([]string{}, at.AtMobiles...), at.AtUserIDs...) {
+		fmt.Fprintf(&b, "@%s ", m)
+	}
+	if at.IsAtAll {
+		b.WriteString("@all")
+	}
+	return strings.TrimRight(b.String(), " ")
+}
+
+// send posts one signed body and classifies DingTalk's answer.
+func (n *Notifier) send(ctx context.Context, body []byte) (bool, error) {
 	u, err := SignedURL(n.conf.URL, string(n.conf.Secret), n.now())
 	if err != nil {
 		return false, fmt.Errorf("url: %v", redact.URL(n.conf.URL))

@@ -45,15 +45,10 @@ func New(conf *config.EmailConfig) *Notifier { return &Notifier{conf: conf} }
 
 // Notify sends one mail to every recipient.
 func (n *Notifier) Notify(ctx context.Context, d *tmpl.Data) (bool, error) {
-	subject, err := tmpl.Render(n.conf.SubjectTemplate(), d, d.Subject())
-	if err != nil {
-		return false, fmt.Errorf("subject template: %w", err)
-	}
-	body, err := tmpl.Render(n.conf.BodyTemplate(), d, d.DefaultText())
-	if err != nil {
-		return false, fmt.Errorf("body template: %w", err)
-	}
-	msg, err := n.message(subject, body)
+	subject := tmpl.RenderText(n.conf.SubjectTemplate(), d, d.Subject())
+	body := tmpl.RenderText(n.conf.BodyTemplate(), d, d.DefaultText())
+	html := tmpl.RenderTextHTML(n.conf.HTMLTemplate(), d)
+	msg, err := n.message(subject, body, html)
 	if err != nil {
 		return false, err
 	}
@@ -64,7 +59,7 @@ func (n *Notifier) Notify(ctx context.Context, d *tmpl.Data) (bool, error) {
 	return false, nil
 }
 
-func (n *Notifier) message(subject, body string) ([]byte, error) {
+func (n *Notifier) message(subject, body, html string) ([]byte, error) {
 	var b bytes.Buffer
 	id := make([]byte, 12)
 	_, _ = rand.Read(id)
@@ -79,8 +74,13 @@ func (n *Notifier) message(subject, body string) ([]byte, error) {
 		{"Date", time.Now().Format(time.RFC1123Z)},
 		{"Message-Id", "<" + hex.EncodeToString(id) + "@" + host + ">"},
 		{"MIME-Version", "1.0"},
-		{"Content-Type", "text/plain; charset=UTF-8"},
-		{"Content-Transfer-Encoding", "quoted-printable"},
+	}
+	boundary := hex.EncodeToString(id)
+	if html == "" {
+		hdr = append(hdr, struct{ k, v string }{"Content-Type", "text/plain; charset=UTF-8"},
+			struct{ k, v string }{"Content-Transfer-Encoding", "quoted-printable"})
+	} else {
+		hdr = append(hdr, struct{ k, v string }{"Content-Type", `multipart/alternative; boundary="` + boundary + `"`})
 	}
 	for _, h := range hdr {
 		if strings.ContainsAny(h.v, "\r\n") {
@@ -89,14 +89,30 @@ func (n *Notifier) message(subject, body string) ([]byte, error) {
 		fmt.Fprintf(&b, "%s: %s\r\n", h.k, h.v)
 	}
 	b.WriteString("\r\n")
-	w := quotedprintable.NewWriter(&b)
-	if _, err := w.Write([]byte(strings.ReplaceAll(body, "\n", "\r\n"))); err != nil {
-		return nil, err
+	if html == "" {
+		if err := writeQP(&b, body); err != nil {
+			return nil, err
+		}
+		return b.Bytes(), nil
 	}
-	if err := w.Close(); err != nil {
-		return nil, err
+	// The text part first: clients show the last part they can render.
+	for _, p := range []struct{ typ, text string }{{"text/plain", body}, {"text/html", html}} {
+		fmt.Fprintf(&b, "--%s\r\nContent-Type: %s; charset=UTF-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n", boundary, p.typ)
+		if err := writeQP(&b, p.text); err != nil {
+			return nil, err
+		}
+		b.WriteString("\r\n")
 	}
+	fmt.Fprintf(&b, "--%s--\r\n", boundary)
 	return b.Bytes(), nil
+}
+
+func writeQP(b *bytes.Buffer, text string) error {
+	w := quotedprintable.NewWriter(b)
+	if _, err := w.Write([]byte(strings.ReplaceAll(text, "\n", "\r\n"))); err != nil {
+		return err
+	}
+	return w.Close()
 }
 
 func (n *Notifier) tlsConfig(host string) (*tls.Config, error) {

@@ -25,8 +25,13 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"mime"
+	"mime/multipart"
 	"mime/quotedprintable"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	netmail "net/mail"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,10 +39,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"github.com/zkwatch/zkwatch/receiver/internal/browsertest"
 	"github.com/zkwatch/zkwatch/receiver/notify/notifytest"
+	"github.com/zkwatch/zkwatch/receiver/payload"
 	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
@@ -212,4 +220,120 @@ func TestSMTPReplyClasses(t *testing.T) {
 	if retry, err := down.Notify(context.Background(), data()); err == nil || !retry {
 		t.Errorf("down: retry=%v err=%v", retry, err)
 	}
+}
+
+// The shipped examples/templates/email.html, sent through a real SMTP
+// server as the HTML alternative of a grouped message and opened in
+// headless Chromium: one row per alert with its links and local times,
+// label markup shown as text.
+func TestExampleHTMLTemplateInBrowser(t *testing.T) {
+	ctx := browsertest.Start(t)
+	file, err := filepath.Abs("../../../examples/templates/email.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := startServer(t, nil)
+	n := load(t, fmt.Sprintf(`templates: [%q]
+notifiers: [{name: m, email: {smarthost: %q, from: zkwatch@example.org, to: [ops@example.org],
+  subject: '{{ template "email.zkwatch.subject" . }}', html: '{{ template "email.zkwatch.html" . }}'}}]`, file, ms.addr))
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := make([]tmpl.Alert, 4)
+	for i := range as {
+		a := payload.Alert{Status: "firing", StartsAt: time.Date(2026, 7, 1, 10, 0, 0, 0, time.UTC),
+			Labels:       payload.KV{"alertname": "ZooKeeperDown", "group": "zk", "server": fmt.Sprintf("zk-%d:2181", i)},
+			Annotations:  payload.KV{"summary": fmt.Sprintf("zk-%d is down", i), "runbook_url": "https://rb.example/zk"},
+			GeneratorURL: "https://prom.example/graph?g0.expr=up"}
+		if i == 3 {
+			a.Status, a.EndsAt = "resolved", a.StartsAt.Add(time.Hour)
+			a.Labels["server"] = "<script>document.title='owned'</script>"
+		}
+		as[i] = tmpl.Alert{Alert: a, Kind: a.Status, IncidentID: fmt.Sprintf("inc%d", i)}
+	}
+	d := tmpl.New(tmpl.Message{Kind: "mixed", Receiver: "zk", ExternalURL: "http://am.example", Alerts: as},
+		tmpl.Options{ReceiverURL: "https://rcv.example", Location: loc})
+	if _, err := n.Notify(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	html, text, subject := htmlPart(t, ms.mails[0].data)
+	if subject != "[FIRING:3] ZooKeeperDown group=zk" || !strings.Contains(text, "4. [RESOLVED] ZooKeeperDown") {
+		t.Errorf("subject %q, text part:\n%s", subject, text)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, html)
+	}))
+	defer srv.Close()
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL), chromedp.WaitReady(chromedp.CSS("#alerts"))); err != nil {
+		t.Fatal(err)
+	}
+	text2 := func(v string, err error) string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	count := func(js string) int {
+		t.Helper()
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](js))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	title := text2(chromedp.Run(ctx, chromedp.Title()))
+	heading := text2(chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#subject"))))
+	started := text2(chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`tr.alert[data-incident="inc0"] td.started`))))
+	rows := count(`document.querySelectorAll("tr.alert").length`)
+	links := count(`document.querySelectorAll("a.runbook, a.source, a.silence, a.incident").length`)
+	incidents := count(`[...document.querySelectorAll("a.incident")].filter(a => a.href.startsWith("https://rcv.example/incidents/inc")).length`)
+	scripts := count(`document.querySelectorAll("#alerts script").length`)
+	if scripts != 0 {
+		t.Error("label markup was injected into the mail")
+	}
+	if title != subject || heading != subject || rows != 4 || links != 16 || incidents != 4 || started != "2026-07-01 12:00:00 +02:00 CEST" {
+		t.Errorf("title %q heading %q rows %d links %d incident links %d started %q", title, heading, rows, links, incidents, started)
+	}
+}
+
+// htmlPart splits a multipart/alternative mail into its decoded HTML and
+// text parts and its subject.
+func htmlPart(t *testing.T, raw string) (html, text, subject string) {
+	t.Helper()
+	msg, err := netmail.ReadMessage(strings.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, _ = new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/alternative" {
+		t.Fatalf("content type %q: %v", msg.Header.Get("Content-Type"), err)
+	}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(p) // multipart decodes quoted-printable
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case strings.HasPrefix(p.Header.Get("Content-Type"), "text/html"):
+			html = string(b)
+		case strings.HasPrefix(p.Header.Get("Content-Type"), "text/plain"):
+			text = string(b)
+		}
+	}
+	if html == "" || text == "" {
+		t.Fatalf("parts missing:\n%s", raw)
+	}
+	return html, text, subject
 }

@@ -44,15 +44,30 @@ func New(conf *config.SMSConfig, name string) (*Notifier, error) {
 	return &Notifier{conf: conf, client: client}, nil
 }
 
-// DefaultText is the short message used without a body template.
+// DefaultText is the short message used without a body template: the
+// subject, the summary (of the first alert and how many more, for a
+// grouped message) and the incident link.
 func DefaultText(d *tmpl.Data) string {
 	s := d.Subject()
+	as := d.List()
 	if d.Text != "" {
 		s += ": " + d.Text
-	} else if sum := d.Annotations["summary"]; sum != "" {
+	} else if sum := as[0].Annotations["summary"]; sum != "" {
 		s += ": " + sum
 	}
-	return notify.Truncate(s, MaxTextBytes, "...")
+	// How many more alerts and the (first) incident's link are worth more
+	// than the end of the summary.
+	var tail string
+	if len(as) > 1 {
+		tail = fmt.Sprintf(" (%d more)", len(as)-1)
+	}
+	if link := as[0].IncidentURL; link != "" {
+		tail += " " + link
+	}
+	if len(tail) > MaxTextBytes/2 {
+		return notify.Truncate(s+tail, MaxTextBytes, "...")
+	}
+	return notify.Truncate(s, MaxTextBytes-len(tail), "...") + tail
 }
 
 // Notify sends one text.
@@ -61,10 +76,7 @@ func (n *Notifier) Notify(ctx context.Context, d *tmpl.Data) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("url template: %w", err)
 	}
-	body, err := tmpl.Render(n.conf.BodyTemplate(), d, DefaultText(d))
-	if err != nil {
-		return false, fmt.Errorf("body template: %w", err)
-	}
+	body := tmpl.RenderText(n.conf.BodyTemplate(), d, DefaultText(d))
 	h := http.Header{}
 	if n.conf.Body == "" {
 		h.Set("Content-Type", "text/plain; charset=utf-8")

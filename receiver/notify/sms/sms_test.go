@@ -15,6 +15,7 @@ package sms
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -100,5 +101,51 @@ func TestRetryClasses(t *testing.T) {
 	retry, err := n.Notify(context.Background(), alert())
 	if err == nil || !retry || strings.Contains(err.Error(), "secret") {
 		t.Errorf("down: retry=%v err=%v", retry, err)
+	}
+}
+
+// http_config reaches a gateway behind TLS signed by its own CA, with
+// the bearer token it demands.
+func TestHTTPConfigOwnCA(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer gw" {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+		}
+	}))
+	defer srv.Close()
+	ca := notifytest.CAFile(t, srv)
+	send := func(httpConfig string) error {
+		_, err := notifier(t, fmt.Sprintf("notifiers: [{name: sms, sms: {url: '%s/send', http_config: {%s}}}]", srv.URL, httpConfig)).
+			Notify(context.Background(), alert())
+		return err
+	}
+	if err := send(fmt.Sprintf("tls_config: {ca_file: %q}, authorization: {credentials: gw}", ca)); err != nil {
+		t.Errorf("with the CA and token: %v", err)
+	}
+	if err := send(fmt.Sprintf("tls_config: {ca_file: %q}", ca)); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("without the token: %v", err)
+	}
+	if err := send("authorization: {credentials: gw}"); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("without the CA: %v", err)
+	}
+}
+
+// A grouped message becomes one SMS: the count, the first summary, how
+// many more, and the incident link kept whole.
+func TestGroupedDefaultText(t *testing.T) {
+	as := make([]tmpl.Alert, 30)
+	for i := range as {
+		as[i] = tmpl.Alert{IncidentID: fmt.Sprintf("inc%d", i), Kind: "firing", Alert: payload.Alert{Status: "firing", StartsAt: time.Now(),
+			Labels:      payload.KV{"alertname": "ZooKeeperDown", "server": fmt.Sprintf("zk%d", i)},
+			Annotations: payload.KV{"summary": strings.Repeat("s", 400)}}}
+	}
+	d := tmpl.New(tmpl.Message{Kind: "firing", Alerts: as}, tmpl.Options{ReceiverURL: "https://rcv.example"})
+	s := DefaultText(d)
+	if len(s) > MaxTextBytes || !strings.HasPrefix(s, "[FIRING:30] ZooKeeperDown") || !strings.HasSuffix(s, "... (29 more) https://rcv.example/incidents/inc0") {
+		t.Errorf("%d bytes: %q", len(s), s)
+	}
+	d.Alerts[0].Annotations = payload.KV{"summary": "short"}
+	if s := DefaultText(d); !strings.Contains(s, "short (29 more) https://rcv.example/incidents/inc0") {
+		t.Errorf("%q", s)
 	}
 }

@@ -28,13 +28,27 @@ import (
 
 // Message is the JSON body posted per notification.
 type Message struct {
-	Version    string        `json:"version"`
-	Kind       string        `json:"kind"`
-	IncidentID string        `json:"incidentId"`
-	Status     string        `json:"status"`
-	Title      string        `json:"title"`
-	Text       string        `json:"text"`
-	Alert      payload.Alert `json:"alert"`
+	Version    string `json:"version"`
+	Kind       string `json:"kind"`
+	IncidentID string `json:"incidentId"`
+	Status     string `json:"status"`
+	Title      string `json:"title"`
+	Text       string `json:"text"`
+	// Alert is the message's one alert; for a grouped message, its
+	// status, common labels and annotations.
+	Alert payload.Alert `json:"alert"`
+	// Alerts lists every alert of the message with its incident.
+	Alerts      []Alert `json:"alerts"`
+	ExternalURL string  `json:"externalURL,omitempty"`
+}
+
+// Alert is one alert of a Message.
+type Alert struct {
+	IncidentID  string        `json:"incidentId"`
+	Kind        string        `json:"kind"`
+	IncidentURL string        `json:"incidentURL,omitempty"`
+	SilenceURL  string        `json:"silenceURL,omitempty"`
+	Alert       payload.Alert `json:"alert"`
 }
 
 // Notifier is a generic JSON webhook.
@@ -55,9 +69,14 @@ func New(conf *config.WebhookConfig, name string) (*Notifier, error) {
 
 // Notify posts one message.
 func (n *Notifier) Notify(ctx context.Context, d *tmpl.Data) (bool, error) {
+	list := d.List()
+	as := make([]Alert, len(list))
+	for i, a := range list {
+		as[i] = Alert{IncidentID: a.IncidentID, Kind: a.Kind, IncidentURL: a.IncidentURL, SilenceURL: a.SilenceURL, Alert: a.Alert}
+	}
 	body, err := json.Marshal(Message{
 		Version: "1", Kind: d.Kind, IncidentID: d.IncidentID, Status: d.Status,
-		Title: d.Subject(), Text: d.DefaultText(), Alert: d.Alert,
+		Title: d.Subject(), Text: d.DefaultText(), Alert: d.Alert, Alerts: as, ExternalURL: d.ExternalURL,
 	})
 	if err != nil {
 		return false, err

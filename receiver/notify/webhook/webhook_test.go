@@ -16,12 +16,9 @@ package webhook
 import (
 	"context"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -68,10 +65,7 @@ func TestHTTPConfig(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	ca := notifytest.CAFile(t, srv)
 	d := notifytest.Firing("i1", "127.0.0.1:2181", nil)
 	notify := func(httpConfig string) error {
 		n, err := New(notifytest.Notifier(t, fmt.Sprintf(`notifiers: [{name: w, webhook: {url: %q, http_config: {%s}}}]`, srv.URL, httpConfig)).Webhook, "w")

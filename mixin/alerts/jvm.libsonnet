@@ -1,0 +1,85 @@
+local a = import '../lib/alert.libsonnet';
+
+// JVM and disk health of the servers. The heap alert and the per-collector
+// GC time need ZooKeeper's Prometheus metrics provider
+// (metricsProvider.exportJvmInfo); the rest work with the default provider.
+{
+  prometheusAlerts+:: {
+    local c = $._config,
+    groups+: [
+      {
+        name: 'zookeeper-jvm-disk',
+        rules: [
+          a.alert(
+            'ZooKeeperHeapNearlyFull',
+            |||
+              zookeeper_jvm_memory_bytes_used{%(zookeeperSelector)s, area="heap"}
+                / (zookeeper_jvm_memory_bytes_max{%(zookeeperSelector)s, area="heap"} > 0) > %(heapUsedRatioThreshold)s
+            ||| % c,
+            c.heapFor,
+            c.warningSeverity,
+            'A ZooKeeper server is running out of heap.',
+            '{{ $labels.server }} in ensemble %(ensembleName)s has used {{ $value | humanizePercentage }} of its maximum heap for %(heapFor)s.' % c,
+          ),
+          a.alert(
+            'ZooKeeperGCTimeHigh',
+            |||
+              (
+                sum by (%(ensembleBy)s, server) (rate(zookeeper_jvm_gc_collection_seconds_sum{%(zookeeperSelector)s}[5m]))
+                or
+                sum by (%(ensembleBy)s, server) (rate(zookeeper_jvm_pause_time_seconds_sum{%(zookeeperSelector)s}[5m]))
+              ) > %(gcTimeRatioThreshold)s
+            ||| % c,
+            c.gcFor,
+            c.warningSeverity,
+            'A ZooKeeper server spends much of its time in GC pauses.',
+            '{{ $labels.server }} in ensemble %(ensembleName)s has spent {{ $value | humanizePercentage }} of the time in GC pauses for %(gcFor)s.' % c,
+          ),
+          a.alert(
+            'ZooKeeperSlowFsync',
+            |||
+              rate(zookeeper_fsynctime_seconds_sum{%(zookeeperSelector)s}[5m])
+                / rate(zookeeper_fsynctime_seconds_count{%(zookeeperSelector)s}[5m]) > %(fsyncAvgThresholdSeconds)s
+            ||| % c,
+            c.fsyncFor,
+            c.warningSeverity,
+            'A ZooKeeper server syncs its transaction log slowly.',
+            'Transaction log fsyncs of {{ $labels.server }} in ensemble %(ensembleName)s have taken {{ $value | humanizeDuration }} on average for %(fsyncFor)s.' % c,
+          ),
+          a.alert(
+            'ZooKeeperSlowSnapshots',
+            |||
+              increase(zookeeper_snapshottime_seconds_sum{%(zookeeperSelector)s}[%(snapshotWindow)s])
+                / increase(zookeeper_snapshottime_seconds_count{%(zookeeperSelector)s}[%(snapshotWindow)s]) > %(snapshotAvgThresholdSeconds)s
+            ||| % c,
+            null,
+            c.warningSeverity,
+            'A ZooKeeper server writes its snapshots slowly.',
+            'Snapshots of {{ $labels.server }} in ensemble %(ensembleName)s took {{ $value | humanizeDuration }} on average over the last %(snapshotWindow)s.' % c,
+          ),
+          a.alert(
+            'ZooKeeperSlowLeaderElection',
+            |||
+              increase(zookeeper_election_time_seconds_sum{%(zookeeperSelector)s}[%(electionTimeWindow)s])
+                / increase(zookeeper_election_time_seconds_count{%(zookeeperSelector)s}[%(electionTimeWindow)s]) > %(electionTimeThresholdSeconds)s
+            ||| % c,
+            null,
+            c.warningSeverity,
+            'ZooKeeper leader elections take long.',
+            'Leader elections seen by {{ $labels.server }} in ensemble %(ensembleName)s took {{ $value | humanizeDuration }} on average over the last %(electionTimeWindow)s; writes stop while one runs.' % c,
+          ),
+          a.alert(
+            'ZooKeeperReadOnlyMode',
+            |||
+              zookeeper_server_state{%(zookeeperSelector)s, state="read-only"} == 1
+            ||| % c,
+            c.readOnlyFor,
+            c.warningSeverity,
+            'A ZooKeeper server serves reads only.',
+            '{{ $labels.server }} in ensemble %(ensembleName)s has been in read-only mode for %(readOnlyFor)s: it is cut off from the quorum and refuses writes.' % c,
+          ),
+        ],
+      },
+    ],
+  },
+}
