@@ -162,6 +162,7 @@ func (c *EnsembleCollector) updateSeries(ctx context.Context, ch chan<- promethe
 	now := time.Now()
 	servers, dyn := c.targets()
 	statuses := make([]*fourlw.Status, len(servers))
+	defer releaseMntr(statuses)
 	var wg sync.WaitGroup
 	for i, addr := range servers {
 		wg.Add(1)
@@ -233,6 +234,17 @@ func (c *EnsembleCollector) updateSeries(ctx context.Context, ch chan<- promethe
 		return errors.New("no ensemble member answered")
 	}
 	return nil
+}
+
+// releaseMntr recycles the parsed mntr answers once a scrape has turned
+// them into series (which keep no reference to them).
+func releaseMntr(statuses []*fourlw.Status) {
+	for _, st := range statuses {
+		if st != nil {
+			fourlw.ReleaseFields(st.Mntr)
+			st.Mntr = nil
+		}
+	}
 }
 
 // emitMntr sends the series of one member's mntr fields: into a buffer of
