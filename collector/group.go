@@ -15,6 +15,7 @@ package collector
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -330,12 +331,10 @@ func decodeMember(_ string, data []byte) (any, error) {
 	}
 	var host, ip string
 	if data[0] == '{' {
-		var obj map[string]any
-		if err := json.Unmarshal(data, &obj); err != nil {
-			return nil, errors.New("member data is not valid JSON")
+		var err error
+		if host, ip, err = decodeMemberJSON(data); err != nil {
+			return nil, err
 		}
-		host = firstString(obj, "host", "hostname")
-		ip = firstString(obj, "ip", "address", "addr")
 	} else {
 		text := string(data)
 		if i := strings.IndexByte(text, '\n'); i >= 0 {
@@ -347,6 +346,18 @@ func decodeMember(_ string, data []byte) (any, error) {
 		return nil, nil
 	}
 	return &memberInfo{host: boundLabel(host), ip: boundLabel(ip)}, nil
+}
+
+// decodeMemberJSON reads host and ip from a JSON object.
+func decodeMemberJSON(data []byte) (host, ip string, err error) {
+	if v, ok := scanMember(data); ok {
+		return cmp.Or(v[0], v[1]), cmp.Or(v[2], v[3], v[4]), nil
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(data, &obj); err != nil {
+		return "", "", errors.New("member data is not valid JSON")
+	}
+	return firstString(obj, "host", "hostname"), firstString(obj, "ip", "address", "addr"), nil
 }
 
 func firstString(obj map[string]any, keys ...string) string {

@@ -18,7 +18,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"sync"
 	"syscall"
@@ -162,6 +165,8 @@ func BenchmarkWatchScale100k(b *testing.B) {
 		runtime.GC()
 		var before runtime.MemStats
 		runtime.ReadMemStats(&before)
+		stopProf := benchProfile(b, fmt.Sprintf("sync-%d", iter))
+		cpu0 := cpuTimes(b, e)
 		begin := time.Now()
 		zc, err := New(Config{Servers: servers, Timeout: 30 * time.Second, Watch: wf.options()}, log.NewNopLogger(), "group", "session")
 		if err != nil {
@@ -184,18 +189,21 @@ func BenchmarkWatchScale100k(b *testing.B) {
 			b.Fatal(err)
 		}
 		sync := time.Since(begin)
+		syncCPU := cpuTimes(b, e).sub(cpu0)
+		stopProf()
 		runtime.GC()
 		var after runtime.MemStats
 		runtime.ReadMemStats(&after)
 
 		// Rendering as /metrics does: Gather, then the text exposition.
 		const renders = 5
-		var cpuTimes []time.Duration
 		var renderTimes []time.Duration
 		series := 0
 		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		stopProf = benchProfile(b, fmt.Sprintf("render-%d", iter))
+		cpu0 = cpuTimes(b, e)
 		for r := 0; r < renders; r++ {
-			start, cpu0 := time.Now(), processCPU()
+			start := time.Now()
 			err := zc.GatherFunc(context.Background(), func(mfs []*dto.MetricFamily) error {
 				series = 0
 				for _, mf := range mfs {
@@ -207,8 +215,9 @@ func BenchmarkWatchScale100k(b *testing.B) {
 				b.Fatal(err)
 			}
 			renderTimes = append(renderTimes, time.Since(start))
-			cpuTimes = append(cpuTimes, processCPU()-cpu0)
 		}
+		renderCPU := cpuTimes(b, e).sub(cpu0)
+		stopProf()
 		zc.Close()
 		b.ReportMetric(sync.Seconds(), "sync-s")
 		b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/(groups*perGroup), "heap-B/member")
@@ -216,19 +225,50 @@ func BenchmarkWatchScale100k(b *testing.B) {
 		// the steady state.
 		b.ReportMetric(float64(renderTimes[0].Milliseconds()), "first-render-ms")
 		b.ReportMetric(quantileMs(renderTimes, 0.5), "render-ms")
-		// CPU time of the whole process (all goroutines, GC included) per
-		// render: on a loaded machine the wall time above mostly measures
-		// the wait for a core.
-		b.ReportMetric(quantileMs(cpuTimes, 0.5), "render-cpu-ms")
 		b.ReportMetric(float64(series), "series")
+		// CPU used during the sync by this process (the exporter's side)
+		// and by the server, and per render by this process.
+		b.ReportMetric(syncCPU.process.Seconds(), "sync-cpu-s")
+		b.ReportMetric(syncCPU.server.Seconds(), "sync-server-cpu-s")
+		b.ReportMetric(float64(renderCPU.process.Milliseconds())/renders, "render-cpu-ms")
 	}
 }
 
-// processCPU returns the user and system CPU time of the process so far.
-func processCPU() time.Duration {
+// cpuUse is the CPU time used so far by this process and by the server.
+type cpuUse struct{ process, server time.Duration }
+
+func (u cpuUse) sub(v cpuUse) cpuUse { return cpuUse{u.process - v.process, u.server - v.server} }
+
+func cpuTimes(b *testing.B, e *zktest.Ensemble) cpuUse {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+		b.Fatal(err)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	server, err := e.CPUTime(0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return cpuUse{time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), server}
+}
+
+// benchProfile writes a CPU profile of a phase to
+// $ZKWATCH_BENCH_PROFILE_DIR/name.cpu when that variable is set.
+func benchProfile(b *testing.B, name string) (stop func()) {
+	dir := os.Getenv("ZKWATCH_BENCH_PROFILE_DIR")
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, name+".cpu"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.Error(err)
+		}
+	}
 }

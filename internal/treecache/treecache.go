@@ -20,6 +20,7 @@ import (
 	"errors"
 	"path"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -143,6 +144,7 @@ var Reasons = []string{ReasonACL, ReasonBadData, ReasonConnection, ReasonOther}
 // Cache is a watched view of one root.
 type Cache struct {
 	opts   Options
+	prefix string // the root's path with a trailing slash
 	m      *zksession.Manager
 	logger log.Logger
 
@@ -178,8 +180,13 @@ func New(m *zksession.Manager, opts Options) *Cache {
 	if opts.Logger == nil {
 		opts.Logger = log.NewNopLogger()
 	}
+	prefix := opts.Path
+	if !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
 	return &Cache{
 		opts:   opts,
+		prefix: prefix,
 		m:      m,
 		logger: log.With(opts.Logger, "root", opts.Path),
 		wake:   make(chan struct{}, 1),
@@ -642,7 +649,8 @@ func (c *Cache) refreshKids(names []string, onlyKnown bool) error {
 }
 
 func (c *Cache) readKid(name string) kidResult {
-	p := path.Join(c.opts.Path, name)
+	// Child names hold no slash: a concatenation is the joined path.
+	p := c.prefix + name
 	r := kidResult{name: name}
 	var st *zk.Stat
 	var data []byte

@@ -18,6 +18,7 @@ package zktest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -626,4 +627,36 @@ func portWindow() (int, int) {
 		return 0, 0
 	}
 	return low - 12000, low
+}
+
+// CPUTime returns the user and system CPU time member i's JVM has used, from
+// /proc (Linux): benchmarks use it to tell the server's share of a cost.
+func (e *Ensemble) CPUTime(i int) (time.Duration, error) {
+	m := e.Members[i]
+	m.mu.Lock()
+	cmd := m.cmd
+	m.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return 0, fmt.Errorf("member %d is not running", m.ID)
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which is in parentheses: utime and
+	// stime are the 12th and 13th, in clock ticks (100 per second).
+	end := bytes.LastIndexByte(stat, ')')
+	if end < 0 {
+		return 0, fmt.Errorf("member %d: unexpected /proc stat %q", m.ID, stat)
+	}
+	f := strings.Fields(string(stat[end+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("member %d: unexpected /proc stat %q", m.ID, stat)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("member %d: %w", m.ID, err)
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
 }

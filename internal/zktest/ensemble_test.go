@@ -14,7 +14,14 @@ func TestEnsembleLifecycle(t *testing.T) {
 	if leader < 0 {
 		t.Fatal("no single leader")
 	}
+	// A started JVM has used CPU; a killed one has no CPU time to read.
+	if cpu, err := e.CPUTime(leader); err != nil || cpu <= 0 {
+		t.Errorf("CPUTime of a running member = %v, %v", cpu, err)
+	}
 	e.Kill(leader)
+	if _, err := e.CPUTime(leader); err == nil {
+		t.Error("CPUTime of a killed member did not fail")
+	}
 	newLeader, err := e.WaitLeaderOtherThan(leader, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
