@@ -44,6 +44,7 @@ var conformanceConfigs = []conformanceConfig{
 	{"AdminServer", "3 members, server-default whitelist (ZooKeeper 3.8 always allows `srvr`), exporter `--zookeeper.transport=admin`", runAdmin},
 	{"dynamic reconfiguration", "3 members, `reconfigEnabled=true`, `skipACL=yes`, members with client addresses; the exporter is given the first three only", runReconfig},
 	{"digest ACL", "3 members, watched group readable only with a digest identity, exporter `--watch.auth.digest-file`", runDigest},
+	{"TLS", "3 members serving `secureClientPort` (Netty, `ssl.clientAuth=need`, certificates made at test time); the exporter is given the secure ports only, with `--zookeeper.tls.ca-file`, `--zookeeper.tls.cert-file`, `--zookeeper.tls.key-file`, and watches a group over TLS", runTLS},
 }
 
 func runSingle(t *testing.T, m *matrix, name string) {
@@ -138,8 +139,10 @@ func runReadOnly(t *testing.T, m *matrix, name string) {
 	other := (leader + 1) % 3
 	r.ens.Kill(leader)
 	r.ens.Kill(other)
+	partitioned := 3 - leader - other
 	r.record(t, "quorum lost (the partitioned member serves read-only)", r.expect(2, 0, "read-only", leader, other),
-		alertOn("ZooKeeperMemberDown", leader, other), alertOn("ZooKeeperQuorumLost"), alertOn("ZooKeeperNoLeader"))
+		alertOn("ZooKeeperMemberDown", leader, other), alertOn("ZooKeeperQuorumLost"), alertOn("ZooKeeperNoLeader"),
+		[]firing{{alert: "ZooKeeperReadOnlyMode", member: partitioned, labels: []string{"state", "read-only"}}})
 }
 
 func runSrvrOnly(t *testing.T, m *matrix, name string) {
@@ -241,6 +244,40 @@ func runReconfig(t *testing.T, m *matrix, name string) {
 	after.states[gone] = "gone"
 	after.ensemble["members"], after.ensemble["members_up"], after.ensemble["synced_followers"] = 3, 3, 2
 	r.record(t, "member removed at run time", after)
+}
+
+func runTLS(t *testing.T, m *matrix, name string) {
+	cfg := filepath.Join(t.TempDir(), "watch.yml")
+	if err := os.WriteFile(cfg, []byte("groups:\n  - path: /app/workers\n    expected: [w1]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := m.start(t, name, 3, func(o *zktest.Options) { o.TLS = &zktest.TLSOptions{ClientAuth: "need"} }, func(e *zktest.Ensemble) []string {
+		conn := connect(t, e.Addrs())
+		for _, p := range []string{"/app", "/app/workers"} {
+			if _, err := conn.Create(p, nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := conn.Create("/app/workers/w1", []byte("h1"), zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+		c := e.Certs
+		return []string{"--watch.config.file=" + cfg,
+			"--zookeeper.tls.ca-file=" + c.CAFile, "--zookeeper.tls.cert-file=" + c.ClientCert, "--zookeeper.tls.key-file=" + c.ClientKey}
+	})
+	expect := func(downs ...int) truth {
+		w := r.expect(2, 0, "", downs...)
+		w.watch = true
+		return w
+	}
+	healthy := func() truth { return expect() }
+	r.settleHealthy(t, healthy())
+	f := (r.ens.Leader() + 1) % 3
+	r.ens.Kill(f)
+	r.record(t, "member killed", expect(f), alertOn("ZooKeeperMemberDown", f), alertOn("ZooKeeperQuorumAtRisk"))
+	r.heal(t, healthy)
+	leader := killLeader(t, r.ens)
+	r.record(t, "leader killed", expect(leader), alertOn("ZooKeeperMemberDown", leader), alertOn("ZooKeeperQuorumAtRisk"))
 }
 
 // connect opens a ZooKeeper client closed at the end of the test.

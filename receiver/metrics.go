@@ -26,6 +26,7 @@ const namespace = "zkwatch_receiver"
 type Metrics struct {
 	WebhookRequests *prometheus.CounterVec
 	notifications   *prometheus.CounterVec
+	deadLetters     *prometheus.CounterVec
 	restarts        *prometheus.CounterVec
 }
 
@@ -39,13 +40,17 @@ func newMetrics(st *store.Store, reg prometheus.Registerer) *Metrics {
 			Namespace: namespace, Name: "notifications_total",
 			Help: "Notification delivery attempts by notifier and outcome (success, retry, failure).",
 		}, []string{"notifier", "outcome"}),
+		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "dead_letters_total",
+			Help: "Notifications given up on (rejected for good, or out of retry_max_attempts or retry_max_age) by notifier.",
+		}, []string{"notifier"}),
 		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "restarts_total",
 			Help: "Restart decisions by rule and outcome (success, failure, refused, postponed, exhausted, dry_run).",
 		}, []string{"rule", "outcome"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.WebhookRequests, m.notifications, m.restarts, &storeCollector{st: st})
+		reg.MustRegister(m.WebhookRequests, m.notifications, m.deadLetters, m.restarts, &storeCollector{st: st})
 	}
 	return m
 }
@@ -66,6 +71,7 @@ func (m *Metrics) initLabels(cfg *config.Config) {
 		for _, o := range notificationOutcomes {
 			m.notifications.WithLabelValues(n.Name, o)
 		}
+		m.deadLetters.WithLabelValues(n.Name)
 	}
 	for _, rule := range cfg.Restarts {
 		for _, o := range restartOutcomes {
@@ -82,19 +88,21 @@ var (
 	incidentsDesc = prometheus.NewDesc(namespace+"_incidents", "Incidents in the store by status.", []string{"status"}, nil)
 	outboxDesc    = prometheus.NewDesc(namespace+"_outbox_pending", "Notifications waiting in the outbox.", nil, nil)
 	sizeDesc      = prometheus.NewDesc(namespace+"_store_size_bytes", "Size of the incident store.", nil, nil)
+	deadDesc      = prometheus.NewDesc(namespace+"_dead_letters", "Dead letters kept in the store (see /api/v1/dead-letters).", nil, nil)
 )
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- incidentsDesc
 	ch <- outboxDesc
 	ch <- sizeDesc
+	ch <- deadDesc
 }
 
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	var counts map[string]int
-	var pending int
+	var pending, dead int
 	err := c.st.View(func(tx *store.Tx) error {
-		counts, pending = tx.CountByStatus(), tx.OutboxLen()
+		counts, pending, dead = tx.CountByStatus(), tx.OutboxLen(), tx.DeadLetterLen()
 		return nil
 	})
 	if err != nil {
@@ -105,5 +113,6 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(incidentsDesc, prometheus.GaugeValue, float64(n), status)
 	}
 	ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(pending))
+	ch <- prometheus.MustNewConstMetric(deadDesc, prometheus.GaugeValue, float64(dead))
 	ch <- prometheus.MustNewConstMetric(sizeDesc, prometheus.GaugeValue, float64(c.st.Size()))
 }

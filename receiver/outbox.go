@@ -16,6 +16,7 @@ package receiver
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -35,13 +36,16 @@ const (
 	OutcomeFailure = "failure"
 )
 
-// Outbox delivers the notifications queued in the store. Each notifier's
-// queue is strictly ordered: a delivery waiting for a retry holds back the
-// ones behind it, and rate-limited notifiers send one message at a time.
+// Outbox delivers the notifications queued in the store, in order per
+// notifier, except that a delivery waiting for a retry holds back only the
+// later ones of its own incidents; rate-limited notifiers send one message
+// at a time. A delivery that fails for good, or for retry_max_attempts
+// attempts or retry_max_age, becomes a dead letter.
 type Outbox struct {
 	store   *store.Store
 	live    *liveConfig
 	counter *prometheus.CounterVec // by notifier and outcome
+	dead    *prometheus.CounterVec // dead letters by notifier
 	logger  log.Logger
 	now     func() time.Time
 	wakeCh  chan struct{}
@@ -52,8 +56,8 @@ type Outbox struct {
 	wg          sync.WaitGroup
 }
 
-func newOutbox(st *store.Store, live *liveConfig, counter *prometheus.CounterVec, logger log.Logger, now func() time.Time) *Outbox {
-	return &Outbox{store: st, live: live, counter: counter, logger: logger, now: now,
+func newOutbox(st *store.Store, live *liveConfig, counter, dead *prometheus.CounterVec, logger log.Logger, now func() time.Time) *Outbox {
+	return &Outbox{store: st, live: live, counter: counter, dead: dead, logger: logger, now: now,
 		wakeCh: make(chan struct{}, 1), active: map[string]bool{}}
 }
 
@@ -92,8 +96,10 @@ func (o *Outbox) Run(ctx context.Context) {
 	}
 }
 
-// drain sends one notifier's due deliveries in order until its queue is
-// empty, its head is not yet due, or a delivery fails in a retryable way.
+// drain makes one pass over a notifier's queue, in order, sending the due
+// deliveries. A delivery not yet due or failing holds back the later ones
+// of the same incidents only, so one message a gateway keeps rejecting
+// does not block the rest.
 func (o *Outbox) drain(ctx context.Context, name string) {
 	defer func() {
 		o.mu.Lock()
@@ -102,9 +108,10 @@ func (o *Outbox) drain(ctx context.Context, name string) {
 		o.wg.Done()
 		o.Wake()
 	}()
-	for ctx.Err() == nil {
+	held := map[string]bool{} // incidents with a delivery held back
+	for from := uint64(0); ctx.Err() == nil; {
 		var queue []*store.OutboxItem
-		if err := o.store.View(func(tx *store.Tx) (err error) { queue, err = tx.OutboxQueue(name, 64); return }); err != nil {
+		if err := o.store.View(func(tx *store.Tx) (err error) { queue, err = tx.OutboxQueueFrom(name, from, 64); return }); err != nil {
 			level.Error(o.logger).Log("msg", "reading outbox", "notifier", name, "err", err)
 			return
 		}
@@ -112,15 +119,40 @@ func (o *Outbox) drain(ctx context.Context, name string) {
 			return
 		}
 		for _, it := range queue {
-			if ctx.Err() != nil || it.NextAt.After(o.now()) || !o.deliver(ctx, it) {
+			from = it.Seq + 1
+			if holds(held, it) || it.NextAt.After(o.now()) {
+				hold(held, it)
+				continue
+			}
+			if ctx.Err() != nil {
 				return
+			}
+			if !o.deliver(ctx, it) {
+				hold(held, it)
 			}
 		}
 	}
 }
 
+// holds tells whether a delivery of one of it's incidents is held back.
+func holds(held map[string]bool, it *store.OutboxItem) bool {
+	for _, a := range it.Alerts() {
+		if held[a.IncidentID] {
+			return true
+		}
+	}
+	return false
+}
+
+// hold holds back the later deliveries of it's incidents.
+func hold(held map[string]bool, it *store.OutboxItem) {
+	for _, a := range it.Alerts() {
+		held[a.IncidentID] = true
+	}
+}
+
 // deliver makes one attempt and records its outcome; it reports false
-// when the notifier should be left alone for a while.
+// when the delivery stays queued for a retry.
 func (o *Outbox) deliver(ctx context.Context, it *store.OutboxItem) bool {
 	n := o.live.notifier(it.Notifier)
 	cfg := o.live.config()
@@ -140,33 +172,65 @@ func (o *Outbox) deliver(ctx context.Context, it *store.OutboxItem) bool {
 		}
 	}
 	now := o.now()
-	outcome := OutcomeSuccess
-	switch {
-	case err != nil && retry:
-		outcome = OutcomeRetry
-	case err != nil:
-		outcome = OutcomeFailure
-	}
+	outcome, dead := classify(it, err, retry, cfg.Global.RetryMaxAttempts, cfg.Global.RetryMaxAge, now)
 	it.Attempts++
+	if err != nil {
+		it.LastError = err.Error()
+	}
+	if outcome == OutcomeRetry {
+		it.NextAt = now.Add(jitter(backoff(cfg.Global.RetryInitialBackoff, cfg.Global.RetryMaxBackoff, it.Attempts)))
+	}
 	// Batch shares the fsync with concurrent webhook requests.
-	uerr := o.store.Batch(func(tx *store.Tx) error {
-		if outcome == OutcomeRetry {
-			it.LastError = err.Error()
-			it.NextAt = now.Add(backoff(cfg.Global.RetryInitialBackoff, cfg.Global.RetryMaxBackoff, it.Attempts))
-			return tx.PutOutbox(it)
-		}
-		if err := tx.DeleteOutbox(it); err != nil {
-			return err
-		}
-		return recordDelivery(tx, it, outcome, err, now)
-	})
-	if uerr != nil {
+	if uerr := o.store.Batch(func(tx *store.Tx) error { return settle(tx, it, outcome, dead, err, now) }); uerr != nil {
 		level.Error(o.logger).Log("msg", "recording delivery", "notifier", it.Notifier, "err", uerr)
 		return false
 	}
 	o.counter.WithLabelValues(it.Notifier, outcome).Inc()
-	o.log(it, outcome, err)
+	if dead != "" {
+		o.dead.WithLabelValues(it.Notifier).Inc()
+	}
+	o.log(it, outcome, dead, err)
 	return outcome != OutcomeRetry
+}
+
+// classify turns an attempt's result into an outcome and, when the
+// delivery is given up on, the dead letter's reason.
+func classify(it *store.OutboxItem, err error, retry bool, maxAttempts int, maxAge time.Duration, now time.Time) (string, string) {
+	switch {
+	case err == nil:
+		return OutcomeSuccess, ""
+	case !retry:
+		return OutcomeFailure, "rejected"
+	case it.Attempts+1 >= maxAttempts:
+		return OutcomeFailure, fmt.Sprintf("failed %d attempts (retry_max_attempts)", it.Attempts+1)
+	case now.Sub(it.Created) >= maxAge:
+		return OutcomeFailure, fmt.Sprintf("still failing after %s (retry_max_age)", maxAge)
+	}
+	return OutcomeRetry, ""
+}
+
+// settle stores an attempt's outcome: the item stays queued for a retry,
+// or leaves the queue with a record on its incidents and, when given up
+// on, a dead letter.
+func settle(tx *store.Tx, it *store.OutboxItem, outcome, dead string, err error, now time.Time) error {
+	if outcome == OutcomeRetry {
+		return tx.PutOutbox(it)
+	}
+	if err := tx.DeleteOutbox(it); err != nil {
+		return err
+	}
+	if dead != "" {
+		if err := tx.PutDeadLetter(&store.DeadLetter{Item: *it, Reason: dead, At: now}); err != nil {
+			return err
+		}
+	}
+	return recordDelivery(tx, it, outcome, err, now)
+}
+
+// jitter spreads d over [0.8d, 1.2d), so that deliveries failing together
+// do not retry in lockstep.
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }
 
 // attempt sends the message, part after part when the notifier splits
@@ -227,14 +291,14 @@ func recordDelivery(tx *store.Tx, it *store.OutboxItem, outcome string, err erro
 	return nil
 }
 
-func (o *Outbox) log(it *store.OutboxItem, outcome string, err error) {
+func (o *Outbox) log(it *store.OutboxItem, outcome, dead string, err error) {
 	switch outcome {
 	case OutcomeRetry:
 		level.Warn(o.logger).Log("msg", "notification failed, will retry", "notifier", it.Notifier, "incident", it.IncidentID,
 			"alerts", len(it.Alerts()), "attempt", it.Attempts, "next", it.NextAt, "err", err)
 	case OutcomeFailure:
-		level.Error(o.logger).Log("msg", "notification failed permanently", "notifier", it.Notifier, "incident", it.IncidentID,
-			"alerts", len(it.Alerts()), "err", err)
+		level.Error(o.logger).Log("msg", "notification failed, kept as a dead letter", "notifier", it.Notifier, "incident", it.IncidentID,
+			"alerts", len(it.Alerts()), "attempts", it.Attempts, "reason", dead, "err", err)
 	default:
 		level.Debug(o.logger).Log("msg", "notification sent", "notifier", it.Notifier, "incident", it.IncidentID,
 			"alerts", len(it.Alerts()), "kind", it.Kind)

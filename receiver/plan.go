@@ -64,7 +64,7 @@ func planRestart(j *store.RestartJob, inc *store.Incident, rule *config.Restart,
 	case inc.Status != payload.StatusFiring:
 		return restartPlan{Action: planFinish, Attempt: &store.RestartAttempt{Outcome: "cancelled", Reason: "alert resolved"}}
 	}
-	argv, err := restart.Argv(rule, &inc.Alert, inc.ID)
+	argv, err := restart.Argv(rule, &inc.Alert)
 	if err != nil {
 		return restartPlan{Action: planFinish, Outcome: RestartRefused,
 			Attempt: &store.RestartAttempt{Outcome: RestartRefused, Reason: err.Error()},

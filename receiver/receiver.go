@@ -46,8 +46,9 @@ type Receiver struct {
 	now     func() time.Time
 	live    *liveConfig
 
-	outbox   *Outbox
-	restarts *Scheduler
+	outbox      *Outbox
+	restarts    *Scheduler
+	recoverOnce sync.Once
 }
 
 // liveConfig is the configuration in force and the notifiers built from
@@ -74,7 +75,7 @@ func (l *liveConfig) notifier(name string) notify.Notifier {
 func New(st *store.Store, cfg *config.Config, reg prometheus.Registerer, logger log.Logger) (*Receiver, error) {
 	r := &Receiver{logger: logger, store: st, now: time.Now, live: &liveConfig{}}
 	r.metrics = newMetrics(st, reg)
-	r.outbox = newOutbox(st, r.live, r.metrics.notifications, logger, r.now)
+	r.outbox = newOutbox(st, r.live, r.metrics.notifications, r.metrics.deadLetters, logger, r.now)
 	r.restarts = newScheduler(st, r.live.config, r.outbox.Wake, r.metrics.restarts, logger, r.now)
 	if err := r.ApplyConfig(cfg); err != nil {
 		return nil, err
@@ -145,11 +146,20 @@ func newNotifiers(cfg *config.Config) (map[string]notify.Notifier, error) {
 	return ns, nil
 }
 
+// Recover deals with the restart jobs a crash interrupted, killing
+// commands left running; call it before serving so that no new restart
+// can overlap them. It runs once; Run calls it too.
+func (r *Receiver) Recover() {
+	r.recoverOnce.Do(func() {
+		if err := r.restarts.Recover(); err != nil {
+			level.Error(r.logger).Log("msg", "recovering restart jobs", "err", err)
+		}
+	})
+}
+
 // Run processes the outbox, the restart jobs and expiry until ctx ends.
 func (r *Receiver) Run(ctx context.Context) {
-	if err := r.restarts.Recover(); err != nil {
-		level.Error(r.logger).Log("msg", "recovering restart jobs", "err", err)
-	}
+	r.Recover()
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() { defer wg.Done(); r.outbox.Run(ctx) }()

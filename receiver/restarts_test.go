@@ -92,7 +92,6 @@ func TestRestartRefusedDryRunCooldown(t *testing.T) {
     command: ["/usr/bin/touch", "{{ .Labels.member }}"]
     workdir: %q
     allow: {member: "^[A-Za-z0-9._-]+$"}
-    cooldown: 1h
   - name: dry
     match: {alertname: Dry}
     command: ["/usr/bin/touch", "dry-{{ .Labels.member }}"]
@@ -121,7 +120,7 @@ func TestRestartRefusedDryRunCooldown(t *testing.T) {
 		return expect(1, int(e.counter("zkwatch_receiver_restarts_total", "rule", "dry", "outcome", "dry_run")), "dry_run")
 	})
 
-	// Cooldown: the same target in a new incident waits.
+	// Cooldown (the default, 5m): the same target in a new incident waits.
 	if code, _ := e.post(alertJSON("firing", memberLabels("zk-3"), now)); code != 200 {
 		t.Fatal(code)
 	}

@@ -38,8 +38,13 @@ const (
 	RestartDryRun    = "dry_run"
 )
 
+// maxActiveJobs bounds the jobs handled at once (running, or waiting for
+// their target, a concurrency slot or the guard), so a flood of firing
+// incidents cannot start a goroutine each.
+const maxActiveJobs = 256
+
 // Scheduler runs the restart jobs stored by ingestion: one goroutine per
-// due job, restarts of one target one at a time, at most
+// due job (at most maxActiveJobs), restarts of one target one at a time, at most
 // restart_concurrency commands at once, each behind its rule's cooldown
 // and quorum guard. Reports go to the incident's notifiers through the
 // outbox, which wakeOutbox prompts.
@@ -123,55 +128,40 @@ func (s *Scheduler) lockTarget(ctx context.Context, target string) (func(), erro
 }
 
 // Recover handles jobs that were running when the receiver died: the
-// command may or may not have run, so it counts as a failed attempt and is
-// never silently repeated beyond max_attempts.
+// command's process group, if it still runs, is killed first, so that a
+// retry cannot overlap it. The attempt counts as failed and is never
+// silently repeated beyond max_attempts.
 func (s *Scheduler) Recover() error {
+	var jobs []*store.RestartJob
+	if err := s.store.View(func(tx *store.Tx) (err error) { jobs, err = tx.Jobs(); return }); err != nil {
+		return err
+	}
+	reasons := map[string]string{}
+	for _, j := range jobs {
+		if j.Running {
+			reasons[j.Key()] = s.reapOrphan(j)
+		}
+	}
 	cfg := s.config()
 	now := s.now()
 	var exhausted []string
 	err := s.store.Update(func(tx *store.Tx) error {
 		exhausted = nil
-		jobs, err := tx.Jobs()
-		if err != nil {
-			return err
-		}
-		for _, j := range jobs {
-			if !j.Running {
-				continue
-			}
-			j.Running = false
-			inc, err := tx.Incident(j.IncidentID)
+		for key, reason := range reasons {
+			j, err := tx.Job(key)
 			if err != nil {
 				return err
 			}
+			if j == nil || !j.Running {
+				continue
+			}
 			rule := cfg.RestartRule(j.Rule)
-			giveUp := inc == nil || rule == nil || j.Attempts >= rule.MaxAttempts
-			if inc != nil {
-				inc.Restarts = append(inc.Restarts, store.RestartAttempt{Rule: j.Rule, Attempt: j.Attempts,
-					Outcome: "interrupted", ExitCode: -1, Reason: "the receiver stopped while the command ran", At: now})
-				if err := tx.PutIncident(inc); err != nil {
-					return err
-				}
-				report := fmt.Sprintf("Restart %s (attempt %d) was interrupted by a receiver restart; its outcome is unknown", j.Rule, j.Attempts)
-				if giveUp {
-					report += "; not retrying."
-				} else {
-					report += "; retrying."
-				}
-				if err := enqueueReport(tx, inc, report, now); err != nil {
-					return err
-				}
+			giveUp, err := recoverJob(tx, j, rule, reason, now)
+			if err != nil {
+				return err
 			}
 			if giveUp {
 				exhausted = append(exhausted, j.Rule)
-				if err := tx.DeleteJob(j.Key()); err != nil {
-					return err
-				}
-				continue
-			}
-			j.NextAt = now.Add(rule.Backoff)
-			if err := tx.PutJob(j); err != nil {
-				return err
 			}
 		}
 		return nil
@@ -180,6 +170,62 @@ func (s *Scheduler) Recover() error {
 		s.counter.WithLabelValues(rule, RestartExhausted).Inc()
 	}
 	return err
+}
+
+// reapOrphan kills what is left of an interrupted job's command and says
+// what it found.
+func (s *Scheduler) reapOrphan(j *store.RestartJob) string {
+	const base = "the receiver stopped while the command ran"
+	if j.PGID == 0 {
+		return base + " (before its process group was recorded)"
+	}
+	found, err := restart.KillOrphan(context.Background(), j.PGID, j.ProcStart, 10*time.Second)
+	var reason string
+	switch found {
+	case restart.OrphanKilled:
+		reason = fmt.Sprintf("%s; its process group %d was still running and was killed", base, j.PGID)
+	case restart.OrphanReused:
+		reason = fmt.Sprintf("%s; its process group %d had exited (the pid now names another process)", base, j.PGID)
+	default:
+		reason = fmt.Sprintf("%s; its process group %d had exited", base, j.PGID)
+	}
+	if err != nil {
+		reason += ": " + err.Error()
+	}
+	level.Warn(s.logger).Log("msg", "interrupted restart", "rule", j.Rule, "incident", j.IncidentID, "pgid", j.PGID, "outcome", reason)
+	return reason
+}
+
+// recoverJob records an interrupted attempt on the incident and either
+// schedules a retry or deletes the job; it reports whether it gave up.
+func recoverJob(tx *store.Tx, j *store.RestartJob, rule *config.Restart, reason string, now time.Time) (bool, error) {
+	j.Running, j.PGID, j.ProcStart = false, 0, 0
+	inc, err := tx.Incident(j.IncidentID)
+	if err != nil {
+		return false, err
+	}
+	giveUp := inc == nil || rule == nil || j.Attempts >= rule.MaxAttempts
+	if inc != nil {
+		inc.Restarts = append(inc.Restarts, store.RestartAttempt{Rule: j.Rule, Attempt: j.Attempts,
+			Outcome: "interrupted", ExitCode: -1, Reason: reason, At: now})
+		if err := tx.PutIncident(inc); err != nil {
+			return false, err
+		}
+		report := fmt.Sprintf("Restart %s (attempt %d) was interrupted by a receiver restart (%s)", j.Rule, j.Attempts, reason)
+		if giveUp {
+			report += "; not retrying."
+		} else {
+			report += "; retrying."
+		}
+		if err := enqueueReport(tx, inc, report, now); err != nil {
+			return false, err
+		}
+	}
+	if giveUp {
+		return true, tx.DeleteJob(j.Key())
+	}
+	j.NextAt = now.Add(rule.Backoff)
+	return false, tx.PutJob(j)
 }
 
 // Run starts a goroutine per due job until ctx ends; it returns after they
@@ -197,6 +243,9 @@ func (s *Scheduler) Run(ctx context.Context) {
 		for _, j := range jobs {
 			if s.active[j.Key()] {
 				continue
+			}
+			if len(s.active) >= maxActiveJobs {
+				break // the rest waits for a running job to finish
 			}
 			if j.NextAt.After(now) {
 				if j.NextAt.Before(next) {
@@ -324,16 +373,22 @@ func (s *Scheduler) run(ctx context.Context, j *store.RestartJob, inc *store.Inc
 		return
 	}
 	level.Info(s.logger).Log("msg", "running restart", "rule", rule.Name, "incident", inc.ID, "attempt", j.Attempts, "argv", fmt.Sprint(p.Argv))
-	res := restart.Run(ctx, p.Argv, restart.Env(&inc.Alert, inc.ID), rule.Workdir, rule.Timeout, store.MaxOutputBytes)
-	if ctx.Err() != nil && res.Err != nil {
-		return // shutting down: Recover will account for this attempt
-	}
-	j.Running = false
+	// A shutdown lets the command finish (within its timeout) instead of
+	// killing it halfway: Run's caller waits for it.
+	res := restart.RunWatched(context.WithoutCancel(ctx), p.Argv, restart.Env(&inc.Alert, inc.ID), rule.Workdir, rule.Timeout,
+		store.MaxOutputBytes, func(pgid int) { s.markStarted(j, pgid) })
+	j.Running, j.PGID, j.ProcStart = false, 0, 0
 	r := planResult(j, rule, p.Argv, res, s.now())
 	if !r.Done {
 		j.NextAt = r.NextAt
 	}
-	s.record(j, r.Attempt, r.Report, p.Target, r.Done)
+	// A successful restart starts the target's cooldown; failed attempts
+	// are paced by backoff and max_attempts.
+	target := ""
+	if res.Err == nil {
+		target = p.Target
+	}
+	s.record(j, r.Attempt, r.Report, target, r.Done)
 	for _, o := range r.Outcomes {
 		s.counter.WithLabelValues(rule.Name, o).Inc()
 	}
@@ -359,6 +414,21 @@ func (s *Scheduler) markRunning(j *store.RestartJob) (bool, error) {
 		return tx.PutJob(j)
 	})
 	return still, err
+}
+
+// markStarted records the command's process group durably, for Recover.
+func (s *Scheduler) markStarted(j *store.RestartJob, pgid int) {
+	j.PGID = pgid
+	j.ProcStart, _ = restart.ProcStart(pgid)
+	err := s.store.Update(func(tx *store.Tx) error {
+		if cur, err := tx.Job(j.Key()); err != nil || cur == nil {
+			return err
+		}
+		return tx.PutJob(j)
+	})
+	if err != nil {
+		level.Error(s.logger).Log("msg", "recording restart process group", "rule", j.Rule, "pgid", pgid, "err", err)
+	}
 }
 
 // postpone delays a job, recording the reason on the incident when it

@@ -59,6 +59,8 @@ func run() int {
 		configFile  = kingpin.Flag("config.file", "Receiver configuration file.").Default("receiver.yml").String()
 		storagePath = kingpin.Flag("storage.path", "Directory of the incident store.").Default("data/").String()
 		configCheck = kingpin.Flag("config.check", "Validate the configuration file and exit.").Default("false").Bool()
+		allowUnauth = kingpin.Flag("web.allow-unauthenticated",
+			"Serve restart rules without authentication on a non-loopback address (unsafe: anyone reaching the port can run them).").Default("false").Bool()
 		externalURL = kingpin.Flag("web.external-url",
 			"The URL under which the receiver is reachable (for example, if it is served via a reverse proxy). Messages link to incident pages below it; without it they show incident ids only.").
 			Default("").String()
@@ -84,6 +86,11 @@ func run() int {
 			*configFile, len(cfg.Notifiers), len(cfg.Routes), len(cfg.Restarts))
 		return 0
 	}
+	exp, err := startupExposure(toolkit, *allowUnauth, cfg, logger)
+	if err != nil {
+		level.Error(logger).Log("msg", "unsafe setup", "err", err)
+		return 1
+	}
 	level.Info(logger).Log("msg", "starting "+name, "version", version.Info(), "build_context", version.BuildContext())
 
 	st, err := openStore(*storagePath, logger)
@@ -105,7 +112,8 @@ func run() int {
 		return 1
 	}
 	rcv.SetExternalURL(*externalURL)
-	rl := newReloader(*configFile, rcv, reg, logger)
+	rcv.Recover()
+	rl := newReloader(*configFile, rcv, exp, reg, logger)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -182,12 +190,13 @@ type reloader struct {
 	mu         sync.Mutex
 	file       string
 	rcv        *receiver.Receiver
+	exp        *exposure
 	logger     log.Logger
 	ok, okTime prometheus.Gauge
 }
 
-func newReloader(file string, rcv *receiver.Receiver, reg prometheus.Registerer, logger log.Logger) *reloader {
-	rl := &reloader{file: file, rcv: rcv, logger: logger,
+func newReloader(file string, rcv *receiver.Receiver, exp *exposure, reg prometheus.Registerer, logger log.Logger) *reloader {
+	rl := &reloader{file: file, rcv: rcv, exp: exp, logger: logger,
 		ok: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: name + "_config_last_reload_successful", Help: "Whether the last configuration reload succeeded.",
 		}),
@@ -206,6 +215,9 @@ func (rl *reloader) reload() error {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	c, err := config.LoadFile(rl.file)
+	if err == nil {
+		err = rl.exp.check(c)
+	}
 	if err == nil {
 		err = rl.rcv.ApplyConfig(c)
 	}

@@ -80,6 +80,20 @@ type proc struct {
 	done chan struct{}
 	logs *strings.Builder
 	mu   *sync.Mutex
+	// token, when set, is sent as the bearer token by metric and get.
+	token string
+}
+
+// get fetches path with the receiver's token, if any.
+func (p *proc) get(path string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, p.url+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	if p.token != "" {
+		req.Header.Set("Authorization", "Bearer "+p.token)
+	}
+	return http.DefaultClient.Do(req)
 }
 
 func freeAddr(t *testing.T) string {
@@ -155,7 +169,7 @@ func (p *proc) kill() {
 }
 
 func (p *proc) metric(name string) float64 {
-	resp, err := http.Get(p.url + "/metrics")
+	resp, err := p.get("/metrics")
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -405,6 +419,7 @@ func TestConfigCheckAndReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	p.token = "tok" // in force from now on, also for /metrics
 	if resp.StatusCode != http.StatusOK || p.metric("zkwatch_receiver_config_last_reload_successful") != 1 {
 		t.Errorf("reload of a good file: %d", resp.StatusCode)
 	}
@@ -412,7 +427,10 @@ func TestConfigCheckAndReload(t *testing.T) {
 		t.Errorf("new token not in force: %d", code)
 	}
 	for _, m := range []string{"zkwatch_receiver_build_info", "go_goroutines", "process_resident_memory_bytes", "zkwatch_receiver_store_size_bytes"} {
-		resp, _ := http.Get(p.url + "/metrics")
+		resp, err := p.get("/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if !strings.Contains(string(b), m) {
@@ -504,6 +522,7 @@ func TestRealAlertmanager(t *testing.T) {
 	cfg := filepath.Join(dir, "receiver.yml")
 	writeFile(t, cfg, "global: {bearer_token: s3cret}\n")
 	p := launch(t, cfg, filepath.Join(dir, "data"))
+	p.token = "s3cret"
 	amAddr := startAlertmanager(t, dir, p.url+"/webhook", "s3cret")
 	labels := map[string]string{"alertname": "ZooKeeperProcessMemberDown", "group": "zk-main", "member": "zk-2", "severity": "critical"}
 	startsAt := time.Now().Add(-time.Minute).UTC().Truncate(time.Millisecond)
@@ -521,7 +540,7 @@ func TestRealAlertmanager(t *testing.T) {
 	waitStatus := func(status string) {
 		t.Helper()
 		if err := zktest.WaitFor(30*time.Second, 100*time.Millisecond, func() error {
-			resp, err := http.Get(p.url + "/api/v1/incidents")
+			resp, err := p.get("/api/v1/incidents")
 			if err != nil {
 				return err
 			}
@@ -572,6 +591,7 @@ routes: [{notifiers: [ding]}]
 `, robot.URL))
 	addr := freeAddr(t)
 	p := launchAt(t, addr, cfg, filepath.Join(dir, "data"), "--web.external-url=http://"+addr+"/")
+	p.token = "s3cret"
 	amAddr := startAlertmanager(t, dir, p.url+"/webhook", "s3cret")
 
 	startsAt := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
@@ -588,7 +608,7 @@ routes: [{notifiers: [ding]}]
 	postAlerts(t, amAddr, alerts)
 	var incs struct{ Incidents []store.Incident }
 	if err := zktest.WaitFor(60*time.Second, 100*time.Millisecond, func() error {
-		resp, err := http.Get(p.url + "/api/v1/incidents")
+		resp, err := p.get("/api/v1/incidents")
 		if err != nil {
 			return err
 		}

@@ -91,6 +91,9 @@ restarts:
     timeout: 20s
     max_attempts: 3
     backoff: 2s
+    # The demo crashes the app on purpose, again and again (make bench);
+    # real rules keep the default cooldown of 5m.
+    cooldown: 0s
 storage:
   retention: 24h
 `, s.Sink.URL()+"/notify", Group, filepath.Join(s.opts.BinDir, "zkwatch-demo"), s.opts.Dir)

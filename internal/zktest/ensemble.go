@@ -142,24 +142,14 @@ func Launch(opts Options) (*Ensemble, error) {
 var ErrMemberExited = errors.New("member process exited")
 
 func launch(opts Options, certs *Certs) (*Ensemble, error) {
-	stride := 4
-	if certs != nil {
-		stride = 5
-	}
-	ports, err := FreePorts(stride * opts.Size)
+	e := &Ensemble{opts: opts, Certs: certs}
+	ports, err := FreePorts(e.portsPerMember() * opts.Size)
 	if err != nil {
 		return nil, err
 	}
-	e := &Ensemble{opts: opts, Certs: certs}
 	for i := 0; i < opts.Size; i++ {
-		p := ports[stride*i:]
-		m := &Member{ID: i + 1, ClientPort: p[0], AdminPort: p[1], QuorumPort: p[2], ElectPort: p[3]}
-		if certs != nil {
-			m.SecurePort = p[4]
-		}
+		m := e.newMember(i+1, ports[e.portsPerMember()*i:])
 		m.observer = i >= opts.Size-opts.Observers
-		m.dir = filepath.Join(opts.Dir, fmt.Sprintf("zk%d", m.ID))
-		m.cfg = filepath.Join(m.dir, "zoo.cfg")
 		e.Members = append(e.Members, m)
 	}
 	for _, m := range e.Members {
@@ -183,6 +173,27 @@ func launch(opts Options, certs *Certs) (*Ensemble, error) {
 		return nil, fmt.Errorf("%w\n%s", err, logs)
 	}
 	return e, nil
+}
+
+// portsPerMember is how many ports a member listens on: client, admin,
+// quorum, election, and the secure client port when the ensemble serves TLS.
+func (e *Ensemble) portsPerMember() int {
+	if e.Certs != nil {
+		return 5
+	}
+	return 4
+}
+
+// newMember lays out member id on ports (portsPerMember of them) under the
+// ensemble's directory.
+func (e *Ensemble) newMember(id int, ports []int) *Member {
+	m := &Member{ID: id, ClientPort: ports[0], AdminPort: ports[1], QuorumPort: ports[2], ElectPort: ports[3]}
+	if e.Certs != nil {
+		m.SecurePort = ports[4]
+	}
+	m.dir = filepath.Join(e.opts.Dir, fmt.Sprintf("zk%d", m.ID))
+	m.cfg = filepath.Join(m.dir, "zoo.cfg")
+	return m
 }
 
 // exited returns ErrMemberExited when a member that should run has ended.
@@ -260,15 +271,14 @@ func (e *Ensemble) ServerLine(m *Member) string {
 // AddMember configures and starts one more participant, knowing the current
 // members and itself, for a dynamic reconfiguration (Options.Reconfig) to
 // add. It returns its index. Its configuration is written once: members
-// added later are not in it.
+// added later are not in it. When the ensemble serves TLS the new member
+// serves it too, on its own SecurePort with the ensemble's key material.
 func (e *Ensemble) AddMember() (int, error) {
-	ports, err := FreePorts(4)
+	ports, err := FreePorts(e.portsPerMember())
 	if err != nil {
 		return -1, err
 	}
-	m := &Member{ID: len(e.Members) + 1, ClientPort: ports[0], AdminPort: ports[1], QuorumPort: ports[2], ElectPort: ports[3]}
-	m.dir = filepath.Join(e.opts.Dir, fmt.Sprintf("zk%d", m.ID))
-	m.cfg = filepath.Join(m.dir, "zoo.cfg")
+	m := e.newMember(len(e.Members)+1, ports)
 	e.Members = append(e.Members, m)
 	if err := os.RemoveAll(m.dir); err != nil {
 		return -1, err

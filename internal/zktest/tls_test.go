@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-zookeeper/zk"
+
 	"github.com/zkwatch/zkwatch/internal/fourlw"
 )
 
@@ -58,5 +60,51 @@ func TestTLSEnsemble(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"command" : "ruok"`) {
 		t.Fatalf("AdminServer over https: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestAddMemberTLS adds a member to a TLS ensemble at run time: it gets its
+// own secure client port and serves TLS there with the ensemble's key
+// material once a reconfiguration has made it a voter.
+func TestAddMemberTLS(t *testing.T) {
+	e := Start(t, 1, func(o *Options) { o.Reconfig, o.TLS = true, &TLSOptions{} })
+	added, err := e.AddMember()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := e.Members[added]
+	taken := map[int]bool{}
+	for _, o := range e.Members {
+		for _, p := range []int{o.ClientPort, o.AdminPort, o.QuorumPort, o.ElectPort, o.SecurePort} {
+			if p == 0 || taken[p] {
+				t.Fatalf("member %d: port %d missing or shared", o.ID, p)
+			}
+			taken[p] = true
+		}
+	}
+	conn, _, err := zk.Connect(e.Addrs()[:1], 4*time.Second, zk.WithLogInfo(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := WaitFor(60*time.Second, 200*time.Millisecond, func() error {
+		_, err := conn.IncrementalReconfig([]string{e.ServerLine(m)}, nil, -1)
+		return err
+	}); err != nil {
+		t.Fatalf("reconfig add: %v", err)
+	}
+	// WaitHealthy also requires every member to answer on its secure port.
+	if err := e.WaitHealthy(60 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	tc, err := e.Certs.Client().TLSConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := fourlw.DoTLS(ctx, tc, m.SecureAddr(), "srvr", 0)
+	if err != nil || !strings.Contains(string(out), "Mode: ") {
+		t.Fatalf("srvr over TLS on the added member %s: %q, %v", m.SecureAddr(), out, err)
 	}
 }

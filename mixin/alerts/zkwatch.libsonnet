@@ -15,7 +15,7 @@ local a = import '../lib/alert.libsonnet';
             null,
             c.warningSeverity,
             'zkwatch_receiver cannot deliver notifications.',
-            'Notifier {{ $labels.notifier }} of {{ $labels.instance }} gave up on {{ $value | humanize }} notifications in the last %(receiverFailureWindow)s.' % c,
+            'Notifier {{ $labels.notifier }} of {{ $labels.instance }} gave up on {{ $value | humanize }} notifications in the last %(receiverFailureWindow)s; they are kept as dead letters (/api/v1/dead-letters).' % c,
           ),
           a.alert(
             'ZooKeeperReceiverOutboxBacklog',

@@ -26,12 +26,15 @@ import (
 
 // Global holds settings that apply to the whole receiver.
 type Global struct {
-	// BearerToken, when set, must be presented by Alertmanager
-	// (http_config.authorization) on every POST /webhook.
+	// BearerToken, when set, must be presented on every request except
+	// /-/healthy and /-/ready (Alertmanager: http_config.authorization).
 	BearerToken     commoncfg.Secret `yaml:"bearer_token"`
 	BearerTokenFile string           `yaml:"bearer_token_file"`
 	// MaxBodyBytes limits webhook bodies; larger ones get 413.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxAlertsPerPayload limits the alerts of one webhook post; larger
+	// posts get 413 and nothing of them is stored.
+	MaxAlertsPerPayload int `yaml:"max_alerts_per_payload"`
 	// RenotifyInterval re-sends a still-firing incident's notification
 	// when Alertmanager repeats it after this long; 0 never re-notifies.
 	RenotifyInterval time.Duration `yaml:"renotify_interval"`
@@ -42,6 +45,10 @@ type Global struct {
 	// fail permanently.
 	RetryInitialBackoff time.Duration `yaml:"retry_initial_backoff"`
 	RetryMaxBackoff     time.Duration `yaml:"retry_max_backoff"`
+	// RetryMaxAttempts and RetryMaxAge end the retries of a delivery: it
+	// then becomes a dead letter, kept for inspection.
+	RetryMaxAttempts int           `yaml:"retry_max_attempts"`
+	RetryMaxAge      time.Duration `yaml:"retry_max_age"`
 	// RestartConcurrency limits restart commands running at once.
 	RestartConcurrency int `yaml:"restart_concurrency"`
 	// Timezone is the IANA zone every time in messages and on the web
@@ -62,9 +69,12 @@ func (g *Global) Location() *time.Location {
 // DefaultGlobal holds the global defaults.
 var DefaultGlobal = Global{
 	MaxBodyBytes:        4 << 20,
+	MaxAlertsPerPayload: 1000,
 	NotifyTimeout:       10 * time.Second,
 	RetryInitialBackoff: time.Second,
 	RetryMaxBackoff:     5 * time.Minute,
+	RetryMaxAttempts:    100,
+	RetryMaxAge:         6 * time.Hour,
 	RestartConcurrency:  2,
 	Timezone:            "UTC",
 }
@@ -82,6 +92,10 @@ func (g *Global) validate(dir string) (string, error) {
 	switch {
 	case g.MaxBodyBytes <= 0:
 		return "", errors.New("global: max_body_bytes must be positive")
+	case g.MaxAlertsPerPayload <= 0:
+		return "", errors.New("global: max_alerts_per_payload must be positive")
+	case g.RetryMaxAttempts < 1 || g.RetryMaxAge <= 0:
+		return "", errors.New("global: retry_max_attempts and retry_max_age must be positive")
 	case g.NotifyTimeout <= 0:
 		return "", errors.New("global: notify_timeout must be positive")
 	case g.RetryInitialBackoff <= 0:

@@ -294,8 +294,18 @@ func (s *SMSConfig) validate(ts *tmpl.Set) error {
 	if s.url, err = ts.Parse("url", s.URL); err != nil {
 		return err
 	}
-	s.body, err = ts.Parse("body", s.Body)
-	return err
+	if s.body, err = ts.Parse("body", s.Body); err != nil {
+		return err
+	}
+	// Values are escaped by construction: a label can neither add query
+	// parameters nor JSON keys.
+	if err := tmpl.EscapeURL(s.url); err != nil {
+		return err
+	}
+	if tmpl.IsJSON(s.Body) {
+		return tmpl.EscapeJSON(s.body)
+	}
+	return nil
 }
 
 // Templates of the notifier kinds; nil means "use the default message".

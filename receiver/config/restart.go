@@ -22,11 +22,10 @@ import (
 	"sort"
 	"strings"
 	"text/template"
+	"text/template/parse"
 	"time"
 
 	commoncfg "github.com/prometheus/common/config"
-
-	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
 // Restart runs a command for matching firing alerts.
@@ -79,7 +78,9 @@ type Guard struct {
 const DefaultLabelAllow = `^/?[A-Za-z0-9_:][A-Za-z0-9._:-]*(/[A-Za-z0-9_:][A-Za-z0-9._:-]*)*$`
 
 // DefaultRestart holds the defaults of a restart rule.
-var DefaultRestart = Restart{Timeout: 30 * time.Second, MaxAttempts: 1, Backoff: 5 * time.Second}
+// The cooldown keeps a flapping alert from restarting one target over and
+// over; set cooldown: 0s explicitly to allow back-to-back restarts.
+var DefaultRestart = Restart{Timeout: 30 * time.Second, MaxAttempts: 1, Backoff: 5 * time.Second, Cooldown: 5 * time.Minute}
 
 // UnmarshalYAML applies DefaultRestart before the file's values.
 func (r *Restart) UnmarshalYAML(unmarshal func(any) error) error {
@@ -136,27 +137,76 @@ func (r *Restart) validate(dir string) error {
 }
 
 // parseCommand parses the argument templates and vets every label they
-// use, with DefaultLabelAllow unless allow names it.
+// use, with DefaultLabelAllow unless allow names it. An argument may hold
+// only plain text and {{ .Labels.NAME }}: anything else (other fields,
+// functions, variables, pipelines, with/range/if) could reach a value no
+// allow regex vetted.
 func (r *Restart) parseCommand() error {
 	r.argv = make([]*template.Template, len(r.Command))
 	for i, arg := range r.Command {
-		t, err := tmpl.Parse(fmt.Sprintf("command[%d]", i), arg)
+		name := fmt.Sprintf("command[%d]", i)
+		t, err := template.New(name).Option("missingkey=error").Parse(arg)
 		if err != nil {
-			return err
+			return fmt.Errorf("template %s: %w", name, err)
 		}
-		if t == nil {
-			t = template.Must(template.New("").Parse(""))
+		labels, err := argLabels(t.Root)
+		if err == nil && len(t.Templates()) > 1 {
+			err = errors.New("define/block is not allowed")
+		}
+		if err != nil {
+			return fmt.Errorf("%s %q: %w; only plain text and {{ .Labels.NAME }} are allowed in a restart command, "+
+				"because only label values pass an allow regex (the alert is also in the ZKWATCH_* environment)", name, arg, err)
 		}
 		r.argv[i] = t
-		r.templated = r.templated || strings.Contains(arg, "{{")
+		r.templated = r.templated || len(labels) > 0
 		// Labels a command uses must be vetted even if allow forgets them.
-		for _, l := range tmpl.UsedLabels(t) {
+		for _, l := range labels {
 			if _, ok := r.allow[l]; !ok {
 				r.allow[l] = regexp.MustCompile(DefaultLabelAllow)
 			}
 		}
 	}
 	return nil
+}
+
+// argLabels returns the label names a restart argument uses, or an error
+// naming the first node that is neither text nor {{ .Labels.NAME }}.
+func argLabels(root *parse.ListNode) ([]string, error) {
+	var out []string
+	for _, n := range root.Nodes {
+		switch n := n.(type) {
+		case *parse.TextNode:
+			continue
+		case *parse.ActionNode:
+			if p := n.Pipe; len(p.Decl) == 0 && len(p.Cmds) == 1 && len(p.Cmds[0].Args) == 1 {
+				if f, ok := p.Cmds[0].Args[0].(*parse.FieldNode); ok && len(f.Ident) == 2 && f.Ident[0] == "Labels" {
+					out = append(out, f.Ident[1])
+					continue
+				}
+			}
+		}
+		return nil, fmt.Errorf("%s is not allowed", n.String())
+	}
+	return out, nil
+}
+
+// ArgvData is all a restart argument template sees: the label values that
+// passed their allow regex, and nothing else.
+type ArgvData struct {
+	Labels map[string]string
+}
+
+// VettedData checks labels against the allow regexes and returns the data
+// to render the command with, holding only the vetted values.
+func (r *Restart) VettedData(labels map[string]string) (*ArgvData, error) {
+	if err := r.CheckAllow(labels); err != nil {
+		return nil, err
+	}
+	d := &ArgvData{Labels: make(map[string]string, len(r.allow))}
+	for name := range r.allow {
+		d.Labels[name] = labels[name]
+	}
+	return d, nil
 }
 
 func (g *Guard) validate(dir string) error {

@@ -29,19 +29,19 @@ import (
 
 	"github.com/zkwatch/zkwatch/receiver/config"
 	"github.com/zkwatch/zkwatch/receiver/payload"
-	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
 // ErrRefused wraps allow-check failures.
 var ErrRefused = errors.New("refused")
 
 // Argv checks the alert's labels against the rule's allow regexes and
-// renders the command. Each template renders to exactly one argument.
-func Argv(rule *config.Restart, a *payload.Alert, incidentID string) ([]string, error) {
-	if err := rule.CheckAllow(a.Labels); err != nil {
+// renders the command over the vetted values only. Each template renders
+// to exactly one argument.
+func Argv(rule *config.Restart, a *payload.Alert) ([]string, error) {
+	d, err := rule.VettedData(a.Labels)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrRefused, err)
 	}
-	d := &tmpl.Data{Alert: *a, IncidentID: incidentID, Kind: "restart"}
 	argv := make([]string, len(rule.Command))
 	argv[0] = rule.Command[0]
 	for i := 1; i < len(argv); i++ {
@@ -103,6 +103,12 @@ type Result struct {
 // cancellation the whole group is killed. Output keeps at most maxOutput
 // bytes of combined stdout and stderr.
 func Run(ctx context.Context, argv, env []string, dir string, timeout time.Duration, maxOutput int) Result {
+	return RunWatched(ctx, argv, env, dir, timeout, maxOutput, nil)
+}
+
+// RunWatched is Run that calls started, when not nil, with the process
+// group id as soon as the command has started, before waiting for it.
+func RunWatched(ctx context.Context, argv, env []string, dir string, timeout time.Duration, maxOutput int, started func(pgid int)) Result {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
@@ -115,7 +121,13 @@ func Run(ctx context.Context, argv, env []string, dir string, timeout time.Durat
 	out := &boundedBuffer{max: maxOutput}
 	cmd.Stdout, cmd.Stderr = out, out
 	start := time.Now()
-	err := cmd.Run()
+	err := cmd.Start()
+	if err == nil {
+		if started != nil {
+			started(cmd.Process.Pid)
+		}
+		err = cmd.Wait()
+	}
 	res := Result{Duration: time.Since(start), Output: out.String(), ExitCode: -1}
 	if cmd.ProcessState != nil {
 		res.ExitCode = cmd.ProcessState.ExitCode()

@@ -52,11 +52,11 @@ func TestAllowRefusesShellMetacharacters(t *testing.T) {
 		if v == "-rf" {
 			continue // matches this allow regex; the command must cope
 		}
-		if _, err := Argv(r, alertWith(v), "id"); !errors.Is(err, ErrRefused) {
+		if _, err := Argv(r, alertWith(v)); !errors.Is(err, ErrRefused) {
 			t.Errorf("member %q: %v", v, err)
 		}
 	}
-	argv, err := Argv(r, alertWith("zk-2"), "id")
+	argv, err := Argv(r, alertWith("zk-2"))
 	if err != nil || strings.Join(argv, "|") != "/usr/local/bin/restart-member|zk-main|zk-2" {
 		t.Errorf("argv %q, %v", argv, err)
 	}
@@ -73,7 +73,7 @@ func TestHostileValuesAreInert(t *testing.T) {
 			continue // not a plain file name; covered by the env variant
 		}
 		a := alertWith(v)
-		argv, err := Argv(touch, a, "id")
+		argv, err := Argv(touch, a)
 		if err != nil || len(argv) != 3 || argv[2] != v {
 			t.Fatalf("argv %q, %v", argv, err)
 		}
@@ -87,7 +87,7 @@ func TestHostileValuesAreInert(t *testing.T) {
 	for _, v := range nasty {
 		os.Remove(filepath.Join(dir, "env.out"))
 		a := alertWith(v)
-		argv, err := Argv(env, a, "id")
+		argv, err := Argv(env, a)
 		if err != nil {
 			t.Fatal(err)
 		}

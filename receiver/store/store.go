@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +39,10 @@ var (
 	bOutbox    = []byte("outbox")    // seq -> OutboxItem
 	bJobs      = []byte("restarts")  // incident id/rule -> RestartJob
 	bLastRun   = []byte("lastrun")   // rule/target -> time of last restart
+	// The time indexes: lastSeen (8 bytes, big-endian Unix ns) + id -> "".
+	bByTime       = []byte("bytime")       // every incident
+	bFiringByTime = []byte("firingbytime") // firing incidents only
+	bDead         = []byte("deadletters")  // seq -> DeadLetter
 )
 
 // FileName is the database file inside the storage directory.
@@ -159,6 +162,11 @@ type RestartJob struct {
 	// found running at startup was interrupted by a crash.
 	Running   bool   `json:"running"`
 	Postponed string `json:"postponed,omitempty"`
+	// PGID and ProcStart identify the running command's process group
+	// (its leader's start time in clock ticks since boot), so that one
+	// left behind by a crash can be found and killed at startup.
+	PGID      int    `json:"pgid,omitempty"`
+	ProcStart uint64 `json:"procStart,omitempty"`
 }
 
 // Key is the job's key in the store.
@@ -189,12 +197,12 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bIncidents, bMeta, bOutbox, bJobs, bLastRun} {
+		for _, b := range [][]byte{bIncidents, bMeta, bOutbox, bJobs, bLastRun, bByTime, bFiringByTime, bDead} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
-		return nil
+		return buildTimeIndex(tx)
 	})
 	if err != nil {
 		db.Close()
@@ -350,7 +358,15 @@ func (t *Tx) PutIncident(inc *Incident) error {
 	b := t.tx.Bucket(bIncidents)
 	old := ""
 	if v := b.Get([]byte(inc.ID)); v != nil {
-		old = statusOf(v)
+		var prev indexed
+		_ = json.Unmarshal(v, &prev)
+		old = prev.Status
+		if err := t.unindex(inc.ID, prev); err != nil {
+			return err
+		}
+	}
+	if err := t.index(inc.ID, indexed{Status: inc.Status, LastSeen: inc.LastSeen}); err != nil {
+		return err
 	}
 	if old != inc.Status {
 		if err := t.addCount(old, -1); err != nil {
@@ -361,14 +377,6 @@ func (t *Tx) PutIncident(inc *Incident) error {
 		}
 	}
 	return put(b, []byte(inc.ID), inc)
-}
-
-func statusOf(v []byte) string {
-	var s struct {
-		Status string `json:"status"`
-	}
-	_ = json.Unmarshal(v, &s)
-	return s.Status
 }
 
 // addCount keeps the per-status incident counts, so that metrics need not
@@ -395,32 +403,86 @@ type Filter struct {
 	Limit     int
 }
 
-// Incidents returns matching incidents, most recently seen first.
+// Incidents returns matching incidents, most recently seen first. It
+// walks the time index backwards, so it reads only as many incidents as
+// it returns (plus those the other fields of f filter out) and stops at
+// f.Since.
 func (t *Tx) Incidents(f Filter) ([]*Incident, error) {
+	idx := bByTime
+	if f.Status == payload.StatusFiring {
+		idx = bFiringByTime
+	}
 	var out []*Incident
-	err := t.tx.Bucket(bIncidents).ForEach(func(k, v []byte) error {
-		var inc Incident
-		if err := json.Unmarshal(v, &inc); err != nil {
-			return fmt.Errorf("corrupt incident %q: %w", k, err)
+	b := t.tx.Bucket(bIncidents)
+	c := t.tx.Bucket(idx).Cursor()
+	for k, _ := c.Last(); k != nil && (f.Limit <= 0 || len(out) < f.Limit); k, _ = c.Prev() {
+		if len(k) < 8 {
+			return nil, fmt.Errorf("corrupt time index key %x", k)
+		}
+		if !f.Since.IsZero() && timeKeyTime(k).Before(f.Since) {
+			break
+		}
+		inc, err := get[Incident](b, k[8:])
+		if err != nil {
+			return nil, err
+		}
+		if inc == nil {
+			return nil, fmt.Errorf("time index names missing incident %q", k[8:])
 		}
 		if (f.Status != "" && inc.Status != f.Status) || (f.AlertName != "" && inc.Alert.Labels["alertname"] != f.AlertName) ||
-			(!f.Since.IsZero() && inc.LastSeen.Before(f.Since)) ||
 			(!f.Until.IsZero() && !inc.FirstSeen.Before(f.Until)) {
-			return nil
+			continue
 		}
-		out = append(out, &inc)
-		return nil
-	})
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].LastSeen.Equal(out[j].LastSeen) {
-			return out[i].LastSeen.After(out[j].LastSeen)
-		}
-		return out[i].ID < out[j].ID
-	})
-	if f.Limit > 0 && len(out) > f.Limit {
-		out = out[:f.Limit]
+		out = append(out, inc)
 	}
-	return out, err
+	return out, nil
+}
+
+// indexed is the part of a stored incident its index entries derive from.
+type indexed struct {
+	Status   string    `json:"status"`
+	LastSeen time.Time `json:"lastSeen"`
+}
+
+func timeKey(at time.Time, id string) []byte {
+	return append(seqKey(uint64(at.UnixNano())), id...)
+}
+
+func timeKeyTime(k []byte) time.Time { return time.Unix(0, int64(binary.BigEndian.Uint64(k[:8]))) }
+
+func (t *Tx) index(id string, x indexed) error {
+	k := timeKey(x.LastSeen, id)
+	if err := t.tx.Bucket(bByTime).Put(k, nil); err != nil {
+		return err
+	}
+	if x.Status == payload.StatusFiring {
+		return t.tx.Bucket(bFiringByTime).Put(k, nil)
+	}
+	return nil
+}
+
+func (t *Tx) unindex(id string, x indexed) error {
+	k := timeKey(x.LastSeen, id)
+	if err := t.tx.Bucket(bByTime).Delete(k); err != nil {
+		return err
+	}
+	return t.tx.Bucket(bFiringByTime).Delete(k)
+}
+
+// buildTimeIndex indexes the incidents of a store written before the
+// time index existed.
+func buildTimeIndex(btx *bolt.Tx) error {
+	if k, _ := btx.Bucket(bByTime).Cursor().First(); k != nil {
+		return nil
+	}
+	t := &Tx{btx}
+	return btx.Bucket(bIncidents).ForEach(func(k, v []byte) error {
+		var x indexed
+		if err := json.Unmarshal(v, &x); err != nil {
+			return fmt.Errorf("corrupt incident %q: %w", k, err)
+		}
+		return t.index(string(k), x)
+	})
 }
 
 // CountByStatus returns the number of incidents per status.
@@ -464,31 +526,41 @@ func (t *Tx) DeleteOutbox(it *OutboxItem) error {
 }
 
 // OutboxHeads returns, per notifier with pending deliveries, when the
-// first one in its queue is due.
+// earliest of them is due: a failing delivery does not hold back the
+// ones behind it.
 func (t *Tx) OutboxHeads() (map[string]time.Time, error) {
 	out := map[string]time.Time{}
-	c := t.tx.Bucket(bOutbox).Cursor()
-	for k, v := c.First(); k != nil; {
+	err := t.tx.Bucket(bOutbox).ForEach(func(k, v []byte) error {
 		if len(k) < 9 {
-			return nil, fmt.Errorf("corrupt outbox key %x", k)
+			return fmt.Errorf("corrupt outbox key %x", k)
 		}
 		name := string(k[:len(k)-9])
-		it, err := decode[OutboxItem](k, v)
-		if err != nil {
-			return nil, err
+		var it struct {
+			NextAt time.Time `json:"nextAt"`
 		}
-		out[name] = it.NextAt
-		k, v = c.Seek(append([]byte(name), 1))
-	}
-	return out, nil
+		if err := json.Unmarshal(v, &it); err != nil {
+			return fmt.Errorf("corrupt outbox item %q: %w", k, err)
+		}
+		if at, ok := out[name]; !ok || it.NextAt.Before(at) {
+			out[name] = it.NextAt
+		}
+		return nil
+	})
+	return out, err
 }
 
 // OutboxQueue returns up to limit deliveries of one notifier, in order.
 func (t *Tx) OutboxQueue(notifier string, limit int) ([]*OutboxItem, error) {
+	return t.OutboxQueueFrom(notifier, 0, limit)
+}
+
+// OutboxQueueFrom returns up to limit deliveries of one notifier with a
+// sequence number of at least from, in order.
+func (t *Tx) OutboxQueueFrom(notifier string, from uint64, limit int) ([]*OutboxItem, error) {
 	var out []*OutboxItem
 	prefix := append([]byte(notifier), 0)
 	c := t.tx.Bucket(bOutbox).Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, v = c.Next() {
+	for k, v := c.Seek(outboxKey(notifier, from)); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, v = c.Next() {
 		it, err := decode[OutboxItem](k, v)
 		if err != nil {
 			return nil, err
@@ -592,7 +664,12 @@ func (s *Store) Expire(retention time.Duration, now time.Time) (int, error) {
 			return err
 		}
 		for _, k := range old {
-			if err := t.addCount(statusOf(t.tx.Bucket(bIncidents).Get(k)), -1); err != nil {
+			var x indexed
+			_ = json.Unmarshal(t.tx.Bucket(bIncidents).Get(k), &x)
+			if err := t.addCount(x.Status, -1); err != nil {
+				return err
+			}
+			if err := t.unindex(string(k), x); err != nil {
 				return err
 			}
 			if err := t.tx.Bucket(bIncidents).Delete(k); err != nil {
@@ -616,7 +693,7 @@ func (s *Store) Expire(retention time.Duration, now time.Time) (int, error) {
 			}
 		}
 		n = len(old)
-		return nil
+		return t.expireDeadLetters(cutoff)
 	})
 	return n, err
 }

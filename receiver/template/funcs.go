@@ -70,6 +70,8 @@ var Funcs = template.FuncMap{
 	"markdown": Markdown,
 	// json quotes a value for use inside a JSON body template.
 	"json": func(s string) string { b, _ := json.Marshal(s); return string(b) },
+	// jsonString is what EscapeJSON appends to the actions of JSON bodies.
+	JSONStringFunc: jsonString,
 }
 
 // title upper-cases the first letter of every word.

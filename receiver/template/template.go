@@ -24,7 +24,6 @@ import (
 	"os"
 	"path/filepath"
 	"text/template"
-	"text/template/parse"
 	"time"
 
 	"github.com/zkwatch/zkwatch/receiver/payload"
@@ -77,54 +76,6 @@ func RenderTextHTML(t *htmltemplate.Template, d *Data) string {
 		return ""
 	}
 	return s
-}
-
-// UsedLabels lists the names used as .Labels.NAME in a template.
-func UsedLabels(t *template.Template) []string {
-	var out []string
-	var walk func(n parse.Node)
-	walk = func(n parse.Node) {
-		switch n := n.(type) {
-		case *parse.ListNode:
-			if n != nil {
-				for _, c := range n.Nodes {
-					walk(c)
-				}
-			}
-		case *parse.ActionNode:
-			walk(n.Pipe)
-		case *parse.PipeNode:
-			if n != nil {
-				for _, c := range n.Cmds {
-					walk(c)
-				}
-			}
-		case *parse.CommandNode:
-			for _, a := range n.Args {
-				walk(a)
-			}
-		case *parse.FieldNode:
-			if len(n.Ident) >= 2 && n.Ident[0] == "Labels" {
-				out = append(out, n.Ident[1])
-			}
-		case *parse.IfNode:
-			walk(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.RangeNode:
-			walk(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.WithNode:
-			walk(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		}
-	}
-	if t.Tree != nil {
-		walk(t.Root)
-	}
-	return out
 }
 
 // Parse parses a text/template with Funcs; an empty text yields nil.

@@ -52,10 +52,16 @@ type pageData struct {
 	Open, Recent  []*store.Incident
 	Restarts      []restartRow
 	Notifications []notificationRow
+	DeadLetters   []*store.DeadLetter
 	Pending       int
+	OpenTotal     int // firing incidents in the store; Open shows at most openRows
 }
 
-const pageRows = 50
+const (
+	pageRows = 50
+	// openRows bounds the open incidents read for one page view.
+	openRows = 200
+)
 
 const pageStyle = `
 body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin-bottom:1.5em}
@@ -68,12 +74,16 @@ func (h *handler) page(w http.ResponseWriter, _ *http.Request) {
 	d := pageData{zone: zone{h.rcv.Config().Global.Location()}, Now: time.Now()}
 	err := h.rcv.Store().View(func(tx *store.Tx) error {
 		var err error
-		if d.Open, err = tx.Incidents(store.Filter{Status: "firing", Limit: 200}); err != nil {
+		if d.Open, err = tx.Incidents(store.Filter{Status: "firing", Limit: openRows}); err != nil {
 			return err
 		}
 		all, err := tx.Incidents(store.Filter{Limit: pageRows})
 		d.Recent = all
-		d.Pending = tx.OutboxLen()
+		if err != nil {
+			return err
+		}
+		d.Pending, d.OpenTotal = tx.OutboxLen(), tx.CountByStatus()["firing"]
+		d.DeadLetters, err = tx.DeadLetters(pageRows)
 		return err
 	})
 	if err != nil {
@@ -103,8 +113,8 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <style>` + pageStyle + `</style></head><body>
 <h1>zkwatch receiver</h1>
 <p>Generated {{$.TS .Now}}. Pending notifications: <span id="pending">{{.Pending}}</span>.
-<a href="api/v1/incidents">JSON API</a> · <a href="metrics">metrics</a></p>
-<h2>Open incidents</h2>
+<a href="api/v1/incidents">JSON API</a> · <a href="api/v1/dead-letters">dead letters</a> · <a href="metrics">metrics</a></p>
+<h2>Open incidents{{if gt .OpenTotal (len .Open)}} ({{len .Open}} most recent of <span id="open-total">{{.OpenTotal}}</span>; <a href="api/v1/incidents?status=firing&amp;limit=10000">all</a>){{end}}</h2>
 <table id="open-incidents"><tr><th>Incident</th><th>Alert</th><th>Labels</th><th>Started</th><th>Last seen</th><th>Posts</th></tr>
 {{range .Open}}<tr class="incident" data-id="{{.ID}}"><td><a href="incidents/{{.ID}}">{{.ID}}</a></td><td>{{index .Alert.Labels "alertname"}}</td>
 <td>{{range $k, $v := .Alert.Labels}}{{$k}}={{$v}} {{end}}</td><td>{{$.TS .Alert.StartsAt}}</td><td>{{$.TS .LastSeen}}</td><td>{{.Received}}</td></tr>
@@ -124,5 +134,10 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 {{range .Notifications}}<tr><td>{{$.TS .At}}</td><td>{{.Incident}}</td><td>{{.AlertName}}</td><td>{{.Notifier}}</td><td>{{.Kind}}</td>
 <td class="outcome {{.Outcome}}">{{.Outcome}}</td><td>{{.Attempts}}</td><td>{{.Error}}</td></tr>
 {{else}}<tr><td colspan="8">No notifications.</td></tr>{{end}}</table>
+<h2>Dead letters</h2>
+<table id="dead-letters"><tr><th>Time</th><th>Incident</th><th>Notifier</th><th>Kind</th><th>Attempts</th><th>Reason</th><th>Last error</th></tr>
+{{range .DeadLetters}}<tr class="dead-letter"><td>{{$.TS .At}}</td><td>{{.Item.IncidentID}}</td><td>{{.Item.Notifier}}</td><td>{{.Item.Kind}}</td>
+<td>{{.Item.Attempts}}</td><td class="failure">{{.Reason}}</td><td>{{.Item.LastError}}</td></tr>
+{{else}}<tr><td colspan="7">No dead letters.</td></tr>{{end}}</table>
 </body></html>
 `))

@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -41,7 +42,10 @@ type Options struct {
 	Reload  func() error // called by POST /-/reload when set
 }
 
-// New returns the receiver's HTTP handler.
+// New returns the receiver's HTTP handler. When global.bearer_token is
+// set, every route except /-/healthy and /-/ready requires it: the
+// webhook, the incident API and page (which show restart argv and
+// output), /-/reload and /metrics (as Prometheus protects /metrics).
 func New(rcv *receiver.Receiver, o Options) http.Handler {
 	h := &handler{rcv: rcv, o: o}
 	// Every status the webhook answers starts at 0, so that the first
@@ -53,15 +57,54 @@ func New(rcv *receiver.Receiver, o Options) http.Handler {
 	mux.HandleFunc("/webhook", h.webhook)
 	mux.HandleFunc("GET /api/v1/incidents", h.list)
 	mux.HandleFunc("GET /api/v1/incidents/{id}", h.get)
+	mux.HandleFunc("GET /api/v1/dead-letters", h.deadLetters)
 	mux.HandleFunc("GET /{$}", h.page)
 	mux.HandleFunc("GET /incidents/{id}", h.incident)
-	mux.HandleFunc("GET /-/healthy", ok)
-	mux.HandleFunc("GET /-/ready", ok)
 	mux.HandleFunc("/-/reload", h.reload)
 	if o.Metrics != nil {
 		mux.Handle("GET /metrics", o.Metrics)
 	}
-	return mux
+	open := http.NewServeMux()
+	open.HandleFunc("GET /-/healthy", ok)
+	open.HandleFunc("GET /-/ready", ok)
+	open.Handle("/", h.requireToken(mux))
+	return open
+}
+
+// requireToken passes requests on only with the configured bearer token,
+// read at each request so that a reload takes effect at once.
+func (h *handler) requireToken(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := h.rcv.Config().BearerToken()
+		if token == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		code, msg := checkBearer(r.Header.Get("Authorization"), token)
+		if code == http.StatusOK {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.URL.Path == "/webhook" {
+			h.rcv.Metrics().WebhookRequests.WithLabelValues(strconv.Itoa(code)).Inc()
+		}
+		if code == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="zkwatch_receiver"`)
+		}
+		http.Error(w, msg, code)
+	})
+}
+
+// checkBearer returns 200, 401 (no credentials) or 403 (wrong ones).
+func checkBearer(auth, token string) (int, string) {
+	if auth == "" {
+		return http.StatusUnauthorized, "missing bearer token"
+	}
+	got, ok := strings.CutPrefix(auth, "Bearer ")
+	if !TokenEqual(got, token) || !ok {
+		return http.StatusForbidden, "invalid bearer token"
+	}
+	return http.StatusOK, ""
 }
 
 type handler struct {
@@ -110,17 +153,11 @@ func (h *handler) serveWebhook(w http.ResponseWriter, r *http.Request) (int, str
 		w.Header().Set("Allow", "POST")
 		return http.StatusMethodNotAllowed, "use POST"
 	}
-	cfg := h.rcv.Config()
-	if token := cfg.BearerToken(); token != "" {
-		auth := r.Header.Get("Authorization")
-		if auth == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="zkwatch_receiver"`)
-			return http.StatusUnauthorized, "missing bearer token"
-		}
-		if !TokenEqual(strings.TrimPrefix(auth, "Bearer "), token) || !strings.HasPrefix(auth, "Bearer ") {
-			return http.StatusForbidden, "invalid bearer token"
-		}
+	// Only JSON: a browser cannot send it cross-site without a preflight.
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return http.StatusUnsupportedMediaType, "Content-Type must be application/json"
 	}
+	cfg := h.rcv.Config()
 	body := http.MaxBytesReader(w, r.Body, cfg.Global.MaxBodyBytes)
 	m, err := payload.Decode(body)
 	if err != nil {
@@ -132,6 +169,10 @@ func (h *handler) serveWebhook(w http.ResponseWriter, r *http.Request) (int, str
 			return http.StatusBadRequest, "invalid payload: " + err.Error()
 		}
 		return http.StatusBadRequest, "reading body: " + err.Error()
+	}
+	if n, limit := len(m.Alerts), cfg.Global.MaxAlertsPerPayload; n > limit {
+		// Nothing is stored: Alertmanager logs the 413 and does not retry.
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("payload has %d alerts, more than max_alerts_per_payload (%d)", n, limit)
 	}
 	res, err := h.rcv.Ingest(m)
 	if err != nil {
@@ -210,6 +251,24 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 		incs = []*store.Incident{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"incidents": incs})
+}
+
+// deadLetters lists the deliveries the outbox gave up on, newest first.
+func (h *handler) deadLetters(w http.ResponseWriter, r *http.Request) {
+	f, err := ParseFilter(r)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	var dl []*store.DeadLetter
+	if err := h.rcv.Store().View(func(tx *store.Tx) (err error) { dl, err = tx.DeadLetters(f.Limit); return }); err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		return
+	}
+	if dl == nil {
+		dl = []*store.DeadLetter{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"deadLetters": dl})
 }
 
 func (h *handler) get(w http.ResponseWriter, r *http.Request) {

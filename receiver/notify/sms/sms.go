@@ -17,6 +17,7 @@ package sms
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -78,9 +79,15 @@ func (n *Notifier) Notify(ctx context.Context, d *tmpl.Data) (bool, error) {
 	}
 	body := tmpl.RenderText(n.conf.BodyTemplate(), d, DefaultText(d))
 	h := http.Header{}
-	if n.conf.Body == "" {
+	switch {
+	case n.conf.Body == "":
 		h.Set("Content-Type", "text/plain; charset=utf-8")
-	} else if len(body) > 0 && (body[0] == '{' || body[0] == '[') {
+	case tmpl.IsJSON(n.conf.Body):
+		// Values are escaped; a value used outside a string can still
+		// break the document, which is then not sent.
+		if !json.Valid([]byte(body)) {
+			return false, fmt.Errorf("body template rendered invalid JSON (a value used outside a JSON string?): %.200q", body)
+		}
 		h.Set("Content-Type", "application/json")
 	}
 	for k, v := range n.conf.Headers {

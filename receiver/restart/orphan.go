@@ -1,0 +1,130 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package restart
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// procStat is what /proc/<pid>/stat says about a process.
+type procStat struct {
+	state byte
+	pgrp  int
+	start uint64 // clock ticks since boot
+}
+
+func readProcStat(pid int) (procStat, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return procStat{}, err
+	}
+	// The command name, in parentheses, may itself hold spaces and ')'.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return procStat{}, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	// f[0] is field 3 (state), f[2] field 5 (pgrp), f[19] field 22.
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 20 || len(f[0]) != 1 {
+		return procStat{}, fmt.Errorf("/proc/%d/stat: malformed", pid)
+	}
+	pgrp, err := strconv.Atoi(f[2])
+	if err != nil {
+		return procStat{}, fmt.Errorf("/proc/%d/stat: pgrp: %w", pid, err)
+	}
+	start, err := strconv.ParseUint(f[19], 10, 64)
+	if err != nil {
+		return procStat{}, fmt.Errorf("/proc/%d/stat: starttime: %w", pid, err)
+	}
+	return procStat{state: f[0][0], pgrp: pgrp, start: start}, nil
+}
+
+// ProcStart returns pid's start time in clock ticks since boot: with the
+// pid it identifies a process, since a pid can be reused but not at the
+// same instant.
+func ProcStart(pid int) (uint64, error) {
+	st, err := readProcStat(pid)
+	return st.start, err
+}
+
+// groupAlive tells whether any process of group pgid is alive (zombies,
+// which an unreaped orphan may stay as, do not count).
+func groupAlive(pgid int) bool {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return syscall.Kill(-pgid, 0) == nil
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if st, err := readProcStat(pid); err == nil && st.pgrp == pgid && st.state != 'Z' && st.state != 'X' {
+			return true
+		}
+	}
+	return false
+}
+
+// Orphan describes what KillOrphan found of a restart command's process
+// group recorded before the receiver died.
+type Orphan int
+
+const (
+	// OrphanGone: nothing of the group was left.
+	OrphanGone Orphan = iota
+	// OrphanKilled: the group was still running and has been killed.
+	OrphanKilled
+	// OrphanReused: the pid now names another process; nothing was done.
+	OrphanReused
+)
+
+// KillOrphan kills the process group pgid, recorded with its leader's
+// start time procStart, if it still runs, and waits up to wait for it to
+// be gone. While any member of the group lives the kernel does not reuse
+// pgid as a pid, so a live group is ours unless its leader is a different
+// process (a different start time) that took the pid after our group died.
+func KillOrphan(ctx context.Context, pgid int, procStart uint64, wait time.Duration) (Orphan, error) {
+	if pgid <= 1 {
+		return OrphanGone, nil
+	}
+	if !groupAlive(pgid) {
+		return OrphanGone, nil
+	}
+	if st, err := readProcStat(pgid); err == nil && st.start != procStart {
+		return OrphanReused, nil
+	}
+	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return OrphanKilled, fmt.Errorf("killing process group %d: %w", pgid, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for groupAlive(pgid) {
+		select {
+		case <-ctx.Done():
+			return OrphanKilled, fmt.Errorf("process group %d still alive after SIGKILL", pgid)
+		case <-t.C:
+		}
+	}
+	return OrphanKilled, nil
+}
