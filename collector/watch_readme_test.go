@@ -132,8 +132,7 @@ func TestReadmeWatchMetrics(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	setWatchFlags(t, watchFlags{configFile: writeFile(t, t.TempDir(), "watch.yml", recipesConfig)})
-	x := newWatchExporter(t, servers)
+	x := newWatchExporter(t, servers, watchFlags{configFile: writeFile(t, t.TempDir(), "watch.yml", recipesConfig)})
 	x.waitFor(want{values: map[string]float64{`zookeeper_group_members{group="/monitor/web"}`: 1}})
 	// A join and a leave, so that the change series exist.
 	mustCreate(t, admin, "/monitor/web/web-2", "", zk.FlagEphemeral)
