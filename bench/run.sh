@@ -77,6 +77,7 @@ pattern() {
 run sidebyside "Scrape latency side by side" ./bench 'SideBySide[35]Members' 1x
 run scrape "Scrape against the bare mntr fetch" ./collector '^BenchmarkScrape[35]Members$' 1x
 run fixture "Exporter CPU per scrape (fixtures)" ./collector '^BenchmarkFixtureScrape$' "$FIXTURE_BENCHTIME"
+run watchdetect "Watch detection through /metrics polling" ./cmd/zookeeper_exporter '^BenchmarkWatchDetectionMetrics$' 1x
 
 # Every other benchmark in collector/, receiver/ and agent/, grouped by
 # package and benchtime.
@@ -153,7 +154,10 @@ if command -v java >/dev/null; then java_version=$(java -version 2>&1 | head -1)
 		the slowest); *mntr+srvr-max* sends the two words zkwatch sends to
 		every member at once and *mntr-max* sends only mntr: the slowest
 		single round trip is the floor for any exporter. "× mntr" is the
-		median divided by the mntr-max median.
+		median divided by the mntr-max median, "× mntr+srvr" by the
+		mntr+srvr-max median (what zkwatch must ask: 3.8's mntr has no
+		zxid). zookeeper_exporter runs with --zookeeper.probe-reuse=0 here,
+		so that every scrape probes the ensemble.
 
 	EOF
 	if [ ${#failed[@]} -gt 0 ]; then

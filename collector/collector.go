@@ -11,8 +11,9 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-// Package collector holds zookeeper_exporter's collectors, one file each,
-// registered in a registry that creates their --collector.<name> flags.
+// Package collector holds zookeeper_exporter's collectors, one file each.
+// The collectors compiled in are registered by name; which of them run and
+// with what options is a Config that main fills from flags (AddFlags).
 package collector
 
 import (
@@ -20,14 +21,16 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Namespace is the prefix of every metric the exporter exposes.
@@ -39,13 +42,26 @@ const (
 )
 
 var (
-	scrapeDurationDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(Namespace, "scrape", "collector_duration_seconds"),
-		"Duration of a collector scrape.", []string{"collector"}, nil)
-	scrapeSuccessDesc = prometheus.NewDesc(
-		prometheus.BuildFQName(Namespace, "scrape", "collector_success"),
-		"Whether a collector succeeded.", []string{"collector"}, nil)
+	scrapeDurationDesc = newDesc("scrape_collector_duration_seconds", "Duration of a collector scrape.", "collector")
+	scrapeSuccessDesc  = newDesc("scrape_collector_success", "Whether a collector succeeded.", "collector")
 )
+
+// newDesc returns the descriptor of zookeeper_<name>, the one place where
+// the namespace is added.
+func newDesc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", name), help, labels, nil)
+}
+
+// newTypedDesc returns the descriptor of zookeeper_<name> with its value
+// type, and its family for collectors that build series directly.
+func newTypedDesc(name, help string, vt prometheus.ValueType, labels ...string) typedDesc {
+	typ := dto.MetricType_GAUGE
+	if vt == prometheus.CounterValue {
+		typ = dto.MetricType_COUNTER
+	}
+	f := newFamDesc(name, help, typ, labels...)
+	return typedDesc{desc: f.desc, valueType: vt, fam: f}
+}
 
 // ErrNoData tells the umbrella collector that a collector had nothing to
 // report: logged at debug level, success is 0.
@@ -64,7 +80,9 @@ type Closer interface {
 	Close() error
 }
 
-// Config is what every collector factory gets.
+// Config is what every collector factory gets. main fills it from flags
+// (see AddFlags); tests and embedders fill it directly, so that several
+// exporters can live in one process.
 type Config struct {
 	Servers   []string      // ensemble members, host:port
 	Timeout   time.Duration // per-scrape deadline for talking to members
@@ -76,84 +94,63 @@ type Config struct {
 	// words and the watch session go to the secure client port, the admin
 	// transport uses https.
 	TLS *tls.Config
+	// ProbeReuse lets the ensemble collector serve a probe that finished
+	// less than this ago (0: probe at every scrape).
+	ProbeReuse time.Duration
+	// Watch configures the watch collectors.
+	Watch WatchOptions
+
+	// watcher is the watch state shared by the watch collectors of one
+	// ZooKeeperCollector; New sets it.
+	watcher *watcher
+}
+
+// WatchOptions are the options of the watch collectors (group, tasks, lock,
+// election, znode, queue, session).
+type WatchOptions struct {
+	Groups         []string      // paths whose children are process group members
+	ConfigFile     string        // YAML file of things to watch, re-read on Reload
+	ForgetAfter    time.Duration // how long a departed member stays exported
+	MaxMembers     int           // children tracked per watched path
+	SessionTimeout time.Duration // requested session timeout
+	DigestFile     string        // file with user:password lines
+	Chroot         string        // prepended to every watched path
+}
+
+// DefaultWatchOptions are the defaults of the --watch.* flags.
+func DefaultWatchOptions() WatchOptions {
+	return WatchOptions{ForgetAfter: 24 * time.Hour, MaxMembers: 100000, SessionTimeout: 10 * time.Second}
 }
 
 // Factory builds a collector.
 type Factory func(cfg Config, logger log.Logger) (Collector, error)
 
-var (
-	factories      = map[string]Factory{}
-	collectorState = map[string]*bool{}
-	// forcedCollectors are collectors named explicitly on the command line.
-	forcedCollectors = map[string]bool{}
-	disableDefaults  bool
-)
+// collectorInfo is a registered collector.
+type collectorInfo struct {
+	factory        Factory
+	defaultEnabled bool
+}
+
+// factories is filled by init functions only and read-only afterwards: the
+// set of collectors compiled in, not configuration.
+var factories = map[string]collectorInfo{}
 
 func registerCollector(name string, isDefaultEnabled bool, factory Factory) {
-	helpDefaultState := "disabled"
-	if isDefaultEnabled {
-		helpDefaultState = "enabled"
-	}
-	flagName := "collector." + name
-	flagHelp := fmt.Sprintf("Enable the %s collector (default: %s).", name, helpDefaultState)
-	defaultValue := fmt.Sprintf("%v", isDefaultEnabled)
-	flag := kingpin.Flag(flagName, flagHelp).Default(defaultValue).Action(collectorFlagAction(name)).Bool()
-	collectorState[name] = flag
-	factories[name] = factory
+	factories[name] = collectorInfo{factory: factory, defaultEnabled: isDefaultEnabled}
 }
 
-func collectorFlagAction(name string) func(*kingpin.ParseContext) error {
-	return func(*kingpin.ParseContext) error {
-		forcedCollectors[name] = true
-		return nil
-	}
-}
-
-var reloaders []func() error
-
-// registerReloader adds a function that Reload calls, for collectors that
-// read a configuration file.
-func registerReloader(f func() error) { reloaders = append(reloaders, f) }
-
-// Reload re-reads the configuration of every collector that has one (on
-// SIGHUP or POST /-/reload). It returns the first error; a collector keeps its
-// old configuration when the new one is invalid.
-func Reload() error {
-	var errs []error
-	for _, f := range reloaders {
-		errs = append(errs, f())
-	}
-	return errors.Join(errs...)
-}
-
-// DisableDefaultCollectors, when called before parsing, turns every
-// collector off unless it is enabled explicitly.
-func DisableDefaultCollectors() {
-	for name := range collectorState {
-		if !forcedCollectors[name] {
-			*collectorState[name] = false
-		}
-	}
-}
-
-func init() {
-	kingpin.Flag("collector.disable-defaults", "Set all collectors to disabled by default.").Default("false").BoolVar(&disableDefaults)
-}
-
-// Enabled returns the names of the collectors switched on by flags, sorted.
-func Enabled() []string {
-	if disableDefaults {
-		DisableDefaultCollectors()
-	}
-	var names []string
-	for name, on := range collectorState {
-		if *on {
-			names = append(names, name)
-		}
+// Names returns the names of every collector compiled in, sorted.
+func Names() []string {
+	names := make([]string, 0, len(factories))
+	for name := range factories {
+		names = append(names, name)
 	}
 	sort.Strings(names)
 	return names
 }
+
+// DefaultEnabled tells whether a collector is on unless switched off.
+func DefaultEnabled(name string) bool { return factories[name].defaultEnabled }
 
 // ZooKeeperCollector runs a set of collectors concurrently and reports the
 // duration and success of each.
@@ -162,21 +159,25 @@ type ZooKeeperCollector struct {
 	logger     log.Logger
 	// Timeout bounds one Collect; ScrapeContext may shorten it.
 	Timeout time.Duration
+	watcher *watcher
 }
 
-// New builds the named collectors (all enabled ones when names is empty).
+// Reload re-reads the watch configuration (on SIGHUP or POST /-/reload).
+// The collectors keep their old configuration when the new one is invalid.
+func (c *ZooKeeperCollector) Reload() error { return c.watcher.reload() }
+
+// New builds the named collectors. Everything they share (the watch
+// session) belongs to the returned collector: two of them are independent.
 func New(cfg Config, logger log.Logger, names ...string) (*ZooKeeperCollector, error) {
-	if len(names) == 0 {
-		names = Enabled()
-	}
-	c := &ZooKeeperCollector{Collectors: map[string]Collector{}, logger: logger, Timeout: cfg.Timeout}
+	cfg.watcher = newWatcher(cfg, logger)
+	c := &ZooKeeperCollector{Collectors: map[string]Collector{}, logger: logger, Timeout: cfg.Timeout, watcher: cfg.watcher}
 	for _, name := range names {
-		f, ok := factories[name]
+		info, ok := factories[name]
 		if !ok {
 			c.Close()
 			return nil, fmt.Errorf("unknown collector %q", name)
 		}
-		col, err := f(cfg, log.With(logger, "collector", name))
+		col, err := info.factory(cfg, log.With(logger, "collector", name))
 		if err != nil {
 			c.Close()
 			return nil, fmt.Errorf("collector %s: %w", name, err)
@@ -186,13 +187,14 @@ func New(cfg Config, logger log.Logger, names ...string) (*ZooKeeperCollector, e
 	return c, nil
 }
 
-// Close stops collectors that own background work.
+// Close stops collectors that own background work, and the watch session.
 func (c *ZooKeeperCollector) Close() {
 	for _, col := range c.Collectors {
 		if cl, ok := col.(Closer); ok {
 			_ = cl.Close()
 		}
 	}
+	c.watcher.closeAll()
 }
 
 // Describe implements prometheus.Collector. It sends nothing, which makes
@@ -207,25 +209,126 @@ func (c *ZooKeeperCollector) Collect(ch chan<- prometheus.Metric) {
 // CollectContext collects under ctx (which may carry the scrape timeout
 // Prometheus announced).
 func (c *ZooKeeperCollector) CollectContext(ctx context.Context, ch chan<- prometheus.Metric) {
+	c.collect(ctx, ch, nil)
+}
+
+// Gather collects under ctx like CollectContext and returns the families
+// as a registry would, sorted by name: the series of collectors that build
+// them directly (the ensemble's) are turned into families without passing
+// through a registry, the rest is gathered by one.
+func (c *ZooKeeperCollector) Gather(ctx context.Context) ([]*dto.MetricFamily, error) {
+	var mfs []*dto.MetricFamily
+	err := c.gather(ctx, false, func(m []*dto.MetricFamily) error { mfs = m; return nil })
+	return mfs, err
+}
+
+// GatherFunc is Gather for families that f uses and forgets: their
+// buffers are reused by later scrapes once f returns. f's error is
+// returned, joined with the gathering's.
+func (c *ZooKeeperCollector) GatherFunc(ctx context.Context, f func([]*dto.MetricFamily) error) error {
+	return c.gather(ctx, true, f)
+}
+
+func (c *ZooKeeperCollector) gather(ctx context.Context, pool bool, f func([]*dto.MetricFamily) error) error {
+	sink := &seriesSink{pool: pool}
+	defer sink.release()
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(collectorFunc(func(ch chan<- prometheus.Metric) { c.collect(ctx, ch, sink) })); err != nil {
+		return err
+	}
+	mfs, err := reg.Gather()
+	fb := new(famBuf)
+	if pool {
+		fb = famBufs.Get().(*famBuf)
+		defer fb.release()
+	}
+	merged, mergeErr := MergeFamilies(mfs, fb.families(sink))
+	return errors.Join(err, mergeErr, f(merged))
+}
+
+// collect runs the collectors that ask ZooKeeper concurrently, then those
+// that read the watch collectors' in-memory view: the view is read as late
+// as possible, so an answer tells the state as of when it is sent rather
+// than as of when the scrape began (a watch-driven change is visible one
+// probe duration earlier).
+func (c *ZooKeeperCollector) collect(ctx context.Context, ch chan<- prometheus.Metric, sink *seriesSink) {
 	if c.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
 		defer cancel()
 	}
-	var wg sync.WaitGroup
-	wg.Add(len(c.Collectors))
-	for name, col := range c.Collectors {
-		go func(name string, col Collector) {
-			defer wg.Done()
-			execute(ctx, name, col, ch, c.logger)
-		}(name, col)
+	for _, inMemory := range []bool{false, true} {
+		var wg sync.WaitGroup
+		for name, col := range c.Collectors {
+			if _, ok := col.(memoryReader); ok != inMemory {
+				continue
+			}
+			wg.Add(1)
+			go func(name string, col Collector) {
+				defer wg.Done()
+				execute(ctx, name, col, ch, sink, c.logger)
+			}(name, col)
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 }
 
-func execute(ctx context.Context, name string, col Collector, ch chan<- prometheus.Metric, logger log.Logger) {
+// memoryReader is implemented by collectors that only read state kept in
+// memory (the watch collectors).
+type memoryReader interface{ readsMemoryOnly() }
+
+// seriesCollector is implemented by collectors that can hand their bulk
+// series to a sink instead of sending metrics.
+type seriesCollector interface {
+	updateSeries(ctx context.Context, ch chan<- prometheus.Metric, sink *seriesSink) error
+}
+
+// collectorFunc is a prometheus.Collector of one function, unchecked.
+type collectorFunc func(ch chan<- prometheus.Metric)
+
+func (f collectorFunc) Describe(chan<- *prometheus.Desc)    {}
+func (f collectorFunc) Collect(ch chan<- prometheus.Metric) { f(ch) }
+
+// MergeFamilies merges sets of families gathered apart. Disjoint sets (the
+// usual case) are concatenated and sorted; a name in several sets is merged
+// and checked by prometheus.Gatherers.
+func MergeFamilies(sets ...[]*dto.MetricFamily) ([]*dto.MetricFamily, error) {
+	n := 0
+	for _, s := range sets {
+		n += len(s)
+	}
+	all := make([]*dto.MetricFamily, 0, n)
+	seen := make(map[string]bool, n)
+	for _, s := range sets {
+		for _, mf := range s {
+			if seen[mf.GetName()] {
+				merged := make(prometheus.Gatherers, len(sets))
+				for i, s := range sets {
+					merged[i] = gathered(s)
+				}
+				return merged.Gather()
+			}
+			seen[mf.GetName()] = true
+			all = append(all, mf)
+		}
+	}
+	slices.SortFunc(all, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
+	return all, nil
+}
+
+// gathered is an already gathered result.
+type gathered []*dto.MetricFamily
+
+func (g gathered) Gather() ([]*dto.MetricFamily, error) { return g, nil }
+
+func execute(ctx context.Context, name string, col Collector, ch chan<- prometheus.Metric, sink *seriesSink, logger log.Logger) {
 	begin := time.Now()
-	err := col.Update(ctx, ch)
+	var err error
+	if sc, ok := col.(seriesCollector); ok && sink != nil {
+		err = sc.updateSeries(ctx, ch, sink)
+	} else {
+		err = col.Update(ctx, ch)
+	}
 	duration := time.Since(begin)
 	success := 1.0
 	if err != nil {
@@ -244,6 +347,7 @@ func execute(ctx context.Context, name string, col Collector, ch chan<- promethe
 type typedDesc struct {
 	desc      *prometheus.Desc
 	valueType prometheus.ValueType
+	fam       *famDesc
 }
 
 func (d *typedDesc) mustNewConstMetric(value float64, labels ...string) prometheus.Metric {

@@ -34,7 +34,7 @@ func init() {
 			return nil, errors.New("no ZooKeeper servers given")
 		}
 		d := func(name, help string) typedDesc {
-			return typedDesc{prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", name), help, []string{"server"}, nil), prometheus.GaugeValue}
+			return newTypedDesc(name, help, prometheus.GaugeValue, "server")
 		}
 		return &connectionsCollector{
 			servers:     cfg.Servers,

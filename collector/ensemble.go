@@ -39,7 +39,11 @@ var serverStates = []string{"leader", "follower", "observer", "standalone", "loo
 
 func init() {
 	registerCollector("ensemble", defaultEnabled, func(cfg Config, logger log.Logger) (Collector, error) {
-		return NewEnsembleCollector(cfg, logger)
+		c, err := NewEnsembleCollector(cfg, logger)
+		if err != nil || cfg.ProbeReuse <= 0 {
+			return c, err
+		}
+		return newReusingEnsemble(c, cfg.ProbeReuse), nil
 	})
 }
 
@@ -50,9 +54,13 @@ type ensembleDescs struct {
 	leaderChanges, votersUp                                    typedDesc
 }
 
-func newEnsembleDescs() *ensembleDescs {
+// newEnsembleDescs returns the collector's own descriptors, reserving
+// their names in mntr so that no mntr field takes them.
+func newEnsembleDescs(mntr *descCache) *ensembleDescs {
 	d := func(name, help string, vt prometheus.ValueType, labels ...string) typedDesc {
-		return typedDesc{prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", name), help, labels, nil), vt}
+		td := newTypedDesc(name, help, vt, labels...)
+		mntr.reserve(td.fam)
+		return td
 	}
 	g, c := prometheus.GaugeValue, prometheus.CounterValue
 	return &ensembleDescs{
@@ -121,11 +129,13 @@ func NewEnsembleCollector(cfg Config, logger log.Logger) (*EnsembleCollector, er
 	default:
 		return nil, errors.New("unknown transport " + strconv.Quote(cfg.Transport) + " (want 4lw or admin)")
 	}
-	return &EnsembleCollector{
-		servers: cfg.Servers, prober: prober, logger: logger, d: newEnsembleDescs(),
+	c := &EnsembleCollector{
+		servers: cfg.Servers, prober: prober, logger: logger,
 		conf: map[string]confEntry{}, ids: map[string]int{}, lastSeen: map[string]time.Time{},
 		probeErrors: map[[2]string]float64{}, refusalLogged: map[string]bool{},
-	}, nil
+	}
+	c.d = newEnsembleDescs(&c.mntr)
+	return c, nil
 }
 
 func adminAddr(m map[string]string) func(string) string {
@@ -143,9 +153,16 @@ func adminAddr(m map[string]string) func(string) string {
 
 // Update implements Collector.
 func (c *EnsembleCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+	return c.updateSeries(ctx, ch, nil)
+}
+
+// updateSeries implements seriesCollector: the series go to sink, or,
+// without one, to ch as metrics.
+func (c *EnsembleCollector) updateSeries(ctx context.Context, ch chan<- prometheus.Metric, sink *seriesSink) error {
 	now := time.Now()
 	servers, dyn := c.targets()
 	statuses := make([]*fourlw.Status, len(servers))
+	defer releaseMntr(statuses)
 	var wg sync.WaitGroup
 	for i, addr := range servers {
 		wg.Add(1)
@@ -156,9 +173,7 @@ func (c *EnsembleCollector) Update(ctx context.Context, ch chan<- prometheus.Met
 			// A member's mntr metrics depend on nothing else: send them
 			// while slower members are still answering.
 			if st.Mntr != nil {
-				for _, m := range mntrMetrics(st.Addr, st.Mntr, &c.mntr) {
-					ch <- m
-				}
+				c.emitMntr(ch, sink, st.Addr, st.Mntr)
 			}
 		}(i, addr)
 	}
@@ -184,14 +199,19 @@ func (c *EnsembleCollector) Update(ctx context.Context, ch chan<- prometheus.Met
 			leaderIdx = i
 		}
 	}
+	e := newEmitter(ch, sink, &c.mntr)
 	for i, st := range statuses {
-		c.emitMember(ch, st, modes[i])
+		c.emitMember(e, st, modes[i])
+		if st.Up && st.Mntr == nil && st.Srvr != nil {
+			// mntr refused: what srvr gives, under the names mntr would use.
+			c.emitMntr(ch, sink, st.Addr, srvrFields(st.Srvr))
+		}
 	}
 	var leader *fourlw.Status
 	if leaders == 1 {
 		leader = statuses[leaderIdx]
 		c.trackLeader(leader)
-		c.emitLag(ch, leader, statuses, modes)
+		c.emitLag(e, leader, statuses, modes)
 	}
 	quorum, members := c.quorum(modes, dyn)
 	synced, haveSynced := syncedVoters(leader, statuses, modes)
@@ -200,20 +220,45 @@ func (c *EnsembleCollector) Update(ctx context.Context, ch chan<- prometheus.Met
 		hasQuorum = 1
 	}
 	d := c.d
-	ch <- d.members.mustNewConstMetric(float64(members))
-	ch <- d.membersUp.mustNewConstMetric(float64(up))
-	ch <- d.votersUp.mustNewConstMetric(float64(votersUp))
-	ch <- d.leaders.mustNewConstMetric(float64(leaders))
-	ch <- d.quorumSize.mustNewConstMetric(float64(quorum))
-	ch <- d.hasQuorum.mustNewConstMetric(hasQuorum)
+	e.emit(d.members, float64(members))
+	e.emit(d.membersUp, float64(up))
+	e.emit(d.votersUp, float64(votersUp))
+	e.emit(d.leaders, float64(leaders))
+	e.emit(d.quorumSize, float64(quorum))
+	e.emit(d.hasQuorum, hasQuorum)
 	if haveSynced {
-		ch <- d.synced.mustNewConstMetric(float64(synced))
+		e.emit(d.synced, float64(synced))
 	}
-	ch <- d.leaderChanges.mustNewConstMetric(c.leaderChanges)
+	e.emit(d.leaderChanges, c.leaderChanges)
 	if up == 0 {
 		return errors.New("no ensemble member answered")
 	}
 	return nil
+}
+
+// releaseMntr recycles the parsed mntr answers once a scrape has turned
+// them into series (which keep no reference to them).
+func releaseMntr(statuses []*fourlw.Status) {
+	for _, st := range statuses {
+		if st != nil {
+			fourlw.ReleaseFields(st.Mntr)
+			st.Mntr = nil
+		}
+	}
+}
+
+// emitMntr sends the series of one member's mntr fields: into a buffer of
+// sink, or as metrics to ch.
+func (c *EnsembleCollector) emitMntr(ch chan<- prometheus.Metric, sink *seriesSink, server string, fields []fourlw.Field) {
+	if sink != nil {
+		mntrSeries(server, fields, &c.mntr, sink.buf())
+		return
+	}
+	b := &memberBuf{sumIndex: map[*summaryMeta]int{}, hasCnt: map[string]bool{}}
+	mntrSeries(server, fields, &c.mntr, b)
+	for _, s := range b.series {
+		ch <- seriesMetric{s}
+	}
 }
 
 // needConf reports whether to ask addr for conf: when its answer is stale,
@@ -280,39 +325,39 @@ func inferModes(statuses []*fourlw.Status) []string {
 	return modes
 }
 
-func (c *EnsembleCollector) emitMember(ch chan<- prometheus.Metric, st *fourlw.Status, mode string) {
+func (c *EnsembleCollector) emitMember(e *emitter, st *fourlw.Status, mode string) {
 	d := c.d
 	up := 0.0
 	if st.Up {
 		up = 1
 	}
-	ch <- d.up.mustNewConstMetric(up, st.Addr)
-	ch <- d.probeDuration.mustNewConstMetric(st.Duration.Seconds(), st.Addr)
+	e.emit(d.up, up, st.Addr)
+	e.emit(d.probeDuration, st.Duration.Seconds(), st.Addr)
 	if t, ok := c.lastSeen[st.Addr]; ok {
-		ch <- d.lastSeen.mustNewConstMetric(float64(t.UnixNano())/1e9, st.Addr)
+		e.emit(d.lastSeen, float64(t.UnixNano())/1e9, st.Addr)
 	}
 	for _, s := range serverStates {
 		v := 0.0
 		if s == mode {
 			v = 1
 		}
-		ch <- d.state.mustNewConstMetric(v, st.Addr, s)
+		e.emit(d.state, v, st.Addr, s)
 	}
 	isLeader := 0.0
 	if mode == "leader" || mode == "standalone" {
 		isLeader = 1
 	}
-	ch <- d.isLeader.mustNewConstMetric(isLeader, st.Addr)
+	e.emit(d.isLeader, isLeader, st.Addr)
 	for cmd, ok := range st.Allowed {
 		v := 0.0
 		if ok {
 			v = 1
 		}
-		ch <- d.allowed.mustNewConstMetric(v, st.Addr, cmd)
+		e.emit(d.allowed, v, st.Addr, cmd)
 	}
 	for k, v := range c.probeErrors {
 		if k[0] == st.Addr {
-			ch <- d.probeErrors.mustNewConstMetric(v, k[0], k[1])
+			e.emit(d.probeErrors, v, k[0], k[1])
 		}
 	}
 	if !st.Up {
@@ -322,16 +367,10 @@ func (c *EnsembleCollector) emitMember(ch chan<- prometheus.Metric, st *fourlw.S
 	if e, ok := c.conf[st.Addr]; ok && e.conf.ServerID >= 0 {
 		id = strconv.Itoa(e.conf.ServerID)
 	}
-	ch <- d.info.mustNewConstMetric(1, st.Addr, st.Version(), id)
+	e.emit(d.info, 1, st.Addr, st.Version(), id)
 	if st.Srvr != nil {
-		ch <- d.epoch.mustNewConstMetric(float64(st.Srvr.Zxid.Epoch()), st.Addr)
-		ch <- d.counter.mustNewConstMetric(float64(st.Srvr.Zxid.Counter()), st.Addr)
-	}
-	if st.Mntr == nil && st.Srvr != nil {
-		// mntr refused: what srvr gives, under the names mntr would use.
-		for _, m := range mntrMetrics(st.Addr, srvrFields(st.Srvr), &c.mntr) {
-			ch <- m
-		}
+		e.emit(d.epoch, float64(st.Srvr.Zxid.Epoch()), st.Addr)
+		e.emit(d.counter, float64(st.Srvr.Zxid.Counter()), st.Addr)
 	}
 }
 
@@ -347,7 +386,7 @@ func srvrFields(s *fourlw.Srvr) []fourlw.Field {
 }
 
 // emitLag reports each follower's distance from the leader's zxid.
-func (c *EnsembleCollector) emitLag(ch chan<- prometheus.Metric, leader *fourlw.Status, statuses []*fourlw.Status, modes []string) {
+func (c *EnsembleCollector) emitLag(e *emitter, leader *fourlw.Status, statuses []*fourlw.Status, modes []string) {
 	if leader.Srvr == nil {
 		return
 	}
@@ -357,9 +396,9 @@ func (c *EnsembleCollector) emitLag(ch chan<- prometheus.Metric, leader *fourlw.
 		}
 		lag, behind, ok := followerLag(leader.Srvr.Zxid, st)
 		if ok {
-			ch <- c.d.lag.mustNewConstMetric(float64(lag), st.Addr)
+			e.emit(c.d.lag, float64(lag), st.Addr)
 		}
-		ch <- c.d.epochBehind.mustNewConstMetric(behind, st.Addr)
+		e.emit(c.d.epochBehind, behind, st.Addr)
 	}
 }
 

@@ -25,9 +25,9 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 
+	"github.com/zkwatch/zkwatch/internal/exposition"
 	"github.com/zkwatch/zkwatch/internal/fourlw"
 	"github.com/zkwatch/zkwatch/internal/zktest"
 )
@@ -67,14 +67,14 @@ func benchmarkScrape(b *testing.B, members int) {
 		b.Fatal(err)
 	}
 	defer zk.Close()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(zk)
-	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	scrape := func() {
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-		if rec.Code != 200 || rec.Body.Len() == 0 {
-			b.Fatalf("scrape: %d", rec.Code)
+		mfs, err := zk.Gather(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := exposition.Write(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil), mfs); err != nil || rec.Body.Len() == 0 {
+			b.Fatalf("scrape: %v", err)
 		}
 	}
 	for i := 0; i < 100; i++ {
@@ -105,7 +105,12 @@ func BenchmarkScrape5Members(b *testing.B) { benchmarkScrape(b, 5) }
 
 // BenchmarkFixtureScrape measures the exporter's own share of a scrape:
 // three in-process members answering captured 3.8 fixtures, so that the
-// time is parsing, typing and exposition rather than JVM work.
+// time is parsing, typing and exposition rather than JVM work. A scrape is
+// what /metrics and /probe do: Gather, then the text exposition, written
+// to a ResponseWriter that counts and discards (a socket's send buffer, not
+// a growing in-memory copy of the body as httptest.ResponseRecorder keeps).
+// Each iteration also fetches mntr and srvr from every member at once
+// without parsing (timer stopped), and the ratio of the medians is reported.
 func BenchmarkFixtureScrape(b *testing.B) {
 	var addrs []string
 	for _, p := range []string{"leader", "follower", "follower"} {
@@ -128,16 +133,59 @@ func BenchmarkFixtureScrape(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(zk)
-	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	w := &discardWriter{header: http.Header{}}
+	scrape := func() {
+		if err := zk.GatherFunc(context.Background(), func(mfs []*dto.MetricFamily) error {
+			return exposition.Write(w, req, mfs)
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var bare, full []time.Duration
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-		if rec.Code != 200 {
-			b.Fatal(rec.Code)
+		b.StopTimer()
+		t0 := time.Now()
+		bareFetch(b, addrs, "mntr", "srvr")
+		bare = append(bare, time.Since(t0))
+		b.StartTimer()
+		t1 := time.Now()
+		scrape()
+		full = append(full, time.Since(t1))
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(w.n)/float64(b.N), "body-B")
+	b.ReportMetric(float64(median(full))/float64(median(bare)), "x-bare-fetch")
+}
+
+// bareFetch sends cmds to every member at once and reads the answers.
+func bareFetch(b *testing.B, addrs []string, cmds ...string) {
+	var wg sync.WaitGroup
+	for _, a := range addrs {
+		for _, cmd := range cmds {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := fourlw.Do(context.Background(), a, cmd, 0); err != nil {
+					b.Error(err)
+				}
+			}()
 		}
 	}
+	wg.Wait()
+}
+
+// discardWriter is an http.ResponseWriter that counts what it is given.
+type discardWriter struct {
+	header http.Header
+	n      int64
+}
+
+func (w *discardWriter) Header() http.Header { return w.header }
+func (w *discardWriter) WriteHeader(int)     {}
+func (w *discardWriter) Write(p []byte) (int, error) {
+	w.n += int64(len(p))
+	return len(p), nil
 }

@@ -54,20 +54,20 @@ func NewGroupCollector(cfg Config, logger log.Logger) (Collector, error) {
 	gm := []string{"group", "member"}
 	return &groupCollector{
 		watchCollector: wc,
-		members: typedDesc{prometheus.NewDesc("zookeeper_group_members",
-			"Members (children) present in the group.", g, nil), prometheus.GaugeValue},
-		up: typedDesc{prometheus.NewDesc("zookeeper_group_member_up",
-			"1 if the member is present, 0 if it left (kept until forget-after) or is expected but missing.", gm, nil), prometheus.GaugeValue},
-		changes: typedDesc{prometheus.NewDesc("zookeeper_group_member_changes_total",
-			"Members that joined or left the group since the exporter started.", []string{"group", "change"}, nil), prometheus.CounterValue},
-		since: typedDesc{prometheus.NewDesc("zookeeper_group_member_since_timestamp_seconds",
-			"Creation time of the member's znode.", gm, nil), prometheus.GaugeValue},
-		lastChange: typedDesc{prometheus.NewDesc("zookeeper_group_last_change_timestamp_seconds",
-			"Time of the last join or leave seen in the group.", g, nil), prometheus.GaugeValue},
-		info: typedDesc{prometheus.NewDesc("zookeeper_group_member_info",
-			"Host and IP a member published in its znode's data (JSON or host:ip text).", []string{"group", "member", "host", "ip"}, nil), prometheus.GaugeValue},
-		expected: typedDesc{prometheus.NewDesc("zookeeper_group_expected_members",
-			"Configured expected number of members.", g, nil), prometheus.GaugeValue},
+		members: newTypedDesc("group_members",
+			"Members (children) present in the group.", prometheus.GaugeValue, g...),
+		up: newTypedDesc("group_member_up",
+			"1 if the member is present, 0 if it left (kept until forget-after) or is expected but missing.", prometheus.GaugeValue, gm...),
+		changes: newTypedDesc("group_member_changes_total",
+			"Members that joined or left the group since the exporter started.", prometheus.CounterValue, "group", "change"),
+		since: newTypedDesc("group_member_since_timestamp_seconds",
+			"Creation time of the member's znode.", prometheus.GaugeValue, gm...),
+		lastChange: newTypedDesc("group_last_change_timestamp_seconds",
+			"Time of the last join or leave seen in the group.", prometheus.GaugeValue, g...),
+		info: newTypedDesc("group_member_info",
+			"Host and IP a member published in its znode's data (JSON or host:ip text).", prometheus.GaugeValue, "group", "member", "host", "ip"),
+		expected: newTypedDesc("group_expected_members",
+			"Configured expected number of members.", prometheus.GaugeValue, g...),
 	}, nil
 }
 
@@ -94,11 +94,11 @@ type departedMember struct {
 type memberInfo struct{ host, ip string }
 
 func (w *watcher) groupSpec(g watchconfig.Group) itemSpec {
-	forget := *watchForgetAfter
+	forget := w.opts.ForgetAfter
 	if g.ForgetAfter > 0 {
 		forget = time.Duration(g.ForgetAfter)
 	}
-	limit := maxMembers(g.MaxMembers)
+	limit := w.maxMembers(g.MaxMembers)
 	set := func(it *groupItem) {
 		it.mu.Lock()
 		defer it.mu.Unlock()
@@ -171,120 +171,80 @@ func (g *groupItem) onChange(v *treecache.View, changes []treecache.Change) {
 }
 
 // Update implements Collector.
-func (c *groupCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
+func (c *groupCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+	return c.updateSeries(ctx, ch, nil)
+}
+
+// updateSeries implements seriesCollector. Label pairs are not cached: a
+// group's members come and go.
+func (c *groupCollector) updateSeries(_ context.Context, ch chan<- prometheus.Metric, sink *seriesSink) error {
 	now := time.Now()
+	e := newEmitter(ch, sink, nil)
 	c.w.each("group", func(wi watchItem) {
-		wi.(*groupItem).collect(c, now, ch)
+		wi.(*groupItem).collect(c, now, e)
 	})
 	return nil
 }
 
-func (g *groupItem) collect(c *groupCollector, now time.Time, ch chan<- prometheus.Metric) {
+func (g *groupItem) collect(c *groupCollector, now time.Time, e *emitter) {
 	name := g.lc.path
+	group := labelPair(&labelGroup, name)
 	g.lc.cache.Read(func(v *treecache.View) {
 		g.mu.Lock()
 		defer g.mu.Unlock()
-		ch <- c.members.mustNewConstMetric(float64(v.Total), name)
-		c.collectPresent(name, v.Children, ch)
-		for member, d := range g.departed {
-			if _, back := v.Children[member]; back {
-				delete(g.departed, member)
-				continue
-			}
-			if !g.expectedSet[member] && g.forgetAfter > 0 && now.Sub(d.leftAt) > g.forgetAfter {
-				delete(g.departed, member)
-				continue
-			}
-			ch <- c.up.mustNewConstMetric(0, name, labelSafe(member))
+		e.emit(c.members, float64(v.Total), name)
+		// In label order: the registry sorts each family, which is
+		// cheap for input already in order.
+		names := make([]string, 0, len(v.Children))
+		for member := range v.Children {
+			names = append(names, member)
 		}
-		for _, member := range g.expected {
-			_, present := v.Children[member]
-			_, gone := g.departed[member]
-			if !present && !gone {
-				ch <- c.up.mustNewConstMetric(0, name, labelSafe(member))
+		slices.Sort(names)
+		s := newPairSlab(len(names))
+		for _, member := range names {
+			n := v.Children[member]
+			m := s.pair(&labelMember, labelSafe(member))
+			labels := s.labels(group, m)
+			e.emitPairs(c.up, 1, labels)
+			e.emitPairs(c.since, millis(n.Ctime), labels)
+			if mi, ok := n.Value.(*memberInfo); ok && mi != nil {
+				e.emitPairs(c.info, 1, s.labels(group, s.pair(&labelHost, mi.host), s.pair(&labelIP, mi.ip), m))
 			}
 		}
-		ch <- c.changes.mustNewConstMetric(g.joins, name, "join")
-		ch <- c.changes.mustNewConstMetric(g.leaves, name, "leave")
+		g.collectAbsent(c, now, e, v)
+		e.emit(c.changes, g.joins, name, "join")
+		e.emit(c.changes, g.leaves, name, "leave")
 		if !g.lastChange.IsZero() {
-			ch <- c.lastChange.mustNewConstMetric(float64(g.lastChange.UnixNano())/1e9, name)
+			e.emit(c.lastChange, float64(g.lastChange.UnixNano())/1e9, name)
 		}
 		if g.expectedN > 0 {
-			ch <- c.expected.mustNewConstMetric(float64(g.expectedN), name)
+			e.emit(c.expected, float64(g.expectedN), name)
 		}
 	})
 }
 
-// collectPresent sends the up, since and info series of the members
-// present. At 100,000 members the per-series allocations dominate a scrape,
-// so the label pairs and metrics of a group come from a few slices, and
-// each family is sent in the registry's label order (group, then the other
-// labels by name), which its sort then only has to confirm.
-func (c *groupCollector) collectPresent(group string, children map[string]*treecache.Node, ch chan<- prometheus.Metric) {
-	members := make([]groupMember, 0, len(children))
-	infos := 0
-	for _, n := range children {
-		mi, _ := n.Value.(*memberInfo)
-		if mi != nil {
-			infos++
+// collectAbsent reports members that left (until forgotten) and expected
+// members that never came as member_up 0. g.mu is held.
+func (g *groupItem) collectAbsent(c *groupCollector, now time.Time, e *emitter, v *treecache.View) {
+	name := g.lc.path
+	for member, d := range g.departed {
+		if _, back := v.Children[member]; back {
+			delete(g.departed, member)
+			continue
 		}
-		members = append(members, groupMember{label: labelSafe(n.Name), since: millis(n.Ctime), info: mi})
+		if !g.expectedSet[member] && g.forgetAfter > 0 && now.Sub(d.leftAt) > g.forgetAfter {
+			delete(g.departed, member)
+			continue
+		}
+		e.emit(c.up, 0, name, labelSafe(member))
 	}
-	slices.SortFunc(members, func(a, b groupMember) int { return strings.Compare(a.label, b.label) })
-	groupPair := labelPair(&labelGroup, group)
-	// The up and info series share one gauge of value 1.
-	one := 1.0
-	oneGauge := &dto.Gauge{Value: &one}
-	// Per member: its pair, its since gauge, and the {group, member} slice
-	// shared by up and since; per member with info: host and ip pairs and a
-	// slice of four.
-	pairs := make([]dto.LabelPair, len(members)+2*infos)
-	gauges := make([]dto.Gauge, len(members))
-	ptrs := make([]*dto.LabelPair, 2*len(members)+4*infos)
-	series := make([]sharedLabelsMetric, 2*len(members)+infos)
-	for i := range members {
-		m := &members[i]
-		pairs[i] = dto.LabelPair{Name: &labelMember, Value: &m.label}
-		m.pair = &pairs[i]
-		gauges[i].Value = &m.since
-		labels := ptrs[2*i : 2*i+2 : 2*i+2]
-		labels[0], labels[1] = groupPair, m.pair
-		series[2*i] = sharedLabelsMetric{desc: c.up.desc, labels: labels, gauge: oneGauge}
-		series[2*i+1] = sharedLabelsMetric{desc: c.since.desc, labels: labels, gauge: &gauges[i]}
-		ch <- &series[2*i]
-		ch <- &series[2*i+1]
-	}
-	if infos == 0 {
-		return
-	}
-	pairs, ptrs, series = pairs[len(members):], ptrs[2*len(members):], series[2*len(members):]
-	withInfo := make([]*groupMember, 0, infos)
-	for i := range members {
-		if members[i].info != nil {
-			withInfo = append(withInfo, &members[i])
+	for _, member := range g.expected {
+		_, present := v.Children[member]
+		_, gone := g.departed[member]
+		if !present && !gone {
+			e.emit(c.up, 0, name, labelSafe(member))
 		}
 	}
-	slices.SortFunc(withInfo, func(a, b *groupMember) int {
-		return cmp.Or(strings.Compare(a.info.host, b.info.host), strings.Compare(a.info.ip, b.info.ip),
-			strings.Compare(a.label, b.label))
-	})
-	for i, m := range withInfo {
-		host, ip := &pairs[2*i], &pairs[2*i+1]
-		*host = dto.LabelPair{Name: &labelHost, Value: &m.info.host}
-		*ip = dto.LabelPair{Name: &labelIP, Value: &m.info.ip}
-		labels := ptrs[4*i : 4*i+4 : 4*i+4]
-		labels[0], labels[1], labels[2], labels[3] = groupPair, host, ip, m.pair
-		series[i] = sharedLabelsMetric{desc: c.info.desc, labels: labels, gauge: oneGauge}
-		ch <- &series[i]
-	}
-}
-
-// groupMember is a present member while its series are built.
-type groupMember struct {
-	label string
-	since float64 // seconds
-	info  *memberInfo
-	pair  *dto.LabelPair
 }
 
 // Label names for sharedLabelsMetric.
@@ -299,23 +259,63 @@ func labelPair(name *string, value string) *dto.LabelPair {
 	return &dto.LabelPair{Name: name, Value: &value}
 }
 
-// sharedLabelsMetric is a gauge whose label pairs, and gauge, are shared
-// with other series of the same member and group. At 100,000 members,
-// building three series per member with MustNewConstMetric takes about
-// three times as long. Label pairs must be sorted by name and hold valid
-// UTF-8; the pairs, the gauge and the values they point to must not change
-// once sent.
+// pairSlab hands out the label pairs of a group's members from a few
+// allocations: at 100,000 members, one allocation per pair and per label
+// list was most of the collector's time. Its capacity is fixed, so the
+// pointers it returns stay valid.
+type pairSlab struct {
+	pairs []dto.LabelPair
+	vals  []string
+	ptrs  []*dto.LabelPair
+}
+
+// newPairSlab makes room for members with a member, host and ip pair and
+// two label lists (two and four pairs) each.
+func newPairSlab(members int) *pairSlab {
+	return &pairSlab{
+		pairs: make([]dto.LabelPair, 0, 3*members),
+		vals:  make([]string, 0, 3*members),
+		ptrs:  make([]*dto.LabelPair, 0, 6*members),
+	}
+}
+
+func (s *pairSlab) pair(name *string, value string) *dto.LabelPair {
+	if len(s.pairs) == cap(s.pairs) {
+		return labelPair(name, value)
+	}
+	s.vals = append(s.vals, value)
+	s.pairs = s.pairs[:len(s.pairs)+1]
+	p := &s.pairs[len(s.pairs)-1]
+	p.Name, p.Value = name, &s.vals[len(s.vals)-1]
+	return p
+}
+
+// labels returns a list of the pairs (sorted by name by the caller).
+func (s *pairSlab) labels(pairs ...*dto.LabelPair) []*dto.LabelPair {
+	if len(s.ptrs)+len(pairs) > cap(s.ptrs) {
+		return append([]*dto.LabelPair(nil), pairs...)
+	}
+	start := len(s.ptrs)
+	s.ptrs = append(s.ptrs, pairs...)
+	return s.ptrs[start:len(s.ptrs):len(s.ptrs)]
+}
+
+// sharedLabelsMetric is a gauge whose label pairs are shared with the other
+// series of the same member and group. At 100,000 members, building three
+// series per member with MustNewConstMetric takes about three times as
+// long. Label pairs must be sorted by name and hold valid UTF-8.
 type sharedLabelsMetric struct {
 	desc   *prometheus.Desc
+	value  float64
 	labels []*dto.LabelPair
-	gauge  *dto.Gauge
 }
 
 func (m *sharedLabelsMetric) Desc() *prometheus.Desc { return m.desc }
 
 func (m *sharedLabelsMetric) Write(out *dto.Metric) error {
+	v := m.value
 	out.Label = m.labels
-	out.Gauge = m.gauge
+	out.Gauge = &dto.Gauge{Value: &v}
 	return nil
 }
 

@@ -42,8 +42,7 @@ func TestGroupMembersFollowEphemerals(t *testing.T) {
 	mustCreate(t, owner, "/monitor/demo/web-1", "web-1:10.0.0.1", zk.FlagEphemeral)
 	mustCreate(t, other, "/monitor/demo/web-2", `{"host":"web-2","ip":"10.0.0.2","port":8080}`, zk.FlagEphemeral)
 
-	setWatchFlags(t, watchFlags{groups: []string{"/monitor/demo", "/monitor/absent"}})
-	x := newWatchExporter(t, servers)
+	x := newWatchExporter(t, servers, watchFlags{groups: []string{"/monitor/demo", "/monitor/absent"}})
 	x.waitFor(want{values: map[string]float64{
 		`zookeeper_group_members{group="/monitor/demo"}`:                                               2,
 		`zookeeper_group_member_up{group="/monitor/demo",member="web-1"}`:                              1,
@@ -111,8 +110,7 @@ func TestGroupViewSurvivesSessionExpiry(t *testing.T) {
 	for _, m := range []string{"a", "b", "c"} {
 		mustCreate(t, actor, "/monitor/blind/"+m, "", zk.FlagEphemeral)
 	}
-	setWatchFlags(t, watchFlags{groups: []string{"/monitor/blind"}, sessionTimout: 2 * time.Second})
-	x := newWatchExporter(t, proxy.Addrs())
+	x := newWatchExporter(t, proxy.Addrs(), watchFlags{groups: []string{"/monitor/blind"}, sessionTimout: 2 * time.Second})
 	x.waitFor(want{values: map[string]float64{
 		`zookeeper_group_members{group="/monitor/blind"}`: 3,
 		`zookeeper_watch_synced{root="/monitor/blind"}`:   1,

@@ -15,13 +15,11 @@ package collector
 
 import (
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/zkwatch/zkwatch/internal/fourlw"
 )
@@ -90,24 +88,24 @@ var (
 
 // summaryMeta is what does not change between scrapes about a summary.
 type summaryMeta struct {
-	name                   string // metric name without namespace, with unit
-	labelName, labelValue  string // "" or the summary-set label
-	scale                  float64
-	desc, minDesc, maxDesc *prometheus.Desc
+	name                  string // metric name without namespace, with unit
+	labelName, labelValue string // "" or the summary-set label
+	scale                 float64
+	fam, minFam, maxFam   *famDesc // nil when the name is taken by another family
 }
 
 // fieldInfo is the cached classification of one mntr key.
 type fieldInfo struct {
 	summary *summaryMeta // nil for a flat field
 	part    string       // avg, min, max, cnt, sum, p50, ...
-	desc    *prometheus.Desc
-	vt      prometheus.ValueType
+	fam     *famDesc     // flat field; nil when its name is taken
 	scale   float64
 	skip    bool
 }
 
 // summaryValues gathers one scrape's values of a summary.
 type summaryValues struct {
+	meta                 *summaryMeta
 	count, sum, min, max float64
 	haveMin, haveMax     bool
 	quantiles            [4]float64
@@ -117,72 +115,87 @@ type summaryValues struct {
 var quantileIndex = map[string]int{"p50": 0, "p95": 1, "p99": 2, "p999": 3}
 var quantiles = [4]float64{0.5, 0.95, 0.99, 0.999}
 
-// mntrMetrics builds the metrics of one server's mntr fields. Every metric
-// carries the server label, and summary sets one label more.
-func mntrMetrics(server string, fields []fourlw.Field, descs *descCache) []prometheus.Metric {
-	hasCnt := make(map[string]bool, 64)
+// mntrSeries appends the series of one server's mntr fields to b. Every
+// series carries the server label, and summary sets one label more. The
+// label pairs and families come from descs.
+func mntrSeries(server string, fields []fourlw.Field, descs *descCache, b *memberBuf) {
+	clear(b.hasCnt)
 	for _, f := range fields {
 		if rest, ok := strings.CutPrefix(f.Key, "zk_cnt_"); ok && f.Numeric {
-			hasCnt[rest] = true
+			b.hasCnt[rest] = true
 		}
 	}
 	serverLabels := descs.labels([]string{"server"}, []string{server})
-	out := make([]prometheus.Metric, 0, len(fields))
-	summaries := map[*summaryMeta]*summaryValues{}
-	var order []*summaryMeta
+	b.sums = b.sums[:0]
+	clear(b.sumIndex)
 	// The metrics provider's labelled keys, and the flat keys its summaries took.
-	provider, taken := descs.provider.metrics(server, fields, descs)
+	provider, taken := descs.provider.series(server, fields, descs)
 	for _, f := range fields {
 		if !f.Numeric || len(f.Labels) > 0 || taken[f.Key] {
 			continue
 		}
-		fi := descs.field(f.Key, hasCnt)
+		fi := descs.field(f.Key, b.hasCnt)
 		switch {
 		case fi.skip:
 		case fi.summary == nil:
-			out = append(out, &constMetric{desc: fi.desc, labels: serverLabels, vt: fi.vt, value: f.Value * fi.scale})
-		default:
-			sv := summaries[fi.summary]
-			if sv == nil {
-				sv = &summaryValues{}
-				summaries[fi.summary] = sv
-				order = append(order, fi.summary)
+			if fi.fam != nil {
+				b.series = append(b.series, series{fam: fi.fam, labels: serverLabels, value: f.Value * fi.scale})
 			}
-			sv.add(fi.part, f.Value)
+		default:
+			i, ok := b.sumIndex[fi.summary]
+			if !ok {
+				i = len(b.sums)
+				b.sumIndex[fi.summary] = i
+				b.sums = append(b.sums, summaryValues{meta: fi.summary})
+			}
+			b.sums[i].add(fi.part, f.Value)
 		}
 	}
-	out = append(out, provider...)
-	for _, sm := range order {
-		sv := summaries[sm]
-		names, values := []string{"server"}, []string{server}
-		if sm.labelName != "" {
-			names, values = append(names, sm.labelName), append(values, sm.labelValue)
+	b.series = append(b.series, provider...)
+	b.appendSummaries(server, descs)
+}
+
+// appendSummaries turns the gathered summaries into series: each a
+// Prometheus summary plus its minimum and maximum gauges. Their dto values
+// live in b.
+func (b *memberBuf) appendSummaries(server string, descs *descCache) {
+	n := len(b.sums)
+	b.dsums, b.counts, b.floats = grow(b.dsums, n), grow(b.counts, n), grow(b.floats, 5*n) // sum and four quantiles each
+	b.dq, b.qptrs = grow(b.dq, 4*n), grow(b.qptrs, 4*n)
+	for i := range b.sums {
+		sv, sm := &b.sums[i], b.sums[i].meta
+		if sm.fam == nil {
+			continue
 		}
-		labels := descs.labels(names, values)
-		count, sum := uint64(sv.count), sv.sum*sm.scale
-		dsum := &dto.Summary{SampleCount: &count, SampleSum: &sum}
+		labels := descs.summaryLabels(server, sm)
+		b.counts[i], b.floats[5*i] = uint64(sv.count), sv.sum*sm.scale
+		ds := &b.dsums[i]
+		ds.SampleCount, ds.SampleSum, ds.Quantile, ds.CreatedTimestamp = &b.counts[i], &b.floats[5*i], nil, nil
 		// ZooKeeper prints quantiles, minimum and maximum of an empty window
 		// as 0: leave them out.
-		if count > 0 {
-			for i := range quantiles {
-				if sv.haveQ[i] {
-					v := sv.quantiles[i] * sm.scale
-					dsum.Quantile = append(dsum.Quantile, &dto.Quantile{Quantile: &quantiles[i], Value: &v})
+		if b.counts[i] > 0 {
+			qs := b.qptrs[4*i : 4*i : 4*i+4]
+			for j := range quantiles {
+				if sv.haveQ[j] {
+					v, q := &b.floats[5*i+1+j], &b.dq[4*i+j]
+					*v = sv.quantiles[j] * sm.scale
+					q.Quantile, q.Value = &quantiles[j], v
+					qs = append(qs, q)
 				}
 			}
+			ds.Quantile = qs
 		}
-		out = append(out, &constMetric{desc: sm.desc, labels: labels, summary: dsum})
-		if count == 0 {
+		b.series = append(b.series, series{fam: sm.fam, labels: labels, summary: ds})
+		if b.counts[i] == 0 {
 			continue // min and max of nothing are not zero
 		}
-		if sv.haveMin {
-			out = append(out, &constMetric{desc: sm.minDesc, labels: labels, vt: prometheus.GaugeValue, value: sv.min * sm.scale})
+		if sv.haveMin && sm.minFam != nil {
+			b.series = append(b.series, series{fam: sm.minFam, labels: labels, value: sv.min * sm.scale})
 		}
-		if sv.haveMax {
-			out = append(out, &constMetric{desc: sm.maxDesc, labels: labels, vt: prometheus.GaugeValue, value: sv.max * sm.scale})
+		if sv.haveMax && sm.maxFam != nil {
+			b.series = append(b.series, series{fam: sm.maxFam, labels: labels, value: sv.max * sm.scale})
 		}
 	}
-	return out
 }
 
 // classify works out what an mntr key is. A key zk_<prefix>_<rest> belongs
@@ -201,7 +214,11 @@ func (c *descCache) classify(key string, hasCnt map[string]bool) *fieldInfo {
 		return &fieldInfo{summary: sm, part: p, skip: p == "avg"} // avg = sum/count
 	}
 	name, vt, scale := flatField(key)
-	return &fieldInfo{desc: c.descLocked(name, "ZooKeeper mntr field "+key+".", "server"), vt: vt, scale: scale}
+	typ := dto.MetricType_GAUGE
+	if vt == prometheus.CounterValue {
+		typ = dto.MetricType_COUNTER
+	}
+	return &fieldInfo{fam: c.famLocked(name, "ZooKeeper mntr field "+key+".", typ, "server"), scale: scale}
 }
 
 func (c *descCache) newSummary(key string) *summaryMeta {
@@ -220,9 +237,9 @@ func (c *descCache) newSummary(key string) *summaryMeta {
 	}
 	help := "ZooKeeper mntr summary " + name + "."
 	base, unit := splitUnit(name)
-	sm.desc = c.descLocked(name, help, labels...)
-	sm.minDesc = c.descLocked(base+"_min"+unit, help+" Minimum.", labels...)
-	sm.maxDesc = c.descLocked(base+"_max"+unit, help+" Maximum.", labels...)
+	sm.fam = c.famLocked(name, help, dto.MetricType_SUMMARY, labels...)
+	sm.minFam = c.famLocked(base+"_min"+unit, help+" Minimum.", dto.MetricType_GAUGE, labels...)
+	sm.maxFam = c.famLocked(base+"_max"+unit, help+" Maximum.", dto.MetricType_GAUGE, labels...)
 	return sm
 }
 
@@ -279,13 +296,16 @@ func splitUnit(name string) (string, string) {
 	return name, ""
 }
 
-// descCache keeps descriptors and label pairs across scrapes: the mntr
-// field set is large and stable, and building descriptors and label pairs
-// anew dominated the CPU time of a scrape.
+// descCache keeps families, descriptors and label pairs across scrapes:
+// the mntr field set is large and stable, and building descriptors and
+// label pairs anew dominated the CPU time of a scrape.
 type descCache struct {
 	mu        sync.Mutex
-	descs     map[string]*prometheus.Desc
+	fams      map[string]*famDesc
 	pairs     map[string][]*dto.LabelPair
+	sumPairs  map[summaryLabelKey][]*dto.LabelPair
+	famPairs  map[famLabelKey][]*dto.LabelPair
+	reserved  map[string]bool       // names of families built elsewhere
 	fields    map[string]*fieldInfo // keys of flat fields
 	inSummary map[string]*fieldInfo // keys whose zk_cnt_ twin is present
 	summaries map[string]*summaryMeta
@@ -319,61 +339,113 @@ func (c *descCache) labels(names, values []string) []*dto.LabelPair {
 	key := strings.Join(names, "\xff") + "\xfe" + strings.Join(values, "\xff")
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.labelsLocked(key, names, values)
+}
+
+// summaryLabels returns the label pairs of a summary of server.
+func (c *descCache) summaryLabels(server string, sm *summaryMeta) []*dto.LabelPair {
+	k := summaryLabelKey{server, sm}
+	c.mu.Lock()
+	p, ok := c.sumPairs[k]
+	c.mu.Unlock()
+	if ok {
+		return p
+	}
+	if sm.labelName == "" {
+		p = c.labels([]string{"server"}, []string{server})
+	} else {
+		p = c.labels([]string{"server", sm.labelName}, []string{server, sm.labelValue})
+	}
+	c.mu.Lock()
+	if c.sumPairs == nil {
+		c.sumPairs = map[summaryLabelKey][]*dto.LabelPair{}
+	}
+	c.sumPairs[k] = p
+	c.mu.Unlock()
+	return p
+}
+
+// famLabels returns the label pairs of a series of f (up to three labels
+// are cached without building a key).
+func (c *descCache) famLabels(f *famDesc, values ...string) []*dto.LabelPair {
+	if len(values) > len(famLabelKey{}.values) {
+		return c.labels(f.labels, values)
+	}
+	k := famLabelKey{fam: f}
+	copy(k.values[:], values)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.famPairs[k]; ok {
+		return p
+	}
+	if c.famPairs == nil {
+		c.famPairs = map[famLabelKey][]*dto.LabelPair{}
+	}
+	key := strings.Join(f.labels, "\xff") + "\xfe" + strings.Join(values, "\xff")
+	p := c.labelsLocked(key, f.labels, values)
+	c.famPairs[k] = p
+	return p
+}
+
+type famLabelKey struct {
+	fam    *famDesc
+	values [3]string
+}
+
+type summaryLabelKey struct {
+	server string
+	sm     *summaryMeta
+}
+
+func (c *descCache) labelsLocked(key string, names, values []string) []*dto.LabelPair {
 	if p, ok := c.pairs[key]; ok {
 		return p
 	}
 	if c.pairs == nil {
 		c.pairs = map[string][]*dto.LabelPair{}
 	}
-	p := make([]*dto.LabelPair, len(names))
-	for i := range names {
-		p[i] = &dto.LabelPair{Name: &names[i], Value: proto.String(strings.ToValidUTF8(values[i], "\uFFFD"))}
-	}
-	sort.Slice(p, func(i, j int) bool { return p[i].GetName() < p[j].GetName() })
+	p := makeLabelPairs(names, values)
 	c.pairs[key] = p
 	return p
 }
 
-// constMetric is a prometheus.Metric whose label pairs come from descCache.
-type constMetric struct {
-	desc    *prometheus.Desc
-	labels  []*dto.LabelPair
-	vt      prometheus.ValueType
-	value   float64
-	summary *dto.Summary
-}
-
-func (m *constMetric) Desc() *prometheus.Desc { return m.desc }
-
-func (m *constMetric) Write(out *dto.Metric) error {
-	out.Label = m.labels
-	switch {
-	case m.summary != nil:
-		out.Summary = m.summary
-	case m.vt == prometheus.CounterValue:
-		out.Counter = &dto.Counter{Value: &m.value}
-	default:
-		out.Gauge = &dto.Gauge{Value: &m.value}
-	}
-	return nil
-}
-
-// get returns the cached descriptor of name with the given labels.
-func (c *descCache) get(name, help string, labels ...string) *prometheus.Desc {
+// reserve records a family built elsewhere, so that no mntr field takes
+// its name.
+func (c *descCache) reserve(f *famDesc) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.descLocked(name, help, labels...)
+	if c.reserved == nil {
+		c.reserved = map[string]bool{}
+	}
+	c.reserved[strings.TrimPrefix(f.name, Namespace+"_")] = true
 }
 
-func (c *descCache) descLocked(name, help string, labels ...string) *prometheus.Desc {
-	key := name + "\xff" + strings.Join(labels, "\xff")
-	if d, ok := c.descs[key]; ok {
-		return d
+// fam returns the family called zookeeper_<name>, creating it; nil when
+// the name is taken (see famLocked).
+func (c *descCache) fam(name, help string, typ dto.MetricType, labels ...string) *famDesc {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.famLocked(name, help, typ, labels...)
+}
+
+// famLocked returns the family called zookeeper_<name>, creating it. A
+// name already taken with another type or other label names gives nil: the
+// field is left out rather than exposed inconsistently (which the registry
+// used to reject at every scrape).
+func (c *descCache) famLocked(name, help string, typ dto.MetricType, labels ...string) *famDesc {
+	if c.reserved[name] {
+		return nil
 	}
-	if c.descs == nil {
-		c.descs = map[string]*prometheus.Desc{}
+	if f, ok := c.fams[name]; ok {
+		if f.typ != typ || strings.Join(f.labels, ",") != strings.Join(labels, ",") {
+			return nil
+		}
+		return f
 	}
-	d := prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", name), help, labels, nil)
-	c.descs[key] = d
-	return d
+	if c.fams == nil {
+		c.fams = map[string]*famDesc{}
+	}
+	f := newFamDesc(name, help, typ, labels...)
+	c.fams[name] = f
+	return f
 }

@@ -19,7 +19,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/zkwatch/zkwatch/internal/fourlw"
@@ -53,10 +52,10 @@ type providerSummary struct {
 	countSeen, sumSeen bool
 }
 
-// metrics returns the metrics of the labelled keys among fields, and the
+// series returns the series of the labelled keys among fields, and the
 // unlabelled keys that went into a summary (zk_X_count, zk_X_sum), which
 // the caller must not export again.
-func (p *providerKeys) metrics(server string, fields []fourlw.Field, descs *descCache) ([]prometheus.Metric, map[string]bool) {
+func (p *providerKeys) series(server string, fields []fourlw.Field, descs *descCache) ([]series, map[string]bool) {
 	labelled := false
 	for _, f := range fields {
 		labelled = labelled || len(f.Labels) > 0
@@ -96,10 +95,10 @@ func (p *providerKeys) metrics(server string, fields []fourlw.Field, descs *desc
 			skip[f.Key] = true
 		}
 	}
-	out := make([]prometheus.Metric, 0, len(order))
+	out := make([]series, 0, len(order))
 	for _, ps := range order {
-		if m := p.summaryMetric(ps, descs); m != nil {
-			out = append(out, m)
+		if s, ok := p.summarySeries(ps, descs); ok {
+			out = append(out, s)
 		}
 	}
 	return append(out, p.plain(server, fields, used, skip, descs)...), skip
@@ -129,12 +128,12 @@ func (p *providerKeys) summaries(server string, fields []fourlw.Field) (map[stri
 	return sums, order
 }
 
-// summaryMetric builds the summary, or nil when its labels clash.
-func (p *providerKeys) summaryMetric(ps *providerSummary, descs *descCache) prometheus.Metric {
+// summarySeries builds the summary; false when its labels clash.
+func (p *providerKeys) summarySeries(ps *providerSummary, descs *descCache) (series, bool) {
 	name, scale := summaryUnit(strings.ToLower(strings.TrimPrefix(ps.key, "zk_")))
 	// A summary needs its count and sum (a cut answer may lack them).
 	if !ps.countSeen || !ps.sumSeen || !p.consistent(name, ps.names, true) {
-		return nil
+		return series{}, false
 	}
 	count := uint64(0)
 	if ps.count > 0 && ps.count < math.MaxInt64 {
@@ -148,13 +147,16 @@ func (p *providerKeys) summaryMetric(ps *providerSummary, descs *descCache) prom
 	}
 	// The default provider's summary of the same name has this help: a
 	// member of either kind may come first.
-	desc := descs.get(name, "ZooKeeper mntr summary "+name+".", ps.names...)
-	return &constMetric{desc: desc, labels: descs.labels(ps.names, ps.values), summary: s}
+	fam := descs.fam(name, "ZooKeeper mntr summary "+name+".", dto.MetricType_SUMMARY, ps.names...)
+	if fam == nil {
+		return series{}, false
+	}
+	return series{fam: fam, labels: descs.labels(ps.names, ps.values), summary: s}, true
 }
 
 // plain builds the labelled keys that are not part of a summary.
-func (p *providerKeys) plain(server string, fields []fourlw.Field, used, flatUsed map[string]bool, descs *descCache) []prometheus.Metric {
-	var out []prometheus.Metric
+func (p *providerKeys) plain(server string, fields []fourlw.Field, used, flatUsed map[string]bool, descs *descCache) []series {
+	var out []series
 	flat := map[string]bool{}
 	for _, f := range fields {
 		if len(f.Labels) == 0 && !flatUsed[f.Key] {
@@ -175,14 +177,15 @@ func (p *providerKeys) plain(server string, fields []fourlw.Field, used, flatUse
 		if !p.consistent(name, names, false) {
 			continue
 		}
-		vt := prometheus.GaugeValue
+		typ := dto.MetricType_GAUGE
 		if _, part := summaryPart(f.Key); part != "" || strings.HasSuffix(name, "_total") {
-			vt = prometheus.CounterValue
+			typ = dto.MetricType_COUNTER
 		}
 		// The help of a flat field of that name: another member may print
 		// it unlabelled.
-		desc := descs.get(name, "ZooKeeper mntr field "+f.Key+".", names...)
-		out = append(out, &constMetric{desc: desc, labels: descs.labels(names, values), vt: vt, value: f.Value})
+		if fam := descs.fam(name, "ZooKeeper mntr field "+f.Key+".", typ, names...); fam != nil {
+			out = append(out, series{fam: fam, labels: descs.labels(names, values), value: f.Value})
+		}
 	}
 	return out
 }

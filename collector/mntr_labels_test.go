@@ -156,12 +156,6 @@ zookeeper_write_per_namespace_count{namespace="other",server="m1:2181"} 1
 	}
 }
 
-// collectorFunc is an unchecked collector around a function.
-type collectorFunc func(ch chan<- prometheus.Metric)
-
-func (f collectorFunc) Describe(chan<- *prometheus.Desc)    {}
-func (f collectorFunc) Collect(ch chan<- prometheus.Metric) { f(ch) }
-
 // FuzzProviderKeys feeds arbitrary labelled keys as the answers of two
 // members (the input and the input's lines reversed) and wants a scrape
 // that a registry accepts: no colliding names, types, help or label sets.

@@ -100,12 +100,12 @@ func NewLockCollector(cfg Config, logger log.Logger) (Collector, error) {
 	l := []string{"lock"}
 	return &lockCollector{
 		watchCollector: wc,
-		held: typedDesc{prometheus.NewDesc("zookeeper_lock_held",
-			"1 if someone holds the lock.", l, nil), prometheus.GaugeValue},
-		waiters: typedDesc{prometheus.NewDesc("zookeeper_lock_waiters",
-			"Contenders waiting for the lock.", l, nil), prometheus.GaugeValue},
-		heldSeconds: typedDesc{prometheus.NewDesc("zookeeper_lock_held_seconds",
-			"Seconds since the current holder's node was created (0 when free).", l, nil), prometheus.GaugeValue},
+		held: newTypedDesc("lock_held",
+			"1 if someone holds the lock.", prometheus.GaugeValue, l...),
+		waiters: newTypedDesc("lock_waiters",
+			"Contenders waiting for the lock.", prometheus.GaugeValue, l...),
+		heldSeconds: newTypedDesc("lock_held_seconds",
+			"Seconds since the current holder's node was created (0 when free).", prometheus.GaugeValue, l...),
 	}, nil
 }
 
@@ -113,7 +113,7 @@ func (w *watcher) lockSpec(p string) itemSpec {
 	return itemSpec{
 		key: "lock\x00" + p,
 		build: func(m *zksession.Manager) watchItem {
-			return &simpleItem{lc: w.newCache(m, p, treecache.Options{Mode: treecache.ModeChildStat, MaxChildren: *watchMaxMembers})}
+			return &simpleItem{lc: w.newCache(m, p, treecache.Options{Mode: treecache.ModeChildStat, MaxChildren: w.opts.MaxMembers})}
 		},
 	}
 }
@@ -154,12 +154,12 @@ func NewElectionCollector(cfg Config, logger log.Logger) (Collector, error) {
 	e := []string{"election"}
 	return &electionCollector{
 		watchCollector: wc,
-		candidates: typedDesc{prometheus.NewDesc("zookeeper_election_candidates",
-			"Candidates taking part in the election.", e, nil), prometheus.GaugeValue},
-		hasLeader: typedDesc{prometheus.NewDesc("zookeeper_election_has_leader",
-			"1 if the election has a leader.", e, nil), prometheus.GaugeValue},
-		changes: typedDesc{prometheus.NewDesc("zookeeper_election_leader_changes_total",
-			"Times the leader changed to another candidate since the exporter started.", e, nil), prometheus.CounterValue},
+		candidates: newTypedDesc("election_candidates",
+			"Candidates taking part in the election.", prometheus.GaugeValue, e...),
+		hasLeader: newTypedDesc("election_has_leader",
+			"1 if the election has a leader.", prometheus.GaugeValue, e...),
+		changes: newTypedDesc("election_leader_changes_total",
+			"Times the leader changed to another candidate since the exporter started.", prometheus.CounterValue, e...),
 	}, nil
 }
 
@@ -191,7 +191,7 @@ func (w *watcher) electionSpec(p string) itemSpec {
 		key: "election\x00" + p,
 		build: func(m *zksession.Manager) watchItem {
 			e := &electionItem{}
-			e.lc = w.newCache(m, p, treecache.Options{Mode: treecache.ModeChildren, MaxChildren: *watchMaxMembers, OnChange: e.onChange})
+			e.lc = w.newCache(m, p, treecache.Options{Mode: treecache.ModeChildren, MaxChildren: w.opts.MaxMembers, OnChange: e.onChange})
 			return e
 		},
 	}

@@ -96,8 +96,7 @@ func TestWatchRecipes(t *testing.T) {
 	}
 
 	cfgFile := writeFile(t, t.TempDir(), "watch.yml", recipesConfig)
-	setWatchFlags(t, watchFlags{configFile: cfgFile})
-	x := newWatchExporter(t, servers)
+	x := newWatchExporter(t, servers, watchFlags{configFile: cfgFile})
 
 	x.waitFor(want{values: map[string]float64{
 		// groups: expected members and the cap
@@ -247,7 +246,7 @@ func TestWatchRecipes(t *testing.T) {
 	t.Run("reload", func(t *testing.T) {
 		x := x.in(t)
 		writeFile(t, path.Dir(cfgFile), "watch.yml", "znodes:\n  - path: /config/other\ngroups:\n  - path: /monitor/web\n")
-		if err := Reload(); err != nil {
+		if err := x.zc.Reload(); err != nil {
 			t.Fatal(err)
 		}
 		x.waitFor(want{values: map[string]float64{
@@ -260,7 +259,7 @@ func TestWatchRecipes(t *testing.T) {
 			`zookeeper_tasks{root="/jobs",state="done"}`,
 		}})
 		writeFile(t, path.Dir(cfgFile), "watch.yml", "znodes:\n  - path: relative\n")
-		if err := Reload(); err == nil {
+		if err := x.zc.Reload(); err == nil {
 			t.Fatal("Reload accepted an invalid file")
 		}
 		x.waitFor(want{values: map[string]float64{`zookeeper_znode_exists{path="/config/other"}`: 0}})

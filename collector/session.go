@@ -43,15 +43,12 @@ func NewSessionCollector(cfg Config, logger log.Logger) (Collector, error) {
 	}
 	return &sessionCollector{
 		watchCollector: wc,
-		synced: typedDesc{prometheus.NewDesc("zookeeper_watch_synced",
-			"1 when the exporter's view of the root is current; 0 while it is blind (session suspended or lost) or has not read it yet. Gate alerts on it.",
-			[]string{"root"}, nil), prometheus.GaugeValue},
-		errors: typedDesc{prometheus.NewDesc("zookeeper_watch_errors_total",
-			"Failed reads under a watched root, by reason (acl, connection, bad_data, other).",
-			[]string{"root", "reason"}, nil), prometheus.CounterValue},
-		dropped: typedDesc{prometheus.NewDesc("zookeeper_watch_dropped_members_total",
-			"Children not tracked because the root has more than --watch.max-members.",
-			[]string{"root"}, nil), prometheus.CounterValue},
+		synced: newTypedDesc("watch_synced",
+			"1 when the exporter's view of the root is current; 0 while it is blind (session suspended or lost) or has not read it yet. Gate alerts on it.", prometheus.GaugeValue, "root"),
+		errors: newTypedDesc("watch_errors_total",
+			"Failed reads under a watched root, by reason (acl, connection, bad_data, other).", prometheus.CounterValue, "root", "reason"),
+		dropped: newTypedDesc("watch_dropped_members_total",
+			"Children not tracked because the root has more than --watch.max-members.", prometheus.CounterValue, "root"),
 	}, nil
 }
 

@@ -51,15 +51,14 @@ func NewTasksCollector(cfg Config, logger log.Logger) (Collector, error) {
 	}
 	return &tasksCollector{
 		watchCollector: wc,
-		tasks: typedDesc{prometheus.NewDesc("zookeeper_tasks",
-			"Tasks by state: unclaimed, claimed (by a registered worker), orphaned (claimed by a worker that is not registered), done.",
-			[]string{"root", "state"}, nil), prometheus.GaugeValue},
-		workers: typedDesc{prometheus.NewDesc("zookeeper_workers",
-			"Registered workers (children of ROOT/Workers).", []string{"root"}, nil), prometheus.GaugeValue},
-		workerTasks: typedDesc{prometheus.NewDesc("zookeeper_worker_tasks",
-			"Tasks claimed and not done, by worker (registered or not).", []string{"root", "worker"}, nil), prometheus.GaugeValue},
-		oldest: typedDesc{prometheus.NewDesc("zookeeper_task_oldest_unclaimed_seconds",
-			"Age of the oldest unclaimed task, from its creation (0 when none).", []string{"root"}, nil), prometheus.GaugeValue},
+		tasks: newTypedDesc("tasks",
+			"Tasks by state: unclaimed, claimed (by a registered worker), orphaned (claimed by a worker that is not registered), done.", prometheus.GaugeValue, "root", "state"),
+		workers: newTypedDesc("workers",
+			"Registered workers (children of ROOT/Workers).", prometheus.GaugeValue, "root"),
+		workerTasks: newTypedDesc("worker_tasks",
+			"Tasks claimed and not done, by worker (registered or not).", prometheus.GaugeValue, "root", "worker"),
+		oldest: newTypedDesc("task_oldest_unclaimed_seconds",
+			"Age of the oldest unclaimed task, from its creation (0 when none).", prometheus.GaugeValue, "root"),
 	}, nil
 }
 
@@ -114,7 +113,7 @@ func (t *tasksItem) close() {
 }
 
 func (w *watcher) tasksSpec(t watchconfig.Tasks) itemSpec {
-	limit := maxMembers(t.MaxMembers)
+	limit := w.maxMembers(t.MaxMembers)
 	return itemSpec{
 		key: "tasks\x00" + t.Root,
 		build: func(m *zksession.Manager) watchItem {

@@ -69,8 +69,8 @@ func TestTLSRealEnsemble(t *testing.T) {
 		owner := dialTLS(t, addrs, good)
 		mkdirs(t, owner, "/monitor/secure")
 		mustCreate(t, owner, "/monitor/secure/web-1", "web-1:10.0.0.1", zk.FlagEphemeral)
-		setWatchFlags(t, watchFlags{groups: []string{"/monitor/secure"}})
-		zc, err := New(Config{Servers: addrs, Timeout: 5 * time.Second, TLS: good}, log.NewNopLogger(), watchCollectorNames...)
+		wf := watchFlags{groups: []string{"/monitor/secure"}}
+		zc, err := New(Config{Servers: addrs, Timeout: 5 * time.Second, TLS: good, Watch: wf.options()}, log.NewNopLogger(), watchCollectorNames...)
 		if err != nil {
 			t.Fatal(err)
 		}

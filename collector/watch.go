@@ -23,7 +23,6 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 
@@ -32,32 +31,8 @@ import (
 	"github.com/zkwatch/zkwatch/internal/zksession"
 )
 
-// Flags of the watch collectors (group, tasks, lock, election, znode, queue,
-// session). They share one ZooKeeper session, opened only when something
-// is configured to be watched.
-var (
-	watchGroups = kingpin.Flag("watch.group",
-		"ZooKeeper path whose children are the members of a process group (repeatable).").Strings()
-	watchConfigFile = kingpin.Flag("watch.config.file",
-		"YAML file listing groups, tasks roots, locks, elections, znodes and queues to watch; re-read on reload.").Default("").String()
-	watchForgetAfter = kingpin.Flag("watch.group.forget-after",
-		"How long a member that left stays exported as member_up 0 (unless expected).").Default("24h").Duration()
-	watchMaxMembers = kingpin.Flag("watch.max-members",
-		"Maximum children tracked per watched path; more are counted in zookeeper_watch_dropped_members_total.").Default("100000").Int()
-	watchSessionTimeout = kingpin.Flag("watch.session-timeout",
-		"Session timeout of the exporter's watch session (the server may lower it).").Default("10s").Duration()
-	watchDigestFile = kingpin.Flag("watch.auth.digest-file",
-		"File holding user:password for ZooKeeper digest authentication of the watch session.").Default("").String()
-	watchChroot = kingpin.Flag("watch.chroot",
-		"Chroot prepended to every watched path, e.g. /myapp.").Default("").String()
-)
-
 // maxDataBytes bounds the part of a node's data that is decoded.
 const maxDataBytes = 4096
-
-func init() {
-	registerReloader(reloadWatches)
-}
 
 // watchItem is one configured thing to watch, backed by one or more caches.
 type watchItem interface {
@@ -73,66 +48,56 @@ type labeledCache struct {
 	cache *treecache.Cache
 }
 
-// watcher is the state shared by the watch collectors.
+// watcher is the state shared by the watch collectors of one
+// ZooKeeperCollector. It connects only if something is configured.
 type watcher struct {
 	servers []string
+	opts    WatchOptions
 	tls     *tls.Config
 	logger  log.Logger
+
+	startOnce sync.Once
+	startErr  error
+	started   bool // set under mu once the first configuration is applied
 
 	mu    sync.Mutex
 	m     *zksession.Manager
 	items map[string]watchItem // by kind + "\x00" + path
 }
 
-var shared struct {
-	sync.Mutex
-	w    *watcher
-	refs int
+func newWatcher(cfg Config, logger log.Logger) *watcher {
+	return &watcher{servers: cfg.Servers, opts: cfg.Watch, tls: cfg.TLS, logger: logger, items: map[string]watchItem{}}
 }
 
-// acquireWatcher returns the shared watcher, creating it on first use. It
-// connects only if something is configured.
-func acquireWatcher(cfg Config, logger log.Logger) (*watcher, error) {
-	shared.Lock()
-	defer shared.Unlock()
-	if shared.w == nil {
-		w := &watcher{servers: cfg.Servers, tls: cfg.TLS, logger: logger, items: map[string]watchItem{}}
-		wc, err := loadWatchConfig()
+// start applies the configuration once, when the first watch collector is
+// built.
+func (w *watcher) start() error {
+	w.startOnce.Do(func() {
+		wc, err := w.loadConfig()
+		if err == nil {
+			err = w.apply(wc)
+		}
 		if err != nil {
-			return nil, err
-		}
-		if err := w.apply(wc); err != nil {
 			w.closeAll()
-			return nil, err
+			w.startErr = err
+			return
 		}
-		shared.w = w
-	}
-	shared.refs++
-	return shared.w, nil
+		w.mu.Lock()
+		w.started = true
+		w.mu.Unlock()
+	})
+	return w.startErr
 }
 
-// releaseWatcher drops one reference; the last closes the session.
-func releaseWatcher() {
-	shared.Lock()
-	defer shared.Unlock()
-	if shared.refs == 0 {
-		return
-	}
-	shared.refs--
-	if shared.refs == 0 && shared.w != nil {
-		shared.w.closeAll()
-		shared.w = nil
-	}
-}
-
-func reloadWatches() error {
-	shared.Lock()
-	w := shared.w
-	shared.Unlock()
-	if w == nil {
+// reload re-reads the configuration; the old one stays when it is invalid.
+func (w *watcher) reload() error {
+	w.mu.Lock()
+	started := w.started
+	w.mu.Unlock()
+	if !started {
 		return nil
 	}
-	wc, err := loadWatchConfig()
+	wc, err := w.loadConfig()
 	if err != nil {
 		level.Error(w.logger).Log("msg", "watch configuration not reloaded, keeping the previous one", "err", err)
 		return err
@@ -140,16 +105,16 @@ func reloadWatches() error {
 	return w.apply(wc)
 }
 
-// loadWatchConfig merges the config file and the --watch.group flags.
-func loadWatchConfig() (*watchconfig.Config, error) {
+// loadConfig merges the config file and the groups given as flags.
+func (w *watcher) loadConfig() (*watchconfig.Config, error) {
 	wc := &watchconfig.Config{}
-	if *watchConfigFile != "" {
+	if w.opts.ConfigFile != "" {
 		var err error
-		if wc, err = watchconfig.LoadFile(*watchConfigFile); err != nil {
+		if wc, err = watchconfig.LoadFile(w.opts.ConfigFile); err != nil {
 			return nil, err
 		}
 	}
-	for _, p := range *watchGroups {
+	for _, p := range w.opts.Groups {
 		if err := zksession.ValidatePath(p); err != nil {
 			return nil, fmt.Errorf("--watch.group: %w", err)
 		}
@@ -173,13 +138,13 @@ func (w *watcher) manager() (*zksession.Manager, error) {
 	}
 	opts := zksession.Options{
 		Servers:        w.servers,
-		SessionTimeout: *watchSessionTimeout,
-		Chroot:         *watchChroot,
+		SessionTimeout: w.opts.SessionTimeout,
+		Chroot:         w.opts.Chroot,
 		TLS:            w.tls,
 		Logger:         log.With(w.logger, "component", "watch-session"),
 	}
-	if *watchDigestFile != "" {
-		digest, err := zksession.ReadDigestFile(*watchDigestFile)
+	if w.opts.DigestFile != "" {
+		digest, err := zksession.ReadDigestFile(w.opts.DigestFile)
 		if err != nil {
 			return nil, fmt.Errorf("--watch.auth.digest-file: %w", err)
 		}
@@ -302,32 +267,29 @@ func (w *watcher) specs(wc *watchconfig.Config) []itemSpec {
 	return specs
 }
 
-func maxMembers(override int) int {
+func (w *watcher) maxMembers(override int) int {
 	if override > 0 {
 		return override
 	}
-	return *watchMaxMembers
+	return w.opts.MaxMembers
 }
 
-// watchCollector is embedded by every watch collector: it holds the shared
-// watcher and releases it once on Close.
+// watchCollector is embedded by every watch collector: it holds the
+// watcher of its ZooKeeperCollector, which closes it.
 type watchCollector struct {
-	w    *watcher
-	once *sync.Once
+	w *watcher
 }
 
-func newWatchCollector(cfg Config, logger log.Logger) (watchCollector, error) {
-	w, err := acquireWatcher(cfg, logger)
-	if err != nil {
+func (watchCollector) readsMemoryOnly() {}
+
+func newWatchCollector(cfg Config, _ log.Logger) (watchCollector, error) {
+	if cfg.watcher == nil {
+		return watchCollector{}, errors.New("watch collectors are built by collector.New")
+	}
+	if err := cfg.watcher.start(); err != nil {
 		return watchCollector{}, err
 	}
-	return watchCollector{w: w, once: new(sync.Once)}, nil
-}
-
-// Close implements Closer.
-func (c watchCollector) Close() error {
-	c.once.Do(releaseWatcher)
-	return nil
+	return watchCollector{w: cfg.watcher}, nil
 }
 
 // simpleItem is an item backed by one cache.

@@ -14,8 +14,10 @@
 package collector
 
 import (
+	"context"
 	"fmt"
-	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -28,19 +30,17 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-zookeeper/zk"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/expfmt"
+	dto "github.com/prometheus/client_model/go"
 
+	"github.com/zkwatch/zkwatch/internal/exposition"
 	"github.com/zkwatch/zkwatch/internal/treecache"
 	"github.com/zkwatch/zkwatch/internal/zktest"
 )
 
 // groupCache returns the cache of a watched group.
-func groupCache(tb testing.TB, path string) *treecache.Cache {
+func groupCache(tb testing.TB, zc *ZooKeeperCollector, path string) *treecache.Cache {
 	tb.Helper()
-	shared.Lock()
-	w := shared.w
-	shared.Unlock()
+	w := zc.watcher
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	it, ok := w.items["group\x00"+path]
@@ -59,13 +59,13 @@ func BenchmarkWatchDetectionLatency(b *testing.B) {
 	servers := e.Addrs()
 	actor := dial(b, servers)
 	mkdirs(b, actor, "/bench/latency")
-	setWatchFlags(b, watchFlags{groups: []string{"/bench/latency"}})
-	zc, err := New(Config{Servers: servers, Timeout: 5 * time.Second}, log.NewNopLogger(), "group")
+	wf := watchFlags{groups: []string{"/bench/latency"}}
+	zc, err := New(Config{Servers: servers, Timeout: 5 * time.Second, Watch: wf.options()}, log.NewNopLogger(), "group")
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer zc.Close()
-	c := groupCache(b, "/bench/latency")
+	c := groupCache(b, zc, "/bench/latency")
 	present := func(name string) (ok bool) {
 		c.Read(func(v *treecache.View) { _, ok = v.Children[name] })
 		return ok
@@ -159,7 +159,7 @@ func BenchmarkWatchScale100k(b *testing.B) {
 	for err := range errs {
 		b.Fatal(err)
 	}
-	setWatchFlags(b, watchFlags{groups: paths})
+	wf := watchFlags{groups: paths}
 	b.ResetTimer()
 	for iter := 0; iter < b.N; iter++ {
 		runtime.GC()
@@ -168,13 +168,13 @@ func BenchmarkWatchScale100k(b *testing.B) {
 		stopProf := benchProfile(b, fmt.Sprintf("sync-%d", iter))
 		cpu0 := cpuTimes(b, e)
 		begin := time.Now()
-		zc, err := New(Config{Servers: servers, Timeout: 30 * time.Second}, log.NewNopLogger(), "group", "session")
+		zc, err := New(Config{Servers: servers, Timeout: 30 * time.Second, Watch: wf.options()}, log.NewNopLogger(), "group", "session")
 		if err != nil {
 			b.Fatal(err)
 		}
 		caches := make([]*treecache.Cache, len(paths))
 		for i, p := range paths {
-			caches[i] = groupCache(b, p)
+			caches[i] = groupCache(b, zc, p)
 		}
 		if err := zktest.WaitFor(5*time.Minute, 10*time.Millisecond, func() error {
 			for _, c := range caches {
@@ -195,26 +195,24 @@ func BenchmarkWatchScale100k(b *testing.B) {
 		var after runtime.MemStats
 		runtime.ReadMemStats(&after)
 
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(zc)
+		// Rendering as /metrics does: Gather, then the text exposition.
 		const renders = 5
 		var renderTimes []time.Duration
 		series := 0
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 		stopProf = benchProfile(b, fmt.Sprintf("render-%d", iter))
 		cpu0 = cpuTimes(b, e)
 		for r := 0; r < renders; r++ {
 			start := time.Now()
-			mfs, err := reg.Gather()
+			err := zc.GatherFunc(context.Background(), func(mfs []*dto.MetricFamily) error {
+				series = 0
+				for _, mf := range mfs {
+					series += len(mf.GetMetric())
+				}
+				return exposition.Write(&discardWriter{header: http.Header{}}, req, mfs)
+			})
 			if err != nil {
 				b.Fatal(err)
-			}
-			enc := expfmt.NewEncoder(io.Discard, expfmt.NewFormat(expfmt.TypeTextPlain))
-			series = 0
-			for _, mf := range mfs {
-				series += len(mf.GetMetric())
-				if err := enc.Encode(mf); err != nil {
-					b.Fatal(err)
-				}
 			}
 			renderTimes = append(renderTimes, time.Since(start))
 		}

@@ -28,7 +28,8 @@ import (
 	"github.com/zkwatch/zkwatch/internal/zktest"
 )
 
-// watchFlags sets the watch flags for one test and restores them after.
+// watchFlags is the part of WatchOptions a test sets; zero values get the
+// flag defaults, with a shorter session timeout.
 type watchFlags struct {
 	groups        []string
 	configFile    string
@@ -39,24 +40,20 @@ type watchFlags struct {
 	chroot        string
 }
 
-func setWatchFlags(t testing.TB, f watchFlags) {
-	t.Helper()
-	old := watchFlags{*watchGroups, *watchConfigFile, *watchForgetAfter, *watchMaxMembers, *watchSessionTimeout, *watchDigestFile, *watchChroot}
-	if f.forgetAfter == 0 {
-		f.forgetAfter = 24 * time.Hour
+func (f watchFlags) options() WatchOptions {
+	o := DefaultWatchOptions()
+	o.SessionTimeout = 4 * time.Second
+	o.Groups, o.ConfigFile, o.DigestFile, o.Chroot = f.groups, f.configFile, f.digestFile, f.chroot
+	if f.forgetAfter != 0 {
+		o.ForgetAfter = f.forgetAfter
 	}
-	if f.maxMembers == 0 {
-		f.maxMembers = 100000
+	if f.maxMembers != 0 {
+		o.MaxMembers = f.maxMembers
 	}
-	if f.sessionTimout == 0 {
-		f.sessionTimout = 4 * time.Second
+	if f.sessionTimout != 0 {
+		o.SessionTimeout = f.sessionTimout
 	}
-	*watchGroups, *watchConfigFile, *watchForgetAfter, *watchMaxMembers, *watchSessionTimeout, *watchDigestFile, *watchChroot =
-		f.groups, f.configFile, f.forgetAfter, f.maxMembers, f.sessionTimout, f.digestFile, f.chroot
-	t.Cleanup(func() {
-		*watchGroups, *watchConfigFile, *watchForgetAfter, *watchMaxMembers, *watchSessionTimeout, *watchDigestFile, *watchChroot =
-			old.groups, old.configFile, old.forgetAfter, old.maxMembers, old.sessionTimout, old.digestFile, old.chroot
-	})
+	return o
 }
 
 var watchCollectorNames = []string{"session", "group", "tasks", "lock", "election", "znode", "queue"}
@@ -68,9 +65,9 @@ type watchExporter struct {
 	zc *ZooKeeperCollector
 }
 
-func newWatchExporter(t *testing.T, servers []string) *watchExporter {
+func newWatchExporter(t *testing.T, servers []string, f watchFlags) *watchExporter {
 	t.Helper()
-	zc, err := New(Config{Servers: servers, Timeout: 5 * time.Second}, log.NewNopLogger(), watchCollectorNames...)
+	zc, err := New(Config{Servers: servers, Timeout: 5 * time.Second, Watch: f.options()}, log.NewNopLogger(), watchCollectorNames...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,8 +36,7 @@ func TestNothingToWatchDoesNotConnect(t *testing.T) {
 			c.Close()
 		}
 	}()
-	setWatchFlags(t, watchFlags{})
-	x := newWatchExporter(t, []string{l.Addr().String()})
+	x := newWatchExporter(t, []string{l.Addr().String()}, watchFlags{})
 	got, err := x.scrape()
 	if err != nil {
 		t.Fatal(err)
@@ -47,9 +46,9 @@ func TestNothingToWatchDoesNotConnect(t *testing.T) {
 			t.Errorf("unexpected series %s with nothing to watch", k)
 		}
 	}
-	shared.Lock()
-	m := shared.w.m
-	shared.Unlock()
+	x.zc.watcher.mu.Lock()
+	m := x.zc.watcher.m
+	x.zc.watcher.mu.Unlock()
 	if m != nil {
 		t.Error("a session manager exists with nothing to watch")
 	}
@@ -77,8 +76,7 @@ func TestGroupViewSurvivesLeaderLoss(t *testing.T) {
 	for _, m := range []string{"a", "b"} {
 		mustCreate(t, actor, "/monitor/q/"+m, "", zk.FlagEphemeral)
 	}
-	setWatchFlags(t, watchFlags{groups: []string{"/monitor/q"}, sessionTimout: 20 * time.Second})
-	x := newWatchExporter(t, servers)
+	x := newWatchExporter(t, servers, watchFlags{groups: []string{"/monitor/q"}, sessionTimout: 20 * time.Second})
 	x.waitFor(want{values: map[string]float64{
 		`zookeeper_group_members{group="/monitor/q"}`: 2,
 		`zookeeper_watch_synced{root="/monitor/q"}`:   1,
@@ -122,8 +120,7 @@ func TestWatchDigestAuthAndChroot(t *testing.T) {
 	mustCreate(t, admin, "/app/private/p1", "", zk.FlagEphemeral)
 	mustCreate(t, admin, "/app/private/p2", "", zk.FlagEphemeral)
 	digest := writeFile(t, t.TempDir(), "digest", "# user:password\nexporter:s3cret\n")
-	setWatchFlags(t, watchFlags{groups: []string{"/private"}, chroot: "/app", digestFile: digest, forgetAfter: time.Nanosecond})
-	x := newWatchExporter(t, servers)
+	x := newWatchExporter(t, servers, watchFlags{groups: []string{"/private"}, chroot: "/app", digestFile: digest, forgetAfter: time.Nanosecond})
 	x.waitFor(want{values: map[string]float64{
 		`zookeeper_group_members{group="/private"}`:               2,
 		`zookeeper_group_member_up{group="/private",member="p1"}`: 1,

@@ -44,14 +44,14 @@ func NewZnodeCollector(cfg Config, logger log.Logger) (Collector, error) {
 	p := []string{"path"}
 	return &znodeCollector{
 		watchCollector: wc,
-		exists: typedDesc{prometheus.NewDesc("zookeeper_znode_exists",
-			"1 if the watched znode exists (every watched root, not only plain znodes).", p, nil), prometheus.GaugeValue},
-		version: typedDesc{prometheus.NewDesc("zookeeper_znode_data_version",
-			"Data version of the znode.", p, nil), prometheus.GaugeValue},
-		mtime: typedDesc{prometheus.NewDesc("zookeeper_znode_mtime_seconds",
-			"Last modification time of the znode's data.", p, nil), prometheus.GaugeValue},
-		changes: typedDesc{prometheus.NewDesc("zookeeper_znode_changes_total",
-			"Changes of the znode (data writes, creations, deletions) since the exporter started.", p, nil), prometheus.CounterValue},
+		exists: newTypedDesc("znode_exists",
+			"1 if the watched znode exists (every watched root, not only plain znodes).", prometheus.GaugeValue, p...),
+		version: newTypedDesc("znode_data_version",
+			"Data version of the znode.", prometheus.GaugeValue, p...),
+		mtime: newTypedDesc("znode_mtime_seconds",
+			"Last modification time of the znode's data.", prometheus.GaugeValue, p...),
+		changes: newTypedDesc("znode_changes_total",
+			"Changes of the znode (data writes, creations, deletions) since the exporter started.", prometheus.CounterValue, p...),
 	}, nil
 }
 
@@ -138,8 +138,8 @@ func NewQueueCollector(cfg Config, logger log.Logger) (Collector, error) {
 	}
 	return &queueCollector{
 		watchCollector: wc,
-		depth: typedDesc{prometheus.NewDesc("zookeeper_queue_depth",
-			"Items (children) in the queue.", []string{"queue"}, nil), prometheus.GaugeValue},
+		depth: newTypedDesc("queue_depth",
+			"Items (children) in the queue.", prometheus.GaugeValue, "queue"),
 	}, nil
 }
 

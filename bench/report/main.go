@@ -213,9 +213,19 @@ func pivotNames(rs []Result) []string {
 }
 
 func writePivot(w io.Writer, rs []Result, names []string) {
+	// The ratio to the mntr+srvr round, when reported.
+	both := false
+	for _, r := range rs {
+		for _, m := range r.Metrics {
+			both = both || strings.HasSuffix(m.Unit, "/mntr+srvr")
+		}
+	}
 	cells := []string{"Exporter"}
 	for _, r := range rs {
 		cells = append(cells, r.Name+" median ms", "p99 ms", "× mntr")
+		if both {
+			cells = append(cells, "× mntr+srvr")
+		}
 	}
 	header(w, cells...)
 	for _, x := range names {
@@ -223,11 +233,17 @@ func writePivot(w io.Writer, rs []Result, names []string) {
 		for _, r := range rs {
 			med, _ := r.Get(x + "-ms")
 			p99, _ := r.Get(x + "-p99-ms")
-			ratio := "—"
+			ratio, ratio2 := "—", "—"
 			if v, ok := r.Get(x + "/mntr"); ok {
 				ratio = format(v)
 			}
+			if v, ok := r.Get(x + "/mntr+srvr"); ok {
+				ratio2 = format(v)
+			}
 			cells = append(cells, format(med), format(p99), ratio)
+			if both {
+				cells = append(cells, ratio2)
+			}
 		}
 		row(w, cells...)
 	}

@@ -122,3 +122,18 @@ func TestParseValues(t *testing.T) {
 		}
 	}
 }
+
+func TestPivotRatioToMntrSrvr(t *testing.T) {
+	in := "BenchmarkSideBySide3Members-2 1 1 ns/op 2 zkwatch-ms 3 zkwatch-p99-ms 2 zkwatch/mntr 1.5 zkwatch/mntr+srvr 1 mntr-max-ms 2 mntr-max-p99-ms\n"
+	var b strings.Builder
+	a, err := Parse("x", strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writePivot(&b, a.Results, []string{"zkwatch", "mntr-max"})
+	for _, want := range []string{"| × mntr | × mntr+srvr |", "| zkwatch | 2.00 | 3.00 | 2.00 | 1.50 |", "| mntr-max | 1.00 | 2.00 | — | — |"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, b.String())
+		}
+	}
+}

@@ -19,7 +19,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"sort"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,20 +28,107 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/zkwatch/zkwatch/collector"
+	"github.com/zkwatch/zkwatch/internal/exposition"
+	"github.com/zkwatch/zkwatch/internal/reload"
 )
 
 type handler struct {
 	logger           log.Logger
 	exporterRegistry *prometheus.Registry
-	maxRequests      int
+	limit            limiter
 	timeoutOffset    float64
 	cfg              collector.Config
 	maxTargets       int
+	allowed          *regexp.Regexp // nil allows every target
 	probes           *probeCache
+	metricsPath      string
+}
+
+func newHandler(logger log.Logger, o *options, cfg collector.Config, allowed *regexp.Regexp) *handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		versioncollector.NewCollector("zookeeper_exporter"),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return &handler{
+		logger: logger, exporterRegistry: reg, limit: newLimiter(o.maxRequests),
+		timeoutOffset: o.timeoutOffset, cfg: cfg, maxTargets: o.probeMaxTargets, allowed: allowed,
+		probes: newProbeCache(64), metricsPath: o.metricsPath,
+	}
+}
+
+// mux routes the exporter's endpoints. /metrics and /probe share one limit
+// of concurrent requests.
+func (h *handler) mux(zk *collector.ZooKeeperCollector, r *reload.Reloader) (*http.ServeMux, error) {
+	mux := http.NewServeMux()
+	mux.Handle(h.metricsPath, h.limit.wrap(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		h.serve(w, req, zk, h.exporterRegistry)
+	})))
+	mux.Handle("/probe", h.limit.wrap(http.HandlerFunc(h.probe)))
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "OK") })
+	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, req *http.Request) {
+		if req.Method != http.MethodPost {
+			http.Error(w, "use POST", http.StatusMethodNotAllowed)
+			return
+		}
+		if err := r.Reload(); err != nil {
+			http.Error(w, "reload failed: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "OK")
+	})
+	if h.metricsPath == "/" {
+		return mux, nil
+	}
+	landing, err := web.NewLandingPage(web.LandingConfig{
+		Name:        "ZooKeeper Exporter",
+		Description: "Prometheus exporter for ZooKeeper ensembles, part of zkwatch",
+		Version:     version.Info(),
+		Links: []web.LandingLinks{
+			{Address: h.metricsPath, Text: "Metrics"},
+			{Address: "/probe?target=" + h.cfg.Servers[0], Text: "Probe " + h.cfg.Servers[0]},
+			{Address: "/-/healthy", Text: "Health"},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("/", landing)
+	return mux, nil
+}
+
+// limiter bounds concurrent requests across the handlers it wraps; nil
+// means no limit.
+type limiter chan struct{}
+
+func newLimiter(n int) limiter {
+	if n <= 0 {
+		return nil
+	}
+	return make(limiter, n)
+}
+
+func (l limiter) wrap(next http.Handler) http.Handler {
+	if l == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case l <- struct{}{}:
+			defer func() { <-l }()
+			next.ServeHTTP(w, r)
+		default:
+			http.Error(w, "too many concurrent requests (--web.max-requests)", http.StatusServiceUnavailable)
+		}
+	})
 }
 
 // scrapeContext bounds a scrape by Prometheus's announced timeout minus the
@@ -59,50 +146,37 @@ func (h *handler) scrapeContext(r *http.Request) (context.Context, context.Cance
 	return context.WithCancel(r.Context())
 }
 
-// boundCollector collects a ZooKeeperCollector under one request's context.
-type boundCollector struct {
-	ctx context.Context
-	zk  *collector.ZooKeeperCollector
-}
-
-func (b boundCollector) Describe(ch chan<- *prometheus.Desc) { b.zk.Describe(ch) }
-func (b boundCollector) Collect(ch chan<- prometheus.Metric) { b.zk.CollectContext(b.ctx, ch) }
-
+// serve answers one scrape: the ZooKeeper collectors under the request's
+// context and, when extra is set, the exporter's own registry (go_ and
+// process_ metrics, about 1 ms) at the same time.
 func (h *handler) serve(w http.ResponseWriter, r *http.Request, zk *collector.ZooKeeperCollector, extra prometheus.Gatherer) {
 	ctx, cancel := h.scrapeContext(r)
 	defer cancel()
-	reg := prometheus.NewRegistry()
-	if err := reg.Register(boundCollector{ctx, zk}); err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	var gatherer prometheus.Gatherer = reg
+	var (
+		own    []*dto.MetricFamily
+		ownErr error
+		wg     sync.WaitGroup
+	)
 	if extra != nil {
-		gatherer = concurrentGatherers{reg, extra}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			own, ownErr = extra.Gather()
+		}()
 	}
-	promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{
-		ErrorLog:      promLogger{h.logger},
-		ErrorHandling: promhttp.ContinueOnError,
-	}).ServeHTTP(w, r)
-}
-
-func (h *handler) metrics(zk *collector.ZooKeeperCollector) http.Handler {
-	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.serve(w, r, zk, h.exporterRegistry)
-	})
-	if h.maxRequests <= 0 {
-		return inner
-	}
-	sem := make(chan struct{}, h.maxRequests)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case sem <- struct{}{}:
-			defer func() { <-sem }()
-			inner(w, r)
-		default:
-			http.Error(w, "too many concurrent scrapes", http.StatusServiceUnavailable)
+	err := zk.GatherFunc(ctx, func(mfs []*dto.MetricFamily) error {
+		wg.Wait()
+		merged, err := collector.MergeFamilies(mfs, own)
+		// As promhttp with ContinueOnError: serve what was gathered.
+		if werr := exposition.Write(w, r, merged); werr != nil {
+			level.Debug(h.logger).Log("msg", "error writing metrics", "err", werr)
 		}
+		return err
 	})
+	wg.Wait()
+	if err := errors.Join(err, ownErr); err != nil {
+		level.Error(h.logger).Log("msg", "error gathering metrics", "err", err)
+	}
 }
 
 // probe serves /probe?target=host:port[,host:port...]: the ensemble
@@ -113,10 +187,16 @@ func (h *handler) probe(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	for _, t := range targets {
+		if h.allowed != nil && !h.allowed.MatchString(t) {
+			http.Error(w, fmt.Sprintf("target %q is not allowed by --probe.allowed-targets", t), http.StatusForbidden)
+			return
+		}
+	}
 	key := strings.Join(targets, ",")
 	zk, err := h.probes.get(key, func() (*collector.ZooKeeperCollector, error) {
 		cfg := h.cfg
-		cfg.Servers = targets
+		cfg.Servers, cfg.ProbeReuse = targets, 0 // a probe is fresh, as the blackbox exporter's
 		return collector.New(cfg, log.With(h.logger, "target", key), "ensemble")
 	})
 	if err != nil {
@@ -172,30 +252,32 @@ func validateAddr(a string) (string, error) {
 	return net.JoinHostPort(host, port), nil
 }
 
-// buildConfig turns the flags into a collector.Config.
-func buildConfig(servers, adminServers string, timeout time.Duration, transport string) (collector.Config, error) {
-	cfg := collector.Config{Timeout: timeout, Transport: transport, AdminPorts: map[string]string{}}
-	if timeout <= 0 {
-		return cfg, errors.New("--zookeeper.timeout must be positive")
+// buildConfig turns the flags into a collector.Config and the compiled
+// --probe.allowed-targets.
+func buildConfig(o *options, watch collector.WatchOptions) (collector.Config, *regexp.Regexp, error) {
+	cfg := collector.Config{Timeout: o.timeout, Transport: o.transport, AdminPorts: map[string]string{}, Watch: watch, ProbeReuse: o.probeReuse}
+	if o.timeout <= 0 {
+		return cfg, nil, errors.New("--zookeeper.timeout must be positive")
 	}
-	list, err := parseTargets(servers, 255)
+	list, err := parseTargets(o.servers, 255)
 	if err != nil {
-		return cfg, fmt.Errorf("--zookeeper.servers: %w", err)
+		return cfg, nil, fmt.Errorf("--zookeeper.servers: %w", err)
 	}
 	cfg.Servers = list
-	if adminServers != "" {
-		admins, err := parseTargets(adminServers, 255)
+	if o.adminServers != "" {
+		admins, err := parseTargets(o.adminServers, 255)
 		if err != nil {
-			return cfg, fmt.Errorf("--zookeeper.admin.servers: %w", err)
+			return cfg, nil, fmt.Errorf("--zookeeper.admin.servers: %w", err)
 		}
 		if len(admins) != len(list) {
-			return cfg, fmt.Errorf("--zookeeper.admin.servers lists %d addresses for %d servers", len(admins), len(list))
+			return cfg, nil, fmt.Errorf("--zookeeper.admin.servers lists %d addresses for %d servers", len(admins), len(list))
 		}
 		for i, a := range admins {
 			cfg.AdminPorts[list[i]] = a
 		}
 	}
-	return cfg, nil
+	allowed, err := compileAllowed(o.allowedTargets)
+	return cfg, allowed, err
 }
 
 // probeCache keeps a collector per probed ensemble so that leader changes
@@ -239,52 +321,3 @@ func (c *probeCache) get(key string, build func() (*collector.ZooKeeperCollector
 	c.m[key] = &probeEntry{zk, c.tick}
 	return zk, nil
 }
-
-type promLogger struct{ logger log.Logger }
-
-func (l promLogger) Println(v ...interface{}) { level.Error(l.logger).Log("msg", fmt.Sprint(v...)) }
-
-// concurrentGatherers gathers the ZooKeeper collectors and the exporter's
-// own registry (go_ and process_ metrics, about 1 ms together) at the same
-// time instead of one after the other as prometheus.Gatherers does.
-type concurrentGatherers []prometheus.Gatherer
-
-func (g concurrentGatherers) Gather() ([]*dto.MetricFamily, error) {
-	results := make([][]*dto.MetricFamily, len(g))
-	errs := make([]error, len(g))
-	var wg sync.WaitGroup
-	for i, gatherer := range g {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i], errs[i] = gatherer.Gather()
-		}()
-	}
-	wg.Wait()
-	// Each registry has checked its own families; the two sets of names
-	// are disjoint, so concatenating and sorting is the merge. Should they
-	// ever overlap, prometheus.Gatherers merges and checks them.
-	var all []*dto.MetricFamily
-	seen := map[string]bool{}
-	for _, mfs := range results {
-		for _, mf := range mfs {
-			if seen[mf.GetName()] {
-				merged := make(prometheus.Gatherers, len(results))
-				for i, r := range results {
-					merged[i] = gathered(r)
-				}
-				mfs, err := merged.Gather()
-				return mfs, errors.Join(append(errs, err)...)
-			}
-			seen[mf.GetName()] = true
-			all = append(all, mf)
-		}
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].GetName() < all[j].GetName() })
-	return all, errors.Join(errs...)
-}
-
-// gathered is an already gathered result.
-type gathered []*dto.MetricFamily
-
-func (g gathered) Gather() ([]*dto.MetricFamily, error) { return g, nil }

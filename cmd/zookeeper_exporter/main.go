@@ -17,10 +17,14 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -28,145 +32,140 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
 	"github.com/zkwatch/zkwatch/collector"
 	"github.com/zkwatch/zkwatch/internal/logging"
+	"github.com/zkwatch/zkwatch/internal/reload"
 	"github.com/zkwatch/zkwatch/internal/zktls"
 )
 
-func main() {
-	var (
-		servers = kingpin.Flag("zookeeper.servers", "Comma-separated host:port list of the ensemble's members.").
-			Default("localhost:2181").String()
-		timeout = kingpin.Flag("zookeeper.timeout", "Deadline for probing all members in one scrape.").
-			Default("2s").Duration()
-		transport = kingpin.Flag("zookeeper.transport", "How to ask members: 4lw (four-letter words) or admin (AdminServer JSON).").
-				Default("4lw").Enum("4lw", "admin")
-		adminServers = kingpin.Flag("zookeeper.admin.servers", "Comma-separated AdminServer host:port of each member, in the order of --zookeeper.servers (admin transport; default host:8080).").
-				Default("").String()
-		metricsPath = kingpin.Flag("web.telemetry-path", "Path under which to expose metrics.").
-				Default("/metrics").String()
-		maxRequests = kingpin.Flag("web.max-requests", "Maximum number of parallel scrape requests. 0 disables the limit.").
-				Default("40").Int()
-		timeoutOffset = kingpin.Flag("web.timeout-offset", "Seconds to subtract from Prometheus's scrape timeout, to leave time to answer.").
-				Default("0.25").Float64()
-		probeMaxTargets = kingpin.Flag("probe.max-targets", "Maximum number of members in one /probe target list.").
-				Default("16").Int()
-		zkTLS        = zktls.AddFlags(kingpin.CommandLine)
-		toolkitFlags = kingpinflag.AddFlags(kingpin.CommandLine, ":9141")
-		logConfig    = logging.AddFlags(kingpin.CommandLine)
-	)
-	kingpin.Version(version.Print("zookeeper_exporter"))
-	kingpin.CommandLine.UsageWriter(os.Stdout)
-	kingpin.HelpFlag.Short('h')
-	kingpin.Parse()
-	logger, slogger := logging.New(logConfig)
+func main() { os.Exit(run(os.Args[1:])) }
 
+// options are the exporter's own flags; the collectors' are in
+// collector.Flags.
+type options struct {
+	servers, adminServers, transport, metricsPath, allowedTargets string
+	timeout, probeReuse                                           time.Duration
+	maxRequests, probeMaxTargets                                  int
+	timeoutOffset                                                 float64
+}
+
+func addFlags(app *kingpin.Application) *options {
+	o := &options{}
+	app.Flag("zookeeper.servers", "Comma-separated host:port list of the ensemble's members.").
+		Default("localhost:2181").StringVar(&o.servers)
+	app.Flag("zookeeper.timeout", "Deadline for probing all members in one scrape.").
+		Default("2s").DurationVar(&o.timeout)
+	app.Flag("zookeeper.probe-reuse", "On /metrics, serve an ensemble probe that finished less than this ago instead of probing again; concurrent scrapes share one probe. 0 probes at every scrape. /probe always probes.").
+		Default("500ms").DurationVar(&o.probeReuse)
+	app.Flag("zookeeper.transport", "How to ask members: 4lw (four-letter words) or admin (AdminServer JSON).").
+		Default("4lw").EnumVar(&o.transport, "4lw", "admin")
+	app.Flag("zookeeper.admin.servers", "Comma-separated AdminServer host:port of each member, in the order of --zookeeper.servers (admin transport; default host:8080).").
+		Default("").StringVar(&o.adminServers)
+	app.Flag("web.telemetry-path", "Path under which to expose metrics.").
+		Default("/metrics").StringVar(&o.metricsPath)
+	app.Flag("web.max-requests", "Maximum number of parallel /metrics and /probe requests together; more get 503. 0 disables the limit.").
+		Default("40").IntVar(&o.maxRequests)
+	app.Flag("web.timeout-offset", "Seconds to subtract from Prometheus's scrape timeout, to leave time to answer.").
+		Default("0.25").Float64Var(&o.timeoutOffset)
+	app.Flag("probe.max-targets", "Maximum number of members in one /probe target list.").
+		Default("16").IntVar(&o.probeMaxTargets)
+	app.Flag("probe.allowed-targets", "Regular expression (anchored) every /probe target host:port must match; others get 403. Empty allows any.").
+		Default("").StringVar(&o.allowedTargets)
+	return o
+}
+
+// run is the exporter; it returns the exit code.
+func run(args []string) int {
+	app := kingpin.New("zookeeper_exporter", "Prometheus exporter for ZooKeeper ensembles and what runs in them.")
+	opts := addFlags(app)
+	colFlags := collector.AddFlags(app)
+	zkTLS := zktls.AddFlags(app)
+	toolkitFlags := kingpinflag.AddFlags(app, ":9141")
+	logConfig := logging.AddFlags(app)
+	app.Version(version.Print("zookeeper_exporter"))
+	app.UsageWriter(os.Stdout)
+	app.HelpFlag.Short('h')
+	if _, err := app.Parse(args); err != nil {
+		fmt.Fprintf(os.Stderr, "zookeeper_exporter: %v, try --help\n", err)
+		return 2
+	}
+	logger, slogger := logging.New(logConfig)
 	level.Info(logger).Log("msg", "Starting zookeeper_exporter", "version", version.Info())
 	level.Info(logger).Log("msg", "Build context", "build_context", version.BuildContext())
 
-	cfg, err := buildConfig(*servers, *adminServers, *timeout, *transport)
+	cfg, allowed, err := buildConfig(opts, colFlags.WatchOptions())
 	if err == nil {
 		cfg.TLS, err = zkTLS.TLSConfig()
 	}
 	if err != nil {
 		level.Error(logger).Log("msg", "Invalid flags", "err", err)
-		os.Exit(2)
+		return 2
 	}
-	zk, err := collector.New(cfg, logger)
+	zk, err := collector.New(cfg, logger, colFlags.Enabled()...)
 	if err != nil {
 		level.Error(logger).Log("msg", "Could not create collectors", "err", err)
-		os.Exit(1)
+		return 1
 	}
 	defer zk.Close()
-	level.Info(logger).Log("msg", "Enabled collectors", "collectors", strings.Join(collector.Enabled(), ","))
+	level.Info(logger).Log("msg", "Enabled collectors", "collectors", strings.Join(colFlags.Enabled(), ","))
 
-	exporterRegistry := prometheus.NewRegistry()
-	exporterRegistry.MustRegister(
-		versioncollector.NewCollector("zookeeper_exporter"),
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	)
-
-	h := &handler{
-		logger: logger, exporterRegistry: exporterRegistry, maxRequests: *maxRequests,
-		timeoutOffset: *timeoutOffset, cfg: cfg, maxTargets: *probeMaxTargets,
-		probes: newProbeCache(64),
-	}
-	if err := registerRoutes(h, zk, *metricsPath); err != nil {
-		level.Error(logger).Log("err", err)
-		os.Exit(1)
-	}
-	reloadOnSIGHUP(logger)
-	term := make(chan os.Signal, 1)
-	signal.Notify(term, syscall.SIGTERM, os.Interrupt)
-	server := &http.Server{ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-term
-		level.Info(logger).Log("msg", "Shutting down")
-		zk.Close()
-		os.Exit(0)
-	}()
-	if err := web.ListenAndServe(server, toolkitFlags, slogger); err != nil {
-		level.Error(logger).Log("err", err)
-		os.Exit(1)
-	}
-}
-
-// registerRoutes installs the exporter's endpoints on the default mux:
-// metrics, /probe, health, reload and the landing page.
-func registerRoutes(h *handler, zk *collector.ZooKeeperCollector, metricsPath string) error {
-	http.Handle(metricsPath, h.metrics(zk))
-	http.Handle("/probe", http.HandlerFunc(h.probe))
-	http.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "OK") })
-	http.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			http.Error(w, "use POST", http.StatusMethodNotAllowed)
-			return
-		}
-		if err := collector.Reload(); err != nil {
-			http.Error(w, "reload failed: "+err.Error(), http.StatusInternalServerError)
-			return
-		}
-		fmt.Fprintln(w, "OK")
-	})
-	if metricsPath == "/" {
-		return nil
-	}
-	landing, err := web.NewLandingPage(web.LandingConfig{
-		Name:        "ZooKeeper Exporter",
-		Description: "Prometheus exporter for ZooKeeper ensembles, part of zkwatch",
-		Version:     version.Info(),
-		Links: []web.LandingLinks{
-			{Address: metricsPath, Text: "Metrics"},
-			{Address: "/probe?target=" + h.cfg.Servers[0], Text: "Probe " + h.cfg.Servers[0]},
-			{Address: "/-/healthy", Text: "Health"},
-		},
-	})
+	h := newHandler(logger, opts, cfg, allowed)
+	reloader := reload.New("zookeeper_exporter", "watch configuration", zk.Reload, h.exporterRegistry, logger)
+	mux, err := h.mux(zk, reloader)
 	if err != nil {
-		return err
+		level.Error(logger).Log("err", err)
+		return 1
 	}
-	http.Handle("/", landing)
-	return nil
+	return serve(mux, toolkitFlags, logger, slogger, reloader)
 }
 
-// reloadOnSIGHUP re-reads the collectors' configuration on every SIGHUP.
-func reloadOnSIGHUP(logger log.Logger) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	go func() {
-		for range hup {
-			if err := collector.Reload(); err != nil {
-				level.Error(logger).Log("msg", "Reload failed, keeping the old configuration", "err", err)
-			} else {
-				level.Info(logger).Log("msg", "Configuration reloaded")
+// serve runs the HTTP server until SIGTERM or SIGINT, then shuts it down
+// gracefully; SIGHUP reloads.
+func serve(mux *http.ServeMux, flags *web.FlagConfig, logger log.Logger, slogger *slog.Logger, r *reload.Reloader) int {
+	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, os.Interrupt)
+	defer signal.Stop(sigs)
+	done := make(chan error, 1)
+	go func() { done <- web.ListenAndServe(server, flags, slogger) }()
+	for {
+		select {
+		case err := <-done:
+			level.Error(logger).Log("err", err)
+			return 1
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				_ = r.Reload()
+				continue
 			}
+			level.Info(logger).Log("msg", "Shutting down", "signal", sig)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := server.Shutdown(ctx); err != nil {
+				level.Error(logger).Log("msg", "Shutdown", "err", err)
+				return 1
+			}
+			if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+				level.Error(logger).Log("err", err)
+				return 1
+			}
+			return 0
 		}
-	}()
+	}
+}
+
+// compileAllowed compiles --probe.allowed-targets, anchored.
+func compileAllowed(expr string) (*regexp.Regexp, error) {
+	if expr == "" {
+		return nil, nil
+	}
+	re, err := regexp.Compile("^(?:" + expr + ")$")
+	if err != nil {
+		return nil, fmt.Errorf("--probe.allowed-targets: %w", err)
+	}
+	return re, nil
 }

@@ -22,10 +22,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/zkwatch/zkwatch/internal/zktest"
@@ -120,7 +120,9 @@ func TestExporterBinary(t *testing.T) {
 	zktest.Require(t)
 	bin := buildExporter(t)
 	ens := zktest.Start(t, 3)
-	exp := startExporter(t, bin, "--zookeeper.servers="+ens.Servers(), "--zookeeper.timeout=1s")
+	// Every /metrics probes: the test pauses a member and expects the
+	// next scrape to show it.
+	exp := startExporter(t, bin, "--zookeeper.servers="+ens.Servers(), "--zookeeper.timeout=1s", "--zookeeper.probe-reuse=0")
 
 	code, body := get(t, exp.url+"/metrics")
 	if code != 200 {
@@ -261,21 +263,25 @@ func TestExporterTLS(t *testing.T) {
 	}
 }
 
-func TestConcurrentGatherers(t *testing.T) {
-	a, b := prometheus.NewRegistry(), prometheus.NewRegistry()
-	ga := prometheus.NewGauge(prometheus.GaugeOpts{Name: "b_metric", Help: "b"})
-	gb := prometheus.NewGauge(prometheus.GaugeOpts{Name: "a_metric", Help: "a"})
-	a.MustRegister(ga)
-	b.MustRegister(gb)
-	mfs, err := concurrentGatherers{a, b}.Gather()
-	if err != nil || len(mfs) != 2 || mfs[0].GetName() != "a_metric" || mfs[1].GetName() != "b_metric" {
-		t.Fatalf("disjoint: %v %v", mfs, err)
+// TestExporterGracefulShutdown sends SIGTERM: the server shuts down and
+// the process exits 0 (it used to os.Exit from a signal goroutine).
+func TestExporterGracefulShutdown(t *testing.T) {
+	bin := buildExporter(t)
+	exp := startExporter(t, bin, "--zookeeper.servers=127.0.0.1:1")
+	if err := exp.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
 	}
-	// The same name in both with different help is reported, not merged
-	// into an inconsistent family.
-	c := prometheus.NewRegistry()
-	c.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "a_metric", Help: "other"}))
-	if _, err := (concurrentGatherers{b, c}).Gather(); err == nil {
-		t.Error("inconsistent families merged without error")
+	waited := make(chan error, 1)
+	go func() { waited <- exp.cmd.Wait() }()
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v", err)
+		}
+		if !strings.Contains(exp.stderr.String(), "Shutting down") {
+			t.Errorf("no shutdown logged:\n%s", exp.stderr)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("still running 20s after SIGTERM")
 	}
 }

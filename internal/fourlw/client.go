@@ -25,6 +25,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -77,8 +78,37 @@ func Do(ctx context.Context, addr, cmd string, maxBytes int64) ([]byte, error) {
 // DoTLS is Do over TLS when tc is not nil (a member's secureClientPort).
 // A failed handshake or a certificate the server refuses is ErrTLS.
 func DoTLS(ctx context.Context, tc *tls.Config, addr, cmd string, maxBytes int64) ([]byte, error) {
+	var b bytes.Buffer
+	if err := doInto(ctx, tc, addr, cmd, maxBytes, &b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// answerBuffers recycles the buffers answers are read into: a 3.8 mntr
+// answer is about 17 KiB, and the parsers copy what they keep.
+var answerBuffers = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 32<<10)) }}
+
+// doPooled is DoTLS into a pooled buffer; release gives the buffer back
+// once the answer is parsed.
+func doPooled(ctx context.Context, tc *tls.Config, addr, cmd string, maxBytes int64) (answer []byte, release func(), err error) {
+	b := answerBuffers.Get().(*bytes.Buffer)
+	b.Reset()
+	release = func() {
+		if b.Cap() <= 256<<10 { // do not keep what a huge answer grew
+			answerBuffers.Put(b)
+		}
+	}
+	if err := doInto(ctx, tc, addr, cmd, maxBytes, b); err != nil {
+		release()
+		return nil, func() {}, err
+	}
+	return b.Bytes(), release, nil
+}
+
+func doInto(ctx context.Context, tc *tls.Config, addr, cmd string, maxBytes int64, b *bytes.Buffer) error {
 	if !readOnly[cmd] {
-		return nil, &Error{addr, cmd, ErrUnknownCommand}
+		return &Error{addr, cmd, ErrUnknownCommand}
 	}
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxResponseBytes
@@ -86,7 +116,7 @@ func DoTLS(ctx context.Context, tc *tls.Config, addr, cmd string, maxBytes int64
 	wrap := func(err error) error { return &Error{addr, cmd, classify(err)} }
 	conn, err := zktls.DialContext(ctx, tc, "tcp", addr)
 	if err != nil {
-		return nil, wrap(err)
+		return wrap(err)
 	}
 	defer conn.Close()
 	if dl, ok := ctx.Deadline(); ok {
@@ -97,31 +127,22 @@ func DoTLS(ctx context.Context, tc *tls.Config, addr, cmd string, maxBytes int64
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	if _, err := io.WriteString(conn, cmd); err != nil {
-		return nil, wrap(err)
-	}
-	// One allocation fits a 3.8 mntr answer (about 12 KiB); io.ReadAll
-	// would start at 512 bytes and copy its way up.
-	var b bytes.Buffer
-	if cmd == "mntr" || cmd == "cons" || cmd == "wchs" {
-		b.Grow(16 << 10)
-	} else {
-		b.Grow(1 << 10)
+		return wrap(err)
 	}
 	_, err = b.ReadFrom(io.LimitReader(conn, maxBytes+1))
-	buf := b.Bytes()
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, &Error{addr, cmd, fmt.Errorf("%w: %v", ErrTimeout, ctx.Err())}
+			return &Error{addr, cmd, fmt.Errorf("%w: %v", ErrTimeout, ctx.Err())}
 		}
-		return nil, wrap(err)
+		return wrap(err)
 	}
-	if int64(len(buf)) > maxBytes {
-		return nil, &Error{addr, cmd, fmt.Errorf("%w (%d bytes)", ErrTooLarge, maxBytes)}
+	if int64(b.Len()) > maxBytes {
+		return &Error{addr, cmd, fmt.Errorf("%w (%d bytes)", ErrTooLarge, maxBytes)}
 	}
-	if err := answerError(buf); err != nil {
-		return nil, &Error{addr, cmd, err}
+	if err := answerError(b.Bytes()); err != nil {
+		return &Error{addr, cmd, err}
 	}
-	return buf, nil
+	return nil
 }
 
 // answerError recognises the fixed texts ZooKeeper sends instead of an answer.

@@ -40,13 +40,35 @@ type Field struct {
 // cannot blow up the exporter's memory or the scrape's cardinality.
 const maxFields = 10000
 
+// fieldSlices recycles the field slices of mntr answers (about 500 fields
+// of 3.8, 36 KiB per member and scrape): see ReleaseFields.
+var fieldSlices sync.Pool
+
+func newFields(n int) []Field {
+	if p, ok := fieldSlices.Get().(*[]Field); ok && cap(*p) >= n {
+		return (*p)[:0]
+	}
+	return make([]Field, 0, n)
+}
+
+// ReleaseFields gives a slice that ParseMntr returned back for reuse, once
+// nothing refers to it any more.
+func ReleaseFields(f []Field) {
+	if cap(f) == 0 || cap(f) > maxFields {
+		return
+	}
+	clear(f[:cap(f)])
+	f = f[:0]
+	fieldSlices.Put(&f)
+}
+
 // ParseMntr parses mntr output (tab-separated key/value lines). Lines that do
 // not fit the format are skipped; an answer with no valid line is garbage.
 func ParseMntr(data []byte) ([]Field, error) {
 	if !utf8.Valid(data) {
 		return nil, fmt.Errorf("%w: mntr answer is not UTF-8", ErrGarbage)
 	}
-	fields := make([]Field, 0, bytes.Count(data, []byte{'\n'})+1)
+	fields := newFields(bytes.Count(data, []byte{'\n'}) + 1)
 	for len(data) > 0 {
 		line := data
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -66,12 +88,14 @@ func ParseMntr(data []byte) ([]Field, error) {
 				continue
 			}
 		}
-		val := string(bytes.TrimSpace(line[tab+1:]))
+		val := bytes.TrimSpace(line[tab+1:])
 		f := Field{Key: keys.intern(key), Labels: labels}
-		if v, err := strconv.ParseFloat(val, 64); err == nil {
+		// The conversion for ParseFloat does not escape: no allocation
+		// for the numbers that make up nearly every line.
+		if v, err := strconv.ParseFloat(string(val), 64); err == nil {
 			f.Value, f.Numeric = v, true
 		} else {
-			f.Text = val
+			f.Text = string(val)
 		}
 		fields = append(fields, f)
 		if len(fields) > maxFields {

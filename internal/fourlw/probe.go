@@ -100,10 +100,18 @@ func (p FourLetterProber) Probe(ctx context.Context, addr string, withConf bool)
 	if withConf {
 		cmds = append(cmds, "conf")
 	}
-	answers, errs := each(cmds, func(cmd string) ([]byte, error) { return DoTLS(ctx, p.TLS, addr, cmd, p.MaxBytes) })
+	type answer struct {
+		data    []byte
+		release func()
+	}
+	answers, errs := each(cmds, func(cmd string) (answer, error) {
+		data, release, err := doPooled(ctx, p.TLS, addr, cmd, p.MaxBytes)
+		return answer{data, release}, err
+	})
 	var firstErr error
 	for i, cmd := range cmds {
 		err := errs[i]
+		defer answers[i].release()
 		if errors.Is(err, ErrNotWhitelisted) {
 			st.Allowed[cmd] = false
 			continue
@@ -117,11 +125,11 @@ func (p FourLetterProber) Probe(ctx context.Context, addr string, withConf bool)
 			st.Allowed[cmd] = true
 			switch cmd {
 			case "mntr":
-				st.Mntr, err = ParseMntr(answers[i])
+				st.Mntr, err = ParseMntr(answers[i].data)
 			case "srvr":
-				st.Srvr, err = ParseSrvr(answers[i])
+				st.Srvr, err = ParseSrvr(answers[i].data)
 			case "conf":
-				st.Conf, err = ParseConf(answers[i])
+				st.Conf, err = ParseConf(answers[i].data)
 			}
 			if err != nil {
 				err = &Error{addr, cmd, err}
