@@ -53,9 +53,9 @@ func addHAFlags(app *kingpin.Application) *haFlags {
 			Default("").String(),
 		sessionTimeout: app.Flag("ha.zookeeper.session-timeout", "ZooKeeper session timeout: how long after a replica's death its unfinished claims can be taken over (the server caps it).").
 			Default("10s").Duration(),
-		digestFile: app.Flag("ha.zookeeper.auth.digest-file", "File holding user:password for ZooKeeper digest authentication of the replicas' session (as --zookeeper.auth.digest-file of the agent).").
+		digestFile: app.Flag("ha.zookeeper.auth.digest-file", "File holding user:password for ZooKeeper digest authentication of the replicas' session (the format of the agent's digest file).").
 			Default("").String(),
-		acl: app.Flag("ha.zookeeper.acl", "ACL of the claim nodes: open (world:anyone all), creator (only the digest identity, which every replica shares) or world-read. creator and world-read need --ha.zookeeper.auth.digest-file.").
+		acl: app.Flag("ha.zookeeper.acl", "ACL of the claim nodes: open (world:anyone all), creator (only the digest identity, which every replica shares) or world-read. creator and world-read need the digest file.").
 			Default(zksession.ACLOpen).Enum(zksession.ACLModes...),
 		failOpenAfter: app.Flag("ha.notify.fail-open-after", "How long a notification waits for ZooKeeper before it is sent without a claim, marked as a possible duplicate (restarts never run without a claim).").
 			Default("1m").Duration(),
