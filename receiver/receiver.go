@@ -88,9 +88,9 @@ func New(st *store.Store, cfg *config.Config, reg prometheus.Registerer, logger 
 }
 
 // SetCoordinator makes restarts and notifications claim their actions
-// through c (call before Run). A notification whose claim fails for want
-// of ZooKeeper is sent anyway, marked as a possible duplicate, once it has
-// waited failOpenAfter.
+// through c (call before Recover and Run). A notification whose claim
+// fails for want of ZooKeeper is sent anyway, marked as a possible
+// duplicate, once it has waited failOpenAfter.
 func (r *Receiver) SetCoordinator(c ha.Coordinator, failOpenAfter time.Duration) {
 	r.coord = c
 	r.outbox.coord, r.outbox.failOpenAfter = c, failOpenAfter

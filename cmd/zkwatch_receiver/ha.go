@@ -63,7 +63,8 @@ func addHAFlags(app *kingpin.Application) *haFlags {
 	}
 }
 
-// attach makes rcv claim its actions as the flags say (call before Run);
+// attach makes rcv claim its actions as the flags say (call before
+// Recover and Run);
 // the returned function stops the coordination.
 func (f *haFlags) attach(rcv *receiver.Receiver, listen []string, reg prometheus.Registerer, logger log.Logger) (func(), error) {
 	coord, stop, err := f.coordinator(listen, reg, logger)
