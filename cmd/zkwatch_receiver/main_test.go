@@ -459,6 +459,12 @@ func TestConfigCheckAndReload(t *testing.T) {
 // returns Alertmanager's address.
 func startAlertmanager(t testing.TB, dir, webhookURL, token string, more ...string) string {
 	t.Helper()
+	return startAlertmanagerWait(t, dir, 100*time.Millisecond, webhookURL, token, more...)
+}
+
+// startAlertmanagerWait is startAlertmanager with the route's group_wait.
+func startAlertmanagerWait(t testing.TB, dir string, groupWait time.Duration, webhookURL, token string, more ...string) string {
+	t.Helper()
 	am, err := exec.LookPath("prometheus-alertmanager")
 	if err != nil {
 		if am, err = exec.LookPath("alertmanager"); err != nil {
@@ -478,7 +484,7 @@ func startAlertmanager(t testing.TB, dir, webhookURL, token string, more ...stri
 route:
   receiver: zkwatch
   group_by: [alertname, member]
-  group_wait: 100ms
+  group_wait: `+groupWait.String()+`
   group_interval: 1s
   repeat_interval: 1h
 receivers:
@@ -596,7 +602,9 @@ routes: [{notifiers: [ding]}]
 	addr := freeAddr(t)
 	p := launchAt(t, addr, cfg, filepath.Join(dir, "data"), "--web.external-url=http://"+addr+"/")
 	p.token = "s3cret"
-	amAddr := startAlertmanager(t, dir, p.url+"/webhook", "s3cret")
+	// On a loaded machine Alertmanager may take longer than the usual
+	// 100 ms to take in 30 alerts, and would then flush the group in parts.
+	amAddr := startAlertmanagerWait(t, dir, 2*time.Second, p.url+"/webhook", "s3cret")
 
 	startsAt := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
 	alerts := make([]map[string]any, 30)
