@@ -214,8 +214,10 @@ func providerLabels(server, key string, labels []fourlw.Label) (names, values []
 	return names, values, quantile
 }
 
+// The key is folded to lower case as the metric name is: keys that differ
+// only in case are one series (the first is kept).
 func seriesID(key string, names, values []string) string {
-	return key + "\xff" + strings.Join(names, "\xff") + "\xfe" + strings.Join(values, "\xff")
+	return strings.ToLower(key) + "\xff" + strings.Join(names, "\xff") + "\xfe" + strings.Join(values, "\xff")
 }
 
 // summaryPart splits zk_X_count or zk_X_sum into zk_X and the suffix.
