@@ -45,7 +45,7 @@ var (
 )
 
 // binary builds the real receiver once per test run.
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "zkwatch-receiver-bin")
@@ -74,7 +74,7 @@ func TestMain(m *testing.M) {
 }
 
 type proc struct {
-	t    *testing.T
+	t    testing.TB
 	cmd  *exec.Cmd
 	url  string
 	done chan struct{}
@@ -96,7 +96,7 @@ func (p *proc) get(path string) (*http.Response, error) {
 	return http.DefaultClient.Do(req)
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -106,13 +106,13 @@ func freeAddr(t *testing.T) string {
 }
 
 // launch starts the binary and waits until it is ready.
-func launch(t *testing.T, configFile, storage string, flags ...string) *proc {
+func launch(t testing.TB, configFile, storage string, flags ...string) *proc {
 	t.Helper()
 	return launchAt(t, freeAddr(t), configFile, storage, flags...)
 }
 
 // launchAt starts the binary listening on addr and waits until it is ready.
-func launchAt(t *testing.T, addr, configFile, storage string, flags ...string) *proc {
+func launchAt(t testing.TB, addr, configFile, storage string, flags ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(binary(t), append([]string{"--config.file=" + configFile, "--storage.path=" + storage,
 		"--web.listen-address=" + addr, "--log.level=debug"}, flags...)...)
@@ -232,7 +232,7 @@ func (s *sinkServer) get(key string) int {
 	return s.count[key]
 }
 
-func writeFile(t *testing.T, path, content string) {
+func writeFile(t testing.TB, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
