@@ -103,6 +103,8 @@ for top in collector receiver agent; do
 	done < <(find "$top" -name '*_test.go' -exec dirname {} \; | sort -u)
 done
 
+run alert-restart "Alert to restart, one receiver and two replicas" ./cmd/zkwatch_receiver '^BenchmarkAlertToRestart$' 1x
+
 if [ -d e2e ] && grep -q '^func BenchmarkKillRestart(' e2e/*_test.go 2>/dev/null; then
 	run e2e "Kill to restart (end to end)" ./e2e '^BenchmarkKillRestart$' 1x
 fi

@@ -97,7 +97,7 @@ func startStack(tb testing.TB) *demo.Stack {
 	}
 	tb.Cleanup(func() {
 		if tb.Failed() {
-			for _, l := range []string{"exporter", "receiver", "agent", "alertmanager", "prometheus"} {
+			for _, l := range []string{"exporter", "receiver", "receiver-2", "agent", "alertmanager", "prometheus"} {
 				data, _ := os.ReadFile(filepath.Join(dir, "logs", l+".log"))
 				lines := strings.Split(string(data), "\n")
 				if len(lines) > 25 {
@@ -164,6 +164,28 @@ func TestEndToEnd(t *testing.T) {
 		}
 		if len(inc.Notifications) < 2 {
 			t.Errorf("incident notifications %+v, want firing and resolved", inc.Notifications)
+		}
+	})
+
+	t.Run("both receiver replicas name the replica that restarted", func(t *testing.T) {
+		var by [2]string
+		for i, u := range []string{s.Receiver, s.Receiver2} {
+			var list struct {
+				Incidents []struct {
+					Restarts []struct{ Outcome, Replica string }
+				}
+			}
+			getJSON(t, u+"/api/v1/incidents?alertname=ZooKeeperProcessMemberDown", &list)
+			for _, inc := range list.Incidents {
+				for _, r := range inc.Restarts {
+					if r.Outcome == "success" {
+						by[i] = r.Replica
+					}
+				}
+			}
+		}
+		if by[0] == "" || by[0] != by[1] {
+			t.Errorf("the replicas say the restart was run by %q and %q", by[0], by[1])
 		}
 	})
 

@@ -92,6 +92,8 @@
     receiverOutboxThreshold: 100,
     receiverOutboxFor: '15m',
     receiverReloadFor: '10m',
+    // A replica without ZooKeeper postpones every restart.
+    receiverHADisconnectedFor: '2m',
     agentNotRegisteredFor: '5m',
     agentChildRestartsThreshold: 3,
     agentChildRestartsWindow: '1h',

@@ -81,6 +81,7 @@ var (
 		"zkwatch_receiver_webhook_requests_total", "zkwatch_receiver_notifications_total",
 		"zkwatch_receiver_restarts_total", "zkwatch_receiver_incidents", "zkwatch_receiver_outbox_pending",
 		"zkwatch_receiver_config_last_reload_successful",
+		"zkwatch_receiver_ha_connected", "zkwatch_receiver_ha_claims_total",
 	}
 	agentMetrics = []string{
 		"zkwatch_agent_registered", "zkwatch_agent_child_restarts_total", "zkwatch_agent_session_expirations_total",

@@ -42,9 +42,9 @@ type env struct {
 	reg *prometheus.Registry
 }
 
-func start(t *testing.T, cfgYAML string) *env {
+func start(t *testing.T, cfgYAML string, setup ...func(*receiver.Receiver)) *env {
 	t.Helper()
-	r := receivertest.Start(t, cfgYAML)
+	r := receivertest.Start(t, cfgYAML, setup...)
 	return &env{t: t, rcv: r.Receiver, st: r.Store, srv: r.Server, reg: r.Registry}
 }
 

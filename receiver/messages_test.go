@@ -188,11 +188,21 @@ routes: [{notifiers: [hook, ding]}]
 	if code, msg := e.post(string(body)); code != http.StatusOK {
 		t.Fatalf("post: %d %s", code, msg)
 	}
+	// A sink sees a message before the receiver records its delivery: wait
+	// for both.
 	e.waitFor("deliveries", func() error {
 		if err := expect(1, len(hook.messages()), "webhook documents"); err != nil {
 			return err
 		}
-		return expect(1, len(robot.Bodies()), "DingTalk messages")
+		if err := expect(1, len(robot.Bodies()), "DingTalk messages"); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := expect(2, len(e.incident(id).Notifications), "recorded deliveries of "+id); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	doc := hook.messages()[0]
 	if len(doc.Alerts) != 3 || doc.Alerts[2].IncidentID != ids[2] || doc.Kind != "firing" || doc.ExternalURL != m.ExternalURL {

@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zkwatch/zkwatch/receiver/config"
+	"github.com/zkwatch/zkwatch/receiver/ha"
 	"github.com/zkwatch/zkwatch/receiver/notify"
 	"github.com/zkwatch/zkwatch/receiver/store"
 )
@@ -50,6 +51,9 @@ type Outbox struct {
 	now     func() time.Time
 	wakeCh  chan struct{}
 
+	coord         ha.Coordinator
+	failOpenAfter time.Duration
+
 	mu          sync.Mutex
 	active      map[string]bool // notifiers being drained
 	receiverURL string
@@ -58,7 +62,7 @@ type Outbox struct {
 
 func newOutbox(st *store.Store, live *liveConfig, counter, dead *prometheus.CounterVec, logger log.Logger, now func() time.Time) *Outbox {
 	return &Outbox{store: st, live: live, counter: counter, dead: dead, logger: logger, now: now,
-		wakeCh: make(chan struct{}, 1), active: map[string]bool{}}
+		wakeCh: make(chan struct{}, 1), active: map[string]bool{}, coord: ha.Single{}}
 }
 
 // Wake makes Run look at the queue heads now.
@@ -156,6 +160,13 @@ func hold(held map[string]bool, it *store.OutboxItem) {
 func (o *Outbox) deliver(ctx context.Context, it *store.OutboxItem) bool {
 	n := o.live.notifier(it.Notifier)
 	cfg := o.live.config()
+	c := o.claim(ctx, it)
+	if !c.send {
+		return o.skip(it, c)
+	}
+	if c.duplicate {
+		it.Text = markDuplicate(it.Text)
+	}
 	var retry bool
 	var err error
 	if n == nil {
@@ -173,6 +184,10 @@ func (o *Outbox) deliver(ctx context.Context, it *store.OutboxItem) bool {
 	}
 	now := o.now()
 	outcome, dead := classify(it, err, retry, cfg.Global.RetryMaxAttempts, cfg.Global.RetryMaxAge, now)
+	if c.won && outcome != OutcomeRetry {
+		// First in ZooKeeper: the other replicas wait on it.
+		o.coord.Record(c.key, outcome)
+	}
 	it.Attempts++
 	if err != nil {
 		it.LastError = err.Error()
@@ -181,7 +196,9 @@ func (o *Outbox) deliver(ctx context.Context, it *store.OutboxItem) bool {
 		it.NextAt = now.Add(jitter(backoff(cfg.Global.RetryInitialBackoff, cfg.Global.RetryMaxBackoff, it.Attempts)))
 	}
 	// Batch shares the fsync with concurrent webhook requests.
-	if uerr := o.store.Batch(func(tx *store.Tx) error { return settle(tx, it, outcome, dead, err, now) }); uerr != nil {
+	if uerr := o.store.Batch(func(tx *store.Tx) error {
+		return settle(tx, it, outcome, dead, err, now, deliveredBy{o.coord.Replica(), c.duplicate})
+	}); uerr != nil {
 		level.Error(o.logger).Log("msg", "recording delivery", "notifier", it.Notifier, "err", uerr)
 		return false
 	}
@@ -212,7 +229,7 @@ func classify(it *store.OutboxItem, err error, retry bool, maxAttempts int, maxA
 // settle stores an attempt's outcome: the item stays queued for a retry,
 // or leaves the queue with a record on its incidents and, when given up
 // on, a dead letter.
-func settle(tx *store.Tx, it *store.OutboxItem, outcome, dead string, err error, now time.Time) error {
+func settle(tx *store.Tx, it *store.OutboxItem, outcome, dead string, err error, now time.Time, by deliveredBy) error {
 	if outcome == OutcomeRetry {
 		return tx.PutOutbox(it)
 	}
@@ -224,7 +241,7 @@ func settle(tx *store.Tx, it *store.OutboxItem, outcome, dead string, err error,
 			return err
 		}
 	}
-	return recordDelivery(tx, it, outcome, err, now)
+	return recordDelivery(tx, it, outcome, err, now, by)
 }
 
 // jitter spreads d over [0.8d, 1.2d), so that deliveries failing together
@@ -266,7 +283,7 @@ func (o *Outbox) keepProgress(it *store.OutboxItem) {
 
 // recordDelivery notes the outcome on the incident of every alert the
 // message carried.
-func recordDelivery(tx *store.Tx, it *store.OutboxItem, outcome string, err error, now time.Time) error {
+func recordDelivery(tx *store.Tx, it *store.OutboxItem, outcome string, err error, now time.Time, by deliveredBy) error {
 	as := it.Alerts()
 	for _, a := range as {
 		inc, err2 := tx.Incident(a.IncidentID)
@@ -276,7 +293,8 @@ func recordDelivery(tx *store.Tx, it *store.OutboxItem, outcome string, err erro
 		if inc == nil {
 			continue // the incident expired; nothing to record on
 		}
-		rec := store.Notification{Notifier: it.Notifier, Kind: a.Kind, Outcome: outcome, Attempts: it.Attempts, At: now}
+		rec := store.Notification{Notifier: it.Notifier, Kind: a.Kind, Outcome: outcome, Attempts: it.Attempts, At: now,
+			Replica: by.replica, Duplicate: by.duplicate}
 		if len(as) > 1 {
 			rec.Grouped = len(as)
 		}

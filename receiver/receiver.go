@@ -20,6 +20,7 @@ package receiver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -29,6 +30,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zkwatch/zkwatch/receiver/config"
+	"github.com/zkwatch/zkwatch/receiver/ha"
 	"github.com/zkwatch/zkwatch/receiver/notify"
 	"github.com/zkwatch/zkwatch/receiver/notify/dingtalk"
 	"github.com/zkwatch/zkwatch/receiver/notify/email"
@@ -48,6 +50,7 @@ type Receiver struct {
 
 	outbox      *Outbox
 	restarts    *Scheduler
+	coord       ha.Coordinator
 	recoverOnce sync.Once
 }
 
@@ -77,10 +80,21 @@ func New(st *store.Store, cfg *config.Config, reg prometheus.Registerer, logger 
 	r.metrics = newMetrics(st, reg)
 	r.outbox = newOutbox(st, r.live, r.metrics.notifications, r.metrics.deadLetters, logger, r.now)
 	r.restarts = newScheduler(st, r.live.config, r.outbox.Wake, r.metrics.restarts, logger, r.now)
+	r.coord = ha.Single{}
 	if err := r.ApplyConfig(cfg); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// SetCoordinator makes restarts and notifications claim their actions
+// through c (call before Recover and Run). A notification whose claim
+// fails for want of ZooKeeper is sent anyway, marked as a possible
+// duplicate, once it has waited failOpenAfter.
+func (r *Receiver) SetCoordinator(c ha.Coordinator, failOpenAfter time.Duration) {
+	r.coord = c
+	r.outbox.coord, r.outbox.failOpenAfter = c, failOpenAfter
+	r.restarts.coord = c
 }
 
 // Metrics returns the receiver's metrics.
@@ -177,6 +191,11 @@ func (r *Receiver) runExpiry(ctx context.Context) {
 			level.Error(r.logger).Log("msg", "expiring incidents", "err", err)
 		} else if n > 0 {
 			level.Info(r.logger).Log("msg", "expired incidents", "count", n)
+		}
+		if n, err := r.coord.Cleanup(r.now().Add(-r.Config().Storage.Retention)); err != nil && !errors.Is(err, ha.ErrUnavailable) {
+			level.Warn(r.logger).Log("msg", "removing old claims", "err", err)
+		} else if n > 0 {
+			level.Info(r.logger).Log("msg", "removed the claims of old incidents", "count", n)
 		}
 		select {
 		case <-ctx.Done():

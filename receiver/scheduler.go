@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zkwatch/zkwatch/receiver/config"
+	"github.com/zkwatch/zkwatch/receiver/ha"
 	"github.com/zkwatch/zkwatch/receiver/restart"
 	"github.com/zkwatch/zkwatch/receiver/store"
 )
@@ -62,6 +63,7 @@ type Scheduler struct {
 	targets map[string]*targetLock // rule/target pairs running or waiting
 	sem     chan struct{}
 	limit   int
+	coord   ha.Coordinator
 	guardMu sync.Mutex // makes quorum check and Busy.Mark atomic
 	busy    restart.Busy
 	wg      sync.WaitGroup
@@ -70,7 +72,7 @@ type Scheduler struct {
 func newScheduler(st *store.Store, cfg func() *config.Config, wakeOutbox func(), counter *prometheus.CounterVec,
 	logger log.Logger, now func() time.Time) *Scheduler {
 	return &Scheduler{store: st, config: cfg, wakeOutbox: wakeOutbox, counter: counter, logger: logger, now: now,
-		wakeCh: make(chan struct{}, 1), active: map[string]bool{}, targets: map[string]*targetLock{}}
+		wakeCh: make(chan struct{}, 1), active: map[string]bool{}, targets: map[string]*targetLock{}, coord: ha.Single{}}
 }
 
 // Wake makes Run look at the jobs now.
@@ -153,6 +155,15 @@ func (s *Scheduler) Recover() error {
 				return err
 			}
 			if j == nil || !j.Running {
+				continue
+			}
+			if s.coord.Replica() != "" {
+				// Replicas: the attempt's claim tells what became of it.
+				j.Running, j.PGID, j.ProcStart = false, 0, 0
+				j.Attempts--
+				if err := tx.PutJob(j); err != nil {
+					return err
+				}
 				continue
 			}
 			rule := cfg.RestartRule(j.Rule)
@@ -344,8 +355,13 @@ func (s *Scheduler) execute(ctx context.Context, j *store.RestartJob, inc *store
 		}
 		defer release()
 	}
+	if !s.claim(ctx, j, rule, p) {
+		return
+	}
 	if p.DryRun {
+		p.Attempt.Replica = s.coord.Replica()
 		s.finish(j, p)
+		s.coord.Record(restartKey(j), RestartDryRun)
 		return
 	}
 	s.run(ctx, j, inc, rule, p)
@@ -379,6 +395,8 @@ func (s *Scheduler) run(ctx context.Context, j *store.RestartJob, inc *store.Inc
 		store.MaxOutputBytes, func(pgid int) { s.markStarted(j, pgid) })
 	j.Running, j.PGID, j.ProcStart = false, 0, 0
 	r := planResult(j, rule, p.Argv, res, s.now())
+	r.Attempt.Replica = s.coord.Replica()
+	s.coord.Record(ha.Key{Incident: j.IncidentID, Action: restartAction(j.Rule), Attempt: j.Attempts, UntilSuccess: true}, r.Attempt.Outcome)
 	if !r.Done {
 		j.NextAt = r.NextAt
 	}

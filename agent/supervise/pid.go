@@ -24,38 +24,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/zkwatch/zkwatch/internal/procstat"
 )
-
-// stat is what the agent reads of /proc/<pid>/stat.
-type stat struct {
-	state byte
-	ppid  int
-	start uint64 // field 22: start time in clock ticks after boot
-}
-
-// readStat parses a /proc/<pid>/stat file. The fields follow the
-// parenthesised command name, which may itself contain parentheses.
-func readStat(file string) (stat, error) {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return stat{}, err
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 || i+2 >= len(b) {
-		return stat{}, fmt.Errorf("%s: malformed", file)
-	}
-	f := strings.Fields(string(b[i+2:]))
-	// f[0] is field 3 (state), so field n is f[n-3].
-	if len(f) < 20 || len(f[0]) != 1 {
-		return stat{}, fmt.Errorf("%s: malformed", file)
-	}
-	ppid, err1 := strconv.Atoi(f[1])
-	start, err2 := strconv.ParseUint(f[19], 10, 64)
-	if err1 != nil || err2 != nil {
-		return stat{}, fmt.Errorf("%s: malformed", file)
-	}
-	return stat{state: f[0][0], ppid: ppid, start: start}, nil
-}
 
 // Proc names one process: its pid and its start time, so that a pid the
 // kernel has given to a later process is not taken for it.
@@ -69,14 +40,14 @@ func Identify(pid int) (Proc, error) {
 	if pid <= 0 {
 		return Proc{}, fmt.Errorf("not a process id: %d", pid)
 	}
-	st, err := readStat(fmt.Sprintf("/proc/%d/stat", pid))
+	st, err := procstat.Read(pid)
 	if err != nil {
 		return Proc{}, fmt.Errorf("process %d not found", pid)
 	}
-	if st.state == 'Z' || st.state == 'X' {
+	if !st.Live() {
 		return Proc{}, fmt.Errorf("process %d has exited", pid)
 	}
-	return Proc{Pid: pid, start: st.start}, nil
+	return Proc{Pid: pid, start: st.Start}, nil
 }
 
 // Alive reports whether the process still runs: same pid, same start time,

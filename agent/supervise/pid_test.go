@@ -22,6 +22,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zkwatch/zkwatch/internal/procstat"
 )
 
 func sleeper(t *testing.T) *exec.Cmd {
@@ -103,14 +105,14 @@ func TestReadStat(t *testing.T) {
 	if err := os.WriteFile(f, []byte(line), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	st, err := readStat(f)
-	if err != nil || st.state != 'S' || st.ppid != 17 || st.start != 987654 {
+	st, err := procstat.ReadFile(f)
+	if err != nil || st.State != 'S' || st.PPID != 17 || st.PGRP != 4242 || st.Start != 987654 {
 		t.Fatalf("readStat = %+v, %v", st, err)
 	}
 	if err := os.WriteFile(f, []byte("4242 (x) S 1"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readStat(f); err == nil {
+	if _, err := procstat.ReadFile(f); err == nil {
 		t.Fatal("short stat accepted")
 	}
 }

@@ -26,6 +26,8 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"golang.org/x/sys/unix"
+
+	"github.com/zkwatch/zkwatch/internal/procstat"
 )
 
 // Children the agent started itself are waited for by os/exec; the reaper
@@ -99,8 +101,8 @@ func ReapOrphans() []int {
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	var reaped []int
 	for _, f := range stats {
-		st, err := readStat(f)
-		if err != nil || st.ppid != self || st.state != 'Z' {
+		st, err := procstat.ReadFile(f)
+		if err != nil || st.PPID != self || st.State != 'Z' {
 			continue
 		}
 		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(f)))

@@ -42,6 +42,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
 	"github.com/zkwatch/zkwatch/internal/logging"
+	"github.com/zkwatch/zkwatch/internal/reload"
 	"github.com/zkwatch/zkwatch/receiver"
 	"github.com/zkwatch/zkwatch/receiver/config"
 	"github.com/zkwatch/zkwatch/receiver/store"
@@ -66,6 +67,7 @@ func run() int {
 			Default("").String()
 		toolkit   = kingpinflag.AddFlags(kingpin.CommandLine, ":9143")
 		logConfig = logging.AddFlags(kingpin.CommandLine)
+		haConfig  = addHAFlags(kingpin.CommandLine)
 	)
 	kingpin.Version(version.Print(name))
 	kingpin.HelpFlag.Short('h')
@@ -100,24 +102,18 @@ func run() int {
 	}
 	defer st.Close()
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		versioncollector.NewCollector(name),
-	)
-	rcv, err := receiver.New(st, cfg, reg, logger)
+	reg := newRegistry()
+	rcv, stopHA, err := startReceiver(st, cfg, reg, *externalURL, haConfig, *toolkit.WebListenAddresses, logger)
 	if err != nil {
-		level.Error(logger).Log("msg", "applying configuration", "err", err)
+		level.Error(logger).Log("msg", "starting the receiver", "err", err)
 		return 1
 	}
-	rcv.SetExternalURL(*externalURL)
-	rcv.Recover()
-	rl := newReloader(*configFile, rcv, exp, reg, logger)
+	defer stopHA()
+	rl := reload.New(name, "configuration", reloadFunc(*configFile, rcv, exp), reg, logger)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rl.watchSIGHUP(ctx)
+	watchSIGHUP(ctx, rl)
 
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -128,12 +124,42 @@ func run() int {
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 			ErrorLog: stdlog.New(log.NewStdlibAdapter(level.Error(logger)), "", 0),
 		}),
-		Reload: rl.reload,
+		Reload: rl.Reload,
 	})
 	code := serve(ctx, handler, toolkit, logger, slogger)
 	stop()
 	wg.Wait()
 	return code
+}
+
+// newRegistry is the registry of /metrics, with the process's own
+// collectors.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		versioncollector.NewCollector(name),
+	)
+	return reg
+}
+
+// startReceiver builds the receiver over st, gives it its external URL
+// and its coordination with other replicas, and settles the restarts a
+// crash interrupted; the returned function stops the coordination.
+func startReceiver(st *store.Store, cfg *config.Config, reg prometheus.Registerer, externalURL string, ha *haFlags,
+	listen []string, logger log.Logger) (*receiver.Receiver, func(), error) {
+	rcv, err := receiver.New(st, cfg, reg, logger)
+	if err != nil {
+		return nil, nil, fmt.Errorf("applying configuration: %w", err)
+	}
+	rcv.SetExternalURL(externalURL)
+	stopHA, err := ha.attach(rcv, listen, reg, logger)
+	if err != nil {
+		return nil, nil, fmt.Errorf("setting up replica coordination: %w", err)
+	}
+	rcv.Recover()
+	return rcv, stopHA, nil
 }
 
 // checkExternalURL accepts "" or an absolute http(s) URL.
@@ -184,57 +210,24 @@ func serve(ctx context.Context, handler http.Handler, toolkit *web.FlagConfig, l
 	}
 }
 
-// reloader re-reads the configuration file on SIGHUP and POST /-/reload
-// and exports the outcome as Prometheus does.
-type reloader struct {
-	mu         sync.Mutex
-	file       string
-	rcv        *receiver.Receiver
-	exp        *exposure
-	logger     log.Logger
-	ok, okTime prometheus.Gauge
-}
-
-func newReloader(file string, rcv *receiver.Receiver, exp *exposure, reg prometheus.Registerer, logger log.Logger) *reloader {
-	rl := &reloader{file: file, rcv: rcv, exp: exp, logger: logger,
-		ok: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: name + "_config_last_reload_successful", Help: "Whether the last configuration reload succeeded.",
-		}),
-		okTime: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: name + "_config_last_reload_success_timestamp_seconds", Help: "Time of the last successful configuration reload.",
-		}),
-	}
-	reg.MustRegister(rl.ok, rl.okTime)
-	// The configuration New applied counts as the first successful load.
-	rl.ok.Set(1)
-	rl.okTime.SetToCurrentTime()
-	return rl
-}
-
-func (rl *reloader) reload() error {
-	rl.mu.Lock()
-	defer rl.mu.Unlock()
-	c, err := config.LoadFile(rl.file)
-	if err == nil {
-		err = rl.exp.check(c)
-	}
-	if err == nil {
-		err = rl.rcv.ApplyConfig(c)
-	}
-	if err != nil {
-		rl.ok.Set(0)
-		level.Error(rl.logger).Log("msg", "reload failed, keeping the old configuration", "err", err)
+// reloadFunc re-reads the configuration file; the exposure check runs
+// again, so a reload cannot open the restart hook to the network.
+func reloadFunc(file string, rcv *receiver.Receiver, exp *exposure) func() error {
+	return func() error {
+		c, err := config.LoadFile(file)
+		if err == nil {
+			err = exp.check(c)
+		}
+		if err == nil {
+			err = rcv.ApplyConfig(c)
+		}
 		return err
 	}
-	rl.ok.Set(1)
-	rl.okTime.SetToCurrentTime()
-	level.Info(rl.logger).Log("msg", "configuration reloaded")
-	return nil
 }
 
 // watchSIGHUP reloads on every SIGHUP until ctx ends. The signal is
 // subscribed before it returns, so an early SIGHUP cannot kill the process.
-func (rl *reloader) watchSIGHUP(ctx context.Context) {
+func watchSIGHUP(ctx context.Context, rl *reload.Reloader) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
@@ -242,7 +235,7 @@ func (rl *reloader) watchSIGHUP(ctx context.Context) {
 		for {
 			select {
 			case <-hup:
-				_ = rl.reload()
+				_ = rl.Reload()
 			case <-ctx.Done():
 				return
 			}

@@ -210,16 +210,19 @@ type sinkServer struct {
 	srv   *httptest.Server
 }
 
-func newSinkServer(t *testing.T) *sinkServer {
+func newSinkServer(t testing.TB) *sinkServer {
 	s := &sinkServer{count: map[string]int{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var m struct{ IncidentID, Kind string }
+		var m struct{ IncidentID, Kind, Text string }
 		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
 		s.mu.Lock()
 		s.count[m.IncidentID+" "+m.Kind]++
+		if strings.Contains(m.Text, "Possible duplicate") {
+			s.count[m.IncidentID+" "+m.Kind+" marked duplicate"]++
+		}
 		s.mu.Unlock()
 	}))
 	t.Cleanup(s.srv.Close)
@@ -452,8 +455,15 @@ func TestConfigCheckAndReload(t *testing.T) {
 // A real Alertmanager delivers to the receiver with a bearer token, and
 // its payloads (firing, then resolved) decode into one incident.
 // startAlertmanager runs a real Alertmanager that sends every group to
-// the receiver's webhook with token; it returns Alertmanager's address.
-func startAlertmanager(t *testing.T, dir, webhookURL, token string) string {
+// the receiver's webhook, and to those of more replicas, with token; it
+// returns Alertmanager's address.
+func startAlertmanager(t testing.TB, dir, webhookURL, token string, more ...string) string {
+	t.Helper()
+	return startAlertmanagerWait(t, dir, 100*time.Millisecond, webhookURL, token, more...)
+}
+
+// startAlertmanagerWait is startAlertmanager with the route's group_wait.
+func startAlertmanagerWait(t testing.TB, dir string, groupWait time.Duration, webhookURL, token string, more ...string) string {
 	t.Helper()
 	am, err := exec.LookPath("prometheus-alertmanager")
 	if err != nil {
@@ -466,21 +476,21 @@ func startAlertmanager(t *testing.T, dir, webhookURL, token string) string {
 	}
 	amAddr := freeAddr(t)
 	amCfg := filepath.Join(dir, "alertmanager.yml")
-	writeFile(t, amCfg, fmt.Sprintf(`
+	var hooks strings.Builder
+	for _, u := range append([]string{webhookURL}, more...) {
+		fmt.Fprintf(&hooks, "      - url: %q\n        send_resolved: true\n        http_config:\n          authorization: {credentials: %s}\n", u, token)
+	}
+	writeFile(t, amCfg, `
 route:
   receiver: zkwatch
   group_by: [alertname, member]
-  group_wait: 100ms
+  group_wait: `+groupWait.String()+`
   group_interval: 1s
   repeat_interval: 1h
 receivers:
   - name: zkwatch
     webhook_configs:
-      - url: %q
-        send_resolved: true
-        http_config:
-          authorization: {credentials: %s}
-`, webhookURL, token))
+`+hooks.String())
 	cmd := exec.Command(am, "--config.file="+amCfg, "--storage.path="+filepath.Join(dir, "am"),
 		"--web.listen-address="+amAddr, "--web.external-url=http://"+amAddr, "--cluster.listen-address=")
 	out := &strings.Builder{}
@@ -592,7 +602,9 @@ routes: [{notifiers: [ding]}]
 	addr := freeAddr(t)
 	p := launchAt(t, addr, cfg, filepath.Join(dir, "data"), "--web.external-url=http://"+addr+"/")
 	p.token = "s3cret"
-	amAddr := startAlertmanager(t, dir, p.url+"/webhook", "s3cret")
+	// On a loaded machine Alertmanager may take longer than the usual
+	// 100 ms to take in 30 alerts, and would then flush the group in parts.
+	amAddr := startAlertmanagerWait(t, dir, 2*time.Second, p.url+"/webhook", "s3cret")
 
 	startsAt := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
 	alerts := make([]map[string]any, 30)

@@ -37,6 +37,7 @@ import (
 	"github.com/zkwatch/zkwatch/collector"
 	"github.com/zkwatch/zkwatch/internal/exposition"
 	"github.com/zkwatch/zkwatch/internal/procmetrics"
+	"github.com/zkwatch/zkwatch/internal/reload"
 )
 
 type handler struct {
@@ -76,7 +77,7 @@ func newHandler(logger log.Logger, o *options, cfg collector.Config, allowed *re
 
 // mux routes the exporter's endpoints. /metrics and /probe share one limit
 // of concurrent requests.
-func (h *handler) mux(zk *collector.ZooKeeperCollector, r *reloader) (*http.ServeMux, error) {
+func (h *handler) mux(zk *collector.ZooKeeperCollector, r *reload.Reloader) (*http.ServeMux, error) {
 	mux := http.NewServeMux()
 	mux.Handle(h.metricsPath, h.limit.wrap(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		h.serve(w, req, zk, h.own)
@@ -88,7 +89,7 @@ func (h *handler) mux(zk *collector.ZooKeeperCollector, r *reloader) (*http.Serv
 			http.Error(w, "use POST", http.StatusMethodNotAllowed)
 			return
 		}
-		if err := r.reload(); err != nil {
+		if err := r.Reload(); err != nil {
 			http.Error(w, "reload failed: "+err.Error(), http.StatusInternalServerError)
 			return
 		}

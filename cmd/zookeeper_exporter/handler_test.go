@@ -34,6 +34,7 @@ import (
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 
 	"github.com/zkwatch/zkwatch/collector"
+	"github.com/zkwatch/zkwatch/internal/reload"
 	"github.com/zkwatch/zkwatch/internal/zktest"
 )
 
@@ -51,7 +52,7 @@ func testServer(t testing.TB, o *options, watch collector.WatchOptions, names ..
 	}
 	t.Cleanup(zk.Close)
 	h := newHandler(logger, o, cfg, allowed)
-	mux, err := h.mux(zk, newReloader(zk, logger, h.exporterRegistry))
+	mux, err := h.mux(zk, reload.New("zookeeper_exporter", "watch configuration", zk.Reload, h.exporterRegistry, logger))
 	if err != nil {
 		t.Fatal(err)
 	}

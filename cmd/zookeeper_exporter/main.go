@@ -32,13 +32,13 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
 	"github.com/zkwatch/zkwatch/collector"
 	"github.com/zkwatch/zkwatch/internal/logging"
+	"github.com/zkwatch/zkwatch/internal/reload"
 	"github.com/zkwatch/zkwatch/internal/zktls"
 )
 
@@ -114,7 +114,7 @@ func run(args []string) int {
 	level.Info(logger).Log("msg", "Enabled collectors", "collectors", strings.Join(colFlags.Enabled(), ","))
 
 	h := newHandler(logger, opts, cfg, allowed)
-	reloader := newReloader(zk, logger, h.exporterRegistry)
+	reloader := reload.New("zookeeper_exporter", "watch configuration", zk.Reload, h.exporterRegistry, logger)
 	mux, err := h.mux(zk, reloader)
 	if err != nil {
 		level.Error(logger).Log("err", err)
@@ -125,7 +125,7 @@ func run(args []string) int {
 
 // serve runs the HTTP server until SIGTERM or SIGINT, then shuts it down
 // gracefully; SIGHUP reloads.
-func serve(mux *http.ServeMux, flags *web.FlagConfig, logger log.Logger, slogger *slog.Logger, r *reloader) int {
+func serve(mux *http.ServeMux, flags *web.FlagConfig, logger log.Logger, slogger *slog.Logger, r *reload.Reloader) int {
 	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, os.Interrupt)
@@ -139,7 +139,7 @@ func serve(mux *http.ServeMux, flags *web.FlagConfig, logger log.Logger, slogger
 			return 1
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
-				_ = r.reload()
+				_ = r.Reload()
 				continue
 			}
 			level.Info(logger).Log("msg", "Shutting down", "signal", sig)
@@ -156,45 +156,6 @@ func serve(mux *http.ServeMux, flags *web.FlagConfig, logger log.Logger, slogger
 			return 0
 		}
 	}
-}
-
-// reloader re-reads the watch configuration and tells in a gauge whether
-// the last attempt worked, as Prometheus and Alertmanager do.
-type reloader struct {
-	zk                 *collector.ZooKeeperCollector
-	logger             log.Logger
-	success, successTS prometheus.Gauge
-}
-
-func newReloader(zk *collector.ZooKeeperCollector, logger log.Logger, reg prometheus.Registerer) *reloader {
-	r := &reloader{
-		zk: zk, logger: logger,
-		success: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "zookeeper_exporter_config_last_reload_successful",
-			Help: "1 when the last reload of the watch configuration succeeded (the configuration loaded at start counts).",
-		}),
-		successTS: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "zookeeper_exporter_config_last_reload_success_timestamp_seconds",
-			Help: "When the watch configuration was last loaded successfully.",
-		}),
-	}
-	reg.MustRegister(r.success, r.successTS)
-	// collector.New loaded the configuration; it would have failed otherwise.
-	r.success.Set(1)
-	r.successTS.SetToCurrentTime()
-	return r
-}
-
-func (r *reloader) reload() error {
-	if err := r.zk.Reload(); err != nil {
-		r.success.Set(0)
-		level.Error(r.logger).Log("msg", "Reload failed, keeping the old configuration", "err", err)
-		return err
-	}
-	r.success.Set(1)
-	r.successTS.SetToCurrentTime()
-	level.Info(r.logger).Log("msg", "Configuration reloaded")
-	return nil
 }
 
 // compileAllowed compiles --probe.allowed-targets, anchored.

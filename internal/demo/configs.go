@@ -30,6 +30,9 @@ const demoOverrides = `{
   },
 }`
 
+// writeConfigs writes every configuration file of the stack. Alertmanager
+// sends every notification to both receiver replicas, which claim each
+// restart and message in ZooKeeper, so that one of them acts.
 func (s *Stack) writeConfigs(amClusterPort int) error {
 	if err := s.renderRules(); err != nil {
 		return err
@@ -52,11 +55,11 @@ scrape_configs:
       - targets: [%q]
   - job_name: zkwatch-receiver
     static_configs:
-      - targets: [%q]
+      - targets: [%q, %q]
   - job_name: zkwatch-agent
     static_configs:
       - targets: [%q, %q]
-`, hostPort(s.AM), hostPort(s.Exporter), hostPort(s.Receiver), hostPort(s.Agent), hostPort(s.LockAgent))
+`, hostPort(s.AM), hostPort(s.Exporter), hostPort(s.Receiver), hostPort(s.Receiver2), hostPort(s.Agent), hostPort(s.LockAgent))
 	am := fmt.Sprintf(`# Written by the zkwatch demo.
 route:
   receiver: zkwatch
@@ -69,6 +72,8 @@ receivers:
     webhook_configs:
       - url: %q
         send_resolved: true
+      - url: %q
+        send_resolved: true
       # A copy of every payload for the demo's timeline and the test fixtures.
       - url: %q
         send_resolved: true
@@ -76,7 +81,7 @@ inhibit_rules:
   - source_matchers: [alertname="ZooKeeperQuorumLost"]
     target_matchers: [alertname=~"ZooKeeperFollowerLagging|ZooKeeperHighLatency"]
     equal: [job, instance]
-`, s.Receiver+"/webhook", s.Sink.URL()+"/alertmanager")
+`, s.Receiver+"/webhook", s.Receiver2+"/webhook", s.Sink.URL()+"/alertmanager")
 	recv := fmt.Sprintf(`# Written by the zkwatch demo.
 notifiers:
   - name: demo-sink

@@ -83,7 +83,10 @@ type Stack struct {
 	Prom     string
 	AM       string
 	Receiver string
-	Agent    string
+	// Receiver2 is the second receiver replica: both claim their restarts
+	// and messages in the demo ensemble, so exactly one of them acts.
+	Receiver2 string
+	Agent     string
 	// LockAgent runs a second command under zkwatch_agent lock mode.
 	LockAgent string
 
@@ -109,7 +112,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			return nil, err
 		}
 	}
-	ports, err := zktest.FreePorts(7)
+	ports, err := zktest.FreePorts(8)
 	if err != nil {
 		return nil, err
 	}
@@ -117,6 +120,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	s.Exporter, s.Prom, s.AM, s.Receiver, s.Agent = url(0), url(1), url(2), url(3), url(4)
 	amCluster := ports[5]
 	s.LockAgent = url(6)
+	s.Receiver2 = url(7)
 
 	if err := s.startEnsemble(); err != nil {
 		return nil, err
@@ -167,9 +171,13 @@ func (s *Stack) startServices(amCluster int) error {
 		"--watch.config.file="+s.path("exporter/watch.yml"), "--watch.session-timeout=4s", "--log.level=info"); err != nil {
 		return err
 	}
-	if err := s.spawn("receiver", bin("zkwatch_receiver"), "--web.listen-address="+hostPort(s.Receiver),
-		"--config.file="+s.path("receiver/receiver.yml"), "--storage.path="+s.path("receiver/data")); err != nil {
-		return err
+	for i, u := range []string{s.Receiver, s.Receiver2} {
+		name := []string{"receiver", "receiver-2"}[i]
+		if err := s.spawn(name, bin("zkwatch_receiver"), "--web.listen-address="+hostPort(u),
+			"--config.file="+s.path("receiver/receiver.yml"), "--storage.path="+s.path("receiver/data-"+name),
+			"--ha.zookeeper.servers="+s.Ens.Servers(), "--ha.replica-name="+name, "--ha.zookeeper.session-timeout=4s"); err != nil {
+			return err
+		}
 	}
 	if err := s.spawn("alertmanager", "prometheus-alertmanager", "--config.file="+s.path("alertmanager/alertmanager.yml"),
 		"--storage.path="+s.path("alertmanager/data"), "--web.listen-address="+hostPort(s.AM),
@@ -192,7 +200,7 @@ func (s *Stack) startServices(amCluster int) error {
 // waitReady waits until every process answers and Prometheus scrapes every
 // target and sees the demo member.
 func (s *Stack) waitReady(ctx context.Context) error {
-	for name, u := range map[string]string{"exporter": s.Exporter + "/-/healthy", "receiver": s.Receiver + "/-/ready",
+	for name, u := range map[string]string{"exporter": s.Exporter + "/-/healthy", "receiver": s.Receiver + "/-/ready", "receiver-2": s.Receiver2 + "/-/ready",
 		"alertmanager": s.AM + "/-/ready", "prometheus": s.Prom + "/-/ready", "agent": s.Agent + "/-/healthy",
 		"lock-agent": s.LockAgent + "/-/healthy"} {
 		if err := waitHTTP(ctx, u, 60*time.Second); err != nil {

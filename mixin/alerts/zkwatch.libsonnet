@@ -58,6 +58,16 @@ local a = import '../lib/alert.libsonnet';
             '{{ $labels.instance }} runs an older configuration: the last reload failed.',
           ),
           a.alert(
+            'ZooKeeperReceiverReplicaDisconnected',
+            |||
+              zkwatch_receiver_ha_connected{%(receiverSelector)s} == 0
+            ||| % c,
+            c.receiverHADisconnectedFor,
+            c.warningSeverity,
+            'A zkwatch_receiver replica has lost ZooKeeper.',
+            '{{ $labels.instance }} has had no ZooKeeper session for coordination for %(receiverHADisconnectedFor)s: its restarts wait, its notifications go out unclaimed (possible duplicates) after the fail-open wait.' % c,
+          ),
+          a.alert(
             'ZooKeeperAgentNotRegistered',
             |||
               zkwatch_agent_registered{%(agentSelector)s} == 0

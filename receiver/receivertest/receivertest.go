@@ -42,8 +42,9 @@ type Env struct {
 }
 
 // Start runs a receiver with the configuration cfgYAML until the test
-// ends. With -v it logs at debug level through tb.
-func Start(tb testing.TB, cfgYAML string) *Env {
+// ends; each setup function is applied before it runs. With -v it logs at
+// debug level through tb.
+func Start(tb testing.TB, cfgYAML string, setup ...func(*receiver.Receiver)) *Env {
 	tb.Helper()
 	cfg, err := config.Load([]byte(cfgYAML))
 	if err != nil {
@@ -61,6 +62,9 @@ func Start(tb testing.TB, cfgYAML string) *Env {
 	rcv, err := receiver.New(st, cfg, reg, logger)
 	if err != nil {
 		tb.Fatal(err)
+	}
+	for _, f := range setup {
+		f(rcv)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -19,50 +19,18 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/zkwatch/zkwatch/internal/procstat"
 )
-
-// procStat is what /proc/<pid>/stat says about a process.
-type procStat struct {
-	state byte
-	pgrp  int
-	start uint64 // clock ticks since boot
-}
-
-func readProcStat(pid int) (procStat, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return procStat{}, err
-	}
-	// The command name, in parentheses, may itself hold spaces and ')'.
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return procStat{}, fmt.Errorf("/proc/%d/stat: no command name", pid)
-	}
-	// f[0] is field 3 (state), f[2] field 5 (pgrp), f[19] field 22.
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 20 || len(f[0]) != 1 {
-		return procStat{}, fmt.Errorf("/proc/%d/stat: malformed", pid)
-	}
-	pgrp, err := strconv.Atoi(f[2])
-	if err != nil {
-		return procStat{}, fmt.Errorf("/proc/%d/stat: pgrp: %w", pid, err)
-	}
-	start, err := strconv.ParseUint(f[19], 10, 64)
-	if err != nil {
-		return procStat{}, fmt.Errorf("/proc/%d/stat: starttime: %w", pid, err)
-	}
-	return procStat{state: f[0][0], pgrp: pgrp, start: start}, nil
-}
 
 // ProcStart returns pid's start time in clock ticks since boot: with the
 // pid it identifies a process, since a pid can be reused but not at the
 // same instant.
 func ProcStart(pid int) (uint64, error) {
-	st, err := readProcStat(pid)
-	return st.start, err
+	st, err := procstat.Read(pid)
+	return st.Start, err
 }
 
 // groupAlive tells whether any process of group pgid is alive (zombies,
@@ -77,7 +45,7 @@ func groupAlive(pgid int) bool {
 		if err != nil {
 			continue
 		}
-		if st, err := readProcStat(pid); err == nil && st.pgrp == pgid && st.state != 'Z' && st.state != 'X' {
+		if st, err := procstat.Read(pid); err == nil && st.PGRP == pgid && st.Live() {
 			return true
 		}
 	}
@@ -109,7 +77,7 @@ func KillOrphan(ctx context.Context, pgid int, procStart uint64, wait time.Durat
 	if !groupAlive(pgid) {
 		return OrphanGone, nil
 	}
-	if st, err := readProcStat(pgid); err == nil && st.start != procStart {
+	if st, err := procstat.Read(pgid); err == nil && st.Start != procStart {
 		return OrphanReused, nil
 	}
 	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {

@@ -84,6 +84,11 @@ type Notification struct {
 	Attempts int       `json:"attempts"`
 	Error    string    `json:"error,omitempty"`
 	At       time.Time `json:"at"`
+	// Replica is the receiver replica that sent it (HA mode).
+	Replica string `json:"replica,omitempty"`
+	// Duplicate marks a message sent without a claim, because ZooKeeper
+	// was unavailable: another replica may have sent it too.
+	Duplicate bool `json:"duplicate,omitempty"`
 	// Grouped is the number of alerts of the message, when it carried
 	// more than this incident's.
 	Grouped int `json:"grouped,omitempty"`
@@ -100,6 +105,8 @@ type RestartAttempt struct {
 	Output   string        `json:"output,omitempty"`
 	Reason   string        `json:"reason,omitempty"`
 	At       time.Time     `json:"at"`
+	// Replica is the receiver replica that ran it (HA mode).
+	Replica string `json:"replica,omitempty"`
 }
 
 // Outbox kinds: what a queued notification reports.

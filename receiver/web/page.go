@@ -125,15 +125,16 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <td>{{index .Alert.Labels "alertname"}}</td><td>{{$.TS .Alert.StartsAt}}</td><td>{{$.TS .ResolvedAt}}</td><td>{{range .Notifiers}}{{.}} {{end}}</td></tr>
 {{else}}<tr><td colspan="6">No incidents.</td></tr>{{end}}</table>
 <h2>Restarts</h2>
-<table id="restarts"><tr><th>Time</th><th>Incident</th><th>Rule</th><th>Attempt</th><th>Outcome</th><th>Exit</th><th>Duration</th><th>Reason / output</th></tr>
+<table id="restarts"><tr><th>Time</th><th>Incident</th><th>Rule</th><th>Attempt</th><th>Outcome</th><th>Replica</th><th>Exit</th><th>Duration</th><th>Reason / output</th></tr>
 {{range .Restarts}}<tr><td>{{$.TS .At}}</td><td>{{.Incident}}</td><td>{{.Rule}}</td><td>{{.Attempt}}</td><td class="outcome {{.Outcome}}">{{.Outcome}}</td>
-<td>{{.ExitCode}}</td><td>{{.Duration}}</td><td>{{.Reason}}{{if .Output}}<pre>{{.Output}}</pre>{{end}}</td></tr>
-{{else}}<tr><td colspan="8">No restarts.</td></tr>{{end}}</table>
+<td class="replica">{{.Replica}}</td><td>{{.ExitCode}}</td><td>{{.Duration}}</td><td>{{.Reason}}{{if .Output}}<pre>{{.Output}}</pre>{{end}}</td></tr>
+{{else}}<tr><td colspan="9">No restarts.</td></tr>{{end}}</table>
 <h2>Notifications</h2>
-<table id="notifications"><tr><th>Time</th><th>Incident</th><th>Alert</th><th>Notifier</th><th>Kind</th><th>Outcome</th><th>Attempts</th><th>Error</th></tr>
+<table id="notifications"><tr><th>Time</th><th>Incident</th><th>Alert</th><th>Notifier</th><th>Kind</th><th>Outcome</th><th>Replica</th><th>Attempts</th><th>Error</th></tr>
 {{range .Notifications}}<tr><td>{{$.TS .At}}</td><td>{{.Incident}}</td><td>{{.AlertName}}</td><td>{{.Notifier}}</td><td>{{.Kind}}</td>
-<td class="outcome {{.Outcome}}">{{.Outcome}}</td><td>{{.Attempts}}</td><td>{{.Error}}</td></tr>
-{{else}}<tr><td colspan="8">No notifications.</td></tr>{{end}}</table>
+<td class="outcome {{.Outcome}}">{{.Outcome}}</td>
+<td class="replica">{{.Replica}}{{if .Duplicate}} (possible duplicate){{end}}</td><td>{{.Attempts}}</td><td>{{.Error}}</td></tr>
+{{else}}<tr><td colspan="9">No notifications.</td></tr>{{end}}</table>
 <h2>Dead letters</h2>
 <table id="dead-letters"><tr><th>Time</th><th>Incident</th><th>Notifier</th><th>Kind</th><th>Attempts</th><th>Reason</th><th>Last error</th></tr>
 {{range .DeadLetters}}<tr class="dead-letter"><td>{{$.TS .At}}</td><td>{{.Item.IncidentID}}</td><td>{{.Item.Notifier}}</td><td>{{.Item.Kind}}</td>

@@ -87,11 +87,12 @@ zkwatch demo is running (state and logs in %s):
   Prometheus             %s  (alerts: %s/alerts)
   Alertmanager           %s
   zkwatch_receiver       %s  (incidents: %s/api/v1/incidents)
+                         %s  (second replica; they coordinate through the ensemble)
   zkwatch_agent          %s/metrics  (supervises the demo process %s/%s)
 
 Try: kill the demo process with  kill -9 $(cat %s/app-child.pid)
      and watch ZooKeeperProcessMemberDown fire, the receiver restart it, and the alert resolve.
-`, dir, s.Ens.Servers(), s.Exporter, s.Prom, s.Prom, s.AM, s.Receiver, s.Receiver, s.Agent, demo.Group, demo.Member, dir)
+`, dir, s.Ens.Servers(), s.Exporter, s.Prom, s.Prom, s.AM, s.Receiver, s.Receiver, s.Receiver2, s.Agent, demo.Group, demo.Member, dir)
 	if scenario {
 		_, err := s.Scenario(ctx, os.Stdout)
 		return err

@@ -1,0 +1,281 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package receiver_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+
+	"github.com/zkwatch/zkwatch/receiver"
+	"github.com/zkwatch/zkwatch/receiver/config"
+	"github.com/zkwatch/zkwatch/receiver/ha"
+	"github.com/zkwatch/zkwatch/receiver/payload"
+	"github.com/zkwatch/zkwatch/receiver/store"
+)
+
+// scripted is a Coordinator whose answers the test sets, to check what
+// the scheduler and the outbox do with each kind of claim result (the
+// ZooKeeper side is tested against real ensembles in receiver/ha and
+// cmd/zkwatch_receiver).
+type scripted struct {
+	mu      sync.Mutex
+	answer  func(k ha.Key) (ha.Result, error)
+	claims  []ha.Key
+	records map[ha.Key]string
+	down    time.Time
+}
+
+func (s *scripted) Replica() string { return "me" }
+func (s *scripted) Claim(_ context.Context, k ha.Key) (ha.Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.claims = append(s.claims, k)
+	return s.answer(k)
+}
+func (s *scripted) Record(k ha.Key, outcome string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.records[k] = outcome
+}
+func (s *scripted) FailOpen()                      {}
+func (s *scripted) DownSince() time.Time           { return s.down }
+func (s *scripted) Cleanup(time.Time) (int, error) { return 0, nil }
+
+func (s *scripted) set(f func(k ha.Key) (ha.Result, error)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.answer = f
+}
+
+func (s *scripted) recorded(k ha.Key) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.records[k]
+}
+
+func unavailable(ha.Key) (ha.Result, error) { return ha.Result{}, ha.ErrUnavailable }
+func won(ha.Key) (ha.Result, error)         { return ha.Result{Won: true, Owner: "me"}, nil }
+
+func haEnv(t *testing.T, failOpen time.Duration, answer func(ha.Key) (ha.Result, error)) (*env, *sink, *scripted, string) {
+	s := newSink(t)
+	runs := filepath.Join(t.TempDir(), "runs")
+	c := &scripted{answer: answer, records: map[ha.Key]string{}, down: time.Now()}
+	e := start(t, restartConfig(s.srv.URL, fmt.Sprintf(`
+  - name: member
+    match: {alertname: ZooKeeperProcessMemberDown}
+    command: ["/bin/sh", "-c", "echo run >> %s"]
+    max_attempts: 2
+    backoff: 100ms
+    cooldown: 0s
+`, runs)), func(r *receiver.Receiver) { r.SetCoordinator(c, failOpen) })
+	return e, s, c, runs
+}
+
+// Without ZooKeeper a restart waits, postponed with the reason on the
+// incident, and runs once claims work again; its outcome is recorded on
+// the claim and the replica on the incident.
+func TestRestartFailsClosed(t *testing.T) {
+	e, _, c, runs := haEnv(t, time.Hour, unavailable)
+	startsAt := time.Now()
+	if code, msg := e.post(alertJSON("firing", memberLabels("zk-1"), startsAt)); code != 200 {
+		t.Fatal(code, msg)
+	}
+	id := incidentID(memberLabels("zk-1"), startsAt)
+	e.waitFor("postponed", func() error {
+		for _, a := range e.incident(id).Restarts {
+			if a.Outcome == "postponed" && strings.Contains(a.Reason, "waiting for ZooKeeper") {
+				return nil
+			}
+		}
+		return fmt.Errorf("restarts %+v", e.incident(id).Restarts)
+	})
+	if n := countLines(t, runs); n != 0 {
+		t.Fatalf("%d runs without a claim", n)
+	}
+	c.set(won)
+	e.waitFor("run", func() error { return expect(1, countLines(t, runs), "runs") })
+	key := ha.Key{Incident: id, Action: "restart/member", Attempt: 1, UntilSuccess: true}
+	e.waitFor("recorded", func() error {
+		if o := c.recorded(key); o != "success" {
+			return fmt.Errorf("claim outcome %q", o)
+		}
+		return nil
+	})
+	// The claim's outcome is written first, the incident's record next.
+	e.waitFor("attempt recorded", func() error {
+		inc := e.incident(id)
+		if last := inc.Restarts[len(inc.Restarts)-1]; last.Outcome != "success" || last.Replica != "me" {
+			return fmt.Errorf("last attempt %+v", last)
+		}
+		return nil
+	})
+}
+
+// A restart another replica ran is recorded as theirs, not run, not
+// reported; a notification another replica sent is recorded, not sent.
+func TestActionsOfAnotherReplica(t *testing.T) {
+	e, s, _, runs := haEnv(t, time.Hour, func(k ha.Key) (ha.Result, error) {
+		return ha.Result{Owner: "other", Outcome: "success"}, nil
+	})
+	startsAt := time.Now()
+	if code, msg := e.post(alertJSON("firing", memberLabels("zk-1"), startsAt)); code != 200 {
+		t.Fatal(code, msg)
+	}
+	id := incidentID(memberLabels("zk-1"), startsAt)
+	e.waitFor("settled", func() error {
+		inc := e.incident(id)
+		if len(inc.Restarts) != 1 || inc.Restarts[0].Outcome != "success" || inc.Restarts[0].Replica != "other" ||
+			len(inc.Notifications) != 1 || inc.Notifications[0].Replica != "other" {
+			return fmt.Errorf("restarts %+v, notifications %+v", inc.Restarts, inc.Notifications)
+		}
+		return nil
+	})
+	e.waitFor("outbox empty", func() error {
+		var n int
+		_ = e.st.View(func(tx *store.Tx) error { n = tx.OutboxLen(); return nil })
+		return expect(0, n, "pending")
+	})
+	if n := countLines(t, runs); n != 0 || len(s.messages()) != 0 {
+		t.Errorf("%d runs, %d messages sent for another replica's actions", n, len(s.messages()))
+	}
+}
+
+// A claim taken over from a replica whose session ended mid-attempt
+// counts that attempt as interrupted (reported), and the next attempt runs.
+func TestTakenOverAttemptIsInterrupted(t *testing.T) {
+	e, s, c, runs := haEnv(t, time.Hour, func(k ha.Key) (ha.Result, error) {
+		if strings.HasPrefix(k.Action, "restart/") && k.Attempt == 1 {
+			return ha.Result{Won: true, Owner: "me", TakenOver: "dead"}, nil
+		}
+		return won(k)
+	})
+	startsAt := time.Now()
+	if code, msg := e.post(alertJSON("firing", memberLabels("zk-1"), startsAt)); code != 200 {
+		t.Fatal(code, msg)
+	}
+	id := incidentID(memberLabels("zk-1"), startsAt)
+	e.waitFor("second attempt", func() error { return expect(1, countLines(t, runs), "runs") })
+	e.waitFor("reports", func() error { return expect(2, s.kinds()["restart"], "restart reports") })
+	if o := c.recorded(ha.Key{Incident: id, Action: "restart/member", Attempt: 1, UntilSuccess: true}); o != receiver.RestartInterrupted {
+		t.Errorf("attempt 1 claim outcome %q", o)
+	}
+	inc := e.incident(id)
+	var got []string
+	for _, a := range inc.Restarts {
+		got = append(got, fmt.Sprintf("%d:%s", a.Attempt, a.Outcome))
+	}
+	if strings.Join(got, " ") != "1:interrupted 2:success" {
+		t.Errorf("attempts %v", got)
+	}
+}
+
+// Without ZooKeeper a notification waits for the fail-open delay, then
+// goes out marked as a possible duplicate.
+func TestNotificationFailsOpen(t *testing.T) {
+	e, s, _, _ := haEnv(t, 300*time.Millisecond, unavailable)
+	begin := time.Now()
+	startsAt := time.Now()
+	if code, msg := e.post(alertJSON("firing", map[string]string{"alertname": "Other"}, startsAt)); code != 200 {
+		t.Fatal(code, msg)
+	}
+	e.waitFor("sent", func() error { return expect(1, len(s.messages()), "messages") })
+	if d := time.Since(begin); d < 300*time.Millisecond {
+		t.Errorf("sent after %s, before the fail-open wait", d)
+	}
+	if m := s.messages()[0]; !strings.Contains(m.Text, "Possible duplicate") {
+		t.Errorf("message not marked: %q", m.Text)
+	}
+	e.waitFor("recorded", func() error {
+		inc := e.incident(incidentID(map[string]string{"alertname": "Other"}, startsAt))
+		if len(inc.Notifications) != 1 || !inc.Notifications[0].Duplicate {
+			return fmt.Errorf("notifications %+v", inc.Notifications)
+		}
+		return nil
+	})
+}
+
+// A replica that died while its command ran asks the attempt's claim after
+// its restart instead of guessing: here its earlier life had recorded the
+// success, so it does not run again and reports what it had not reported.
+func TestRecoverAsksTheClaim(t *testing.T) {
+	s := newSink(t)
+	runs := filepath.Join(t.TempDir(), "runs")
+	cfg, err := config.Load([]byte(restartConfig(s.srv.URL, fmt.Sprintf(`
+  - name: member
+    match: {alertname: ZooKeeperProcessMemberDown}
+    command: ["/bin/sh", "-c", "echo run >> %s"]
+    max_attempts: 2
+    backoff: 100ms
+    cooldown: 0s
+`, runs))))
+	must(t, err)
+	st, err := store.Open(t.TempDir())
+	must(t, err)
+	defer st.Close()
+	rcv, err := receiver.New(st, cfg, nil, log.NewNopLogger())
+	must(t, err)
+	startsAt := time.Now()
+	m, err := payload.Decode(strings.NewReader(alertJSON("firing", memberLabels("zk-1"), startsAt)))
+	must(t, err)
+	_, err = rcv.Ingest(m)
+	must(t, err)
+	id := incidentID(memberLabels("zk-1"), startsAt)
+	// As the store is after a kill during attempt 1.
+	must(t, st.Update(func(tx *store.Tx) error {
+		j, err := tx.Job(id + "/member")
+		if err != nil || j == nil {
+			return fmt.Errorf("job %v: %v", j, err)
+		}
+		j.Attempts, j.Running = 1, true
+		return tx.PutJob(j)
+	}))
+	c := &scripted{records: map[ha.Key]string{}, answer: func(k ha.Key) (ha.Result, error) {
+		if strings.HasPrefix(k.Action, "restart/") {
+			return ha.Result{Owner: "me", Outcome: "success"}, nil
+		}
+		return won(k)
+	}}
+	rcv.SetCoordinator(c, time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { rcv.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	e := &env{t: t, rcv: rcv, st: st}
+	e.waitFor("report", func() error { return expect(1, s.kinds()["restart"], "restart reports") })
+	if n := countLines(t, runs); n != 0 {
+		t.Errorf("ran %d times after its success was recorded", n)
+	}
+	c.mu.Lock()
+	var asked []int
+	for _, k := range c.claims {
+		if strings.HasPrefix(k.Action, "restart/") {
+			asked = append(asked, k.Attempt)
+		}
+	}
+	c.mu.Unlock()
+	if len(asked) == 0 || asked[0] != 1 {
+		t.Errorf("claims asked for attempts %v, want attempt 1 first", asked)
+	}
+	inc := e.incident(id)
+	if len(inc.Restarts) != 1 || inc.Restarts[0].Outcome != "success" || inc.Restarts[0].Attempt != 1 {
+		t.Errorf("restarts %+v", inc.Restarts)
+	}
+}
