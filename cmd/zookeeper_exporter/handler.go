@@ -36,12 +36,14 @@ import (
 
 	"github.com/zkwatch/zkwatch/collector"
 	"github.com/zkwatch/zkwatch/internal/exposition"
+	"github.com/zkwatch/zkwatch/internal/procmetrics"
 	"github.com/zkwatch/zkwatch/internal/reload"
 )
 
 type handler struct {
 	logger           log.Logger
-	exporterRegistry *prometheus.Registry
+	exporterRegistry *prometheus.Registry // go_ metrics, build info, reload gauges
+	own              prometheus.Gatherer  // exporterRegistry and the process_ metrics
 	limit            limiter
 	timeoutOffset    float64
 	cfg              collector.Config
@@ -56,10 +58,18 @@ func newHandler(logger log.Logger, o *options, cfg collector.Config, allowed *re
 	reg.MustRegister(
 		versioncollector.NewCollector("zookeeper_exporter"),
 		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	// The process_ metrics of client_golang's process collector, read at a
+	// fraction of its cost (internal/procmetrics).
+	proc := procmetrics.New()
+	own := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		mfs, err := reg.Gather()
+		pmfs, perr := proc.Gather()
+		merged, merr := collector.MergeFamilies(mfs, pmfs)
+		return merged, errors.Join(err, perr, merr)
+	})
 	return &handler{
-		logger: logger, exporterRegistry: reg, limit: newLimiter(o.maxRequests),
+		logger: logger, exporterRegistry: reg, own: own, limit: newLimiter(o.maxRequests),
 		timeoutOffset: o.timeoutOffset, cfg: cfg, maxTargets: o.probeMaxTargets, allowed: allowed,
 		probes: newProbeCache(64), metricsPath: o.metricsPath,
 	}
@@ -70,7 +80,7 @@ func newHandler(logger log.Logger, o *options, cfg collector.Config, allowed *re
 func (h *handler) mux(zk *collector.ZooKeeperCollector, r *reload.Reloader) (*http.ServeMux, error) {
 	mux := http.NewServeMux()
 	mux.Handle(h.metricsPath, h.limit.wrap(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		h.serve(w, req, zk, h.exporterRegistry)
+		h.serve(w, req, zk, h.own)
 	})))
 	mux.Handle("/probe", h.limit.wrap(http.HandlerFunc(h.probe)))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "OK") })
@@ -148,7 +158,7 @@ func (h *handler) scrapeContext(r *http.Request) (context.Context, context.Cance
 
 // serve answers one scrape: the ZooKeeper collectors under the request's
 // context and, when extra is set, the exporter's own registry (go_ and
-// process_ metrics, about 1 ms) at the same time.
+// process_ metrics, about 0.2 ms) at the same time.
 func (h *handler) serve(w http.ResponseWriter, r *http.Request, zk *collector.ZooKeeperCollector, extra prometheus.Gatherer) {
 	ctx, cancel := h.scrapeContext(r)
 	defer cancel()

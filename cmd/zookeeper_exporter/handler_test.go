@@ -21,6 +21,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,6 +29,9 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 
 	"github.com/zkwatch/zkwatch/collector"
 	"github.com/zkwatch/zkwatch/internal/reload"
@@ -253,5 +257,39 @@ func TestConcurrentScrapes(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+// TestOwnMetricsMatchClientGolang: the exporter's own families (go_,
+// process_, build info) have the names, types and help of client_golang's
+// standard collectors, although the process_ ones are read by
+// internal/procmetrics.
+func TestOwnMetricsMatchClientGolang(t *testing.T) {
+	o := testOptions("127.0.0.1:2181")
+	cfg, allowed, err := buildConfig(o, collector.WatchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHandler(log.NewNopLogger(), o, cfg, allowed)
+	want := prometheus.NewPedanticRegistry()
+	want.MustRegister(versioncollector.NewCollector("zookeeper_exporter"), collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{ReportErrors: true}))
+	describe := func(g prometheus.Gatherer) []string {
+		mfs, err := g.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, mf := range mfs {
+			out = append(out, fmt.Sprintf("%s %s %d %q", mf.GetName(), mf.GetType(), len(mf.GetMetric()), mf.GetHelp()))
+		}
+		return out
+	}
+	got, exp := describe(h.own), describe(want)
+	if strings.Join(got, "\n") != strings.Join(exp, "\n") {
+		t.Errorf("own families:\n%s\nclient_golang:\n%s", strings.Join(got, "\n"), strings.Join(exp, "\n"))
+	}
+	if !slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, "process_open_fds GAUGE 1") }) {
+		t.Errorf("no process_open_fds in %v", got)
 	}
 }

@@ -20,6 +20,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -95,6 +97,38 @@ func body(t *testing.T, rec *httptest.ResponseRecorder) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestContentLength: an uncompressed answer that fits the buffer is sent
+// with its length, one that does not (and a compressed one) is streamed;
+// both in full.
+func TestContentLength(t *testing.T) {
+	_, small := families(t)
+	big := make([]*dto.MetricFamily, 0, 20*len(small))
+	for range 20 {
+		big = append(big, small...) // about 20 times the body, over bufSize
+	}
+	for _, c := range []struct {
+		name       string
+		mfs        []*dto.MetricFamily
+		enc        string
+		wantLength bool
+	}{{"small", small, "", true}, {"small gzip", small, "gzip", false}, {"big", big, "", false}} {
+		rec := get(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := Write(w, r, c.mfs); err != nil {
+				t.Error(err)
+			}
+		}), "Accept-Encoding", c.enc)
+		size := rec.Body.Len()
+		text := body(t, rec)
+		if n := strings.Count(text, "zookeeper_test_total{"); n != 300*len(c.mfs)/len(small) {
+			t.Errorf("%s: %d counter samples, want %d", c.name, n, 300*len(c.mfs)/len(small))
+		}
+		got := rec.Header().Get("Content-Length")
+		if c.wantLength && got != strconv.Itoa(size) || !c.wantLength && got != "" {
+			t.Errorf("%s: Content-Length %q for a body of %d bytes, want it set: %v", c.name, got, size, c.wantLength)
+		}
+	}
 }
 
 func TestAcceptsGzip(t *testing.T) {
