@@ -296,30 +296,13 @@ func followersCaughtUp(e *zktest.Ensemble) func(sample) error {
 	}
 }
 
-// writeNodes creates n znodes under parent with 8 writers at once. (One
-// parent: every top-level znode is a namespace with its own mntr lines.)
+// writeNodes creates parent and n children under it (zktest.WriteChildren).
 func writeNodes(t *testing.T, conn *zk.Conn, parent string, n int) {
 	t.Helper()
 	if _, err := conn.Create(parent, nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for g := 0; g < 8; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			for i := g; i < n; i += 8 {
-				if _, err := conn.Create(fmt.Sprintf("%s/n-%d", parent, i), nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}(g)
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	if err := zktest.WriteChildren(conn, parent, n); err != nil {
 		t.Fatal(err)
 	}
 }

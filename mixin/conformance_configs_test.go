@@ -18,7 +18,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -71,7 +70,9 @@ func runThree(t *testing.T, m *matrix, name string) {
 	}
 	r.scrapeUntil(t, "first write applied", healthy())
 	r.ens.Pause(f)
-	writeNodes(t, conn, "/lag", 8000)
+	if err := zktest.WriteChildren(conn, "/lag", 8000); err != nil {
+		t.Fatal(err)
+	}
 	r.ens.Resume(f)
 	// The resumed follower applies what it missed within a second: the
 	// first scrapes after it answers again show its lag.
@@ -304,30 +305,4 @@ func killLeader(t *testing.T, e *zktest.Ensemble) int {
 		t.Fatal(err)
 	}
 	return leader
-}
-
-// writeNodes creates n znodes under parent (one parent: every top-level
-// znode is a namespace with its own mntr lines, and thousands of them would
-// make mntr too large to read) with 8 writers at once.
-func writeNodes(t *testing.T, conn *zk.Conn, parent string, n int) {
-	t.Helper()
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for g := 0; g < 8; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			for i := g; i < n; i += 8 {
-				if _, err := conn.Create(fmt.Sprintf("%s/n-%d", parent, i), nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}(g)
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		t.Fatal(err)
-	}
 }
