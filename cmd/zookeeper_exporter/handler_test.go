@@ -261,9 +261,9 @@ func TestConcurrentScrapes(t *testing.T) {
 }
 
 // TestOwnMetricsMatchClientGolang: the exporter's own families (go_,
-// process_, build info) have the names, types and help of client_golang's
-// standard collectors, although the process_ ones are read by
-// internal/procmetrics.
+// process_, build info) have the names, types, help, units and label
+// names of client_golang's standard collectors, although the go_ ones are
+// read by internal/gometrics and the process_ ones by internal/procmetrics.
 func TestOwnMetricsMatchClientGolang(t *testing.T) {
 	o := testOptions("127.0.0.1:2181")
 	cfg, allowed, err := buildConfig(o, collector.WatchOptions{})
@@ -281,7 +281,13 @@ func TestOwnMetricsMatchClientGolang(t *testing.T) {
 		}
 		var out []string
 		for _, mf := range mfs {
-			out = append(out, fmt.Sprintf("%s %s %d %q", mf.GetName(), mf.GetType(), len(mf.GetMetric()), mf.GetHelp()))
+			var names []string
+			for _, m := range mf.GetMetric() {
+				for _, lp := range m.GetLabel() {
+					names = append(names, lp.GetName())
+				}
+			}
+			out = append(out, fmt.Sprintf("%s %s %d %q unit=%q labels=%v", mf.GetName(), mf.GetType(), len(mf.GetMetric()), mf.GetHelp(), mf.GetUnit(), names))
 		}
 		return out
 	}
@@ -289,7 +295,9 @@ func TestOwnMetricsMatchClientGolang(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(exp, "\n") {
 		t.Errorf("own families:\n%s\nclient_golang:\n%s", strings.Join(got, "\n"), strings.Join(exp, "\n"))
 	}
-	if !slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, "process_open_fds GAUGE 1") }) {
-		t.Errorf("no process_open_fds in %v", got)
+	for _, prefix := range []string{"process_open_fds GAUGE 1", "go_gc_duration_seconds SUMMARY 1", "go_info GAUGE 1"} {
+		if !slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, prefix) }) {
+			t.Errorf("no %s in %v", prefix, got)
+		}
 	}
 }

@@ -24,6 +24,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/zkwatch/zkwatch/internal/gometrics"
 )
 
 func upstream(t testing.TB) prometheus.Gatherer {
@@ -159,12 +161,15 @@ func TestIPExtOctets(t *testing.T) {
 }
 
 // BenchmarkGather compares a gathering of client_golang's process
-// collector with this package's.
+// collector with this package's, and one of client_golang's default Go
+// collector with internal/gometrics'.
 func BenchmarkGather(b *testing.B) {
+	goUpstream := prometheus.NewPedanticRegistry()
+	goUpstream.MustRegister(collectors.NewGoCollector())
 	for _, c := range []struct {
 		name string
 		g    prometheus.Gatherer
-	}{{"client_golang", upstream(b)}, {"procmetrics", New()}} {
+	}{{"client_golang", upstream(b)}, {"procmetrics", New()}, {"go/client_golang", goUpstream}, {"go/gometrics", gometrics.New()}} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
