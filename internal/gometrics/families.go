@@ -130,10 +130,10 @@ func (g *Gatherer) build(r *reading) []*dto.MetricFamily {
 	for i := range g.families {
 		f := &g.families[i]
 		m := &ms[i]
-		switch {
-		case f.typ == dto.MetricType_SUMMARY:
+		switch f.typ {
+		case dto.MetricType_SUMMARY:
 			m.Summary = g.summary(r, vals[n:], &vals[i])
-		case f.typ == dto.MetricType_COUNTER:
+		case dto.MetricType_COUNTER:
 			vals[i] = f.value(r)
 			cs[i].Value = &vals[i]
 			m.Counter = &cs[i]
