@@ -144,6 +144,9 @@ func (m *Message) Validate() error {
 		if a.StartsAt.IsZero() {
 			return bad("alert %d: missing startsAt", i)
 		}
+		if a.StartsAt.After(maxStartsAt) {
+			return bad("alert %d: startsAt %s is after %s", i, a.StartsAt.Format(time.RFC3339), maxStartsAt.Format(time.RFC3339))
+		}
 		if a.Fingerprint == "" {
 			a.Fingerprint = Fingerprint(a.Labels)
 		}
@@ -171,6 +174,10 @@ func Fingerprint(labels map[string]string) string {
 	}
 	return hex.EncodeToString(h.Sum(nil)[:8])
 }
+
+// maxStartsAt bounds startsAt so that its milliseconds fit the 11 hex
+// digits that start an incident id (which end in the year 2527).
+var maxStartsAt = time.Date(2500, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // IncidentID is the unique id of the incident an alert belongs to: one
 // alert fingerprint and one startsAt. Alertmanager's retries and repeats of
