@@ -144,3 +144,23 @@ func TestTemplateErrors(t *testing.T) {
 		t.Errorf("fallback %q, errors %v", got, d.TemplateErrors())
 	}
 }
+
+// Label values and annotations cannot inject markdown (links, emphasis,
+// headings, mentions on new lines) into the default DingTalk message.
+func TestDefaultMarkdownEscapesValues(t *testing.T) {
+	evil := "[click](http://evil.example) **now**\n### @all"
+	d := &Data{IncidentID: "i1", Kind: "firing", Alert: payload.Alert{
+		Status: "firing", Labels: map[string]string{"alertname": "ZooKeeperMemberDown", "server": evil},
+		Annotations: map[string]string{"summary": evil},
+		StartsAt:    time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+	}}
+	md := d.DefaultMarkdown()
+	for _, raw := range []string{"[click](http://evil.example)", "**now**", "\n### @all"} {
+		if strings.Contains(md, raw) {
+			t.Errorf("unescaped %q in:\n%s", raw, md)
+		}
+	}
+	if !strings.Contains(md, `\[click\](http://evil.example) \*\*now\*\* \#\#\# @all`) {
+		t.Errorf("escaped value missing:\n%s", md)
+	}
+}
