@@ -84,11 +84,7 @@ func Parse(name, text string) (*template.Template, error) {
 	if text == "" {
 		return nil, nil
 	}
-	t, err := template.New(name).Option("missingkey=zero").Funcs(Funcs).Parse(text)
-	if err != nil {
-		return nil, fmt.Errorf("template %s: %w", name, err)
-	}
-	return t, tryOnSamples(name, t.Execute)
+	return parseChecked(template.New(name).Option("missingkey=zero").Funcs(Funcs), name, text)
 }
 
 // ParseHTML parses an html/template (contextual escaping, for e-mail)
@@ -97,11 +93,35 @@ func ParseHTML(name, text string) (*htmltemplate.Template, error) {
 	if text == "" {
 		return nil, nil
 	}
-	t, err := htmltemplate.New(name).Option("missingkey=zero").Funcs(Funcs).Parse(text)
+	return parseChecked(htmltemplate.New(name).Option("missingkey=zero").Funcs(Funcs), name, text)
+}
+
+// goTemplate is what text/template and html/template have in common.
+type goTemplate[T any] interface {
+	New(name string) T
+	Clone() (T, error)
+	Parse(text string) (T, error)
+	Execute(w io.Writer, data any) error
+}
+
+// parseChecked parses text into t and tries the result on sample messages.
+func parseChecked[T goTemplate[T]](t T, name, text string) (T, error) {
+	parsed, err := t.Parse(text)
 	if err != nil {
-		return nil, fmt.Errorf("template %s: %w", name, err)
+		var zero T
+		return zero, fmt.Errorf("template %s: %w", name, err)
 	}
-	return t, tryOnSamples(name, t.Execute)
+	return parsed, tryOnSamples(name, parsed.Execute)
+}
+
+// parseInSet parses text as a new template next to the set's templates.
+func parseInSet[T goTemplate[T]](set T, name, text string) (T, error) {
+	base, err := set.Clone()
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return parseChecked(base.New(name), name, text)
 }
 
 // tryOnSamples executes a template on a one-alert and a grouped sample
@@ -178,15 +198,7 @@ func (s *Set) Parse(name, text string) (*template.Template, error) {
 	if s == nil || text == "" {
 		return Parse(name, text)
 	}
-	base, err := s.text.Clone()
-	if err != nil {
-		return nil, err
-	}
-	t, err := base.New(name).Parse(text)
-	if err != nil {
-		return nil, fmt.Errorf("template %s: %w", name, err)
-	}
-	return t, tryOnSamples(name, t.Execute)
+	return parseInSet(s.text, name, text)
 }
 
 // ParseHTML parses an HTML template that may call the Set's templates.
@@ -194,13 +206,5 @@ func (s *Set) ParseHTML(name, text string) (*htmltemplate.Template, error) {
 	if s == nil || text == "" {
 		return ParseHTML(name, text)
 	}
-	base, err := s.html.Clone()
-	if err != nil {
-		return nil, err
-	}
-	t, err := base.New(name).Parse(text)
-	if err != nil {
-		return nil, fmt.Errorf("template %s: %w", name, err)
-	}
-	return t, tryOnSamples(name, t.Execute)
+	return parseInSet(s.html, name, text)
 }
