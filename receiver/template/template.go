@@ -34,8 +34,13 @@ func Render(t *template.Template, d *Data, fallback string) (string, error) {
 	if t == nil {
 		return fallback, nil
 	}
+	return execute(t.Execute, d)
+}
+
+// execute runs a template's Execute over d into a string.
+func execute(exec func(io.Writer, any) error, d *Data) (string, error) {
 	var b bytes.Buffer
-	if err := t.Execute(&b, d); err != nil {
+	if err := exec(&b, d); err != nil {
 		return "", err
 	}
 	return b.String(), nil
@@ -60,11 +65,7 @@ func RenderHTML(t *htmltemplate.Template, d *Data, fallback string) (string, err
 	if t == nil {
 		return fallback, nil
 	}
-	var b bytes.Buffer
-	if err := t.Execute(&b, d); err != nil {
-		return "", err
-	}
-	return b.String(), nil
+	return execute(t.Execute, d)
 }
 
 // RenderTextHTML is RenderText for an HTML part; when the template fails
