@@ -15,62 +15,9 @@ package procmetrics
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"strconv"
 )
-
-// procStat holds the fields of /proc/[pid]/stat used here.
-type procStat struct {
-	utime, stime, starttime, vsize, rss uint64
-}
-
-// statFields parses /proc/[pid]/stat. The command name (field 2) may hold
-// spaces and parentheses, so fields are counted from its last ')': field
-// 3 (state) is the first after it.
-func statFields(b []byte) (procStat, error) {
-	var s procStat
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return s, errors.New("stat: no command name")
-	}
-	field := 2
-	rest := b[i+1:]
-	for len(rest) > 0 && field < 24 {
-		rest = bytes.TrimLeft(rest, " ")
-		j := bytes.IndexAny(rest, " \n")
-		if j < 0 {
-			j = len(rest)
-		}
-		tok := rest[:j]
-		rest = rest[j:]
-		field++
-		var dst *uint64
-		switch field {
-		case 14:
-			dst = &s.utime
-		case 15:
-			dst = &s.stime
-		case 22:
-			dst = &s.starttime
-		case 23:
-			dst = &s.vsize
-		case 24:
-			dst = &s.rss
-		default:
-			continue
-		}
-		v, err := strconv.ParseUint(string(tok), 10, 64)
-		if err != nil {
-			return s, fmt.Errorf("stat field %d: %w", field, err)
-		}
-		*dst = v
-	}
-	if field < 24 {
-		return s, fmt.Errorf("stat: %d fields, want at least 24", field)
-	}
-	return s, nil
-}
 
 // ipExtOctets returns InOctets and OutOctets of the IpExt lines of
 // /proc/[pid]/net/netstat (a header line of names, then one of values); a

@@ -24,6 +24,8 @@ import (
 	"syscall"
 
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/zkwatch/zkwatch/internal/procstat"
 )
 
 // userHZ is the unit of the times in /proc/self/stat (USER_HZ, 100 on
@@ -71,16 +73,16 @@ func (g *Gatherer) Gather() ([]*dto.MetricFamily, error) {
 // stat sets the values of /proc/self/stat; the start time is computed at
 // the first reading (it needs the boot time from /proc/stat).
 func (g *Gatherer) stat(vs *values, st []byte) {
-	f, err := statFields(st)
+	f, err := procstat.Parse(st)
 	if err != nil {
 		return
 	}
-	vs.set(cpuSeconds, float64(f.utime+f.stime)/userHZ)
-	vs.set(virtual, float64(f.vsize))
-	vs.set(resident, float64(f.rss*uint64(os.Getpagesize())))
+	vs.set(cpuSeconds, float64(f.UTime+f.STime)/userHZ)
+	vs.set(virtual, float64(f.VSize))
+	vs.set(resident, float64(f.RSS*uint64(os.Getpagesize())))
 	if !g.started {
 		g.started = true
-		g.start, g.startErr = startSeconds(f.starttime)
+		g.start, g.startErr = startSeconds(f.Start)
 	}
 	if g.startErr == nil {
 		vs.set(startTime, g.start)

@@ -130,25 +130,6 @@ func TestCountDirents(t *testing.T) {
 	}
 }
 
-func TestStatFields(t *testing.T) {
-	// A command name with spaces and parentheses.
-	line := "4242 (a b) c)) S 1 4242 4242 0 -1 4194560 1 0 0 0 17 23 0 0 20 0 9 0 12345 1048576 321 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n"
-	s, err := statFields([]byte(line))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := procStat{utime: 17, stime: 23, starttime: 12345, vsize: 1048576, rss: 321}
-	if s != want {
-		t.Errorf("got %+v, want %+v", s, want)
-	}
-	if _, err := statFields([]byte("4242 (x) S 1 2 3\n")); err == nil {
-		t.Error("short line: no error")
-	}
-	if _, err := statFields([]byte("4242 x S 1 2 3\n")); err == nil {
-		t.Error("no command name: no error")
-	}
-}
-
 func TestIPExtOctets(t *testing.T) {
 	b := []byte("TcpExt: A B\nTcpExt: 1 2\nIpExt: InNoRoutes InOctets OutOctets\nIpExt: 0 1234 5678\n")
 	in, out, err := ipExtOctets(b)

@@ -18,18 +18,22 @@
 package procstat
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 )
 
 // Stat is what one /proc/<pid>/stat file says.
 type Stat struct {
-	State byte   // field 3: R, S, D, Z, X, ...
-	PPID  int    // field 4
-	PGRP  int    // field 5
-	Start uint64 // field 22: start time in clock ticks after boot
+	State        byte   // field 3: R, S, D, Z, X, ...
+	PPID         int    // field 4
+	PGRP         int    // field 5
+	UTime, STime uint64 // fields 14 and 15: CPU time in clock ticks
+	Start        uint64 // field 22: start time in clock ticks after boot
+	VSize        uint64 // field 23: virtual memory in bytes
+	RSS          uint64 // field 24: resident set in pages
 }
 
 // Live reports whether the process is neither a zombie nor dead.
@@ -38,27 +42,82 @@ func (s Stat) Live() bool { return s.State != 'Z' && s.State != 'X' }
 // Read reads /proc/<pid>/stat.
 func Read(pid int) (Stat, error) { return ReadFile("/proc/" + strconv.Itoa(pid) + "/stat") }
 
-// ReadFile parses a stat file. The fields follow the parenthesised command
-// name, which may itself contain spaces and parentheses.
+// ReadFile reads and parses a stat file.
 func ReadFile(file string) (Stat, error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return Stat{}, err
 	}
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 || i+2 >= len(b) {
-		return Stat{}, fmt.Errorf("%s: malformed", file)
+	s, err := Parse(b)
+	if err != nil {
+		return Stat{}, fmt.Errorf("%s: %w", file, err)
 	}
-	f := strings.Fields(string(b[i+2:]))
-	// f[0] is field 3 (state), so field n is f[n-3].
-	if len(f) < 20 || len(f[0]) != 1 {
-		return Stat{}, fmt.Errorf("%s: malformed", file)
+	return s, nil
+}
+
+// Parse parses the text of a stat file without allocating (the exporter
+// reads its own at every scrape). The command name (field 2) may hold
+// spaces and parentheses, so fields are counted from its last ')': field 3
+// (state) is the first after it.
+func Parse(b []byte) (Stat, error) {
+	var s Stat
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return s, errors.New("stat: no command name")
 	}
-	ppid, err1 := strconv.Atoi(f[1])
-	pgrp, err2 := strconv.Atoi(f[2])
-	start, err3 := strconv.ParseUint(f[19], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil {
-		return Stat{}, fmt.Errorf("%s: malformed", file)
+	field := 2
+	rest := b[i+1:]
+	for len(rest) > 0 && field < 24 {
+		rest = bytes.TrimLeft(rest, " ")
+		j := bytes.IndexAny(rest, " \n")
+		if j < 0 {
+			j = len(rest)
+		}
+		tok := rest[:j]
+		rest = rest[j:]
+		field++
+		if err := s.set(field, tok); err != nil {
+			return s, fmt.Errorf("stat field %d: %w", field, err)
+		}
 	}
-	return Stat{State: f[0][0], PPID: ppid, PGRP: pgrp, Start: start}, nil
+	if field < 24 {
+		return s, fmt.Errorf("stat: %d fields, want at least 24", field)
+	}
+	return s, nil
+}
+
+// set stores field number n, when it is one Stat keeps.
+func (s *Stat) set(n int, tok []byte) error {
+	var dst *uint64
+	switch n {
+	case 3:
+		if len(tok) != 1 {
+			return fmt.Errorf("state %q", tok)
+		}
+		s.State = tok[0]
+		return nil
+	case 4, 5:
+		v, err := strconv.Atoi(string(tok))
+		if n == 4 {
+			s.PPID = v
+		} else {
+			s.PGRP = v
+		}
+		return err
+	case 14:
+		dst = &s.UTime
+	case 15:
+		dst = &s.STime
+	case 22:
+		dst = &s.Start
+	case 23:
+		dst = &s.VSize
+	case 24:
+		dst = &s.RSS
+	default:
+		return nil
+	}
+	v, err := strconv.ParseUint(string(tok), 10, 64)
+	*dst = v
+	return err
 }
