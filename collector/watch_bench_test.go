@@ -51,8 +51,9 @@ func groupCache(tb testing.TB, zc *ZooKeeperCollector, path string) *treecache.C
 }
 
 // BenchmarkWatchDetectionLatency measures the time from the delete of an
-// ephemeral member to its absence in the group collector's view, over
-// 1,000 deletes on loopback.
+// ephemeral member to its absence in the group collector's view, and to
+// the view's smaller member count (zookeeper_group_members), over 1,000
+// deletes on loopback.
 func BenchmarkWatchDetectionLatency(b *testing.B) {
 	const n = 1000
 	e := zktest.Start(b, 1)
@@ -66,11 +67,15 @@ func BenchmarkWatchDetectionLatency(b *testing.B) {
 	}
 	defer zc.Close()
 	c := groupCache(b, zc, "/bench/latency")
-	present := func(name string) (ok bool) {
-		c.Read(func(v *treecache.View) { _, ok = v.Children[name] })
-		return ok
+	// seen reports whether the view lacks name and counts total members.
+	seen := func(name string, total int) (absent, counted bool) {
+		c.Read(func(v *treecache.View) {
+			_, ok := v.Children[name]
+			absent, counted = !ok, v.Total == total
+		})
+		return absent, counted
 	}
-	var lat, acked []time.Duration
+	var lat, acked, counted []time.Duration
 	b.ResetTimer()
 	for iter := 0; iter < b.N; iter++ {
 		b.StopTimer()
@@ -88,7 +93,7 @@ func BenchmarkWatchDetectionLatency(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		lat, acked = lat[:0], acked[:0]
+		lat, acked, counted = lat[:0], acked[:0], counted[:0]
 		for i := 0; i < n; i++ {
 			name := fmt.Sprintf("m%04d", i)
 			begin := time.Now()
@@ -96,14 +101,24 @@ func BenchmarkWatchDetectionLatency(b *testing.B) {
 				b.Fatal(err)
 			}
 			ack := time.Now()
-			for present(name) {
+			var gone, total time.Time
+			for gone.IsZero() || total.IsZero() {
 				if time.Since(begin) > 10*time.Second {
 					b.Fatalf("delete of %s not seen", name)
 				}
+				absent, ok := seen(name, n-1-i)
+				now := time.Now()
+				if absent && gone.IsZero() {
+					gone = now
+				}
+				if ok && total.IsZero() {
+					total = now
+				}
 				time.Sleep(20 * time.Microsecond)
 			}
-			lat = append(lat, time.Since(begin))
-			acked = append(acked, time.Since(ack))
+			lat = append(lat, gone.Sub(begin))
+			acked = append(acked, gone.Sub(ack))
+			counted = append(counted, total.Sub(ack))
 		}
 	}
 	// From the delete request, which includes the server's commit (an
@@ -112,6 +127,8 @@ func BenchmarkWatchDetectionLatency(b *testing.B) {
 	b.ReportMetric(quantileMs(lat, 0.99), "p99-ms")
 	b.ReportMetric(quantileMs(acked, 0.5), "after-ack-median-ms")
 	b.ReportMetric(quantileMs(acked, 0.99), "after-ack-p99-ms")
+	b.ReportMetric(quantileMs(counted, 0.5), "count-after-ack-median-ms")
+	b.ReportMetric(quantileMs(counted, 0.99), "count-after-ack-p99-ms")
 }
 
 func quantileMs(ds []time.Duration, q float64) float64 {

@@ -68,6 +68,10 @@ type Node struct {
 	Version int32
 	// Value is what Options.Decode made of the node's data.
 	Value any
+	// seq is the session's EventSeq after the read that gave this node
+	// (ModeChildData): a NodeDeleted event numbered above it was sent
+	// after that read's reply, by the watch the read set.
+	seq uint64
 }
 
 // ChangeKind says what happened to a node.
@@ -100,7 +104,8 @@ type View struct {
 	// Children holds the tracked children (at most MaxChildren).
 	Children map[string]*Node
 	// Total is the number of children the root had at the last read,
-	// including those not tracked because of MaxChildren.
+	// including those not tracked because of MaxChildren, less the
+	// tracked children seen deleted since.
 	Total  int
 	Synced bool
 	// Initialized is set after the first complete read: changes seen
@@ -154,12 +159,20 @@ type Cache struct {
 	done    chan struct{}
 	unsub   func()
 
-	mu       sync.RWMutex
-	view     View
+	mu   sync.RWMutex
+	view View
+	// tombs holds the children whose deletion NodeEventAt applied, with
+	// the event's number: a read that may have been served before the
+	// deletion must not bring them back.
+	tombs    map[string]uint64
 	epoch    uint64 // bumped whenever the session is suspended or lost
 	errs     map[string]float64
 	dropped  float64
 	overflow int
+
+	// beforeMerge, when set (by tests), runs after a batch of child reads
+	// and before their results are merged.
+	beforeMerge func()
 }
 
 type work struct {
@@ -248,6 +261,49 @@ func maps(m map[string]float64) map[string]float64 {
 		out[k] = v
 	}
 	return out
+}
+
+// NodeEventAt implements zksession.OrderedListener. A tracked child's
+// NodeDeleted event, when sent after the reply of the read that tracked
+// it, removes the child at once: the read set the data watch, and the
+// watch fired, so that child is gone. Other events are queued for a read.
+func (c *Cache) NodeEventAt(ev zk.Event, seq uint64) {
+	if ev.Type == zk.EventNodeDeleted && c.opts.Mode == ModeChildData &&
+		strings.HasPrefix(ev.Path, c.prefix) && c.applyDelete(ev.Path[len(c.prefix):], seq) {
+		return
+	}
+	c.NodeEvent(ev)
+}
+
+// applyDelete removes the named child if the event numbered seq was sent
+// after the read that gave it; it reports whether it did.
+func (c *Cache) applyDelete(name string, seq uint64) bool {
+	applied := false
+	c.commit(func(v *View) []Change {
+		n, ok := v.Children[name]
+		if !ok || seq <= n.seq {
+			return nil
+		}
+		applied = true
+		if c.tombs == nil {
+			c.tombs = map[string]uint64{}
+		}
+		c.tombs[name] = seq
+		return []Change{c.leave(v, n)}
+	})
+	return applied
+}
+
+// leave removes a tracked child found deleted outside a read of the root.
+// The view's lock is held.
+func (c *Cache) leave(v *View, n *Node) Change {
+	delete(v.Children, n.Name)
+	// The root's last read listed the child (else it would have left
+	// then): it has one child less.
+	if v.Total > len(v.Children) {
+		v.Total--
+	}
+	return Change{Kind: Leave, Name: n.Name, Old: n}
 }
 
 // NodeEvent implements zksession.Listener.
@@ -385,9 +441,11 @@ func (c *Cache) countError(err error) {
 }
 
 func (c *Cache) process(w work) error {
-	c.mu.RLock()
+	c.mu.Lock()
 	epoch := c.epoch
-	c.mu.RUnlock()
+	// The reads below start after every event numbered up to now.
+	c.pruneTombs(c.m.EventSeq())
+	c.mu.Unlock()
 	if w.resync {
 		if err := c.refreshRoot(w.full); err != nil {
 			c.countError(err)
@@ -420,6 +478,16 @@ func (c *Cache) process(w work) error {
 		}
 	}
 	return nil
+}
+
+// pruneTombs forgets the deletions that reads starting after event seq
+// cannot predate. The view's lock is held.
+func (c *Cache) pruneTombs(seq uint64) {
+	for name, s := range c.tombs {
+		if s <= seq {
+			delete(c.tombs, name)
+		}
+	}
 }
 
 func (c *Cache) closed() bool {
@@ -573,6 +641,8 @@ type kidResult struct {
 	node *Node
 	bad  error
 	err  error
+	// The session's EventSeq before the request and after its reply.
+	before, after uint64
 }
 
 // refreshKids reads the named children (setting data watches in
@@ -603,8 +673,11 @@ func (c *Cache) refreshKids(names []string, onlyKnown bool) error {
 		}()
 	}
 	wg.Wait()
+	if c.beforeMerge != nil {
+		c.beforeMerge()
+	}
 	var firstErr error
-	bad := 0
+	bad, relist := 0, false
 	c.commit(func(v *View) []Change {
 		var changes []Change
 		for _, r := range results {
@@ -612,6 +685,13 @@ func (c *Cache) refreshKids(names []string, onlyKnown bool) error {
 				if firstErr == nil {
 					firstErr = r.err
 				}
+				continue
+			}
+			if s, ok := c.tombs[r.name]; ok && s > r.before {
+				// The read may have been served before a deletion
+				// already applied: list the root again instead, which
+				// reads the child afresh if it is back.
+				relist = true
 				continue
 			}
 			old, known := v.Children[r.name]
@@ -624,8 +704,7 @@ func (c *Cache) refreshKids(names []string, onlyKnown bool) error {
 			switch {
 			case r.gone:
 				if known {
-					delete(v.Children, r.name)
-					changes = append(changes, Change{Kind: Leave, Name: r.name, Old: old})
+					changes = append(changes, c.leave(v, old))
 				}
 			case !known:
 				v.Children[r.name] = r.node
@@ -645,18 +724,25 @@ func (c *Cache) refreshKids(names []string, onlyKnown bool) error {
 		}
 		return changes
 	})
+	if relist {
+		c.pmu.Lock()
+		c.pending.root = true
+		c.pmu.Unlock()
+		c.signal()
+	}
 	return firstErr
 }
 
 func (c *Cache) readKid(name string) kidResult {
 	// Child names hold no slash: a concatenation is the joined path.
 	p := c.prefix + name
-	r := kidResult{name: name}
+	r := kidResult{name: name, before: c.m.EventSeq()}
 	var st *zk.Stat
 	var data []byte
 	var err error
 	if c.opts.Mode == ModeChildData {
 		data, st, _, err = c.conn().GetW(p)
+		r.after = c.m.EventSeq()
 	} else {
 		var ok bool
 		ok, st, err = c.conn().Exists(p)
@@ -672,7 +758,7 @@ func (c *Cache) readKid(name string) kidResult {
 		r.err = err
 		return r
 	}
-	r.node = &Node{Name: name, Czxid: st.Czxid, Ctime: st.Ctime, Version: st.Version}
+	r.node = &Node{Name: name, Czxid: st.Czxid, Ctime: st.Ctime, Version: st.Version, seq: r.after}
 	if c.opts.Mode == ModeChildData && c.opts.Decode != nil {
 		if len(data) > c.opts.MaxDataBytes {
 			data = data[:c.opts.MaxDataBytes]

@@ -92,6 +92,8 @@ func TestCache(t *testing.T) {
 	e := zktest.Start(t, 1)
 	t.Run("follows children", func(t *testing.T) { testFollowsChildren(t, e) })
 	t.Run("caps children", func(t *testing.T) { testCapsChildren(t, e) })
+	t.Run("deletion from its event", func(t *testing.T) { testDeleteFromEvent(t, e) })
+	t.Run("no stale read after a deletion", func(t *testing.T) { testNoStaleReadAfterDelete(t, e) })
 }
 
 // startManager opens a session closed when the test ends.
@@ -214,4 +216,125 @@ func testCapsChildren(t *testing.T, e *zktest.Ensemble) {
 			}
 		}
 	})
+}
+
+// childDataCache makes /name with children a, b and c (data "1"), and a
+// synced ModeChildData cache of it.
+func childDataCache(t *testing.T, e *zktest.Ensemble, name string) (*Cache, *changeLog, *zk.Conn) {
+	t.Helper()
+	m := startManager(t, e)
+	actor, _, err := zk.Connect(e.Addrs(), 4*time.Second, zk.WithLogInfo(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(actor.Close)
+	acl := zk.WorldACL(zk.PermAll)
+	for _, p := range []string{"", "/a", "/b", "/c"} {
+		if _, err := actor.Create("/"+name+p, []byte("1"), 0, acl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	log := &changeLog{}
+	c := New(m, Options{
+		Path:     "/" + name,
+		Mode:     ModeChildData,
+		Decode:   func(_ string, data []byte) (any, error) { return string(data), nil },
+		OnChange: log.record,
+	})
+	c.Start()
+	t.Cleanup(c.Close)
+	log.expect(t, "initial root created", "initial join a 1", "initial join b 1", "initial join c 1")
+	return c, log, actor
+}
+
+// A tracked child's NodeDeleted event removes it without a read: the test
+// takes every read slot of the session, so that no child can be read.
+func testDeleteFromEvent(t *testing.T, e *zktest.Ensemble) {
+	c, log, actor := childDataCache(t, e, "d")
+	var release []func()
+	for i := 0; i < zksession.MaxInflight; i++ {
+		release = append(release, c.m.Acquire())
+	}
+	freed := false
+	free := func() {
+		if !freed {
+			freed = true
+			for _, r := range release {
+				r()
+			}
+		}
+	}
+	defer free()
+	if err := actor.Delete("/d/a", -1); err != nil {
+		t.Fatal(err)
+	}
+	log.expect(t, "leave a")
+	c.Read(func(v *View) {
+		if _, ok := v.Children["a"]; ok || len(v.Children) != 2 || v.Total != 2 {
+			t.Errorf("view after the deletion: %d tracked, total %d, a present %v", len(v.Children), v.Total, ok)
+		}
+	})
+	// An event not known to follow the read that tracked b (here: b's
+	// own read) does not remove b; it is read again instead.
+	var seq uint64
+	c.Read(func(v *View) { seq = v.Children["b"].seq })
+	c.NodeEventAt(zk.Event{Type: zk.EventNodeDeleted, Path: "/d/b"}, seq)
+	c.Read(func(v *View) {
+		if _, ok := v.Children["b"]; !ok {
+			t.Error("b removed by an event that may predate its read")
+		}
+	})
+	free()
+	// a comes back: a join, and b's read changed nothing.
+	if _, err := actor.Create("/d/a", []byte("2"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	log.expect(t, "join a 2")
+	c.Read(func(v *View) {
+		if len(v.Children) != 3 || v.Total != 3 || v.Children["a"].Value != "2" {
+			t.Errorf("view after a came back: %d tracked, total %d", len(v.Children), v.Total)
+		}
+	})
+}
+
+// A read answered before a deletion, whose event was applied before the
+// read's result was merged, must not bring the child back.
+func testNoStaleReadAfterDelete(t *testing.T, e *zktest.Ensemble) {
+	c, log, actor := childDataCache(t, e, "s")
+	var once sync.Once
+	c.beforeMerge = func() {
+		once.Do(func() {
+			// From the run loop's goroutine: no t.Fatal here.
+			if err := actor.Delete("/s/b", -1); err != nil {
+				t.Error(err)
+				return
+			}
+			if err := zktest.WaitFor(30*time.Second, time.Millisecond, func() error {
+				if got := log.take(); len(got) != 1 || got[0] != "leave b" {
+					return fmt.Errorf("changes %q, want the leave of b", got)
+				}
+				return nil
+			}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	// As after a session expiry: every child is read again.
+	c.SessionEvent(zksession.SessionEvent{State: zksession.Reconnected, NewSession: true})
+	if err := zktest.WaitFor(30*time.Second, 10*time.Millisecond, func() error {
+		var err error
+		c.Read(func(v *View) {
+			if !v.Synced || len(v.Children) != 2 || v.Total != 2 {
+				err = fmt.Errorf("synced %v, %d tracked, total %d", v.Synced, len(v.Children), v.Total)
+			}
+		})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// c is still followed, and b was neither joined nor left again.
+	if err := actor.Delete("/s/c", -1); err != nil {
+		t.Fatal(err)
+	}
+	log.expect(t, "leave c")
 }

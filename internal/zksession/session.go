@@ -80,6 +80,14 @@ type Listener interface {
 	SessionEvent(ev SessionEvent)
 }
 
+// OrderedListener is a Listener that also wants each node event's place in
+// the session's stream of replies (see Manager.EventSeq). When a listener
+// implements it, NodeEventAt is called instead of NodeEvent.
+type OrderedListener interface {
+	Listener
+	NodeEventAt(ev zk.Event, seq uint64)
+}
+
 // Options configure a Manager.
 type Options struct {
 	Servers        []string
@@ -128,7 +136,8 @@ type Manager struct {
 	inflight chan struct{}
 
 	qmu    sync.Mutex
-	queue  []zk.Event
+	queue  []queuedEvent
+	seq    atomic.Uint64 // events received so far (see EventSeq)
 	wake   chan struct{}
 	done   chan struct{}
 	closed chan struct{}
@@ -172,9 +181,10 @@ var eventTypes = map[zk.EventType]string{
 	zk.EventNotWatching:         "not_watching",
 }
 
-// maxInflight bounds concurrent reads on the session: the server serves a
-// session's requests in order, so more only costs goroutines and memory.
-const maxInflight = 256
+// MaxInflight bounds concurrent reads on the session (see Acquire): the
+// server serves a session's requests in order, so more only costs
+// goroutines and memory.
+const MaxInflight = 256
 
 // Acquire waits for a read slot; call the returned function to free it.
 func (m *Manager) Acquire() func() {
@@ -203,7 +213,7 @@ func New(opts Options) (*Manager, error) {
 		listeners: map[string][]Listener{},
 		past:      map[int64]bool{},
 		events:    map[string]float64{},
-		inflight:  make(chan struct{}, maxInflight),
+		inflight:  make(chan struct{}, MaxInflight),
 	}
 	for _, name := range eventTypes {
 		m.events[name] = 0
@@ -305,11 +315,31 @@ func remove(ls []Listener, l Listener) []Listener {
 	return out
 }
 
+// queuedEvent is an event and its sequence number.
+type queuedEvent struct {
+	ev  zk.Event
+	seq uint64
+}
+
+// EventSeq returns the number of events the client has received so far.
+// The client takes events in by the connection's read loop, in the order
+// the server sent them among the replies, and numbers them as it does; so
+// for a request R and an event numbered s:
+//   - if EventSeq() read before R was sent is at least s, the server sent
+//     the event before it got R: R's reply shows the server's state after
+//     the change the event reports;
+//   - if EventSeq() read after R's reply came back is below s, the server
+//     sent the event after R's reply.
+//
+// Between the two, the order is not known.
+func (m *Manager) EventSeq() uint64 { return m.seq.Load() }
+
 // enqueue is the client's event callback: it must not block, so events go
-// to an unbounded queue drained by dispatch, in order.
+// to an unbounded queue drained by dispatch, in order. It runs in the
+// client's read loop, before any later reply is handed over.
 func (m *Manager) enqueue(ev zk.Event) {
 	m.qmu.Lock()
-	m.queue = append(m.queue, ev)
+	m.queue = append(m.queue, queuedEvent{ev: ev, seq: m.seq.Add(1)})
 	m.qmu.Unlock()
 	select {
 	case m.wake <- struct{}{}:
@@ -322,7 +352,7 @@ const lostEvent zk.EventType = -1000
 
 func (m *Manager) dispatch() {
 	defer close(m.closed)
-	var batch []zk.Event
+	var batch []queuedEvent
 	for {
 		select {
 		case <-m.done:
@@ -332,18 +362,18 @@ func (m *Manager) dispatch() {
 		m.qmu.Lock()
 		batch, m.queue = m.queue, batch[:0]
 		m.qmu.Unlock()
-		for _, ev := range batch {
-			if ev.Type == zk.EventSession || ev.Type == lostEvent {
-				m.session(ev)
+		for _, q := range batch {
+			if q.ev.Type == zk.EventSession || q.ev.Type == lostEvent {
+				m.session(q.ev)
 				continue
 			}
-			m.node(ev)
+			m.node(q.ev, q.seq)
 		}
 		clear(batch)
 	}
 }
 
-func (m *Manager) node(ev zk.Event) {
+func (m *Manager) node(ev zk.Event, seq uint64) {
 	m.mu.Lock()
 	if name, ok := eventTypes[ev.Type]; ok {
 		m.events[name]++
@@ -360,11 +390,19 @@ func (m *Manager) node(ev zk.Event) {
 	}
 	m.mu.Unlock()
 	for _, l := range ls {
-		l.NodeEvent(ev)
+		deliver(l, ev, seq)
 	}
 	for _, l := range parent {
-		l.NodeEvent(ev)
+		deliver(l, ev, seq)
 	}
+}
+
+func deliver(l Listener, ev zk.Event, seq uint64) {
+	if o, ok := l.(OrderedListener); ok {
+		o.NodeEventAt(ev, seq)
+		return
+	}
+	l.NodeEvent(ev)
 }
 
 func (m *Manager) session(ev zk.Event) {
