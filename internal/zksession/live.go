@@ -14,6 +14,7 @@
 package zksession
 
 import (
+	"bufio"
 	"encoding/binary"
 	"fmt"
 	"net"
@@ -34,6 +35,9 @@ const connectHeader = 12
 
 type liveConn struct {
 	net.Conn
+	// r buffers what the server sent: the client reads each reply in two
+	// calls (length, then body), which would be two system calls each.
+	r    *bufio.Reader
 	m    *Manager
 	hdr  []byte
 	done bool // connect response seen
@@ -46,13 +50,16 @@ func (m *Manager) liveDialer(dial zk.Dialer) zk.Dialer {
 		if err != nil {
 			return nil, err
 		}
-		return &liveConn{Conn: c, m: m}, nil
+		return &liveConn{Conn: c, r: bufio.NewReaderSize(c, readBuffer), m: m}, nil
 	}
 }
 
+// readBuffer is the size of a connection's read buffer.
+const readBuffer = 64 << 10
+
 // Read is called by the client's one reading goroutine per connection.
 func (c *liveConn) Read(b []byte) (int, error) {
-	n, err := c.Conn.Read(b)
+	n, err := c.r.Read(b)
 	if n > 0 {
 		c.saw(b[:n])
 	}
