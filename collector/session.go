@@ -27,7 +27,7 @@ func init() {
 	registerCollector("session", defaultEnabled, NewSessionCollector)
 }
 
-// sessionCollector exports the state of the shared watch session and of
+// sessionCollector exports the state of the shared watch sessions and of
 // every watched root: synced, read errors, members left out by the cap.
 // It exports nothing while nothing is watched.
 type sessionCollector struct {
@@ -61,13 +61,11 @@ type rootStats struct {
 
 // Update implements Collector.
 func (c *sessionCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
-	c.w.mu.Lock()
-	m := c.w.m
-	c.w.mu.Unlock()
-	if m == nil {
+	ms := c.w.managers()
+	if len(ms) == 0 {
 		return nil
 	}
-	m.Collect(ch)
+	c.w.stats.Collect(ch, ms)
 	roots := map[string]*rootStats{}
 	c.w.each("", func(it watchItem) {
 		rs := roots[it.root()]

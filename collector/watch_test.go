@@ -46,10 +46,7 @@ func TestNothingToWatchDoesNotConnect(t *testing.T) {
 			t.Errorf("unexpected series %s with nothing to watch", k)
 		}
 	}
-	x.zc.watcher.mu.Lock()
-	m := x.zc.watcher.m
-	x.zc.watcher.mu.Unlock()
-	if m != nil {
+	if ms := x.zc.watcher.managers(); len(ms) != 0 {
 		t.Error("a session manager exists with nothing to watch")
 	}
 	select {

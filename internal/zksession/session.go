@@ -98,6 +98,12 @@ type Options struct {
 	Digest []string
 	// MaxBufferSize bounds one response packet (0: 16 MiB).
 	MaxBufferSize int
+	// SendBufferSize is the size of the buffer requests are encoded in,
+	// which bounds one request (0: the client's default, 1.5 MiB). A
+	// session that only reads and watches needs far less: its largest
+	// request is the client's re-sending of watches after a reconnection,
+	// in batches of 128 KiB of paths.
+	SendBufferSize int
 	// TLS, when set, makes every connection speak TLS (the members'
 	// secureClientPort), through zk.WithDialer(zktls.Dialer(TLS)).
 	TLS *tls.Config
@@ -162,12 +168,12 @@ type Manager struct {
 
 var (
 	stateDesc = prometheus.NewDesc("zookeeper_exporter_session_state",
-		"Current state of the exporter's watch session (Curator model): 1 for the current state. connected and reconnected both mean a live session.",
+		"Current state of the exporter's watch session (Curator model), the least healthy one with several: 1 for the current state. connected and reconnected both mean a live session.",
 		[]string{"state"}, nil)
 	expirationsDesc = prometheus.NewDesc("zookeeper_exporter_session_expirations_total",
-		"Sessions of the exporter that expired (every watch was lost and re-set).", nil, nil)
+		"Sessions of the exporter that expired (every watch was lost and re-set); with several watch sessions, the most any one of them had.", nil, nil)
 	reconnectsDesc = prometheus.NewDesc("zookeeper_exporter_reconnects_total",
-		"Times the exporter's watch session connected again after a suspension or a loss.", nil, nil)
+		"Times the exporter's watch session connected again after a suspension or a loss; with several watch sessions, the most any one of them had.", nil, nil)
 	eventsDesc = prometheus.NewDesc("zookeeper_exporter_watch_events_total",
 		"Watch events received from ZooKeeper, by type.", []string{"type"}, nil)
 )
@@ -240,12 +246,19 @@ func (m *Manager) Start() error {
 	if m.opts.TLS != nil {
 		dial = zktls.Dialer(m.opts.TLS)
 	}
+	// The client's option type is not exported: WithLogInfo(false), given
+	// anyway, stands in when the send buffer keeps its default.
+	sendBuffer := zk.WithLogInfo(false)
+	if m.opts.SendBufferSize > 0 {
+		sendBuffer = zk.WithMaxConnBufferSize(m.opts.SendBufferSize)
+	}
 	conn, _, err := zk.Connect(m.opts.Servers, m.opts.SessionTimeout,
 		zk.WithLogger(Logger(log.With(m.logger, "component", "zk"))),
 		zk.WithLogInfo(false),
 		zk.WithMaxBufferSize(m.opts.MaxBufferSize),
 		zk.WithDialer(m.liveDialer(dial)),
-		zk.WithEventCallback(m.enqueue))
+		zk.WithEventCallback(m.enqueue),
+		sendBuffer)
 	if err != nil {
 		return err
 	}
@@ -523,20 +536,92 @@ func (m *Manager) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (m *Manager) Collect(ch chan<- prometheus.Metric) {
+	collectStats(ch, m.stats())
+}
+
+// stats is a snapshot of what a manager exports.
+type stats struct {
+	state                   State
+	expirations, reconnects float64
+	events                  map[string]float64
+}
+
+func (m *Manager) stats() stats {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	events := make(map[string]float64, len(m.events))
+	for name, v := range m.events {
+		events[name] = v
+	}
+	return stats{state: m.state, expirations: m.expirations, reconnects: m.reconnects, events: events}
+}
+
+func collectStats(ch chan<- prometheus.Metric, st stats) {
 	for s := Connected; s <= Lost; s++ {
 		v := 0.0
-		if m.state == s {
+		if st.state == s {
 			v = 1
 		}
 		ch <- prometheus.MustNewConstMetric(stateDesc, prometheus.GaugeValue, v, s.String())
 	}
-	ch <- prometheus.MustNewConstMetric(expirationsDesc, prometheus.CounterValue, m.expirations)
-	ch <- prometheus.MustNewConstMetric(reconnectsDesc, prometheus.CounterValue, m.reconnects)
-	for name, v := range m.events {
+	ch <- prometheus.MustNewConstMetric(expirationsDesc, prometheus.CounterValue, st.expirations)
+	ch <- prometheus.MustNewConstMetric(reconnectsDesc, prometheus.CounterValue, st.reconnects)
+	for name, v := range st.events {
 		ch <- prometheus.MustNewConstMetric(eventsDesc, prometheus.CounterValue, v, name)
 	}
+}
+
+// health orders the states from the healthiest: the state of several
+// sessions is that of the least healthy one.
+var health = map[State]int{Connected: 0, Reconnected: 1, Idle: 2, Suspended: 3, Lost: 4}
+
+// Sessions exports several managers doing one job (the exporter's watch
+// sessions) as one session: the state of the least healthy one, the watch
+// events of all, and expirations and reconnects as the most any one of
+// them had, so that an incident that breaks every session counts once, as
+// it did with one session. The counters never go down: when the session
+// with the most is closed (see Retire), they stay until another passes
+// them.
+type Sessions struct {
+	mu                      sync.Mutex
+	expirations, reconnects float64            // exported so far
+	retired                 map[string]float64 // events of closed sessions
+}
+
+// Retire keeps the watch events of a manager about to be closed.
+func (s *Sessions) Retire(m *Manager) {
+	st := m.stats()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.retired == nil {
+		s.retired = map[string]float64{}
+	}
+	for name, v := range st.events {
+		s.retired[name] += v
+	}
+}
+
+// Collect sends the metrics of the managers, as one session.
+func (s *Sessions) Collect(ch chan<- prometheus.Metric, ms []*Manager) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := stats{state: Connected, expirations: s.expirations, reconnects: s.reconnects, events: map[string]float64{}}
+	for name, v := range s.retired {
+		out.events[name] = v
+	}
+	for _, m := range ms {
+		st := m.stats()
+		if health[st.state] > health[out.state] {
+			out.state = st.state
+		}
+		out.expirations = max(out.expirations, st.expirations)
+		out.reconnects = max(out.reconnects, st.reconnects)
+		for name, v := range st.events {
+			out.events[name] += v
+		}
+	}
+	s.expirations, s.reconnects = out.expirations, out.reconnects
+	collectStats(ch, out)
 }
 
 // Counts returns the expiration and reconnect counters (for tests).
