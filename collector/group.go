@@ -84,6 +84,14 @@ type groupItem struct {
 	leaves      float64
 	lastChange  time.Time
 	departed    map[string]departedMember
+
+	// The members in label order, kept until the view changes: byName by
+	// member, byInfo the indexes of those with info by host, ip and
+	// member (the label order of member_info). Sorting them at every
+	// scrape was a fifth of a scrape's CPU at 100,000 members.
+	ordered bool
+	byName  []*treecache.Node
+	byInfo  []int32
 }
 
 type departedMember struct {
@@ -145,6 +153,7 @@ func (g *groupItem) close()                 { g.lc.cache.Close() }
 func (g *groupItem) onChange(v *treecache.View, changes []treecache.Change) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.ordered = false
 	now := time.Now()
 	if !v.Initialized {
 		// The initial population: the last change we can vouch for is the
@@ -193,25 +202,33 @@ func (g *groupItem) collect(c *groupCollector, now time.Time, e *emitter) {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		e.emit(c.members, float64(v.Total), name)
-		// In label order: the registry sorts each family, which is
+		// In label order: each family is sorted at the end, which is
 		// cheap for input already in order.
-		names := make([]string, 0, len(v.Children))
-		for member := range v.Children {
-			names = append(names, member)
-		}
-		slices.Sort(names)
-		s := newPairSlab(len(names))
-		for _, member := range names {
-			n := v.Children[member]
-			m := s.pair(&labelMember, labelSafe(member))
+		byName, byInfo := g.order(v)
+		// Members that are not there (up 0) go in their place among
+		// the present ones.
+		absent := g.absent(now, v)
+		s := newPairSlab(len(byName))
+		members := make([]*dto.LabelPair, len(byName))
+		for i, n := range byName {
+			member := labelSafe(n.Name)
+			for len(absent) > 0 && absent[0] < member {
+				e.emit(c.up, 0, name, absent[0])
+				absent = absent[1:]
+			}
+			m := s.pair(&labelMember, member)
+			members[i] = m
 			labels := s.labels(group, m)
 			e.emitPairs(c.up, 1, labels)
 			e.emitPairs(c.since, millis(n.Ctime), labels)
-			if mi, ok := n.Value.(*memberInfo); ok && mi != nil {
-				e.emitPairs(c.info, 1, s.labels(group, s.pair(&labelHost, mi.host), s.pair(&labelIP, mi.ip), m))
-			}
 		}
-		g.collectAbsent(c, now, e, v)
+		for _, i := range byInfo {
+			mi := infoOf(byName[i])
+			e.emitPairs(c.info, 1, s.labels(group, s.pair(&labelHost, mi.host), s.pair(&labelIP, mi.ip), members[i]))
+		}
+		for _, member := range absent {
+			e.emit(c.up, 0, name, member)
+		}
 		e.emit(c.changes, g.joins, name, "join")
 		e.emit(c.changes, g.leaves, name, "leave")
 		if !g.lastChange.IsZero() {
@@ -223,10 +240,50 @@ func (g *groupItem) collect(c *groupCollector, now time.Time, e *emitter) {
 	})
 }
 
-// collectAbsent reports members that left (until forgotten) and expected
-// members that never came as member_up 0. g.mu is held.
-func (g *groupItem) collectAbsent(c *groupCollector, now time.Time, e *emitter, v *treecache.View) {
-	name := g.lc.path
+// order returns the members by member label and the indexes of those
+// with info by host, ip and member label. Both are kept until the view
+// changes (onChange). The cache's read lock and g.mu are held.
+func (g *groupItem) order(v *treecache.View) ([]*treecache.Node, []int32) {
+	if g.ordered {
+		return g.byName, g.byInfo
+	}
+	byName := g.byName[:0]
+	if cap(byName) < len(v.Children) {
+		byName = make([]*treecache.Node, 0, len(v.Children))
+	}
+	for _, n := range v.Children {
+		byName = append(byName, n)
+	}
+	clear(byName[len(byName):cap(byName)]) // keep no left member alive
+	slices.SortFunc(byName, func(a, b *treecache.Node) int {
+		return strings.Compare(labelSafe(a.Name), labelSafe(b.Name))
+	})
+	byInfo := g.byInfo[:0]
+	for i, n := range byName {
+		if infoOf(n) != nil {
+			byInfo = append(byInfo, int32(i))
+		}
+	}
+	// Stable: members with the same host and ip stay in member order.
+	slices.SortStableFunc(byInfo, func(a, b int32) int {
+		x, y := infoOf(byName[a]), infoOf(byName[b])
+		return cmp.Or(strings.Compare(x.host, y.host), strings.Compare(x.ip, y.ip))
+	})
+	g.byName, g.byInfo, g.ordered = byName, byInfo, true
+	return byName, byInfo
+}
+
+// infoOf returns what a member's data says, or nil.
+func infoOf(n *treecache.Node) *memberInfo {
+	mi, _ := n.Value.(*memberInfo)
+	return mi
+}
+
+// absent returns the member label values reported as member_up 0, sorted:
+// members that left (until forgotten) and expected members that never
+// came. g.mu is held.
+func (g *groupItem) absent(now time.Time, v *treecache.View) []string {
+	var out []string
 	for member, d := range g.departed {
 		if _, back := v.Children[member]; back {
 			delete(g.departed, member)
@@ -236,15 +293,17 @@ func (g *groupItem) collectAbsent(c *groupCollector, now time.Time, e *emitter, 
 			delete(g.departed, member)
 			continue
 		}
-		e.emit(c.up, 0, name, labelSafe(member))
+		out = append(out, labelSafe(member))
 	}
 	for _, member := range g.expected {
 		_, present := v.Children[member]
 		_, gone := g.departed[member]
 		if !present && !gone {
-			e.emit(c.up, 0, name, labelSafe(member))
+			out = append(out, labelSafe(member))
 		}
 	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // Label names for sharedLabelsMetric.

@@ -175,3 +175,68 @@ func TestGroupViewSurvivesSessionExpiry(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestGroupSeriesInLabelOrder: the group collector sends each family in
+// label order (member_info by host, ip, then member), so that the scrape
+// does not sort it, also after the view changed.
+func TestGroupSeriesInLabelOrder(t *testing.T) {
+	e := watchEnsemble(t)
+	actor := dial(t, e.Addrs())
+	mkdirs(t, actor, "/ordered/a")
+	mkdirs(t, actor, "/ordered/b")
+	// Hosts sort against the member names; m3 and m4 share host and ip.
+	for m, data := range map[string]string{"m1": "z:10.0.0.1", "m2": "y:10.0.0.2", "m3": "x:10.0.0.3", "m4": "x:10.0.0.3", "m5": ""} {
+		mustCreate(t, actor, "/ordered/a/"+m, data, zk.FlagEphemeral)
+		mustCreate(t, actor, "/ordered/b/"+m, data, zk.FlagEphemeral)
+	}
+	x := newWatchExporter(t, e.Addrs(), watchFlags{groups: []string{"/ordered/a", "/ordered/b"}})
+	gc := x.zc.Collectors["group"].(*groupCollector)
+	check := func(members float64) {
+		t.Helper()
+		x.waitFor(want{values: map[string]float64{
+			`zookeeper_group_members{group="/ordered/a"}`: members,
+			`zookeeper_group_members{group="/ordered/b"}`: members,
+		}})
+		sink := &seriesSink{}
+		if err := gc.updateSeries(context.Background(), nil, sink); err != nil {
+			t.Fatal(err)
+		}
+		byFam := map[string][]series{}
+		for _, b := range sink.bufs {
+			for _, s := range b.series {
+				byFam[s.fam.name] = append(byFam[s.fam.name], s)
+			}
+		}
+		if len(byFam["zookeeper_group_member_info"]) == 0 {
+			t.Fatal("no member_info series")
+		}
+		for name, ss := range byFam {
+			if name == "zookeeper_group_member_changes_total" {
+				// Two series per group, labelled change first: the
+				// scrape sorts them.
+				continue
+			}
+			// Strictly increasing: in order, no two alike.
+			for i := 1; i < len(ss); i++ {
+				if compareSeries(ss[i-1], ss[i]) >= 0 {
+					t.Errorf("%s not sent in label order", name)
+					break
+				}
+			}
+		}
+	}
+	check(5)
+	// A new member between the others, and one leaves: its member_up 0
+	// comes in its place.
+	mustCreate(t, actor, "/ordered/a/m0", "y:10.0.0.0", zk.FlagEphemeral)
+	mustCreate(t, actor, "/ordered/b/m0", "y:10.0.0.0", zk.FlagEphemeral)
+	mustDelete(t, actor, "/ordered/a/m2")
+	mustDelete(t, actor, "/ordered/b/m2")
+	check(5)
+	if err := x.check(want{values: map[string]float64{
+		`zookeeper_group_member_up{group="/ordered/a",member="m2"}`: 0,
+		`zookeeper_group_member_up{group="/ordered/a",member="m3"}`: 1,
+	}}); err != nil {
+		t.Error(err)
+	}
+}

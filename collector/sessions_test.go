@@ -78,6 +78,15 @@ func TestGroupsSpreadOverSessions(t *testing.T) {
 	if len(ids) != maxSessions || ids[0] {
 		t.Fatalf("session IDs %v, want %d distinct live sessions", ids, maxSessions)
 	}
+	// An ephemeral of each session tells when the server expired it.
+	var markers []string
+	for i, m := range ms {
+		p := fmt.Sprintf("/spread/session-%d", i)
+		if _, err := m.Conn().Create(p, nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+		markers = append(markers, p)
+	}
 	for _, p := range paths {
 		mustDelete(t, actor, p+"/a")
 	}
@@ -91,6 +100,11 @@ func TestGroupsSpreadOverSessions(t *testing.T) {
 		mustCreate(t, actor, p+"/c", "", zk.FlagEphemeral)
 	}
 	if err := zktest.WaitFor(30*time.Second, 50*time.Millisecond, func() error {
+		for _, p := range markers {
+			if ok, _, err := actor.Exists(p); err != nil || ok {
+				return fmt.Errorf("%s: exists %v (%v): session not expired", p, ok, err)
+			}
+		}
 		out, err := fourlw.Do(context.Background(), servers[0], "wchs", 1<<16)
 		if err != nil {
 			return err
