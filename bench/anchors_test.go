@@ -247,7 +247,7 @@ func fourlwRound(addrs []string, cmds ...string) (time.Duration, error) {
 // benchmark process: the exporter's work without its HTTP server and
 // process boundary.
 func inProcess(b *testing.B, addrs []string) *target {
-	zk, err := collector.New(collector.Config{Servers: addrs, Timeout: 10 * time.Second}, log.NewNopLogger(), "ensemble")
+	zk, err := collector.New(collector.Config{Servers: addrs, Timeout: 10 * time.Second, WarmConnections: 5 * time.Second}, log.NewNopLogger(), "ensemble")
 	if err != nil {
 		b.Fatal(err)
 	}

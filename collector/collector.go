@@ -97,6 +97,10 @@ type Config struct {
 	// ProbeReuse lets the ensemble collector serve a probe that finished
 	// less than this ago (0: probe at every scrape).
 	ProbeReuse time.Duration
+	// WarmConnections, when positive, lets the four-letter-word transport
+	// open a member's next connections in advance while probes of it come
+	// less than this apart (see fourlw.Warm).
+	WarmConnections time.Duration
 	// Watch configures the watch collectors.
 	Watch WatchOptions
 
@@ -210,6 +214,7 @@ func (c *ZooKeeperCollector) Collect(ch chan<- prometheus.Metric) {
 // Prometheus announced).
 func (c *ZooKeeperCollector) CollectContext(ctx context.Context, ch chan<- prometheus.Metric) {
 	c.collect(ctx, ch, nil)
+	c.scrapeDone()
 }
 
 // Gather collects under ctx like CollectContext and returns the families
@@ -243,7 +248,19 @@ func (c *ZooKeeperCollector) gather(ctx context.Context, pool bool, f func([]*dt
 		defer fb.release()
 	}
 	merged, mergeErr := MergeFamilies(mfs, fb.families(sink))
-	return errors.Join(err, mergeErr, f(merged))
+	ferr := f(merged)
+	c.scrapeDone()
+	return errors.Join(err, mergeErr, ferr)
+}
+
+// scrapeDone tells the collectors that want to know that a scrape's answer
+// has been written.
+func (c *ZooKeeperCollector) scrapeDone() {
+	for _, col := range c.Collectors {
+		if d, ok := col.(interface{ scrapeDone() }); ok {
+			d.scrapeDone()
+		}
+	}
 }
 
 // collect runs the collectors that ask ZooKeeper concurrently, then those

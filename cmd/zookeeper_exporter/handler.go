@@ -264,7 +264,7 @@ func validateAddr(a string) (string, error) {
 // buildConfig turns the flags into a collector.Config and the compiled
 // --probe.allowed-targets.
 func buildConfig(o *options, watch collector.WatchOptions) (collector.Config, *regexp.Regexp, error) {
-	cfg := collector.Config{Timeout: o.timeout, Transport: o.transport, AdminPorts: map[string]string{}, Watch: watch, ProbeReuse: o.probeReuse}
+	cfg := collector.Config{Timeout: o.timeout, Transport: o.transport, AdminPorts: map[string]string{}, Watch: watch, ProbeReuse: o.probeReuse, WarmConnections: o.warmConnections}
 	if o.timeout <= 0 {
 		return cfg, nil, errors.New("--zookeeper.timeout must be positive")
 	}

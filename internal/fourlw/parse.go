@@ -17,10 +17,12 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"maps"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -110,25 +112,56 @@ func ParseMntr(data []byte) ([]Field, error) {
 
 // keys interns mntr keys: the same few hundred keys come back every scrape
 // from every member, so one string each is enough.
-var keys = interner{m: map[string]string{}}
+var keys interner
 
+// interner hands out one string per key. Lookups read an immutable map
+// without locking (the members of a scrape parse at the same time). New
+// keys go to a locked map that is merged into a new immutable one when it
+// has grown to half the size of the old one, so that adding n keys copies
+// O(n) entries.
 type interner struct {
-	mu sync.Mutex
-	m  map[string]string
+	frozen atomic.Pointer[map[string]string]
+	mu     sync.Mutex
+	fresh  map[string]string
+	n      int // keys in frozen and fresh
 }
 
 // maxInterned bounds the interner against servers inventing keys.
 const maxInterned = 20000
 
 func (in *interner) intern(b []byte) string {
+	if m := in.frozen.Load(); m != nil {
+		if s, ok := (*m)[string(b)]; ok {
+			return s
+		}
+	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if s, ok := in.m[string(b)]; ok {
+	if m := in.frozen.Load(); m != nil { // frozen since the look above
+		if s, ok := (*m)[string(b)]; ok {
+			return s
+		}
+	}
+	if s, ok := in.fresh[string(b)]; ok {
 		return s
 	}
 	s := string(b)
-	if len(in.m) < maxInterned {
-		in.m[s] = s
+	if in.n >= maxInterned {
+		return s
+	}
+	if in.fresh == nil {
+		in.fresh = map[string]string{}
+	}
+	in.fresh[s] = s
+	in.n++
+	if frozen := in.frozen.Load(); frozen == nil || 2*len(in.fresh) >= len(*frozen) {
+		m := make(map[string]string, in.n)
+		if frozen != nil {
+			maps.Copy(m, *frozen)
+		}
+		maps.Copy(m, in.fresh)
+		in.frozen.Store(&m)
+		in.fresh = nil
 	}
 	return s
 }
