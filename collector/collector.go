@@ -42,8 +42,11 @@ const (
 )
 
 var (
-	scrapeDurationDesc = newDesc("scrape_collector_duration_seconds", "Duration of a collector scrape.", "collector")
-	scrapeSuccessDesc  = newDesc("scrape_collector_success", "Whether a collector succeeded.", "collector")
+	scrapeDurationDesc = newTypedDesc("scrape_collector_duration_seconds", "Duration of a collector scrape.", prometheus.GaugeValue, "collector")
+	scrapeSuccessDesc  = newTypedDesc("scrape_collector_success", "Whether a collector succeeded.", prometheus.GaugeValue, "collector")
+	// collectorLabels are the label pairs of the two families above, one
+	// per registered collector; filled at init, read-only afterwards.
+	collectorLabels = map[string][]*dto.LabelPair{}
 )
 
 // newDesc returns the descriptor of zookeeper_<name>, the one place where
@@ -141,6 +144,7 @@ var factories = map[string]collectorInfo{}
 
 func registerCollector(name string, isDefaultEnabled bool, factory Factory) {
 	factories[name] = collectorInfo{factory: factory, defaultEnabled: isDefaultEnabled}
+	collectorLabels[name] = makeLabelPairs([]string{"collector"}, []string{name})
 }
 
 // Names returns the names of every collector compiled in, sorted.
@@ -237,11 +241,23 @@ func (c *ZooKeeperCollector) GatherFunc(ctx context.Context, f func([]*dto.Metri
 func (c *ZooKeeperCollector) gather(ctx context.Context, pool bool, f func([]*dto.MetricFamily) error) error {
 	sink := &seriesSink{pool: pool}
 	defer sink.release()
-	reg := prometheus.NewRegistry()
-	if err := reg.Register(collectorFunc(func(ch chan<- prometheus.Metric) { c.collect(ctx, ch, sink) })); err != nil {
-		return err
+	var (
+		mfs []*dto.MetricFamily
+		err error
+	)
+	// Most of a scrape goes to sink; a registry checks and gathers only
+	// what collectors sent as metrics, when they sent any.
+	if sent := c.collectSink(ctx, sink); len(sent) > 0 {
+		reg := prometheus.NewRegistry()
+		if err := reg.Register(collectorFunc(func(ch chan<- prometheus.Metric) {
+			for _, m := range sent {
+				ch <- m
+			}
+		})); err != nil {
+			return err
+		}
+		mfs, err = reg.Gather()
 	}
-	mfs, err := reg.Gather()
 	fb := new(famBuf)
 	if pool {
 		fb = famBufs.Get().(*famBuf)
@@ -251,6 +267,24 @@ func (c *ZooKeeperCollector) gather(ctx context.Context, pool bool, f func([]*dt
 	ferr := f(merged)
 	c.scrapeDone()
 	return errors.Join(err, mergeErr, ferr)
+}
+
+// collectSink runs collect into sink and returns what collectors sent to
+// its channel instead.
+func (c *ZooKeeperCollector) collectSink(ctx context.Context, sink *seriesSink) []prometheus.Metric {
+	ch := make(chan prometheus.Metric, 16)
+	done := make(chan struct{})
+	var sent []prometheus.Metric
+	go func() {
+		defer close(done)
+		for m := range ch {
+			sent = append(sent, m)
+		}
+	}()
+	c.collect(ctx, ch, sink)
+	close(ch)
+	<-done
+	return sent
 }
 
 // scrapeDone tells the collectors that want to know that a scrape's answer
@@ -274,19 +308,33 @@ func (c *ZooKeeperCollector) collect(ctx context.Context, ch chan<- prometheus.M
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
 		defer cancel()
 	}
-	for _, inMemory := range []bool{false, true} {
-		var wg sync.WaitGroup
-		for name, col := range c.Collectors {
-			if _, ok := col.(memoryReader); ok != inMemory {
-				continue
-			}
-			wg.Add(1)
-			go func(name string, col Collector) {
-				defer wg.Done()
-				execute(ctx, name, col, ch, sink, c.logger)
-			}(name, col)
+	// Those that ask ZooKeeper at once, the first on this goroutine.
+	var wg sync.WaitGroup
+	var first func()
+	for name, col := range c.Collectors {
+		if _, ok := col.(memoryReader); ok {
+			continue
 		}
-		wg.Wait()
+		run := func() { execute(ctx, name, col, ch, sink, c.logger) }
+		if first == nil {
+			first = run
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run()
+		}()
+	}
+	if first != nil {
+		first()
+	}
+	wg.Wait()
+	// Those that read memory one after another: none waits for anything.
+	for name, col := range c.Collectors {
+		if _, ok := col.(memoryReader); ok {
+			execute(ctx, name, col, ch, sink, c.logger)
+		}
 	}
 }
 
@@ -356,8 +404,9 @@ func execute(ctx context.Context, name string, col Collector, ch chan<- promethe
 			level.Error(logger).Log("msg", "collector failed", "name", name, "duration_seconds", duration.Seconds(), "err", err)
 		}
 	}
-	ch <- prometheus.MustNewConstMetric(scrapeDurationDesc, prometheus.GaugeValue, duration.Seconds(), name)
-	ch <- prometheus.MustNewConstMetric(scrapeSuccessDesc, prometheus.GaugeValue, success, name)
+	e := newEmitter(ch, sink, nil)
+	e.emitPairs(scrapeDurationDesc, duration.Seconds(), collectorLabels[name])
+	e.emitPairs(scrapeSuccessDesc, success, collectorLabels[name])
 }
 
 // typedDesc pairs a descriptor with its value type.

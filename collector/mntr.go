@@ -130,11 +130,14 @@ func mntrSeries(server string, fields []fourlw.Field, descs *descCache, b *membe
 	clear(b.sumIndex)
 	// The metrics provider's labelled keys, and the flat keys its summaries took.
 	provider, taken := descs.provider.series(server, fields, descs)
+	// One lock for the answer's ~500 keys: the members of a scrape build
+	// their series at the same time.
+	descs.mu.Lock()
 	for _, f := range fields {
 		if !f.Numeric || len(f.Labels) > 0 || taken[f.Key] {
 			continue
 		}
-		fi := descs.field(f.Key, b.hasCnt)
+		fi := descs.fieldLocked(f.Key, b.hasCnt)
 		switch {
 		case fi.skip:
 		case fi.summary == nil:
@@ -151,6 +154,7 @@ func mntrSeries(server string, fields []fourlw.Field, descs *descCache, b *membe
 			b.sums[i].add(fi.part, f.Value)
 		}
 	}
+	descs.mu.Unlock()
 	b.series = append(b.series, provider...)
 	b.appendSummaries(server, descs)
 }
@@ -312,10 +316,8 @@ type descCache struct {
 	provider  providerKeys // labelled keys (mntr_labels.go)
 }
 
-// field returns the cached classification of key.
-func (c *descCache) field(key string, hasCnt map[string]bool) *fieldInfo {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// fieldLocked returns the cached classification of key; c.mu is held.
+func (c *descCache) fieldLocked(key string, hasCnt map[string]bool) *fieldInfo {
 	if c.fields == nil {
 		c.fields, c.inSummary, c.summaries = map[string]*fieldInfo{}, map[string]*fieldInfo{}, map[string]*summaryMeta{}
 	}
