@@ -354,31 +354,53 @@ type collectorFunc func(ch chan<- prometheus.Metric)
 func (f collectorFunc) Describe(chan<- *prometheus.Desc)    {}
 func (f collectorFunc) Collect(ch chan<- prometheus.Metric) { f(ch) }
 
-// MergeFamilies merges sets of families gathered apart. Disjoint sets (the
-// usual case) are concatenated and sorted; a name in several sets is merged
-// and checked by prometheus.Gatherers.
+// MergeFamilies merges sets of families gathered apart, each sorted by
+// name as a registry gathers them, into one sorted list. Disjoint sets (the
+// usual case) are merged in one pass; a name in several sets is merged and
+// checked by prometheus.Gatherers.
 func MergeFamilies(sets ...[]*dto.MetricFamily) ([]*dto.MetricFamily, error) {
 	n := 0
 	for _, s := range sets {
 		n += len(s)
 	}
 	all := make([]*dto.MetricFamily, 0, n)
-	seen := make(map[string]bool, n)
 	for _, s := range sets {
-		for _, mf := range s {
-			if seen[mf.GetName()] {
-				merged := make(prometheus.Gatherers, len(sets))
-				for i, s := range sets {
-					merged[i] = gathered(s)
-				}
-				return merged.Gather()
+		all = mergeSorted(all, s)
+	}
+	for i := 1; i < len(all); i++ {
+		if c := strings.Compare(all[i-1].GetName(), all[i].GetName()); c == 0 {
+			merged := make(prometheus.Gatherers, len(sets))
+			for i, s := range sets {
+				merged[i] = gathered(s)
 			}
-			seen[mf.GetName()] = true
-			all = append(all, mf)
+			return merged.Gather()
+		} else if c > 0 { // an input was out of order
+			slices.SortStableFunc(all, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
+			return MergeFamilies(all)
 		}
 	}
-	slices.SortFunc(all, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
 	return all, nil
+}
+
+// mergeSorted appends to dst, sorted by name, the merge of dst and src,
+// both sorted by name; it works in place when dst has room.
+func mergeSorted(dst, src []*dto.MetricFamily) []*dto.MetricFamily {
+	n := len(dst)
+	dst = append(dst, src...)
+	if n == 0 || len(src) == 0 || dst[n-1].GetName() <= src[0].GetName() {
+		return dst
+	}
+	// Merge from the back so that nothing is overwritten before it is read.
+	i, j, k := n-1, len(src)-1, len(dst)-1
+	for j >= 0 {
+		if i >= 0 && dst[i].GetName() > src[j].GetName() {
+			dst[k], i = dst[i], i-1
+		} else {
+			dst[k], j = src[j], j-1
+		}
+		k--
+	}
+	return dst
 }
 
 // gathered is an already gathered result.
