@@ -114,7 +114,7 @@ func doInto(ctx context.Context, tc *tls.Config, addr, cmd string, maxBytes int6
 		maxBytes = DefaultMaxResponseBytes
 	}
 	if conn := warm.take(addr); conn != nil {
-		err := exchange(ctx, conn, addr, cmd, maxBytes, b)
+		err := exchange(ctx, conn, addr, cmd, maxBytes, b, warm)
 		// A connection opened in advance that fails before a byte of the
 		// answer (the member restarted, or closed it as idle) says nothing
 		// about the member now: dial as if there had been none. A timeout
@@ -128,12 +128,19 @@ func doInto(ctx context.Context, tc *tls.Config, addr, cmd string, maxBytes int6
 	if err != nil {
 		return &Error{addr, cmd, classify(err)}
 	}
-	return exchange(ctx, conn, addr, cmd, maxBytes, b)
+	return exchange(ctx, conn, addr, cmd, maxBytes, b, warm)
 }
 
-// exchange sends cmd over conn, reads the answer into b and closes conn.
-func exchange(ctx context.Context, conn net.Conn, addr, cmd string, maxBytes int64, b *bytes.Buffer) error {
-	defer conn.Close()
+// exchange sends cmd over conn, reads the answer into b and closes conn:
+// at once on failure, else through warm (at once when it is nil).
+func exchange(ctx context.Context, conn net.Conn, addr, cmd string, maxBytes int64, b *bytes.Buffer, warm *Warm) (err error) {
+	defer func() {
+		if err != nil {
+			_ = conn.Close()
+		} else {
+			warm.closeLater(conn)
+		}
+	}()
 	wrap := func(err error) error { return &Error{addr, cmd, classify(err)} }
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
@@ -145,7 +152,7 @@ func exchange(ctx context.Context, conn net.Conn, addr, cmd string, maxBytes int
 	if _, err := io.WriteString(conn, cmd); err != nil {
 		return wrap(err)
 	}
-	_, err := b.ReadFrom(io.LimitReader(conn, maxBytes+1))
+	_, err = b.ReadFrom(io.LimitReader(conn, maxBytes+1))
 	if err != nil {
 		if ctx.Err() != nil {
 			return &Error{addr, cmd, fmt.Errorf("%w: %v", ErrTimeout, ctx.Err())}

@@ -16,6 +16,10 @@ package fourlw_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -143,6 +147,52 @@ func TestWarmMemberPaused(t *testing.T) {
 		return nil
 	}); err != nil {
 		t.Fatalf("resumed member: %v", err)
+	}
+}
+
+// closeWait counts this process's sockets to addr in CLOSE_WAIT: answered
+// connections not closed yet.
+func closeWait(t *testing.T, addr string) int {
+	t.Helper()
+	_, port, _ := net.SplitHostPort(addr)
+	p, _ := strconv.Atoi(port)
+	data, err := os.ReadFile("/proc/self/net/tcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(data), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) > 3 && f[3] == "08" && strings.HasSuffix(f[2], fmt.Sprintf(":%04X", p)) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestWarmClosesAnswered checks that the connections of a probe, answered
+// and closed by the member, are closed by Open, not left in CLOSE_WAIT.
+func TestWarmClosesAnswered(t *testing.T) {
+	e := zktest.Start(t, 1)
+	addr := e.Addrs()[0]
+	p := fourlw.FourLetterProber{Warm: fourlw.NewWarm(time.Minute, nil)}
+	defer p.Warm.Close()
+	for i := 0; i < 3; i++ {
+		if st := probe(t, p, addr, 5*time.Second); !st.Up {
+			t.Fatal(st.Err)
+		}
+	}
+	if n := closeWait(t, addr); n == 0 {
+		t.Fatal("answered connections were closed before Open: the test sees nothing")
+	}
+	p.Warm.Open()
+	if err := zktest.WaitFor(10*time.Second, 5*time.Millisecond, func() error {
+		if n := closeWait(t, addr); n != 0 {
+			return fmt.Errorf("%d connections in CLOSE_WAIT", n)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 
