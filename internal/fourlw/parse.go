@@ -205,9 +205,10 @@ type Srvr struct {
 func ParseSrvr(data []byte) (*Srvr, error) {
 	s := &Srvr{}
 	var haveMode, haveZxid bool
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		key, val, ok := strings.Cut(sc.Text(), ":")
+	for text := string(data); text != ""; {
+		var line string
+		line, text, _ = strings.Cut(text, "\n")
+		key, val, ok := strings.Cut(line, ":")
 		if !ok {
 			continue
 		}
