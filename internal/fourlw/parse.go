@@ -173,12 +173,20 @@ func validKey(k []byte) bool {
 		return false
 	}
 	for _, r := range k {
-		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+		if !keyByte[r] {
 			return false
 		}
 	}
 	return true
 }
+
+// keyByte marks the bytes validKey accepts: [A-Za-z0-9_].
+var keyByte = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+	}
+	return t
+}()
 
 // Zxid is a ZooKeeper transaction id: the high 32 bits are the leader epoch,
 // the low 32 bits a counter within the epoch.
