@@ -42,8 +42,11 @@ const (
 )
 
 var (
-	scrapeDurationDesc = newDesc("scrape_collector_duration_seconds", "Duration of a collector scrape.", "collector")
-	scrapeSuccessDesc  = newDesc("scrape_collector_success", "Whether a collector succeeded.", "collector")
+	scrapeDurationDesc = newTypedDesc("scrape_collector_duration_seconds", "Duration of a collector scrape.", prometheus.GaugeValue, "collector")
+	scrapeSuccessDesc  = newTypedDesc("scrape_collector_success", "Whether a collector succeeded.", prometheus.GaugeValue, "collector")
+	// collectorLabels are the label pairs of the two families above, one
+	// per registered collector; filled at init, read-only afterwards.
+	collectorLabels = map[string][]*dto.LabelPair{}
 )
 
 // newDesc returns the descriptor of zookeeper_<name>, the one place where
@@ -97,6 +100,10 @@ type Config struct {
 	// ProbeReuse lets the ensemble collector serve a probe that finished
 	// less than this ago (0: probe at every scrape).
 	ProbeReuse time.Duration
+	// WarmConnections, when positive, lets the four-letter-word transport
+	// open a member's next connections in advance while probes of it come
+	// less than this apart (see fourlw.Warm).
+	WarmConnections time.Duration
 	// Watch configures the watch collectors.
 	Watch WatchOptions
 
@@ -137,6 +144,7 @@ var factories = map[string]collectorInfo{}
 
 func registerCollector(name string, isDefaultEnabled bool, factory Factory) {
 	factories[name] = collectorInfo{factory: factory, defaultEnabled: isDefaultEnabled}
+	collectorLabels[name] = makeLabelPairs([]string{"collector"}, []string{name})
 }
 
 // Names returns the names of every collector compiled in, sorted.
@@ -210,6 +218,7 @@ func (c *ZooKeeperCollector) Collect(ch chan<- prometheus.Metric) {
 // Prometheus announced).
 func (c *ZooKeeperCollector) CollectContext(ctx context.Context, ch chan<- prometheus.Metric) {
 	c.collect(ctx, ch, nil)
+	c.scrapeDone()
 }
 
 // Gather collects under ctx like CollectContext and returns the families
@@ -232,18 +241,60 @@ func (c *ZooKeeperCollector) GatherFunc(ctx context.Context, f func([]*dto.Metri
 func (c *ZooKeeperCollector) gather(ctx context.Context, pool bool, f func([]*dto.MetricFamily) error) error {
 	sink := &seriesSink{pool: pool}
 	defer sink.release()
-	reg := prometheus.NewRegistry()
-	if err := reg.Register(collectorFunc(func(ch chan<- prometheus.Metric) { c.collect(ctx, ch, sink) })); err != nil {
-		return err
+	var (
+		mfs []*dto.MetricFamily
+		err error
+	)
+	// Most of a scrape goes to sink; a registry checks and gathers only
+	// what collectors sent as metrics, when they sent any.
+	if sent := c.collectSink(ctx, sink); len(sent) > 0 {
+		reg := prometheus.NewRegistry()
+		if err := reg.Register(collectorFunc(func(ch chan<- prometheus.Metric) {
+			for _, m := range sent {
+				ch <- m
+			}
+		})); err != nil {
+			return err
+		}
+		mfs, err = reg.Gather()
 	}
-	mfs, err := reg.Gather()
 	fb := new(famBuf)
 	if pool {
 		fb = famBufs.Get().(*famBuf)
 		defer fb.release()
 	}
 	merged, mergeErr := MergeFamilies(mfs, fb.families(sink))
-	return errors.Join(err, mergeErr, f(merged))
+	ferr := f(merged)
+	c.scrapeDone()
+	return errors.Join(err, mergeErr, ferr)
+}
+
+// collectSink runs collect into sink and returns what collectors sent to
+// its channel instead.
+func (c *ZooKeeperCollector) collectSink(ctx context.Context, sink *seriesSink) []prometheus.Metric {
+	ch := make(chan prometheus.Metric, 16)
+	done := make(chan struct{})
+	var sent []prometheus.Metric
+	go func() {
+		defer close(done)
+		for m := range ch {
+			sent = append(sent, m)
+		}
+	}()
+	c.collect(ctx, ch, sink)
+	close(ch)
+	<-done
+	return sent
+}
+
+// scrapeDone tells the collectors that want to know that a scrape's answer
+// has been written.
+func (c *ZooKeeperCollector) scrapeDone() {
+	for _, col := range c.Collectors {
+		if d, ok := col.(interface{ scrapeDone() }); ok {
+			d.scrapeDone()
+		}
+	}
 }
 
 // collect runs the collectors that ask ZooKeeper concurrently, then those
@@ -257,19 +308,33 @@ func (c *ZooKeeperCollector) collect(ctx context.Context, ch chan<- prometheus.M
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
 		defer cancel()
 	}
-	for _, inMemory := range []bool{false, true} {
-		var wg sync.WaitGroup
-		for name, col := range c.Collectors {
-			if _, ok := col.(memoryReader); ok != inMemory {
-				continue
-			}
-			wg.Add(1)
-			go func(name string, col Collector) {
-				defer wg.Done()
-				execute(ctx, name, col, ch, sink, c.logger)
-			}(name, col)
+	// Those that ask ZooKeeper at once, the first on this goroutine.
+	var wg sync.WaitGroup
+	var first func()
+	for name, col := range c.Collectors {
+		if _, ok := col.(memoryReader); ok {
+			continue
 		}
-		wg.Wait()
+		run := func() { execute(ctx, name, col, ch, sink, c.logger) }
+		if first == nil {
+			first = run
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run()
+		}()
+	}
+	if first != nil {
+		first()
+	}
+	wg.Wait()
+	// Those that read memory one after another: none waits for anything.
+	for name, col := range c.Collectors {
+		if _, ok := col.(memoryReader); ok {
+			execute(ctx, name, col, ch, sink, c.logger)
+		}
 	}
 }
 
@@ -289,31 +354,53 @@ type collectorFunc func(ch chan<- prometheus.Metric)
 func (f collectorFunc) Describe(chan<- *prometheus.Desc)    {}
 func (f collectorFunc) Collect(ch chan<- prometheus.Metric) { f(ch) }
 
-// MergeFamilies merges sets of families gathered apart. Disjoint sets (the
-// usual case) are concatenated and sorted; a name in several sets is merged
-// and checked by prometheus.Gatherers.
+// MergeFamilies merges sets of families gathered apart, each sorted by
+// name as a registry gathers them, into one sorted list. Disjoint sets (the
+// usual case) are merged in one pass; a name in several sets is merged and
+// checked by prometheus.Gatherers.
 func MergeFamilies(sets ...[]*dto.MetricFamily) ([]*dto.MetricFamily, error) {
 	n := 0
 	for _, s := range sets {
 		n += len(s)
 	}
 	all := make([]*dto.MetricFamily, 0, n)
-	seen := make(map[string]bool, n)
 	for _, s := range sets {
-		for _, mf := range s {
-			if seen[mf.GetName()] {
-				merged := make(prometheus.Gatherers, len(sets))
-				for i, s := range sets {
-					merged[i] = gathered(s)
-				}
-				return merged.Gather()
+		all = mergeSorted(all, s)
+	}
+	for i := 1; i < len(all); i++ {
+		if c := strings.Compare(all[i-1].GetName(), all[i].GetName()); c == 0 {
+			merged := make(prometheus.Gatherers, len(sets))
+			for i, s := range sets {
+				merged[i] = gathered(s)
 			}
-			seen[mf.GetName()] = true
-			all = append(all, mf)
+			return merged.Gather()
+		} else if c > 0 { // an input was out of order
+			slices.SortStableFunc(all, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
+			return MergeFamilies(all)
 		}
 	}
-	slices.SortFunc(all, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
 	return all, nil
+}
+
+// mergeSorted appends to dst, sorted by name, the merge of dst and src,
+// both sorted by name; it works in place when dst has room.
+func mergeSorted(dst, src []*dto.MetricFamily) []*dto.MetricFamily {
+	n := len(dst)
+	dst = append(dst, src...)
+	if n == 0 || len(src) == 0 || dst[n-1].GetName() <= src[0].GetName() {
+		return dst
+	}
+	// Merge from the back so that nothing is overwritten before it is read.
+	i, j, k := n-1, len(src)-1, len(dst)-1
+	for j >= 0 {
+		if i >= 0 && dst[i].GetName() > src[j].GetName() {
+			dst[k], i = dst[i], i-1
+		} else {
+			dst[k], j = src[j], j-1
+		}
+		k--
+	}
+	return dst
 }
 
 // gathered is an already gathered result.
@@ -339,8 +426,9 @@ func execute(ctx context.Context, name string, col Collector, ch chan<- promethe
 			level.Error(logger).Log("msg", "collector failed", "name", name, "duration_seconds", duration.Seconds(), "err", err)
 		}
 	}
-	ch <- prometheus.MustNewConstMetric(scrapeDurationDesc, prometheus.GaugeValue, duration.Seconds(), name)
-	ch <- prometheus.MustNewConstMetric(scrapeSuccessDesc, prometheus.GaugeValue, success, name)
+	e := newEmitter(ch, sink, nil)
+	e.emitPairs(scrapeDurationDesc, duration.Seconds(), collectorLabels[name])
+	e.emitPairs(scrapeSuccessDesc, success, collectorLabels[name])
 }
 
 // typedDesc pairs a descriptor with its value type.

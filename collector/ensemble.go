@@ -92,6 +92,7 @@ func newEnsembleDescs(mntr *descCache) *ensembleDescs {
 type EnsembleCollector struct {
 	servers []string
 	prober  fourlw.Prober
+	warm    *fourlw.Warm
 	logger  log.Logger
 	d       *ensembleDescs
 	mntr    descCache
@@ -117,9 +118,12 @@ func NewEnsembleCollector(cfg Config, logger log.Logger) (*EnsembleCollector, er
 	if len(cfg.Servers) == 0 {
 		return nil, errors.New("no ZooKeeper servers given")
 	}
-	var prober fourlw.Prober = fourlw.FourLetterProber{TLS: cfg.TLS}
+	var warm *fourlw.Warm
+	var prober fourlw.Prober
 	switch cfg.Transport {
 	case "", "4lw":
+		warm = fourlw.NewWarm(cfg.WarmConnections, cfg.TLS)
+		prober = fourlw.FourLetterProber{TLS: cfg.TLS, Warm: warm}
 	case "admin":
 		prober = fourlw.AdminProber{
 			Client:    fourlw.AdminClient(cfg.TLS),
@@ -130,12 +134,22 @@ func NewEnsembleCollector(cfg Config, logger log.Logger) (*EnsembleCollector, er
 		return nil, errors.New("unknown transport " + strconv.Quote(cfg.Transport) + " (want 4lw or admin)")
 	}
 	c := &EnsembleCollector{
-		servers: cfg.Servers, prober: prober, logger: logger,
+		servers: cfg.Servers, prober: prober, warm: warm, logger: logger,
 		conf: map[string]confEntry{}, ids: map[string]int{}, lastSeen: map[string]time.Time{},
 		probeErrors: map[[2]string]float64{}, refusalLogged: map[string]bool{},
 	}
 	c.d = newEnsembleDescs(&c.mntr)
 	return c, nil
+}
+
+// scrapeDone opens the connections of the next probe in advance, once
+// this scrape's answer is out.
+func (c *EnsembleCollector) scrapeDone() { c.warm.Open() }
+
+// Close ends the connections opened in advance for the next probe.
+func (c *EnsembleCollector) Close() error {
+	c.warm.Close()
+	return nil
 }
 
 func adminAddr(m map[string]string) func(string) string {
@@ -163,19 +177,25 @@ func (c *EnsembleCollector) updateSeries(ctx context.Context, ch chan<- promethe
 	servers, dyn := c.targets()
 	statuses := make([]*fourlw.Status, len(servers))
 	defer releaseMntr(statuses)
+	probe := func(i int, addr string) {
+		st := c.prober.Probe(ctx, addr, c.needConf(addr, now))
+		statuses[i] = st
+		// A member's mntr metrics depend on nothing else: send them
+		// while slower members are still answering.
+		if st.Mntr != nil {
+			c.emitMntr(ch, sink, st.Addr, st.Mntr)
+		}
+	}
 	var wg sync.WaitGroup
-	for i, addr := range servers {
+	for i, addr := range servers[1:] {
 		wg.Add(1)
-		go func(i int, addr string) {
+		go func() {
 			defer wg.Done()
-			st := c.prober.Probe(ctx, addr, c.needConf(addr, now))
-			statuses[i] = st
-			// A member's mntr metrics depend on nothing else: send them
-			// while slower members are still answering.
-			if st.Mntr != nil {
-				c.emitMntr(ch, sink, st.Addr, st.Mntr)
-			}
-		}(i, addr)
+			probe(i+1, addr)
+		}()
+	}
+	if len(servers) > 0 { // the first on this goroutine
+		probe(0, servers[0])
 	}
 	wg.Wait()
 

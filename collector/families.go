@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -35,17 +36,36 @@ import (
 // descCache, and duplicate series are dropped when the families are built.
 
 // famDesc is a metric family built directly as dto values. It is
-// immutable once created; the dto fields point into it.
+// immutable once created, but for its rank; the dto fields point into it.
 type famDesc struct {
 	name, help string
 	typ        dto.MetricType
 	labels     []string
 	desc       *prometheus.Desc // for the prometheus.Collector path
+	// rank is the family's place in name order among all families
+	// created so far: a scrape orders its families by comparing integers.
+	rank atomic.Int32
+}
+
+// ranked holds every famDesc in name order; a new family renumbers the
+// ranks after its place. Families are created during the first scrapes,
+// so this is rare; a scrape that reads ranks while they are renumbered
+// may order two families wrongly, which MergeFamilies detects and mends.
+var ranked struct {
+	sync.Mutex
+	fams []*famDesc
 }
 
 func newFamDesc(name, help string, typ dto.MetricType, labels ...string) *famDesc {
 	f := &famDesc{name: Namespace + "_" + name, help: help, typ: typ, labels: labels}
 	f.desc = prometheus.NewDesc(f.name, help, labels, nil)
+	ranked.Lock()
+	defer ranked.Unlock()
+	i, _ := slices.BinarySearchFunc(ranked.fams, f.name, func(g *famDesc, name string) int { return strings.Compare(g.name, name) })
+	ranked.fams = slices.Insert(ranked.fams, i, f)
+	for j := i; j < len(ranked.fams); j++ {
+		ranked.fams[j].rank.Store(int32(j))
+	}
 	return f
 }
 
@@ -294,7 +314,7 @@ func (fb *famBuf) sorted(sink *seriesSink) ([]series, bool) {
 	}
 	// Offsets in name order.
 	byName := append(fb.byName[:0], fb.order...)
-	slices.SortFunc(byName, func(a, b *famDesc) int { return strings.Compare(a.name, b.name) })
+	slices.SortFunc(byName, func(a, b *famDesc) int { return int(a.rank.Load() - b.rank.Load()) })
 	fb.byName = byName
 	off := 0
 	for _, f := range byName {

@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/zkwatch/zkwatch/internal/fourlw"
 )
@@ -119,6 +120,50 @@ func TestMergeFamilies(t *testing.T) {
 	mc, _ := c.Gather()
 	if _, err := MergeFamilies(mb, mc); err == nil {
 		t.Error("inconsistent families merged without error")
+	}
+	// Interleaved sets of several families each, and a set out of order.
+	fams := func(names ...string) []*dto.MetricFamily {
+		var out []*dto.MetricFamily
+		for _, n := range names {
+			out = append(out, &dto.MetricFamily{Name: proto.String(n)})
+		}
+		return out
+	}
+	names := func(mfs []*dto.MetricFamily) string {
+		var s []string
+		for _, mf := range mfs {
+			s = append(s, mf.GetName())
+		}
+		return strings.Join(s, " ")
+	}
+	for _, tc := range []struct {
+		sets [][]*dto.MetricFamily
+		want string
+	}{
+		{[][]*dto.MetricFamily{fams("b", "d", "f"), fams("a", "c", "e", "g"), fams("h")}, "a b c d e f g h"},
+		{[][]*dto.MetricFamily{fams("x", "y"), nil, fams("a", "b")}, "a b x y"},
+		{[][]*dto.MetricFamily{fams("c", "a"), fams("b")}, "a b c"},
+	} {
+		got, err := MergeFamilies(tc.sets...)
+		if err != nil || names(got) != tc.want {
+			t.Errorf("MergeFamilies = %q, %v; want %q", names(got), err, tc.want)
+		}
+	}
+}
+
+// TestFamilyRanks checks that ranks follow name order whatever the order
+// in which families are created.
+func TestFamilyRanks(t *testing.T) {
+	for _, n := range []string{"test_rank_m", "test_rank_c", "test_rank_x", "test_rank_a"} {
+		newFamDesc(n, "h", dto.MetricType_GAUGE)
+	}
+	ranked.Lock()
+	defer ranked.Unlock()
+	for i := 1; i < len(ranked.fams); i++ {
+		a, b := ranked.fams[i-1], ranked.fams[i]
+		if a.name > b.name || a.rank.Load() >= b.rank.Load() {
+			t.Fatalf("%s (rank %d) before %s (rank %d)", a.name, a.rank.Load(), b.name, b.rank.Load())
+		}
 	}
 }
 

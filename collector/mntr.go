@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -119,22 +120,17 @@ var quantiles = [4]float64{0.5, 0.95, 0.99, 0.999}
 // series carries the server label, and summary sets one label more. The
 // label pairs and families come from descs.
 func mntrSeries(server string, fields []fourlw.Field, descs *descCache, b *memberBuf) {
-	clear(b.hasCnt)
-	for _, f := range fields {
-		if rest, ok := strings.CutPrefix(f.Key, "zk_cnt_"); ok && f.Numeric {
-			b.hasCnt[rest] = true
-		}
-	}
 	serverLabels := descs.labels([]string{"server"}, []string{server})
 	b.sums = b.sums[:0]
 	clear(b.sumIndex)
 	// The metrics provider's labelled keys, and the flat keys its summaries took.
 	provider, taken := descs.provider.series(server, fields, descs)
-	for _, f := range fields {
+	infos := descs.classes(server, fields, b)
+	for i, f := range fields {
 		if !f.Numeric || len(f.Labels) > 0 || taken[f.Key] {
 			continue
 		}
-		fi := descs.field(f.Key, b.hasCnt)
+		fi := infos[i]
 		switch {
 		case fi.skip:
 		case fi.summary == nil:
@@ -309,13 +305,88 @@ type descCache struct {
 	fields    map[string]*fieldInfo // keys of flat fields
 	inSummary map[string]*fieldInfo // keys whose zk_cnt_ twin is present
 	summaries map[string]*summaryMeta
-	provider  providerKeys // labelled keys (mntr_labels.go)
+	provider  providerKeys            // labelled keys (mntr_labels.go)
+	layouts   map[string]*fieldLayout // by server
 }
 
-// field returns the cached classification of key.
-func (c *descCache) field(key string, hasCnt map[string]bool) *fieldInfo {
+// fieldLayout is the key sequence of a member's last mntr answer and the
+// class of each key. A member answers with the same keys in the same order
+// scrape after scrape; the keys are interned, so comparing the sequence is
+// comparing pointers, and the classes (which depend only on the keys and
+// on which zk_cnt_ keys are numeric) are reused without a lookup.
+type fieldLayout struct {
+	mu      sync.Mutex
+	keys    []string
+	numeric []bool
+	infos   []*fieldInfo
+}
+
+// same tells whether fields has the keys and numeric flags of l.
+func (l *fieldLayout) same(fields []fourlw.Field) bool {
+	if len(fields) != len(l.keys) {
+		return false
+	}
+	for i := range fields {
+		if unsafe.StringData(fields[i].Key) != unsafe.StringData(l.keys[i]) || len(fields[i].Key) != len(l.keys[i]) || fields[i].Numeric != l.numeric[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// classes returns the class of each field of server's answer (nil for a
+// field that is not numeric or has labels), from server's layout when the
+// answer has the keys of the last one.
+func (c *descCache) classes(server string, fields []fourlw.Field, b *memberBuf) []*fieldInfo {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	if c.layouts == nil {
+		c.layouts = map[string]*fieldLayout{}
+	}
+	l := c.layouts[server]
+	if l == nil && len(c.layouts) < maxLayouts {
+		l = &fieldLayout{}
+		c.layouts[server] = l
+	}
+	c.mu.Unlock()
+	// A concurrent scrape of the same member holds the layout: classify
+	// without it.
+	if l != nil && l.mu.TryLock() {
+		defer l.mu.Unlock()
+		if l.same(fields) {
+			return l.infos
+		}
+	} else {
+		l = nil
+	}
+	clear(b.hasCnt)
+	for _, f := range fields {
+		if rest, ok := strings.CutPrefix(f.Key, "zk_cnt_"); ok && f.Numeric {
+			b.hasCnt[rest] = true
+		}
+	}
+	infos := make([]*fieldInfo, len(fields))
+	c.mu.Lock()
+	for i, f := range fields {
+		if f.Numeric && len(f.Labels) == 0 {
+			infos[i] = c.fieldLocked(f.Key, b.hasCnt)
+		}
+	}
+	c.mu.Unlock()
+	if l != nil {
+		l.keys, l.numeric, l.infos = l.keys[:0], l.numeric[:0], infos
+		for _, f := range fields {
+			l.keys, l.numeric = append(l.keys, f.Key), append(l.numeric, f.Numeric)
+		}
+	}
+	return infos
+}
+
+// maxLayouts bounds the members whose layouts are kept (a /probe of
+// changing targets).
+const maxLayouts = 256
+
+// fieldLocked returns the cached classification of key; c.mu is held.
+func (c *descCache) fieldLocked(key string, hasCnt map[string]bool) *fieldInfo {
 	if c.fields == nil {
 		c.fields, c.inSummary, c.summaries = map[string]*fieldInfo{}, map[string]*fieldInfo{}, map[string]*summaryMeta{}
 	}

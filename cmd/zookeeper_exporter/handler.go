@@ -51,6 +51,14 @@ type handler struct {
 	allowed          *regexp.Regexp // nil allows every target
 	probes           *probeCache
 	metricsPath      string
+	reloader         *reload.Reloader // set by mux
+
+	// The exporter registry's families (build info, reload gauges) change
+	// only at a reload; gathering a registry costs two 1,000-metric
+	// channels (34 KB) per scrape, so they are gathered again only then.
+	regMu  sync.Mutex
+	regGen uint64
+	regMfs []*dto.MetricFamily
 }
 
 func newHandler(logger log.Logger, o *options, cfg collector.Config, allowed *regexp.Regexp) *handler {
@@ -60,23 +68,44 @@ func newHandler(logger log.Logger, o *options, cfg collector.Config, allowed *re
 	// process_ metrics of its process collector, read at a fraction of
 	// their cost (internal/gometrics, internal/procmetrics).
 	gom, proc := gometrics.New(), procmetrics.New()
-	own := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
-		mfs, err := reg.Gather()
+	h := &handler{
+		logger: logger, exporterRegistry: reg, limit: newLimiter(o.maxRequests),
+		timeoutOffset: o.timeoutOffset, cfg: cfg, maxTargets: o.probeMaxTargets, allowed: allowed,
+		probes: newProbeCache(64), metricsPath: o.metricsPath,
+	}
+	h.own = prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		mfs, err := h.registryFamilies()
 		gmfs, gerr := gom.Gather()
 		pmfs, perr := proc.Gather()
 		merged, merr := collector.MergeFamilies(mfs, gmfs, pmfs)
 		return merged, errors.Join(err, gerr, perr, merr)
 	})
-	return &handler{
-		logger: logger, exporterRegistry: reg, own: own, limit: newLimiter(o.maxRequests),
-		timeoutOffset: o.timeoutOffset, cfg: cfg, maxTargets: o.probeMaxTargets, allowed: allowed,
-		probes: newProbeCache(64), metricsPath: o.metricsPath,
+	return h
+}
+
+// registryFamilies gathers the exporter registry, again only after a
+// reload (or before mux has a reloader). The families are shared by
+// concurrent scrapes, which only read them.
+func (h *handler) registryFamilies() ([]*dto.MetricFamily, error) {
+	h.regMu.Lock()
+	defer h.regMu.Unlock()
+	gen := h.reloader.Generation()
+	if h.regMfs != nil && h.reloader != nil && gen == h.regGen {
+		return h.regMfs, nil
 	}
+	mfs, err := h.exporterRegistry.Gather()
+	if err == nil {
+		h.regMfs, h.regGen = mfs, gen
+	}
+	return mfs, err
 }
 
 // mux routes the exporter's endpoints. /metrics and /probe share one limit
 // of concurrent requests.
 func (h *handler) mux(zk *collector.ZooKeeperCollector, r *reload.Reloader) (*http.ServeMux, error) {
+	h.regMu.Lock()
+	h.reloader, h.regMfs = r, nil
+	h.regMu.Unlock()
 	mux := http.NewServeMux()
 	mux.Handle(h.metricsPath, h.limit.wrap(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		h.serve(w, req, zk, h.own)
@@ -264,7 +293,7 @@ func validateAddr(a string) (string, error) {
 // buildConfig turns the flags into a collector.Config and the compiled
 // --probe.allowed-targets.
 func buildConfig(o *options, watch collector.WatchOptions) (collector.Config, *regexp.Regexp, error) {
-	cfg := collector.Config{Timeout: o.timeout, Transport: o.transport, AdminPorts: map[string]string{}, Watch: watch, ProbeReuse: o.probeReuse}
+	cfg := collector.Config{Timeout: o.timeout, Transport: o.transport, AdminPorts: map[string]string{}, Watch: watch, ProbeReuse: o.probeReuse, WarmConnections: o.warmConnections}
 	if o.timeout <= 0 {
 		return cfg, nil, errors.New("--zookeeper.timeout must be positive")
 	}

@@ -63,7 +63,7 @@ func testServer(t testing.TB, o *options, watch collector.WatchOptions, names ..
 
 func testOptions(servers string) *options {
 	return &options{servers: servers, transport: "4lw", metricsPath: "/metrics", timeout: 2 * time.Second,
-		maxRequests: 40, probeMaxTargets: 16, timeoutOffset: 0.25, probeReuse: 500 * time.Millisecond}
+		maxRequests: 40, probeMaxTargets: 16, timeoutOffset: 0.25, probeReuse: 500 * time.Millisecond, warmConnections: 5 * time.Second}
 }
 
 // blackHole accepts connections and never answers, like a paused member.

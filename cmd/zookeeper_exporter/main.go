@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -48,8 +49,8 @@ func main() { os.Exit(run(os.Args[1:])) }
 // collector.Flags.
 type options struct {
 	servers, adminServers, transport, metricsPath, allowedTargets string
-	timeout, probeReuse                                           time.Duration
-	maxRequests, probeMaxTargets                                  int
+	timeout, probeReuse, warmConnections                          time.Duration
+	maxRequests, probeMaxTargets, maxProcs                        int
 	timeoutOffset                                                 float64
 }
 
@@ -61,6 +62,8 @@ func addFlags(app *kingpin.Application) *options {
 		Default("2s").DurationVar(&o.timeout)
 	app.Flag("zookeeper.probe-reuse", "On /metrics, serve an ensemble probe that finished less than this ago instead of probing again; concurrent scrapes share one probe. 0 probes at every scrape. /probe always probes.").
 		Default("500ms").DurationVar(&o.probeReuse)
+	app.Flag("zookeeper.warm-connections", "While probes of a member come less than this apart, open the connections of its next four-letter words in advance (an unused one is ended with ruok after this long; keep it under the servers' 10 s sessionless connection timeout). 0 opens every connection at probe time.").
+		Default("5s").DurationVar(&o.warmConnections)
 	app.Flag("zookeeper.transport", "How to ask members: 4lw (four-letter words) or admin (AdminServer JSON).").
 		Default("4lw").EnumVar(&o.transport, "4lw", "admin")
 	app.Flag("zookeeper.admin.servers", "Comma-separated AdminServer host:port of each member, in the order of --zookeeper.servers (admin transport; default host:8080).").
@@ -75,6 +78,12 @@ func addFlags(app *kingpin.Application) *options {
 		Default("16").IntVar(&o.probeMaxTargets)
 	app.Flag("probe.allowed-targets", "Regular expression (anchored) every /probe target host:port must match; others get 403. Empty allows any.").
 		Default("").StringVar(&o.allowedTargets)
+	// As node_exporter: one CPU by default, so that the exporter, usually
+	// beside the ZooKeeper it watches, takes at most one core from it. It
+	// also answers sooner: the members answer while the exporter waits,
+	// and one P spends no time waking others for the short work between.
+	app.Flag("runtime.gomaxprocs", "The target number of CPUs Go will run on (GOMAXPROCS).").
+		Envar("GOMAXPROCS").Default("1").IntVar(&o.maxProcs)
 	return o
 }
 
@@ -95,6 +104,10 @@ func run(args []string) int {
 	}
 	logger, slogger := logging.New(logConfig)
 	level.Info(logger).Log("msg", "Starting zookeeper_exporter", "version", version.Info())
+	if opts.maxProcs > 0 {
+		runtime.GOMAXPROCS(opts.maxProcs)
+	}
+	level.Debug(logger).Log("msg", "Go MAXPROCS", "procs", runtime.GOMAXPROCS(0))
 	level.Info(logger).Log("msg", "Build context", "build_context", version.BuildContext())
 
 	cfg, allowed, err := buildConfig(opts, colFlags.WatchOptions())

@@ -285,3 +285,23 @@ func TestExporterGracefulShutdown(t *testing.T) {
 		t.Fatal("still running 20s after SIGTERM")
 	}
 }
+
+// TestExporterGomaxprocs checks that the exporter runs on one CPU by
+// default, as node_exporter does, and on as many as --runtime.gomaxprocs
+// asks for.
+func TestExporterGomaxprocs(t *testing.T) {
+	bin := buildExporter(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "1"},
+		{[]string{"--runtime.gomaxprocs=3"}, "3"},
+	} {
+		e := startExporter(t, bin, append([]string{"--zookeeper.servers=127.0.0.1:1"}, tc.args...)...)
+		_, body := get(t, e.url+"/metrics")
+		if line := "go_sched_gomaxprocs_threads " + tc.want + "\n"; !strings.Contains(body, line) {
+			t.Errorf("%v: want %q in /metrics", tc.args, line)
+		}
+	}
+}

@@ -104,9 +104,12 @@ func encode(w *bufio.Writer, format expfmt.Format, mfs []*dto.MetricFamily) erro
 	text := format.FormatType() == expfmt.TypeTextPlain
 	for _, mf := range mfs {
 		var err error
-		if text && legacyNames(mf) {
+		switch {
+		case text && legacyNames(mf) && simple(mf):
+			err = writeText(w, mf)
+		case text && legacyNames(mf):
 			_, err = expfmt.MetricFamilyToText(w, mf)
-		} else {
+		default:
 			err = enc.Encode(mf)
 		}
 		if err != nil {
@@ -122,14 +125,30 @@ func encode(w *bufio.Writer, format expfmt.Format, mfs []*dto.MetricFamily) erro
 // legacyNames tells whether escaping would leave mf unchanged: its name
 // and label names are valid legacy names and no __name__ label is set.
 func legacyNames(mf *dto.MetricFamily) bool {
-	if !model.LegacyValidation.IsValidMetricName(mf.GetName()) {
+	if !legacyName(mf.GetName()) {
 		return false
 	}
 	for _, m := range mf.Metric {
 		for _, l := range m.Label {
-			if l.GetName() == model.MetricNameLabel || !model.LegacyValidation.IsValidMetricName(l.GetName()) {
+			if l.GetName() == model.MetricNameLabel || !legacyName(l.GetName()) {
 				return false
 			}
+		}
+	}
+	return true
+}
+
+// legacyName is model.LegacyValidation.IsValidMetricName, which expfmt
+// applies to metric and label names alike, byte by byte: a non-ASCII byte
+// is invalid as a non-ASCII rune is.
+func legacyName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c == ':' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' && i > 0) {
+			return false
 		}
 	}
 	return true

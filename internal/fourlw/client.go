@@ -79,7 +79,7 @@ func Do(ctx context.Context, addr, cmd string, maxBytes int64) ([]byte, error) {
 // A failed handshake or a certificate the server refuses is ErrTLS.
 func DoTLS(ctx context.Context, tc *tls.Config, addr, cmd string, maxBytes int64) ([]byte, error) {
 	var b bytes.Buffer
-	if err := doInto(ctx, tc, addr, cmd, maxBytes, &b); err != nil {
+	if err := doInto(ctx, tc, addr, cmd, maxBytes, &b, nil); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil
@@ -91,7 +91,7 @@ var answerBuffers = sync.Pool{New: func() any { return bytes.NewBuffer(make([]by
 
 // doPooled is DoTLS into a pooled buffer; release gives the buffer back
 // once the answer is parsed.
-func doPooled(ctx context.Context, tc *tls.Config, addr, cmd string, maxBytes int64) (answer []byte, release func(), err error) {
+func doPooled(ctx context.Context, tc *tls.Config, warm *Warm, addr, cmd string, maxBytes int64) (answer []byte, release func(), err error) {
 	b := answerBuffers.Get().(*bytes.Buffer)
 	b.Reset()
 	release = func() {
@@ -99,26 +99,49 @@ func doPooled(ctx context.Context, tc *tls.Config, addr, cmd string, maxBytes in
 			answerBuffers.Put(b)
 		}
 	}
-	if err := doInto(ctx, tc, addr, cmd, maxBytes, b); err != nil {
+	if err := doInto(ctx, tc, addr, cmd, maxBytes, b, warm); err != nil {
 		release()
 		return nil, func() {}, err
 	}
 	return b.Bytes(), release, nil
 }
 
-func doInto(ctx context.Context, tc *tls.Config, addr, cmd string, maxBytes int64, b *bytes.Buffer) error {
+func doInto(ctx context.Context, tc *tls.Config, addr, cmd string, maxBytes int64, b *bytes.Buffer, warm *Warm) error {
 	if !readOnly[cmd] {
 		return &Error{addr, cmd, ErrUnknownCommand}
 	}
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxResponseBytes
 	}
-	wrap := func(err error) error { return &Error{addr, cmd, classify(err)} }
-	conn, err := zktls.DialContext(ctx, tc, "tcp", addr)
-	if err != nil {
-		return wrap(err)
+	if conn := warm.take(addr); conn != nil {
+		err := exchange(ctx, conn, addr, cmd, maxBytes, b, warm)
+		// A connection opened in advance that fails before a byte of the
+		// answer (the member restarted, or closed it as idle) says nothing
+		// about the member now: dial as if there had been none. A timeout
+		// is an answer (a paused member) and is not retried.
+		if err == nil || ctx.Err() != nil || b.Len() > 0 || errors.Is(err, ErrTimeout) {
+			return err
+		}
+		b.Reset()
 	}
-	defer conn.Close()
+	conn, err := zktls.DialOnce(ctx, tc, "tcp", addr)
+	if err != nil {
+		return &Error{addr, cmd, classify(err)}
+	}
+	return exchange(ctx, conn, addr, cmd, maxBytes, b, warm)
+}
+
+// exchange sends cmd over conn, reads the answer into b and closes conn:
+// at once on failure, else through warm (at once when it is nil).
+func exchange(ctx context.Context, conn net.Conn, addr, cmd string, maxBytes int64, b *bytes.Buffer, warm *Warm) (err error) {
+	defer func() {
+		if err != nil {
+			_ = conn.Close()
+		} else {
+			warm.closeLater(conn)
+		}
+	}()
+	wrap := func(err error) error { return &Error{addr, cmd, classify(err)} }
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}

@@ -17,10 +17,12 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"maps"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -110,25 +112,56 @@ func ParseMntr(data []byte) ([]Field, error) {
 
 // keys interns mntr keys: the same few hundred keys come back every scrape
 // from every member, so one string each is enough.
-var keys = interner{m: map[string]string{}}
+var keys interner
 
+// interner hands out one string per key. Lookups read an immutable map
+// without locking (the members of a scrape parse at the same time). New
+// keys go to a locked map that is merged into a new immutable one when it
+// has grown to half the size of the old one, so that adding n keys copies
+// O(n) entries.
 type interner struct {
-	mu sync.Mutex
-	m  map[string]string
+	frozen atomic.Pointer[map[string]string]
+	mu     sync.Mutex
+	fresh  map[string]string
+	n      int // keys in frozen and fresh
 }
 
 // maxInterned bounds the interner against servers inventing keys.
 const maxInterned = 20000
 
 func (in *interner) intern(b []byte) string {
+	if m := in.frozen.Load(); m != nil {
+		if s, ok := (*m)[string(b)]; ok {
+			return s
+		}
+	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if s, ok := in.m[string(b)]; ok {
+	if m := in.frozen.Load(); m != nil { // frozen since the look above
+		if s, ok := (*m)[string(b)]; ok {
+			return s
+		}
+	}
+	if s, ok := in.fresh[string(b)]; ok {
 		return s
 	}
 	s := string(b)
-	if len(in.m) < maxInterned {
-		in.m[s] = s
+	if in.n >= maxInterned {
+		return s
+	}
+	if in.fresh == nil {
+		in.fresh = map[string]string{}
+	}
+	in.fresh[s] = s
+	in.n++
+	if frozen := in.frozen.Load(); frozen == nil || 2*len(in.fresh) >= len(*frozen) {
+		m := make(map[string]string, in.n)
+		if frozen != nil {
+			maps.Copy(m, *frozen)
+		}
+		maps.Copy(m, in.fresh)
+		in.frozen.Store(&m)
+		in.fresh = nil
 	}
 	return s
 }
@@ -140,12 +173,20 @@ func validKey(k []byte) bool {
 		return false
 	}
 	for _, r := range k {
-		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+		if !keyByte[r] {
 			return false
 		}
 	}
 	return true
 }
+
+// keyByte marks the bytes validKey accepts: [A-Za-z0-9_].
+var keyByte = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+	}
+	return t
+}()
 
 // Zxid is a ZooKeeper transaction id: the high 32 bits are the leader epoch,
 // the low 32 bits a counter within the epoch.
@@ -172,9 +213,10 @@ type Srvr struct {
 func ParseSrvr(data []byte) (*Srvr, error) {
 	s := &Srvr{}
 	var haveMode, haveZxid bool
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		key, val, ok := strings.Cut(sc.Text(), ":")
+	for text := string(data); text != ""; {
+		var line string
+		line, text, _ = strings.Cut(text, "\n")
+		key, val, ok := strings.Cut(line, ":")
 		if !ok {
 			continue
 		}

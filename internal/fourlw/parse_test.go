@@ -17,9 +17,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
+	"unsafe"
 )
 
 func fixture(t testing.TB, name string) []byte {
@@ -255,5 +258,36 @@ func TestAdminDocuments(t *testing.T) {
 	st := &Status{Mntr: fields}
 	if st.Mode() != "leader" || st.Version() != "3.8.0" || len(fields) < 100 {
 		t.Fatalf("monitor: mode %q version %q, %d fields", st.Mode(), st.Version(), len(fields))
+	}
+}
+
+// TestInternerConcurrent checks that concurrent parsers get one string per
+// key and that the interner stays bounded.
+func TestInternerConcurrent(t *testing.T) {
+	var in interner
+	var wg sync.WaitGroup
+	got := make([][]string, 4)
+	for g := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 3000; i++ {
+				got[g] = append(got[g], in.intern([]byte(fmt.Sprintf("zk_key_%d", i))))
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range got[0] {
+		for g := 1; g < len(got); g++ {
+			if got[g][i] != got[0][i] || unsafe.StringData(got[g][i]) != unsafe.StringData(got[0][i]) {
+				t.Fatalf("key %d: goroutines got different strings", i)
+			}
+		}
+	}
+	for i := 0; i < 2*maxInterned; i++ {
+		in.intern([]byte(fmt.Sprintf("zk_other_%d", i)))
+	}
+	if n := len(*in.frozen.Load()) + len(in.fresh); n > maxInterned {
+		t.Errorf("%d keys interned, bound %d", n, maxInterned)
 	}
 }

@@ -90,6 +90,9 @@ type FourLetterProber struct {
 	MaxBytes int64
 	// TLS, when set, speaks TLS to the members' secure client ports.
 	TLS *tls.Config
+	// Warm, when set, opens the connections of the next probe in advance
+	// (created with the same TLS settings).
+	Warm *Warm
 }
 
 // Probe implements Prober.
@@ -105,9 +108,10 @@ func (p FourLetterProber) Probe(ctx context.Context, addr string, withConf bool)
 		release func()
 	}
 	answers, errs := each(cmds, func(cmd string) (answer, error) {
-		data, release, err := doPooled(ctx, p.TLS, addr, cmd, p.MaxBytes)
+		data, release, err := doPooled(ctx, p.TLS, p.Warm, addr, cmd, p.MaxBytes)
 		return answer{data, release}, err
 	})
+	p.Warm.probed(addr)
 	var firstErr error
 	for i, cmd := range cmds {
 		err := errs[i]
@@ -336,12 +340,16 @@ func each[T any](cmds []string, f func(cmd string) (T, error)) ([]T, []error) {
 	out := make([]T, len(cmds))
 	errs := make([]error, len(cmds))
 	var wg sync.WaitGroup
-	for i, cmd := range cmds {
+	for i, cmd := range cmds[1:] {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[i], errs[i] = f(cmd)
+			out[i+1], errs[i+1] = f(cmd)
 		}()
+	}
+	// The first on this goroutine: one goroutine fewer to start and wake.
+	if len(cmds) > 0 {
+		out[0], errs[0] = f(cmds[0])
 	}
 	wg.Wait()
 	return out, errs

