@@ -652,6 +652,15 @@ func (c *Cache) refreshKids(names []string, onlyKnown bool) error {
 	if len(names) == 0 {
 		return nil
 	}
+	results := c.readKids(names)
+	if c.beforeMerge != nil {
+		c.beforeMerge()
+	}
+	return c.mergeKids(results, onlyKnown)
+}
+
+// readKids reads the named children.
+func (c *Cache) readKids(names []string) []kidResult {
 	results := make([]kidResult, len(names))
 	// At most Concurrency reads of this cache, and a bound per session on
 	// the reads in flight (many caches sync at once after a session loss).
@@ -672,9 +681,12 @@ func (c *Cache) refreshKids(names []string, onlyKnown bool) error {
 		}()
 	}
 	wg.Wait()
-	if c.beforeMerge != nil {
-		c.beforeMerge()
-	}
+	return results
+}
+
+// mergeKids merges the results of child reads into the view and returns
+// the first read error.
+func (c *Cache) mergeKids(results []kidResult, onlyKnown bool) error {
 	var firstErr error
 	bad, relist := 0, false
 	c.commit(func(v *View) []Change {
