@@ -46,7 +46,7 @@ const AnchorsEnv = "ZKWATCH_ANCHORS"
 const (
 	warmupRounds   = 100
 	measuredRounds = 300
-	settle         = 2 * time.Millisecond
+	settle         = 10 * time.Millisecond
 	scrapeTimeout  = 30 * time.Second
 )
 
@@ -351,13 +351,14 @@ func startTargets(b *testing.B, ens *zktest.Ensemble) []*target {
 	addrs := ens.Addrs()
 	n := len(addrs)
 	// All listen addresses at once, so that they differ.
-	listens := freeAddrs(b, n+2)
+	listens := freeAddrs(b, n+3)
 	var procs []*process
 	ours := &target{name: "zkwatch"}
 	var targets []*target
 	{
 		listen := listens[0]
-		procs = append(procs, startProcess(b, "zookeeper_exporter", buildExporter(b), "--zookeeper.servers="+ens.Servers(),
+		bin := buildExporter(b)
+		procs = append(procs, startProcess(b, "zookeeper_exporter", bin, "--zookeeper.servers="+ens.Servers(),
 			"--zookeeper.timeout=10s", "--web.listen-address="+listen,
 			// Every measured scrape probes the ensemble.
 			"--zookeeper.probe-reuse=0"))
@@ -371,7 +372,16 @@ func startTargets(b *testing.B, ens *zktest.Ensemble) []*target {
 		// go_/process_ metrics of its own.
 		probe := &target{name: "zkwatch-probe", check: ours.check,
 			urls: []string{"http://" + listen + "/probe?target=" + url.QueryEscape(ens.Servers())}}
-		targets = append(targets, ours, probe)
+		// A second exporter that opens every connection at scrape time,
+		// as at scrape intervals longer than --zookeeper.warm-connections
+		// (a 15 s Prometheus interval).
+		cold := &target{name: "zkwatch-cold", check: ours.check}
+		coldListen := listens[len(listens)-1]
+		procs = append(procs, startProcess(b, "zookeeper_exporter-cold", bin, "--zookeeper.servers="+ens.Servers(),
+			"--zookeeper.timeout=10s", "--web.listen-address="+coldListen,
+			"--zookeeper.probe-reuse=0", "--zookeeper.warm-connections=0"))
+		cold.urls = []string{"http://" + coldListen + "/metrics"}
+		targets = append(targets, ours, probe, cold)
 	}
 
 	dir := anchorsDir()

@@ -147,9 +147,18 @@ if command -v java >/dev/null; then java_version=$(java -version 2>&1 | head -1)
 		How to read the side-by-side table: one real ensemble per column
 		group, every exporter started against it and scraped in turn after
 		100 warm-up rounds, 300 measured rounds, uncompressed text format,
-		keep-alive connections. *zkwatch* is zookeeper_exporter scraped over
-		HTTP; *zkwatch-probe* is its /probe endpoint for the whole ensemble
-		(the same collector without the exporter's go_/process_ metrics);
+		keep-alive connections, each answer read into a buffer kept from
+		the previous scrape (as Prometheus does), 10 ms between two
+		exporters so that what one does after answering (closing
+		connections, opening the next ones) is not charged to the next.
+		*zkwatch* is zookeeper_exporter scraped over HTTP with its defaults
+		(one CPU, connections opened in advance while scrapes come less
+		than 5 s apart, as here); *zkwatch-cold* is a second
+		zookeeper_exporter with --zookeeper.warm-connections=0, which opens
+		every connection at scrape time as at a 15 s scrape interval;
+		*zkwatch-probe* is the first one's /probe endpoint for the whole
+		ensemble (the same collector without the exporter's go_/process_
+		metrics);
 		*zkwatch-inproc* is the same collector scraped inside the
 		benchmark process (no HTTP server, no go_/process_ metrics); dabealu
 		scrapes all members one after another in one process; carlpett runs

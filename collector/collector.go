@@ -49,14 +49,9 @@ var (
 	collectorLabels = map[string][]*dto.LabelPair{}
 )
 
-// newDesc returns the descriptor of zookeeper_<name>, the one place where
-// the namespace is added.
-func newDesc(name, help string, labels ...string) *prometheus.Desc {
-	return prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", name), help, labels, nil)
-}
-
-// newTypedDesc returns the descriptor of zookeeper_<name> with its value
-// type, and its family for collectors that build series directly.
+// newTypedDesc returns the descriptor of zookeeper_<name> (the one place
+// where the namespace is added) with its value type, and its family for
+// collectors that build series directly.
 func newTypedDesc(name, help string, vt prometheus.ValueType, labels ...string) typedDesc {
 	typ := dto.MetricType_GAUGE
 	if vt == prometheus.CounterValue {

@@ -175,29 +175,8 @@ func (c *EnsembleCollector) Update(ctx context.Context, ch chan<- prometheus.Met
 func (c *EnsembleCollector) updateSeries(ctx context.Context, ch chan<- prometheus.Metric, sink *seriesSink) error {
 	now := time.Now()
 	servers, dyn := c.targets()
-	statuses := make([]*fourlw.Status, len(servers))
+	statuses := c.probeAll(ctx, ch, sink, servers, now)
 	defer releaseMntr(statuses)
-	probe := func(i int, addr string) {
-		st := c.prober.Probe(ctx, addr, c.needConf(addr, now))
-		statuses[i] = st
-		// A member's mntr metrics depend on nothing else: send them
-		// while slower members are still answering.
-		if st.Mntr != nil {
-			c.emitMntr(ch, sink, st.Addr, st.Mntr)
-		}
-	}
-	var wg sync.WaitGroup
-	for i, addr := range servers[1:] {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			probe(i+1, addr)
-		}()
-	}
-	if len(servers) > 0 { // the first on this goroutine
-		probe(0, servers[0])
-	}
-	wg.Wait()
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -254,6 +233,33 @@ func (c *EnsembleCollector) updateSeries(ctx context.Context, ch chan<- promethe
 		return errors.New("no ensemble member answered")
 	}
 	return nil
+}
+
+// probeAll probes every server at once, the first on this goroutine, and
+// sends each member's mntr series as soon as its answer is in: they depend
+// on nothing else, and slower members are still answering.
+func (c *EnsembleCollector) probeAll(ctx context.Context, ch chan<- prometheus.Metric, sink *seriesSink, servers []string, now time.Time) []*fourlw.Status {
+	statuses := make([]*fourlw.Status, len(servers))
+	probe := func(i int, addr string) {
+		st := c.prober.Probe(ctx, addr, c.needConf(addr, now))
+		statuses[i] = st
+		if st.Mntr != nil {
+			c.emitMntr(ch, sink, st.Addr, st.Mntr)
+		}
+	}
+	var wg sync.WaitGroup
+	for i, addr := range servers[1:] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			probe(i+1, addr)
+		}()
+	}
+	if len(servers) > 0 {
+		probe(0, servers[0])
+	}
+	wg.Wait()
+	return statuses
 }
 
 // releaseMntr recycles the parsed mntr answers once a scrape has turned

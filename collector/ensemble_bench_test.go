@@ -62,7 +62,8 @@ func median(d []time.Duration) time.Duration {
 func benchmarkScrape(b *testing.B, members int) {
 	e := zktest.Start(b, members)
 	addrs := e.Addrs()
-	zk, err := New(Config{Servers: addrs, Timeout: 5 * time.Second}, log.NewNopLogger(), "ensemble")
+	// With the exporter's default warm connections.
+	zk, err := New(Config{Servers: addrs, Timeout: 5 * time.Second, WarmConnections: 5 * time.Second}, log.NewNopLogger(), "ensemble")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -199,6 +200,10 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, zk *collector.Zo
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Let the collectors send their requests first: this work
+			// then fills the wait for the members' answers instead of
+			// delaying the requests.
+			runtime.Gosched()
 			own, ownErr = extra.Gather()
 		}()
 	}
