@@ -17,6 +17,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -450,7 +451,7 @@ func startEnsemble(b *testing.B, n int) *zktest.Ensemble {
 }
 
 // benchmarkSideBySide scrapes every exporter and sends bare four-letter
-// words to the same ensemble, interleaved in rotating order after warming
+// words to the same ensemble, interleaved in a random order per round after warming
 // the JVMs and the exporters, and reports medians and p99s in milliseconds.
 // Besides the exporters it measures, to show where a scrape's time goes:
 // zkwatch-probe (the same exporter's /probe of the whole ensemble: no
@@ -466,10 +467,19 @@ func benchmarkSideBySide(b *testing.B, members int) {
 	both := &target{name: "mntr+srvr-max", measure: func() (time.Duration, error) { return fourlwRound(addrs, "mntr", "srvr") }}
 	targets = append(targets, inProcess(b, addrs), both, floor)
 
+	// Each round scrapes the targets in a new random order (fixed seed):
+	// no target always follows the same one, such as zkwatch's /probe the
+	// /metrics of the same, just woken, process.
+	rng := rand.New(rand.NewPCG(1, 2))
+	order := make([]int, len(targets))
 	run := func(rounds int) {
 		for r := 0; r < rounds; r++ {
-			for k := range targets {
-				if err := targets[(r+k)%len(targets)].round(); err != nil {
+			for i := range order {
+				order[i] = i
+			}
+			rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+			for _, k := range order {
+				if err := targets[k].round(); err != nil {
 					b.Fatalf("round %d: %v", r, err)
 				}
 				// Let the exporter just measured finish what it does after

@@ -145,8 +145,9 @@ if command -v java >/dev/null; then java_version=$(java -version 2>&1 | head -1)
 		latencies are wall-clock times on 127.0.0.1.
 
 		How to read the side-by-side table: one real ensemble per column
-		group, every exporter started against it and scraped in turn after
-		100 warm-up rounds, 300 measured rounds, uncompressed text format,
+		group, every exporter started against it and scraped in a new
+		random order each round (fixed seed) after 100 warm-up rounds,
+		300 measured rounds, uncompressed text format,
 		keep-alive connections, each answer read into a buffer kept from
 		the previous scrape (as Prometheus does), 10 ms between two
 		exporters so that what one does after answering (closing
