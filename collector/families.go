@@ -14,6 +14,8 @@
 package collector
 
 import (
+	"cmp"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -36,36 +38,82 @@ import (
 // descCache, and duplicate series are dropped when the families are built.
 
 // famDesc is a metric family built directly as dto values. It is
-// immutable once created, but for its rank; the dto fields point into it.
+// immutable once created; the dto fields point into it.
 type famDesc struct {
 	name, help string
 	typ        dto.MetricType
 	labels     []string
 	desc       *prometheus.Desc // for the prometheus.Collector path
-	// rank is the family's place in name order among all families
-	// created so far: a scrape orders its families by comparing integers.
+	// rank is the name's place in name order among the names of all
+	// families created so far: a scrape orders its families by comparing
+	// integers.
+	rank *nameRank
+}
+
+// nameRank is the rank of one family name, shared by every famDesc of
+// that name (each collector, and each /probe collector, has its own), so
+// that the ranks hold one entry per name, not one per famDesc.
+type nameRank struct {
+	name string
 	rank atomic.Int32
 }
 
-// ranked holds every famDesc in name order; a new family renumbers the
-// ranks after its place. Families are created during the first scrapes,
-// so this is rare; a scrape that reads ranks while they are renumbered
-// may order two families wrongly, which MergeFamilies detects and mends.
+// maxRanked bounds the names ranked; later ones share unranked and are
+// ordered by name after the ranked ones (MergeFamilies then restores the
+// name order), so that servers inventing keys cannot grow the ranks.
+const maxRanked = 20000
+
+var unranked = func() *nameRank {
+	r := &nameRank{}
+	r.rank.Store(math.MaxInt32)
+	return r
+}()
+
+// ranked holds the ranked names in order; a new name renumbers the ones
+// after it. Families are created during the first scrapes, so this is
+// rare; a scrape that reads ranks while they are renumbered may order two
+// families wrongly, which MergeFamilies detects and mends.
 var ranked struct {
 	sync.Mutex
-	fams []*famDesc
+	names  []*nameRank
+	byName map[string]*nameRank
+}
+
+// rankOf returns the rank entry of name, adding it in its place.
+func rankOf(name string) *nameRank {
+	ranked.Lock()
+	defer ranked.Unlock()
+	if r, ok := ranked.byName[name]; ok {
+		return r
+	}
+	if len(ranked.names) >= maxRanked {
+		return unranked
+	}
+	if ranked.byName == nil {
+		ranked.byName = map[string]*nameRank{}
+	}
+	r := &nameRank{name: name}
+	i, _ := slices.BinarySearchFunc(ranked.names, name, func(g *nameRank, name string) int { return strings.Compare(g.name, name) })
+	ranked.names = slices.Insert(ranked.names, i, r)
+	ranked.byName[name] = r
+	for j := i; j < len(ranked.names); j++ {
+		ranked.names[j].rank.Store(int32(j))
+	}
+	return r
+}
+
+// compareFams orders families by rank, then by name (for unranked ones).
+func compareFams(a, b *famDesc) int {
+	if c := cmp.Compare(a.rank.rank.Load(), b.rank.rank.Load()); c != 0 {
+		return c
+	}
+	return strings.Compare(a.name, b.name)
 }
 
 func newFamDesc(name, help string, typ dto.MetricType, labels ...string) *famDesc {
 	f := &famDesc{name: Namespace + "_" + name, help: help, typ: typ, labels: labels}
 	f.desc = prometheus.NewDesc(f.name, help, labels, nil)
-	ranked.Lock()
-	defer ranked.Unlock()
-	i, _ := slices.BinarySearchFunc(ranked.fams, f.name, func(g *famDesc, name string) int { return strings.Compare(g.name, name) })
-	ranked.fams = slices.Insert(ranked.fams, i, f)
-	for j := i; j < len(ranked.fams); j++ {
-		ranked.fams[j].rank.Store(int32(j))
-	}
+	f.rank = rankOf(f.name)
 	return f
 }
 
@@ -314,7 +362,7 @@ func (fb *famBuf) sorted(sink *seriesSink) ([]series, bool) {
 	}
 	// Offsets in name order.
 	byName := append(fb.byName[:0], fb.order...)
-	slices.SortFunc(byName, func(a, b *famDesc) int { return int(a.rank.Load() - b.rank.Load()) })
+	slices.SortFunc(byName, compareFams)
 	fb.byName = byName
 	off := 0
 	for _, f := range byName {
