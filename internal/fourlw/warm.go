@@ -14,9 +14,9 @@
 package fourlw
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
-	"io"
 	"net"
 	"slices"
 	"sync"
@@ -225,11 +225,10 @@ func (w *Warm) Close() {
 // retire ends an unused connection with ruok, so that the server neither
 // logs a closed-without-command warning nor counts an expired connection.
 func retire(c net.Conn) {
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := io.WriteString(c, "ruok"); err == nil {
-		_, _ = io.Copy(io.Discard, io.LimitReader(c, 64))
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	var b bytes.Buffer
+	_ = exchange(ctx, c, c.RemoteAddr().String(), "ruok", 16, &b, nil)
 }
 
 // Idle returns how many connections to addr wait for the next probe.
