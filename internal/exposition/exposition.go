@@ -19,13 +19,13 @@ package exposition
 
 import (
 	"bufio"
-	"github.com/klauspost/compress/gzip"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/klauspost/compress/gzip"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -105,12 +105,12 @@ func encode(w *bufio.Writer, format expfmt.Format, mfs []*dto.MetricFamily) erro
 	for _, mf := range mfs {
 		var err error
 		switch {
-		case text && legacyNames(mf) && simple(mf):
-			err = writeText(w, mf)
-		case text && legacyNames(mf):
-			_, err = expfmt.MetricFamilyToText(w, mf)
-		default:
+		case !text || !legacyNames(mf):
 			err = enc.Encode(mf)
+		case simple(mf):
+			err = writeText(w, mf)
+		default:
+			_, err = expfmt.MetricFamilyToText(w, mf)
 		}
 		if err != nil {
 			return err
