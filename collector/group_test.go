@@ -15,7 +15,6 @@ package collector
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -98,13 +97,10 @@ func TestGroupMembersFollowEphemerals(t *testing.T) {
 func TestGroupViewSurvivesSessionExpiry(t *testing.T) {
 	e := watchEnsemble(t)
 	servers := e.Addrs()
-	proxy, err := zktest.NewProxy(servers...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(proxy.Close)
+	proxy := proxied(t, servers)
 	actor := dial(t, servers)
 	mkdirs(t, actor, "/monitor/blind")
+	mkdirs(t, actor, "/monitor/blind-markers")
 	for _, m := range []string{"a", "b", "c"} {
 		mustCreate(t, actor, "/monitor/blind/"+m, "", zk.FlagEphemeral)
 	}
@@ -114,14 +110,9 @@ func TestGroupViewSurvivesSessionExpiry(t *testing.T) {
 		`zookeeper_watch_synced{root="/monitor/blind"}`:   1,
 	}})
 
-	// An ephemeral of the exporter's session tells when the server has
-	// expired it (its watch count may drop to 0 on a mere disconnection).
-	ms := x.zc.watcher.managers()
-	if len(ms) != 1 {
-		t.Fatalf("%d watch sessions, want 1", len(ms))
-	}
-	if _, err := ms[0].Conn().Create("/monitor/blind-marker", nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
-		t.Fatal(err)
+	markers := x.markSessions(t, "/monitor/blind-markers")
+	if len(markers) != 1 {
+		t.Fatalf("%d watch sessions, want 1", len(markers))
 	}
 	proxy.Blackhole()
 	x.waitFor(want{values: map[string]float64{
@@ -138,16 +129,7 @@ func TestGroupViewSurvivesSessionExpiry(t *testing.T) {
 	mustCreate(t, actor, "/monitor/blind/d", "", zk.FlagEphemeral)
 	mustDelete(t, actor, "/monitor/blind/b")
 	mustCreate(t, actor, "/monitor/blind/b", "", zk.FlagEphemeral)
-	// Wait until the server has expired the exporter's session.
-	if err := zktest.WaitFor(30*time.Second, 50*time.Millisecond, func() error {
-		ok, _, err := actor.Exists("/monitor/blind-marker")
-		if err == nil && ok {
-			return errors.New("the exporter's session is not expired yet")
-		}
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	waitSessionsExpired(t, actor, markers)
 	if got := x.value(`zookeeper_watch_synced{root="/monitor/blind"}`); got != 0 {
 		t.Errorf("synced while blind = %v, want 0", got)
 	}

@@ -36,11 +36,7 @@ func TestGroupsSpreadOverSessions(t *testing.T) {
 	itemsPerSession = 1
 	e := watchEnsemble(t)
 	servers := e.Addrs()
-	proxy, err := zktest.NewProxy(servers...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(proxy.Close)
+	proxy := proxied(t, servers)
 	actor := dial(t, servers)
 	const groups = 5
 	var paths []string
@@ -78,15 +74,7 @@ func TestGroupsSpreadOverSessions(t *testing.T) {
 	if len(ids) != maxSessions || ids[0] {
 		t.Fatalf("session IDs %v, want %d distinct live sessions", ids, maxSessions)
 	}
-	// An ephemeral of each session tells when the server expired it.
-	var markers []string
-	for i, m := range ms {
-		p := fmt.Sprintf("/spread/session-%d", i)
-		if _, err := m.Conn().Create(p, nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
-			t.Fatal(err)
-		}
-		markers = append(markers, p)
-	}
+	markers := x.markSessions(t, "/spread")
 	for _, p := range paths {
 		mustDelete(t, actor, p+"/a")
 	}
@@ -99,12 +87,8 @@ func TestGroupsSpreadOverSessions(t *testing.T) {
 		mustDelete(t, actor, p+"/b")
 		mustCreate(t, actor, p+"/c", "", zk.FlagEphemeral)
 	}
+	waitSessionsExpired(t, actor, markers)
 	if err := zktest.WaitFor(30*time.Second, 50*time.Millisecond, func() error {
-		for _, p := range markers {
-			if ok, _, err := actor.Exists(p); err != nil || ok {
-				return fmt.Errorf("%s: exists %v (%v): session not expired", p, ok, err)
-			}
-		}
 		out, err := fourlw.Do(context.Background(), servers[0], "wchs", 1<<16)
 		if err != nil {
 			return err
@@ -156,11 +140,7 @@ func TestGroupsSpreadOverSessions(t *testing.T) {
 func TestWatchesResentAfterReconnect(t *testing.T) {
 	e := watchEnsemble(t)
 	servers := e.Addrs()
-	proxy, err := zktest.NewProxy(servers...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(proxy.Close)
+	proxy := proxied(t, servers)
 	actor := dial(t, servers)
 	mkdirs(t, actor, "/big")
 	// 1,400 watched paths of 205 bytes: 287 KiB of paths.

@@ -201,3 +201,46 @@ func (e *watchExporter) in(t *testing.T) *watchExporter {
 	c.t = t
 	return &c
 }
+
+// proxied returns a proxy in front of servers, closed at the end of the
+// test: tests black-hole the exporter's connections through it.
+func proxied(t testing.TB, servers []string) *zktest.Proxy {
+	t.Helper()
+	proxy, err := zktest.NewProxy(servers...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	return proxy
+}
+
+// markSessions creates an ephemeral node parent/session-N through each of
+// the exporter's watch sessions: its disappearance tells that the server
+// expired the session (a watch count also drops on a mere disconnection).
+func (e *watchExporter) markSessions(t *testing.T, parent string) []string {
+	t.Helper()
+	var markers []string
+	for i, m := range e.zc.watcher.managers() {
+		p := fmt.Sprintf("%s/session-%d", parent, i)
+		if _, err := m.Conn().Create(p, nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+		markers = append(markers, p)
+	}
+	return markers
+}
+
+// waitSessionsExpired waits until the markers of markSessions are gone.
+func waitSessionsExpired(t *testing.T, actor *zk.Conn, markers []string) {
+	t.Helper()
+	if err := zktest.WaitFor(30*time.Second, 50*time.Millisecond, func() error {
+		for _, p := range markers {
+			if ok, _, err := actor.Exists(p); err != nil || ok {
+				return fmt.Errorf("%s: exists %v (%v): session not expired", p, ok, err)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
