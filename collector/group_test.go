@@ -15,6 +15,9 @@ package collector
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -176,12 +179,28 @@ func TestGroupSeriesInLabelOrder(t *testing.T) {
 	}
 	x := newWatchExporter(t, e.Addrs(), watchFlags{groups: []string{"/ordered/a", "/ordered/b"}})
 	gc := x.zc.Collectors["group"].(*groupCollector)
-	check := func(members float64) {
+	info := map[string]string{"m0": "y:10.0.0.0", "m1": "z:10.0.0.1", "m2": "y:10.0.0.2", "m3": "x:10.0.0.3", "m4": "x:10.0.0.3"}
+	check := func(members ...string) {
 		t.Helper()
-		x.waitFor(want{values: map[string]float64{
-			`zookeeper_group_members{group="/ordered/a"}`: members,
-			`zookeeper_group_members{group="/ordered/b"}`: members,
-		}})
+		// group_members counts the children as soon as they are listed,
+		// before their data is read: wait for every member's info too.
+		w := want{values: map[string]float64{}}
+		for _, g := range []string{"/ordered/a", "/ordered/b"} {
+			w.values[fmt.Sprintf(`zookeeper_group_members{group=%q}`, g)] = float64(len(members))
+			for _, m := range members {
+				if hostIP, ok := info[m]; ok {
+					host, ip, _ := strings.Cut(hostIP, ":")
+					w.values[fmt.Sprintf(`zookeeper_group_member_info{group=%q,host=%q,ip=%q,member=%q}`, g, host, ip, m)] = 1
+				}
+			}
+		}
+		for m := range info {
+			if !slices.Contains(members, m) {
+				host, ip, _ := strings.Cut(info[m], ":")
+				w.absent = append(w.absent, fmt.Sprintf(`zookeeper_group_member_info{group="/ordered/a",host=%q,ip=%q,member=%q}`, host, ip, m))
+			}
+		}
+		x.waitFor(w)
 		sink := &seriesSink{}
 		if err := gc.updateSeries(context.Background(), nil, sink); err != nil {
 			t.Fatal(err)
@@ -210,14 +229,14 @@ func TestGroupSeriesInLabelOrder(t *testing.T) {
 			}
 		}
 	}
-	check(5)
+	check("m1", "m2", "m3", "m4", "m5")
 	// A new member between the others, and one leaves: its member_up 0
 	// comes in its place.
 	mustCreate(t, actor, "/ordered/a/m0", "y:10.0.0.0", zk.FlagEphemeral)
 	mustCreate(t, actor, "/ordered/b/m0", "y:10.0.0.0", zk.FlagEphemeral)
 	mustDelete(t, actor, "/ordered/a/m2")
 	mustDelete(t, actor, "/ordered/b/m2")
-	check(5)
+	check("m0", "m1", "m3", "m4", "m5")
 	if err := x.check(want{values: map[string]float64{
 		`zookeeper_group_member_up{group="/ordered/a",member="m2"}`: 0,
 		`zookeeper_group_member_up{group="/ordered/a",member="m3"}`: 1,
