@@ -89,6 +89,8 @@ var (
 	outboxDesc    = prometheus.NewDesc(namespace+"_outbox_pending", "Notifications waiting in the outbox.", nil, nil)
 	sizeDesc      = prometheus.NewDesc(namespace+"_store_size_bytes", "Size of the incident store.", nil, nil)
 	deadDesc      = prometheus.NewDesc(namespace+"_dead_letters", "Dead letters kept in the store (see /api/v1/dead-letters).", nil, nil)
+	runningDesc   = prometheus.NewDesc(namespace+"_restarts_running",
+		"Restart commands running by rule, counted once their process group is recorded (a crash leaves nothing of them running unnoticed).", []string{"rule"}, nil)
 )
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -96,14 +98,22 @@ func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- outboxDesc
 	ch <- sizeDesc
 	ch <- deadDesc
+	ch <- runningDesc
 }
 
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	var counts map[string]int
 	var pending, dead int
+	running := map[string]int{}
 	err := c.st.View(func(tx *store.Tx) error {
 		counts, pending, dead = tx.CountByStatus(), tx.OutboxLen(), tx.DeadLetterLen()
-		return nil
+		jobs, err := tx.Jobs()
+		for _, j := range jobs {
+			if j.Running && j.PGID > 0 {
+				running[j.Rule]++
+			}
+		}
+		return err
 	})
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(incidentsDesc, err)
@@ -111,6 +121,9 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for status, n := range counts {
 		ch <- prometheus.MustNewConstMetric(incidentsDesc, prometheus.GaugeValue, float64(n), status)
+	}
+	for rule, n := range running {
+		ch <- prometheus.MustNewConstMetric(runningDesc, prometheus.GaugeValue, float64(n), rule)
 	}
 	ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(pending))
 	ch <- prometheus.MustNewConstMetric(deadDesc, prometheus.GaugeValue, float64(dead))

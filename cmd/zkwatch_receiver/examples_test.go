@@ -78,7 +78,14 @@ func TestShippedExampleRestartsMember(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if v := p.metric(`zkwatch_receiver_restarts_total{outcome="success",rule="restart-member"}`); v != 1 {
-		t.Errorf("successful restarts = %v, want 1", v)
+	// The command's output appears before the receiver records the
+	// outcome: wait for the counter too.
+	if err := zktest.WaitFor(30*time.Second, 50*time.Millisecond, func() error {
+		if v := p.metric(`zkwatch_receiver_restarts_total{outcome="success",rule="restart-member"}`); v != 1 {
+			return fmt.Errorf("successful restarts = %v, want 1", v)
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
 	}
 }

@@ -500,12 +500,11 @@ restarts:
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	})
-	// The job records its process group just after the command starts.
-	if err := zktest.WaitFor(10*time.Second, 10*time.Millisecond, func() error {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		if !strings.Contains(p.logs.String(), "running restart") {
-			return errors.New("not running yet")
+	// The job records its process group just after the command starts;
+	// the gauge counts it once it is recorded.
+	if err := zktest.WaitFor(30*time.Second, 10*time.Millisecond, func() error {
+		if v := p.metric(`zkwatch_receiver_restarts_running{rule="member"}`); v != 1 {
+			return fmt.Errorf("restarts_running = %v, want 1", v)
 		}
 		return nil
 	}); err != nil {
