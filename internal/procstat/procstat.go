@@ -30,6 +30,7 @@ type Stat struct {
 	State        byte   // field 3: R, S, D, Z, X, ...
 	PPID         int    // field 4
 	PGRP         int    // field 5
+	Session      int    // field 6: session ID
 	UTime, STime uint64 // fields 14 and 15: CPU time in clock ticks
 	Start        uint64 // field 22: start time in clock ticks after boot
 	VSize        uint64 // field 23: virtual memory in bytes
@@ -96,12 +97,15 @@ func (s *Stat) set(n int, tok []byte) error {
 		}
 		s.State = tok[0]
 		return nil
-	case 4, 5:
+	case 4, 5, 6:
 		v, err := strconv.Atoi(string(tok))
-		if n == 4 {
+		switch n {
+		case 4:
 			s.PPID = v
-		} else {
+		case 5:
 			s.PGRP = v
+		default:
+			s.Session = v
 		}
 		return err
 	case 14:

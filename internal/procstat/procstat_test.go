@@ -17,12 +17,12 @@ import "testing"
 
 func TestParse(t *testing.T) {
 	// A command name with spaces and parentheses.
-	line := "4242 (a b) c)) S 1 4242 4242 0 -1 4194560 1 0 0 0 17 23 0 0 20 0 9 0 12345 1048576 321 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n"
+	line := "4242 (a b) c)) S 1 4242 4200 0 -1 4194560 1 0 0 0 17 23 0 0 20 0 9 0 12345 1048576 321 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n"
 	s, err := Parse([]byte(line))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Stat{State: 'S', PPID: 1, PGRP: 4242, UTime: 17, STime: 23, Start: 12345, VSize: 1048576, RSS: 321}
+	want := Stat{State: 'S', PPID: 1, PGRP: 4242, Session: 4200, UTime: 17, STime: 23, Start: 12345, VSize: 1048576, RSS: 321}
 	if s != want {
 		t.Errorf("got %+v, want %+v", s, want)
 	}
