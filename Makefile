@@ -68,6 +68,14 @@ test-go:
 	@echo ">> running tests"
 	$(GO) test -count=1 -timeout $(GO_TEST_TIMEOUT) ./...
 
+# The fast inner loop, as Prometheus's Makefile.common has it: unit tests
+# and fixtures only; every test that needs a real ZooKeeper, Prometheus or
+# Alertmanager skips itself under -short.
+.PHONY: test-short
+test-short:
+	@echo ">> running short tests"
+	$(GO) test -short -count=1 ./...
+
 # Short coverage-guided fuzzing of every Fuzz target (their seed corpora
 # also run in test-go).
 .PHONY: fuzz

@@ -21,8 +21,13 @@ import (
 
 // Require skips the test when ZooKeeper is not installed, or fails it when
 // running under CI=true, where a missing ZooKeeper is an error.
+// Under -short (make test-short) every test that needs a real server is
+// skipped here.
 func Require(tb testing.TB) {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("needs real servers: skipped in -short mode")
+	}
 	if _, ok := Classpath(); ok {
 		return
 	}
@@ -38,9 +43,6 @@ func Require(tb testing.TB) {
 func Start(tb testing.TB, n int, opt ...func(*Options)) *Ensemble {
 	tb.Helper()
 	Require(tb)
-	if testing.Short() {
-		tb.Skip("real ZooKeeper ensemble skipped in -short mode")
-	}
 	opts := Options{Size: n, Dir: tb.TempDir()}
 	for _, o := range opt {
 		o(&opts)
