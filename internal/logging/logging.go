@@ -11,12 +11,14 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-// Package logging wires the --log.level and --log.format flags to both the
-// go-kit logger zkwatch's packages use and the slog logger exporter-toolkit
-// wants, so that both write the same format at the same level.
+// Package logging wires the --log.level and --log.format flags to the
+// go-kit logger zkwatch's packages use. exporter-toolkit wants an slog
+// logger: it gets one whose handler writes through the same go-kit logger,
+// so every line of a binary has one format and honours one level.
 package logging
 
 import (
+	"io"
 	"log/slog"
 	"os"
 
@@ -34,10 +36,15 @@ func AddFlags(app *kingpin.Application) *promslog.Config {
 	return cfg
 }
 
-// New returns a go-kit logger and an slog logger configured by cfg.
+// New returns a go-kit logger configured by cfg writing to standard error,
+// and an slog logger for exporter-toolkit that writes through it.
 func New(cfg *promslog.Config) (log.Logger, *slog.Logger) {
+	return newLoggers(os.Stderr, cfg)
+}
+
+func newLoggers(out io.Writer, cfg *promslog.Config) (log.Logger, *slog.Logger) {
+	w := log.NewSyncWriter(out)
 	var l log.Logger
-	w := log.NewSyncWriter(os.Stderr)
 	if cfg.Format != nil && cfg.Format.String() == "json" {
 		l = log.NewJSONLogger(w)
 	} else {
@@ -48,17 +55,18 @@ func New(cfg *promslog.Config) (log.Logger, *slog.Logger) {
 		lvl = cfg.Level.String()
 	}
 	var opt level.Option
+	min := slog.LevelInfo
 	switch lvl {
 	case "debug":
-		opt = level.AllowDebug()
+		opt, min = level.AllowDebug(), slog.LevelDebug
 	case "warn":
-		opt = level.AllowWarn()
+		opt, min = level.AllowWarn(), slog.LevelWarn
 	case "error":
-		opt = level.AllowError()
+		opt, min = level.AllowError(), slog.LevelError
 	default:
 		opt = level.AllowInfo()
 	}
-	l = level.NewFilter(l, opt)
-	l = log.With(l, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
-	return l, promslog.New(cfg)
+	base := log.With(level.NewFilter(l, opt), "ts", log.DefaultTimestampUTC)
+	kit := log.With(base, "caller", log.DefaultCaller)
+	return kit, slog.New(&kitHandler{logger: base, min: min})
 }
