@@ -98,12 +98,15 @@ func (f supFlags) config() (supervise.Config, error) {
 		StopTimeout: *f.stopTimeout, Stdout: os.Stdout, Stderr: os.Stderr}, nil
 }
 
-func main() { os.Exit(run()) }
+func main() {
+	supervise.RunShimIfAsked() // this binary is also the shim of its commands
+	os.Exit(run())
+}
 
 // flags are the agent's command line.
 type flags struct {
 	servers, digestFile, chroot, acl *string
-	sessionTimeout                   *time.Duration
+	sessionTimeout, idleTimeout      *time.Duration
 	tls                              *zktls.Config
 	toolkit                          *web.FlagConfig
 	log                              *promslog.Config
@@ -144,6 +147,7 @@ func addFlags(app *kingpin.Application) *flags {
 		acl:            app.Flag("zookeeper.acl", "ACL of the nodes the agent creates: open (world:anyone all), creator (only the digest identity) or world-read (anyone reads, the digest identity does all). creator and world-read need --zookeeper.auth.digest-file.").Default(zksession.ACLOpen).Enum(zksession.ACLModes...),
 		tls:            zktls.AddFlags(app),
 		toolkit:        kingpinflag.AddFlags(app, ":9144"),
+		idleTimeout:    app.Flag("web.idle-timeout", "Close a keep-alive connection idle for this long, so idle clients cannot hold connections forever.").Default("5m").Duration(),
 		log:            logging.AddFlags(app),
 	}
 	r := &f.register
@@ -296,7 +300,7 @@ func run() int {
 		defer stop()
 	}
 
-	srv := serve(reg, f.toolkit, logger, slogger)
+	srv := serve(reg, f.toolkit, *f.idleTimeout, logger, slogger)
 	defer shutdown(srv, logger)
 	s, err := agent.Dial(opts)
 	if err != nil {
@@ -379,7 +383,7 @@ func registerConfig(path, member, data string, sf supFlags, watchPID int, pidFil
 // serve starts the metrics and health endpoints on their own mux in the
 // background. A failing web server is logged, not fatal: supervision
 // matters more.
-func serve(reg *prometheus.Registry, flags *web.FlagConfig, logger log.Logger, slogger *slog.Logger) *http.Server {
+func serve(reg *prometheus.Registry, flags *web.FlagConfig, idle time.Duration, logger log.Logger, slogger *slog.Logger) *http.Server {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "OK") })
@@ -390,7 +394,7 @@ func serve(reg *prometheus.Registry, flags *web.FlagConfig, logger log.Logger, s
 	if err == nil {
 		mux.Handle("/", landing)
 	}
-	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: idle}
 	go func() {
 		if err := web.ListenAndServe(server, flags, slogger); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			level.Error(logger).Log("msg", "web server failed", "err", err)

@@ -37,6 +37,7 @@ import (
 	"github.com/zkwatch/zkwatch/collector"
 	"github.com/zkwatch/zkwatch/internal/exposition"
 	"github.com/zkwatch/zkwatch/internal/gometrics"
+	"github.com/zkwatch/zkwatch/internal/httpguard"
 	"github.com/zkwatch/zkwatch/internal/procmetrics"
 	"github.com/zkwatch/zkwatch/internal/reload"
 )
@@ -113,7 +114,7 @@ func (h *handler) mux(zk *collector.ZooKeeperCollector, r *reload.Reloader) (*ht
 	})))
 	mux.Handle("/probe", h.limit.wrap(http.HandlerFunc(h.probe)))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "OK") })
-	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, req *http.Request) {
+	mux.Handle("/-/reload", httpguard.CrossOrigin(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Method != http.MethodPost {
 			http.Error(w, "use POST", http.StatusMethodNotAllowed)
 			return
@@ -123,7 +124,7 @@ func (h *handler) mux(zk *collector.ZooKeeperCollector, r *reload.Reloader) (*ht
 			return
 		}
 		fmt.Fprintln(w, "OK")
-	})
+	})))
 	if h.metricsPath == "/" {
 		return mux, nil
 	}

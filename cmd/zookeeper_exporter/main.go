@@ -49,7 +49,7 @@ func main() { os.Exit(run(os.Args[1:])) }
 // collector.Flags.
 type options struct {
 	servers, adminServers, transport, metricsPath, allowedTargets string
-	timeout, probeReuse, warmConnections                          time.Duration
+	timeout, probeReuse, warmConnections, idleTimeout             time.Duration
 	maxRequests, probeMaxTargets, maxProcs                        int
 	timeoutOffset                                                 float64
 }
@@ -72,6 +72,8 @@ func addFlags(app *kingpin.Application) *options {
 		Default("/metrics").StringVar(&o.metricsPath)
 	app.Flag("web.max-requests", "Maximum number of parallel /metrics and /probe requests together; more get 503. 0 disables the limit.").
 		Default("40").IntVar(&o.maxRequests)
+	app.Flag("web.idle-timeout", "Close a keep-alive connection idle for this long, so idle clients cannot hold connections forever.").
+		Default("5m").DurationVar(&o.idleTimeout)
 	app.Flag("web.timeout-offset", "Seconds to subtract from Prometheus's scrape timeout, to leave time to answer.").
 		Default("0.25").Float64Var(&o.timeoutOffset)
 	app.Flag("probe.max-targets", "Maximum number of members in one /probe target list.").
@@ -133,13 +135,13 @@ func run(args []string) int {
 		level.Error(logger).Log("err", err)
 		return 1
 	}
-	return serve(mux, toolkitFlags, logger, slogger, reloader)
+	return serve(mux, opts.idleTimeout, toolkitFlags, logger, slogger, reloader)
 }
 
 // serve runs the HTTP server until SIGTERM or SIGINT, then shuts it down
 // gracefully; SIGHUP reloads.
-func serve(mux *http.ServeMux, flags *web.FlagConfig, logger log.Logger, slogger *slog.Logger, r *reload.Reloader) int {
-	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+func serve(mux *http.ServeMux, idle time.Duration, flags *web.FlagConfig, logger log.Logger, slogger *slog.Logger, r *reload.Reloader) int {
+	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: idle}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, os.Interrupt)
 	defer signal.Stop(sigs)
