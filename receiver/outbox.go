@@ -37,11 +37,13 @@ const (
 	OutcomeFailure = "failure"
 )
 
-// Outbox delivers the notifications queued in the store, in order per
-// notifier, except that a delivery waiting for a retry holds back only the
-// later ones of its own incidents; rate-limited notifiers send one message
-// at a time. A delivery that fails for good, or for retry_max_attempts
-// attempts or retry_max_age, becomes a dead letter.
+// Outbox delivers the notifications queued in the store: in order per
+// incident, in parallel across incidents, up to maxInFlight deliveries per
+// notifier. A delivery waiting for a retry holds back only the later ones
+// of its own incidents, and a destination that hangs costs its own
+// messages their notify_timeout, not the others their turn. A delivery
+// that fails for good, or for retry_max_attempts attempts or
+// retry_max_age, becomes a dead letter.
 type Outbox struct {
 	store   *store.Store
 	live    *liveConfig
@@ -55,21 +57,38 @@ type Outbox struct {
 	failOpenAfter time.Duration
 
 	mu          sync.Mutex
-	active      map[string]bool // notifiers being drained
+	active      map[string]bool  // notifiers being scanned
+	lanes       map[string]*lane // deliveries in flight, per notifier
 	receiverURL string
 	wg          sync.WaitGroup
 }
 
+// Deliveries in flight per notifier. Retries may take only half of them,
+// so that messages a destination keeps hanging on cannot take the slots
+// of new ones.
+const (
+	maxInFlight        = 16
+	maxRetriesInFlight = maxInFlight / 2
+)
+
+// lane is what one notifier has in flight.
+type lane struct {
+	items     map[uint64]bool
+	incidents map[string]int
+	retries   int
+	ended     bool // a delivery ended since the current scan began
+}
+
 func newOutbox(st *store.Store, live *liveConfig, counter, dead *prometheus.CounterVec, logger log.Logger, now func() time.Time) *Outbox {
 	return &Outbox{store: st, live: live, counter: counter, dead: dead, logger: logger, now: now,
-		wakeCh: make(chan struct{}, 1), active: map[string]bool{}, coord: ha.Single{}}
+		wakeCh: make(chan struct{}, 1), active: map[string]bool{}, lanes: map[string]*lane{}, coord: ha.Single{}}
 }
 
 // Wake makes Run look at the queue heads now.
 func (o *Outbox) Wake() { wake(o.wakeCh) }
 
-// Run starts one drain goroutine per notifier whose queue head is due,
-// until ctx ends; it returns after the drains have stopped.
+// Run starts a scan of each notifier's queue whose head is due, until ctx
+// ends; it returns after the scans and deliveries have stopped.
 func (o *Outbox) Run(ctx context.Context) {
 	defer o.wg.Wait()
 	for {
@@ -100,17 +119,29 @@ func (o *Outbox) Run(ctx context.Context) {
 	}
 }
 
-// drain makes one pass over a notifier's queue, in order, sending the due
-// deliveries. A delivery not yet due or failing holds back the later ones
-// of the same incidents only, so one message a gateway keeps rejecting
-// does not block the rest.
+// drain makes one pass over a notifier's queue, in order, starting the
+// due deliveries that have room. A delivery in flight, not yet due or
+// without room holds back the later ones of the same incidents only, so
+// one message a gateway keeps rejecting or hanging on does not block the
+// rest. Ended deliveries wake Run for the next pass.
 func (o *Outbox) drain(ctx context.Context, name string) {
+	o.mu.Lock()
+	ln := o.lanes[name]
+	if ln == nil {
+		ln = &lane{items: map[uint64]bool{}, incidents: map[string]int{}}
+		o.lanes[name] = ln
+	}
+	ln.ended = false
+	o.mu.Unlock()
 	defer func() {
 		o.mu.Lock()
 		delete(o.active, name)
+		again := ln.ended
 		o.mu.Unlock()
 		o.wg.Done()
-		o.Wake()
+		if again {
+			o.Wake()
+		}
 	}()
 	held := map[string]bool{} // incidents with a delivery held back
 	for from := uint64(0); ctx.Err() == nil; {
@@ -124,18 +155,56 @@ func (o *Outbox) drain(ctx context.Context, name string) {
 		}
 		for _, it := range queue {
 			from = it.Seq + 1
-			if holds(held, it) || it.NextAt.After(o.now()) {
-				hold(held, it)
-				continue
+			if !holds(held, it) && !it.NextAt.After(o.now()) && ctx.Err() == nil {
+				o.start(ctx, ln, it)
 			}
-			if ctx.Err() != nil {
-				return
-			}
-			if !o.deliver(ctx, it) {
-				hold(held, it)
-			}
+			// Whether started now, in flight, or waiting, the later
+			// deliveries of its incidents wait for the next pass.
+			hold(held, it)
 		}
 	}
+}
+
+// start delivers it in the background when the lane has room and none of
+// its incidents has a delivery in flight.
+func (o *Outbox) start(ctx context.Context, ln *lane, it *store.OutboxItem) {
+	as := it.Alerts()
+	retry := it.Attempts > 0
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if ln.items[it.Seq] || len(ln.items) >= maxInFlight || (retry && ln.retries >= maxRetriesInFlight) {
+		return
+	}
+	for _, a := range as {
+		if ln.incidents[a.IncidentID] > 0 {
+			return
+		}
+	}
+	ln.items[it.Seq] = true
+	for _, a := range as {
+		ln.incidents[a.IncidentID]++
+	}
+	if retry {
+		ln.retries++
+	}
+	o.wg.Add(1)
+	go func() {
+		defer o.wg.Done()
+		o.deliver(ctx, it)
+		o.mu.Lock()
+		delete(ln.items, it.Seq)
+		for _, a := range as {
+			if ln.incidents[a.IncidentID]--; ln.incidents[a.IncidentID] <= 0 {
+				delete(ln.incidents, a.IncidentID)
+			}
+		}
+		if retry {
+			ln.retries--
+		}
+		ln.ended = true
+		o.mu.Unlock()
+		o.Wake()
+	}()
 }
 
 // holds tells whether a delivery of one of it's incidents is held back.

@@ -11,8 +11,8 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-// Package redact keeps secrets that URLs often carry (user info, query
-// tokens) out of errors and logs.
+// Package redact keeps secrets that URLs often carry (user info, path,
+// query tokens) out of errors and logs.
 package redact
 
 import (
@@ -20,17 +20,19 @@ import (
 	"net/url"
 )
 
-// URL drops the query and user info, which often carry tokens.
+// URL keeps only a URL's scheme and host: user info, path and query
+// often carry tokens (Slack's /services/T0/B0/SECRET, DingTalk's
+// ?access_token=).
 func URL(s string) string {
 	u, err := url.Parse(s)
-	if err != nil {
+	if err != nil || u.Host == "" {
 		return "<unparseable url>"
 	}
-	u.User = nil
-	if u.RawQuery != "" {
-		u.RawQuery = "<redacted>"
+	out := u.Scheme + "://" + u.Host
+	if (u.Path != "" && u.Path != "/") || u.RawPath != "" || u.RawQuery != "" || u.Fragment != "" {
+		out += "/<redacted>"
 	}
-	return u.String()
+	return out
 }
 
 // Error unwraps a *url.Error, whose message repeats the whole URL.

@@ -141,7 +141,8 @@ func Body(title, text string, at *At, maxBytes int) ([]byte, error) {
 	return best, nil
 }
 
-// Wait blocks until the robot's rate limit allows one more message.
+// Wait blocks until the robot's rate limit allows one more message, and
+// counts that message.
 func (n *Notifier) Wait(ctx context.Context) error { return n.lim.wait(ctx, n.now) }
 
 // Notify sends the next part of the message: all of it when it fits the
@@ -254,7 +255,6 @@ func (n *Notifier) send(ctx context.Context, body []byte) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("url: %v", redact.URL(n.conf.URL))
 	}
-	n.lim.record(n.now())
 	resp, err := notify.Do(ctx, n.client, http.MethodPost, u, http.Header{"Content-Type": {"application/json"}}, body)
 	if err != nil {
 		return true, err
@@ -313,6 +313,9 @@ func (l *limiter) wait(ctx context.Context, now func() time.Time) error {
 		var d time.Duration
 		if len(l.sent) >= l.n {
 			d = l.sent[0].Add(time.Minute).Sub(t)
+		} else {
+			// Reserved at once: deliveries run in parallel.
+			l.sent = append(l.sent, t)
 		}
 		l.mu.Unlock()
 		if d <= 0 {
@@ -326,13 +329,4 @@ func (l *limiter) wait(ctx context.Context, now func() time.Time) error {
 		case <-timer.C:
 		}
 	}
-}
-
-func (l *limiter) record(t time.Time) {
-	l.mu.Lock()
-	l.sent = append(l.sent, t)
-	if len(l.sent) > l.n {
-		l.sent = l.sent[len(l.sent)-l.n:]
-	}
-	l.mu.Unlock()
 }

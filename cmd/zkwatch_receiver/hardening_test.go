@@ -1,0 +1,174 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zkwatch/zkwatch/internal/zktest"
+)
+
+// hangingSink is a webhook endpoint that hangs, until the sender gives
+// up, on messages about alert Hang, and notes when others arrive.
+type hangingSink struct {
+	mu      sync.Mutex
+	hanging int
+	arrived map[string]time.Time // alertname -> first arrival
+	srv     *httptest.Server
+}
+
+func newHangingSink(t *testing.T) *hangingSink {
+	s := &hangingSink{arrived: map[string]time.Time{}}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m struct {
+			Alert struct{ Labels map[string]string } `json:"alert"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&m)
+		name := m.Alert.Labels["alertname"]
+		s.mu.Lock()
+		if _, ok := s.arrived[name]; !ok {
+			s.arrived[name] = time.Now()
+		}
+		if name == "Hang" {
+			s.hanging++
+		}
+		s.mu.Unlock()
+		if name == "Hang" {
+			<-r.Context().Done()
+			s.mu.Lock()
+			s.hanging--
+			s.mu.Unlock()
+		}
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+func (s *hangingSink) state() (int, map[string]time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]time.Time{}
+	for k, v := range s.arrived {
+		out[k] = v
+	}
+	return s.hanging, out
+}
+
+// Issue 21, item 4: ten deliveries a sink hangs on until notify_timeout
+// do not delay an unrelated alert's notification through the same
+// notifier (it took 10 x notify_timeout when a notifier sent one message
+// at a time).
+func TestHangingSinkDoesNotStallOtherAlerts(t *testing.T) {
+	dir := t.TempDir()
+	sink := newHangingSink(t)
+	cfg := filepath.Join(dir, "receiver.yml")
+	writeFile(t, cfg, fmt.Sprintf(`
+global: {notify_timeout: 60s}
+notifiers:
+  - name: hook
+    webhook: {url: %q}
+routes:
+  - notifiers: [hook]
+`, sink.srv.URL))
+	p := launch(t, cfg, filepath.Join(dir, "data"))
+	for i := range 10 {
+		if code, err := post(p.url, alertBody(map[string]string{"alertname": "Hang", "member": fmt.Sprint("m", i)}, time.Now())); err != nil || code != 200 {
+			t.Fatalf("post: %d %v", code, err)
+		}
+	}
+	if err := zktest.WaitFor(20*time.Second, 10*time.Millisecond, func() error {
+		if n, _ := sink.state(); n != 10 {
+			return fmt.Errorf("%d of 10 hanging deliveries in flight", n)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	posted := time.Now()
+	if code, err := post(p.url, alertBody(map[string]string{"alertname": "Other"}, time.Now())); err != nil || code != 200 {
+		t.Fatalf("post: %d %v", code, err)
+	}
+	var delay time.Duration
+	if err := zktest.WaitFor(5*time.Second, 10*time.Millisecond, func() error {
+		_, arrived := sink.state()
+		at, ok := arrived["Other"]
+		if !ok {
+			return fmt.Errorf("unrelated alert not delivered after %s", time.Since(posted))
+		}
+		delay = at.Sub(posted)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("unrelated alert delivered %s after its post, beside 10 hanging deliveries", delay)
+}
+
+// Issue 21, item 11: a secret in a webhook URL's path (Slack's
+// /services/T0/B0/SECRET) shows neither in the dead letter, nor in the
+// API, the page or the log.
+func TestWebhookPathSecretRedacted(t *testing.T) {
+	dir := t.TempDir()
+	const secret = "XyZzy0SECRET"
+	cfg := filepath.Join(dir, "receiver.yml")
+	writeFile(t, cfg, fmt.Sprintf(`
+global: {retry_max_attempts: 1}
+notifiers:
+  - name: slack
+    webhook: {url: "http://%s/services/T0/B0/%s"}
+routes:
+  - notifiers: [slack]
+`, freeAddr(t), secret))
+	p := launch(t, cfg, filepath.Join(dir, "data"))
+	if code, err := post(p.url, alertBody(map[string]string{"alertname": "X"}, time.Now())); err != nil || code != 200 {
+		t.Fatalf("post: %d %v", code, err)
+	}
+	var incident string
+	if err := zktest.WaitFor(30*time.Second, 20*time.Millisecond, func() error {
+		code, body := request(t, "GET", p.url+"/api/v1/dead-letters", "", "", "")
+		var dl struct {
+			DeadLetters []struct {
+				Item struct{ IncidentID, LastError string }
+			}
+		}
+		if err := json.Unmarshal([]byte(body), &dl); err != nil || code != 200 {
+			return fmt.Errorf("%d %v", code, err)
+		}
+		if len(dl.DeadLetters) != 1 || !strings.Contains(dl.DeadLetters[0].Item.LastError, "<redacted>") {
+			return fmt.Errorf("dead letters: %s", body)
+		}
+		incident = dl.DeadLetters[0].Item.IncidentID
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/api/v1/dead-letters", "/api/v1/incidents", "/api/v1/incidents/" + incident, "/", "/incidents/" + incident} {
+		if code, body := request(t, "GET", p.url+path, "", "", ""); code != 200 || strings.Contains(body, secret) {
+			t.Errorf("%s: %d, shows the secret: %v", path, code, strings.Contains(body, secret))
+		}
+	}
+	p.mu.Lock()
+	logs := p.logs.String()
+	p.mu.Unlock()
+	if strings.Contains(logs, secret) || !strings.Contains(logs, "<redacted>") {
+		t.Errorf("log shows the secret or lacks the redacted error:\n%s", logs)
+	}
+}
