@@ -14,6 +14,9 @@
 package receiver
 
 import (
+	"time"
+
+	"github.com/zkwatch/zkwatch/receiver/config"
 	"github.com/zkwatch/zkwatch/receiver/payload"
 	"github.com/zkwatch/zkwatch/receiver/store"
 )
@@ -21,6 +24,9 @@ import (
 // IngestResult summarises what one payload changed.
 type IngestResult struct {
 	New, Resolved, Repeated, Notifications, Restarts int
+	// Watchdog counts the watchdog alerts of the payload, which only feed
+	// the dead man's switch.
+	Watchdog int
 }
 
 // Ingest records a payload durably; it returns only after the commit is on
@@ -29,8 +35,12 @@ func (r *Receiver) Ingest(m *payload.Message) (IngestResult, error) {
 	cfg := r.Config()
 	now := r.now()
 	var res IngestResult
+	m, res.Watchdog = r.takeWatchdog(cfg, m, now)
+	if len(m.Alerts) == 0 {
+		return res, nil
+	}
 	err := r.store.Batch(func(tx *store.Tx) error {
-		res = IngestResult{} // Batch may run this more than once.
+		res = IngestResult{Watchdog: res.Watchdog} // Batch may run this more than once.
 		q := newMessages(cfg, m, now)
 		for i := range m.Alerts {
 			if err := ingestAlert(tx, q, &m.Alerts[i], &res); err != nil {
@@ -53,6 +63,33 @@ func (r *Receiver) Ingest(m *payload.Message) (IngestResult, error) {
 		r.restarts.Wake()
 	}
 	return res, nil
+}
+
+// takeWatchdog returns m without its watchdog alerts, which never become
+// incidents, restarts or messages of their own: a firing one is an
+// arrival for the dead man's switch; a resolved one (Alertmanager resolves
+// it when Prometheus stops sending it) is not.
+func (r *Receiver) takeWatchdog(cfg *config.Config, m *payload.Message, now time.Time) (*payload.Message, int) {
+	n := 0
+	for i := range m.Alerts {
+		if cfg.Watchdog.IsWatchdog(m.Alerts[i].Labels) {
+			n++
+		}
+	}
+	if n == 0 {
+		return m, 0
+	}
+	rest := *m
+	rest.Alerts = make([]payload.Alert, 0, len(m.Alerts)-n)
+	for _, a := range m.Alerts {
+		switch {
+		case !cfg.Watchdog.IsWatchdog(a.Labels):
+			rest.Alerts = append(rest.Alerts, a)
+		case !a.Resolved():
+			r.watchdog.Seen(now)
+		}
+	}
+	return &rest, n
 }
 
 func ingestAlert(tx *store.Tx, q *messages, a *payload.Alert, res *IngestResult) error {

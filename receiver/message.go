@@ -93,6 +93,9 @@ func messageData(it *store.OutboxItem, receiverURL string, loc *time.Location) *
 	as := make([]tmpl.Alert, len(items))
 	for i, a := range items {
 		as[i] = tmpl.Alert{Alert: a.Alert, Kind: a.Kind, IncidentID: a.IncidentID}
+		if isWatchdogKind(a.Kind) {
+			as[i].IncidentID = "" // no incident page to link to
+		}
 	}
 	d := tmpl.New(tmpl.Message{Kind: it.Kind, Text: it.Text, Receiver: it.Receiver, ExternalURL: it.ExternalURL,
 		GroupLabels: it.GroupLabels, Alerts: as}, tmpl.Options{ReceiverURL: receiverURL, Location: loc})

@@ -50,6 +50,7 @@ type Receiver struct {
 
 	outbox      *Outbox
 	restarts    *Scheduler
+	watchdog    *watchdog
 	coord       ha.Coordinator
 	recoverOnce sync.Once
 }
@@ -80,6 +81,7 @@ func New(st *store.Store, cfg *config.Config, reg prometheus.Registerer, logger 
 	r.metrics = newMetrics(st, reg)
 	r.outbox = newOutbox(st, r.live, r.metrics.notifications, r.metrics.deadLetters, logger, r.now)
 	r.restarts = newScheduler(st, r.live.config, r.outbox.Wake, r.metrics.restarts, logger, r.now)
+	r.watchdog = newWatchdog(st, r.live.config, r.outbox.Wake, reg, logger, r.now)
 	r.coord = ha.Single{}
 	if err := r.ApplyConfig(cfg); err != nil {
 		return nil, err
@@ -95,7 +97,13 @@ func (r *Receiver) SetCoordinator(c ha.Coordinator, failOpenAfter time.Duration)
 	r.coord = c
 	r.outbox.coord, r.outbox.failOpenAfter = c, failOpenAfter
 	r.restarts.coord = c
+	if wc, ok := c.(ha.WatchdogClock); ok {
+		r.watchdog.setClock(wc)
+	}
 }
+
+// Replica is this replica's name, "" for a receiver without replicas.
+func (r *Receiver) Replica() string { return r.coord.Replica() }
 
 // Metrics returns the receiver's metrics.
 func (r *Receiver) Metrics() *Metrics { return r.metrics }
@@ -171,12 +179,14 @@ func (r *Receiver) Recover() {
 	})
 }
 
-// Run processes the outbox, the restart jobs and expiry until ctx ends.
+// Run processes the outbox, the restart jobs, the watchdog and expiry
+// until ctx ends.
 func (r *Receiver) Run(ctx context.Context) {
 	r.Recover()
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
 	go func() { defer wg.Done(); r.outbox.Run(ctx) }()
+	go func() { defer wg.Done(); r.watchdog.Run(ctx) }()
 	go func() { defer wg.Done(); r.restarts.Run(ctx) }()
 	go func() { defer wg.Done(); r.runExpiry(ctx) }()
 	wg.Wait()

@@ -465,6 +465,40 @@ func startAlertmanager(t testing.TB, dir, webhookURL, token string, more ...stri
 // startAlertmanagerWait is startAlertmanager with the route's group_wait.
 func startAlertmanagerWait(t testing.TB, dir string, groupWait time.Duration, webhookURL, token string, more ...string) string {
 	t.Helper()
+	var hooks strings.Builder
+	for _, u := range append([]string{webhookURL}, more...) {
+		fmt.Fprintf(&hooks, "      - url: %q\n        send_resolved: true\n        http_config:\n          authorization: {credentials: %s}\n", u, token)
+	}
+	return runAlertmanager(t, dir, `
+route:
+  receiver: zkwatch
+  group_by: [alertname, member]
+  group_wait: `+groupWait.String()+`
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: zkwatch
+    webhook_configs:
+`+hooks.String()).addr
+}
+
+// alertmanagerProc is a running Alertmanager.
+type alertmanagerProc struct {
+	addr string
+	cmd  *exec.Cmd
+}
+
+// stop kills Alertmanager (its alerts are gone with it: it keeps only
+// silences and the notification log on disk).
+func (a *alertmanagerProc) stop() {
+	_ = a.cmd.Process.Kill()
+	_ = a.cmd.Wait()
+}
+
+// runAlertmanager starts the real Alertmanager with configuration cfg,
+// its state in dir; it is stopped at the end of the test.
+func runAlertmanager(t testing.TB, dir, cfg string) *alertmanagerProc {
+	t.Helper()
 	am, err := exec.LookPath("prometheus-alertmanager")
 	if err != nil {
 		if am, err = exec.LookPath("alertmanager"); err != nil {
@@ -476,21 +510,7 @@ func startAlertmanagerWait(t testing.TB, dir string, groupWait time.Duration, we
 	}
 	amAddr := freeAddr(t)
 	amCfg := filepath.Join(dir, "alertmanager.yml")
-	var hooks strings.Builder
-	for _, u := range append([]string{webhookURL}, more...) {
-		fmt.Fprintf(&hooks, "      - url: %q\n        send_resolved: true\n        http_config:\n          authorization: {credentials: %s}\n", u, token)
-	}
-	writeFile(t, amCfg, `
-route:
-  receiver: zkwatch
-  group_by: [alertname, member]
-  group_wait: `+groupWait.String()+`
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: zkwatch
-    webhook_configs:
-`+hooks.String())
+	writeFile(t, amCfg, cfg)
 	cmd := exec.Command(am, "--config.file="+amCfg, "--storage.path="+filepath.Join(dir, "am"),
 		"--web.listen-address="+amAddr, "--web.external-url=http://"+amAddr, "--cluster.listen-address=")
 	out := &strings.Builder{}
@@ -498,14 +518,14 @@ receivers:
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	p := &alertmanagerProc{addr: amAddr, cmd: cmd}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		p.stop()
 		if t.Failed() {
 			t.Logf("alertmanager output:\n%s", out)
 		}
 	})
-	return amAddr
+	return p
 }
 
 // postAlerts posts alerts to Alertmanager's API until it accepts them.

@@ -42,6 +42,8 @@ type Config struct {
 	Routes    []Route    `yaml:"routes"`
 	Restarts  []Restart  `yaml:"restarts"`
 	Storage   Storage    `yaml:"storage"`
+	// Watchdog is the dead man's switch (watchdog.go).
+	Watchdog Watchdog `yaml:"watchdog"`
 	// Templates are files (glob patterns, relative to the configuration
 	// file) defining named templates for notifier templates, as in
 	// Alertmanager.
@@ -53,7 +55,7 @@ type Config struct {
 
 // UnmarshalYAML sets the defaults of sections the file may leave out.
 func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
-	*c = Config{Global: DefaultGlobal, Storage: DefaultStorage}
+	*c = Config{Global: DefaultGlobal, Storage: DefaultStorage, Watchdog: DefaultWatchdog}
 	type plain Config
 	return unmarshal((*plain)(c))
 }
@@ -79,7 +81,7 @@ func LoadFile(path string) (*Config, error) {
 
 func load(b []byte, dir string) (*Config, error) {
 	// An empty document never reaches UnmarshalYAML.
-	c := &Config{Global: DefaultGlobal, Storage: DefaultStorage}
+	c := &Config{Global: DefaultGlobal, Storage: DefaultStorage, Watchdog: DefaultWatchdog}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
@@ -124,6 +126,9 @@ func (c *Config) validate(dir string) error {
 		if err := c.Routes[i].validate(names); err != nil {
 			return fmt.Errorf("routes[%d]: %w", i, err)
 		}
+	}
+	if err := c.Watchdog.validate(names); err != nil {
+		return err
 	}
 	rules := map[string]bool{}
 	for i := range c.Restarts {

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -80,7 +81,8 @@ type Claimer struct {
 	m      *zksession.Manager
 	logger log.Logger
 	acl    []zk.ACL
-	root   string
+	root   string // claims
+	clock  string // the watchdog's shared last arrival
 
 	claims    *prometheus.CounterVec
 	connected prometheus.Gauge
@@ -120,7 +122,7 @@ func New(opts Options, reg prometheus.Registerer) (*Claimer, error) {
 		return nil, fmt.Errorf("ha: %w", err)
 	}
 	c := &Claimer{opts: opts, m: m, logger: opts.Session.Logger, acl: opts.ACL,
-		root: m.Path(opts.Path) + "/claims", pending: map[Key]string{}, downSince: time.Now(),
+		root: m.Path(opts.Path) + "/claims", clock: m.Path(opts.Path) + "/watchdog", pending: map[Key]string{}, downSince: time.Now(),
 		wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{}),
 		claims: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "zkwatch_receiver", Subsystem: "ha", Name: "claims_total",
@@ -539,4 +541,56 @@ func ignoreNoNode(err error) error {
 		return nil
 	}
 	return err
+}
+
+// WatchdogSeen implements WatchdogClock: the node holds the latest
+// arrival in Unix milliseconds and only ever moves forward.
+func (c *Claimer) WatchdogSeen(t time.Time) error {
+	ms := []byte(strconv.FormatInt(t.UnixMilli(), 10))
+	return c.do(context.Background(), func(conn *zk.Conn) error {
+		for try := 0; try < 3; try++ {
+			cur, st, err := c.readClock(conn)
+			switch {
+			case errors.Is(err, zk.ErrNoNode):
+				if err := c.ensure(conn, path.Dir(c.clock)); err != nil {
+					return err
+				}
+				_, err = conn.Create(c.clock, ms, 0, c.acl)
+			case err != nil:
+				return err
+			case !t.Truncate(time.Millisecond).After(cur):
+				return nil
+			default:
+				_, err = conn.Set(c.clock, ms, st.Version)
+			}
+			if !errors.Is(err, zk.ErrNodeExists) && !errors.Is(err, zk.ErrBadVersion) {
+				return err
+			}
+		}
+		return fmt.Errorf("watchdog clock %s: contended", c.clock)
+	})
+}
+
+// WatchdogLastSeen implements WatchdogClock; zero when no replica has
+// seen the alert.
+func (c *Claimer) WatchdogLastSeen() (time.Time, error) {
+	var t time.Time
+	err := c.do(context.Background(), func(conn *zk.Conn) error {
+		var err error
+		t, _, err = c.readClock(conn)
+		return ignoreNoNode(err)
+	})
+	return t, err
+}
+
+func (c *Claimer) readClock(conn *zk.Conn) (time.Time, *zk.Stat, error) {
+	raw, st, err := conn.Get(c.clock)
+	if err != nil {
+		return time.Time{}, nil, err
+	}
+	ms, err := strconv.ParseInt(string(raw), 10, 64)
+	if err != nil {
+		return time.Time{}, nil, fmt.Errorf("watchdog clock %s: %w", c.clock, err)
+	}
+	return time.UnixMilli(ms), st, nil
 }

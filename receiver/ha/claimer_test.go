@@ -304,3 +304,33 @@ func TestClaimsWithDigestACL(t *testing.T) {
 		t.Fatalf("unauthenticated read: %v, want %v", err, zk.ErrNoAuth)
 	}
 }
+
+// The watchdog's shared clock keeps the latest arrival any replica wrote
+// and never moves back, so that replicas name an outage alike.
+func TestWatchdogClock(t *testing.T) {
+	e := zktest.Start(t, 1)
+	a, _ := newClaimer(t, e.Addrs(), "a")
+	b, _ := newClaimer(t, e.Addrs(), "b")
+	if got, err := b.WatchdogLastSeen(); err != nil || !got.IsZero() {
+		t.Fatalf("before any arrival: %v, %v", got, err)
+	}
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 123456789, time.UTC)
+	if err := a.WatchdogSeen(t0); err != nil {
+		t.Fatal(err)
+	}
+	// b's copy of the same notification came a little earlier.
+	if err := b.WatchdogSeen(t0.Add(-5 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*Claimer{a, b} {
+		if got, err := c.WatchdogLastSeen(); err != nil || !got.Equal(t0.Truncate(time.Millisecond)) {
+			t.Errorf("%s: last seen %v, %v; want %v", c.Replica(), got, err, t0)
+		}
+	}
+	if err := b.WatchdogSeen(t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := a.WatchdogLastSeen(); err != nil || !got.Equal(t0.Add(time.Minute).Truncate(time.Millisecond)) {
+		t.Errorf("after b's later arrival: %v, %v", got, err)
+	}
+}

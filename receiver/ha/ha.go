@@ -93,6 +93,16 @@ type Coordinator interface {
 	Cleanup(olderThan time.Time) (int, error)
 }
 
+// WatchdogClock shares the watchdog alert's last arrival between
+// replicas, so that they agree on when it went missing and page once for
+// each outage (the outage is named by that time).
+type WatchdogClock interface {
+	// WatchdogSeen raises the shared last arrival to t.
+	WatchdogSeen(t time.Time) error
+	// WatchdogLastSeen returns the latest arrival any replica shared.
+	WatchdogLastSeen() (time.Time, error)
+}
+
 // Single is the Coordinator of a receiver without replicas: it wins every
 // claim.
 type Single struct{}

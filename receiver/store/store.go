@@ -115,6 +115,9 @@ const (
 	KindResolved = "resolved"
 	KindRenotify = "renotify"
 	KindRestart  = "restart"
+	// The watchdog's messages: its alert went missing, or is back.
+	KindWatchdogMissing = "watchdog_missing"
+	KindWatchdogBack    = "watchdog_back"
 )
 
 // OutboxItem is one pending delivery.
@@ -503,6 +506,36 @@ func (t *Tx) CountByStatus() map[string]int {
 	})
 	return out
 }
+
+// WatchdogState is the dead man's switch's state, kept across restarts so
+// that a restart neither repeats nor forgets a "missing" notification.
+type WatchdogState struct {
+	// LastSeen is the last arrival of the watchdog alert.
+	LastSeen time.Time `json:"lastSeen,omitzero"`
+	// Missing is set from the "missing" notification until the "back" one.
+	Missing bool `json:"missing,omitempty"`
+	// Episode names the outage: the Unix milliseconds of the last arrival
+	// before it (shared by replicas through ZooKeeper).
+	Episode int64 `json:"episode,omitempty"`
+}
+
+var watchdogKey = []byte("watchdog")
+
+// Watchdog returns the stored watchdog state (zero when none).
+func (t *Tx) Watchdog() (WatchdogState, error) {
+	var w WatchdogState
+	v := t.tx.Bucket(bMeta).Get(watchdogKey)
+	if v == nil {
+		return w, nil
+	}
+	if err := json.Unmarshal(v, &w); err != nil {
+		return w, fmt.Errorf("corrupt watchdog state: %w", err)
+	}
+	return w, nil
+}
+
+// PutWatchdog stores the watchdog state.
+func (t *Tx) PutWatchdog(w WatchdogState) error { return put(t.tx.Bucket(bMeta), watchdogKey, w) }
 
 // The outbox is one FIFO queue per notifier: keys are the notifier name,
 // a NUL byte and a big-endian sequence number.
