@@ -14,12 +14,10 @@
 package collector
 
 import (
-	"regexp"
 	"strings"
 	"sync"
 	"unsafe"
 
-	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/zkwatch/zkwatch/internal/fourlw"
@@ -32,60 +30,9 @@ import (
 // into the name (zk_cnt_<sid>_learner_handler_qp_size,
 // zk_cnt_<namespace>_write_per_namespace).
 
-// knownField describes a flat mntr field whose type or unit is known.
-type knownField struct {
-	name      string // metric name without namespace
-	valueType prometheus.ValueType
-	scale     float64 // multiply the raw value by this (ms → s)
-}
-
 const ms = 1e-3
 
-var knownFields = map[string]knownField{
-	"zk_avg_latency":                 {"avg_latency_seconds", prometheus.GaugeValue, ms},
-	"zk_min_latency":                 {"min_latency_seconds", prometheus.GaugeValue, ms},
-	"zk_max_latency":                 {"max_latency_seconds", prometheus.GaugeValue, ms},
-	"zk_uptime":                      {"uptime_seconds", prometheus.GaugeValue, ms},
-	"zk_leader_uptime":               {"leader_uptime_seconds", prometheus.GaugeValue, ms},
-	"zk_approximate_data_size":       {"approximate_data_size_bytes", prometheus.GaugeValue, 1},
-	"zk_watch_bytes":                 {"watch_bytes", prometheus.GaugeValue, 1},
-	"zk_packets_received":            {"packets_received_total", prometheus.CounterValue, 1},
-	"zk_packets_sent":                {"packets_sent_total", prometheus.CounterValue, 1},
-	"zk_bytes_received_count":        {"received_bytes_total", prometheus.CounterValue, 1},
-	"zk_response_bytes":              {"response_bytes_total", prometheus.CounterValue, 1},
-	"zk_add_dead_watcher_stall_time": {"add_dead_watcher_stall_seconds_total", prometheus.CounterValue, ms},
-}
-
-// counterFields are monotonic counters of ZooKeeper's ServerMetrics; they
-// get a _total suffix. Every other flat numeric field is a gauge.
-var counterFields = map[string]bool{}
-
-func init() {
-	for _, k := range strings.Fields(`auth_failed_count commit_count connection_drop_count
-	connection_rejected connection_request_count connection_revalidate_count
-	cnxn_closed_without_zk_server_running dead_watchers_cleared dead_watchers_queued
-	diff_count digest_mismatches_count ensemble_auth_fail ensemble_auth_skip
-	ensemble_auth_success insecure_admin_count large_requests_rejected
-	learner_commit_received_count learner_proposal_received_count looking_count
-	outstanding_changes_queued outstanding_changes_removed prep_processor_request_queued
-	proposal_count quit_leading_due_to_disloyal_voter request_commit_queued
-	request_throttle_wait_count requests_not_forwarded_to_commit_processor
-	response_packet_cache_hits response_packet_cache_misses
-	response_packet_get_children_cache_hits response_packet_get_children_cache_misses
-	revalidate_count sessionless_connections_expired skip_learner_request_to_next_processor_count
-	snap_count stale_replies stale_requests stale_requests_dropped stale_sessions_expired
-	sync_processor_request_queued throttled_ops tls_handshake_exceeded
-	unrecoverable_error_count unsuccessful_handshake fsync_threshold_exceed_count`) {
-		counterFields["zk_"+k] = true
-	}
-}
-
-var (
-	summaryPrefixes = []string{"avg", "min", "max", "cnt", "sum", "p50", "p95", "p99", "p999"}
-	// Summary-set names whose label is folded into the key.
-	learnerSet   = regexp.MustCompile(`^(\d+)_(learner_handler_qp_\w+)$`)
-	namespaceSet = regexp.MustCompile(`^(\w+)_((?:read|write)_per_namespace)$`)
-)
+var summaryPrefixes = []string{"avg", "min", "max", "cnt", "sum", "p50", "p95", "p99", "p999"}
 
 // summaryMeta is what does not change between scrapes about a summary.
 type summaryMeta struct {
@@ -102,6 +49,9 @@ type fieldInfo struct {
 	fam     *famDesc     // flat field; nil when its name is taken
 	scale   float64
 	skip    bool
+	unset   bool   // -1 means no value yet (mntrKey.unset)
+	set     string // label name of a gauge or counter set, else ""
+	setVal  string // its value
 }
 
 // summaryValues gathers one scrape's values of a summary.
@@ -134,9 +84,14 @@ func mntrSeries(server string, fields []fourlw.Field, descs *descCache, b *membe
 		switch {
 		case fi.skip:
 		case fi.summary == nil:
-			if fi.fam != nil {
-				b.series = append(b.series, series{fam: fi.fam, labels: serverLabels, value: f.Value * fi.scale})
+			if fi.fam == nil || fi.unset && f.Value == -1 {
+				continue
 			}
+			labels := serverLabels
+			if fi.set != "" {
+				labels = descs.labels([]string{"server", fi.set}, []string{server, fi.setVal})
+			}
+			b.series = append(b.series, series{fam: fi.fam, labels: labels, value: f.Value * fi.scale})
 		default:
 			i, ok := b.sumIndex[fi.summary]
 			if !ok {
@@ -209,21 +164,29 @@ func (c *descCache) classify(key string, hasCnt map[string]bool) *fieldInfo {
 		}
 		return &fieldInfo{summary: sm, part: p, skip: p == "avg"} // avg = sum/count
 	}
-	name, vt, scale := flatField(key)
-	typ := dto.MetricType_GAUGE
-	if vt == prometheus.CounterValue {
-		typ = dto.MetricType_COUNTER
+	fi := &fieldInfo{}
+	var name string
+	var typ dto.MetricType
+	name, typ, fi.scale, fi.unset = flatField(key)
+	labels, help := []string{"server"}, "ZooKeeper mntr field "+key+"."
+	if v, set, ok := splitSet(strings.TrimPrefix(key, "zk_"), mntrSets); ok {
+		k := mntrKeys["zk_"+set]
+		fi.set, fi.setVal = k.set, v
+		name, typ, fi.scale, fi.unset = flatField("zk_" + set)
+		labels = append(labels, k.set)
+		help = "ZooKeeper mntr fields zk_<" + k.set + ">_" + set + "."
 	}
-	return &fieldInfo{fam: c.famLocked(name, "ZooKeeper mntr field "+key+".", typ, "server"), scale: scale}
+	fi.fam = c.famLocked(name, help, typ, labels...)
+	return fi
 }
 
 func (c *descCache) newSummary(key string) *summaryMeta {
 	sm := &summaryMeta{scale: 1}
 	name := key
-	if m := learnerSet.FindStringSubmatch(key); m != nil {
-		sm.labelName, sm.labelValue, name = "learner_sid", m[1], m[2]
-	} else if m := namespaceSet.FindStringSubmatch(key); m != nil {
-		sm.labelName, sm.labelValue, name = "namespace", m[1], m[2]
+	if _, ok := mntrSummaries[key]; !ok {
+		if v, set, ok := splitSet(key, summarySets); ok && (mntrSummaries[set].set != "learner_sid" || isDigits(v)) {
+			sm.labelName, sm.labelValue, name = mntrSummaries[set].set, v, set
+		}
 	}
 	name, sm.scale = summaryUnit(name)
 	sm.name = name
@@ -237,6 +200,15 @@ func (c *descCache) newSummary(key string) *summaryMeta {
 	sm.minFam = c.famLocked(base+"_min"+unit, help+" Minimum.", dto.MetricType_GAUGE, labels...)
 	sm.maxFam = c.famLocked(base+"_max"+unit, help+" Maximum.", dto.MetricType_GAUGE, labels...)
 	return sm
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // summaryUnit names a summary in base units and gives the scale of its
@@ -270,16 +242,25 @@ func (sv *summaryValues) add(part string, v float64) {
 	}
 }
 
-// flatField names a flat numeric field and gives its type and scale.
-func flatField(key string) (string, prometheus.ValueType, float64) {
-	if k, ok := knownFields[key]; ok {
-		return k.name, k.valueType, k.scale
+// flatField names a flat numeric field from the type table and gives its
+// type, scale and whether -1 means "no value yet". Counters get _total
+// (a trailing _count gives way to it); keys the table lacks are gauges.
+func flatField(key string) (name string, typ dto.MetricType, scale float64, unset bool) {
+	k := mntrKeys[key]
+	name, scale = k.name, k.scale
+	if scale == 0 {
+		scale = 1
 	}
-	name := strings.ToLower(strings.TrimPrefix(key, "zk_"))
-	if counterFields[key] {
-		return strings.TrimSuffix(name, "_count") + "_total", prometheus.CounterValue, 1
+	if name == "" {
+		name = strings.ToLower(strings.TrimPrefix(key, "zk_"))
+		if k.typ == counterKey {
+			name = strings.TrimSuffix(name, "_count") + "_total"
+		}
 	}
-	return name, prometheus.GaugeValue, 1
+	if k.typ == counterKey {
+		return name, dto.MetricType_COUNTER, scale, k.unset
+	}
+	return name, dto.MetricType_GAUGE, scale, k.unset
 }
 
 // splitUnit splits a trailing base unit off a metric name.
