@@ -21,7 +21,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os/exec"
 	"strings"
 	"time"
 )
@@ -79,19 +78,23 @@ func ExecCheck(cmdline string) (Check, error) {
 		return Check{}, errors.New("empty health check command")
 	}
 	return Check{Name: "exec " + args[0], Fn: func(ctx context.Context) error {
-		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-		cmd.WaitDelay = time.Second
 		var buf bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &buf, &buf
-		err := startCmd(cmd)
-		if err == nil {
-			err = waitCmd(cmd)
+		p, err := Start(args, nil, &buf, &buf)
+		if err != nil {
+			return err
 		}
-		if out := buf.Bytes(); err != nil {
+		select {
+		case <-p.Done():
+		case <-ctx.Done():
+			p.Kill()
+			return ctx.Err()
+		}
+		if code := p.ExitCode(); code != 0 {
+			out := buf.Bytes()
 			if len(out) > 200 {
 				out = out[:200]
 			}
-			return fmt.Errorf("%w: %s", err, strings.TrimSpace(string(out)))
+			return fmt.Errorf("exit status %d: %s", code, strings.TrimSpace(string(out)))
 		}
 		return nil
 	}}, nil

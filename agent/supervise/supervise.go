@@ -23,7 +23,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -66,50 +65,42 @@ func (p Policy) restart(code int) bool {
 	return p == Always || (p == OnFailure && code != 0)
 }
 
-// Process is a started child. It runs in its own process group and gets
-// SIGKILL if the agent dies, so that no command outlives the agent that
+// Process is a started child. It runs in a process group of its own under
+// a shim (see RunShimIfAsked) in a session of its own; stopping it signals
+// the whole tree below the shim, and the tree dies with the supervisor, so
+// that no command or anything it started outlives the agent that
 // registered it (or holds its lock, or claimed its task).
 type Process struct {
-	Pid     int
+	Pid     int // the command's pid, also its process group ID
 	Started time.Time
-	cmd     *exec.Cmd
+	shim    *exec.Cmd
+	life    *os.File // closing it makes the shim kill the tree
 	done    chan struct{}
 	code    int
-	err     error
 }
 
 // Start starts args[0] with args[1:]; stdout and stderr may be nil.
 func Start(args []string, env []string, stdout, stderr io.Writer) (*Process, error) {
+	return start(args, env, stdout, stderr, 0)
+}
+
+// start is Start where leftovers of a command that exited get grace after
+// SIGTERM before SIGKILL.
+func start(args []string, env []string, stdout, stderr io.Writer, grace time.Duration) (*Process, error) {
 	if len(args) == 0 || args[0] == "" {
 		return nil, errors.New("no command given")
 	}
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Stdin = nil
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	if env != nil {
-		cmd.Env = append(os.Environ(), env...)
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	p := &Process{cmd: cmd, done: make(chan struct{})}
-	started := make(chan error, 1)
-	go func() {
-		// Pdeathsig fires when the thread that forked the child exits: keep
-		// this goroutine on its thread for as long as the child lives.
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := startCmd(cmd); err != nil {
-			started <- err
-			return
-		}
-		p.Pid, p.Started = cmd.Process.Pid, time.Now()
-		started <- nil
-		p.err = waitCmd(cmd)
-		p.code = exitCode(cmd.ProcessState)
-		close(p.done)
-	}()
-	if err := <-started; err != nil {
+	shim, life, pid, err := startShim(args, env, stdout, stderr, grace)
+	if err != nil {
 		return nil, err
 	}
+	p := &Process{Pid: pid, Started: time.Now(), shim: shim, life: life, done: make(chan struct{})}
+	go func() {
+		_ = waitCmd(shim)
+		p.code = exitCode(shim.ProcessState)
+		life.Close()
+		close(p.done)
+	}()
 	return p, nil
 }
 
@@ -124,28 +115,65 @@ func exitCode(ps *os.ProcessState) int {
 	return ps.ExitCode()
 }
 
-// Done is closed when the child has exited.
+// Done is closed when the child and everything it started have exited.
 func (p *Process) Done() <-chan struct{} { return p.done }
 
 // ExitCode is valid once Done is closed.
 func (p *Process) ExitCode() int { return p.code }
 
-// Signal sends sig to the child.
-func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+// Signal sends sig to the child: SIGTERM and SIGINT go to its whole tree,
+// other signals to the command alone.
+func (p *Process) Signal(sig os.Signal) error { return p.shim.Process.Signal(sig) }
 
-// Stop sends sig to the child, and SIGKILL to its whole process group when
-// it has not exited after grace. It returns the exit code.
+// shimExitWait bounds the wait for the shim after it was told to kill the
+// tree; then what is left of its session is killed from here.
+const shimExitWait = 2 * time.Second
+
+// Stop sends sig to the child's whole tree, and SIGKILL to it when it has
+// not gone after grace. It returns once the tree is gone, with the exit
+// code.
 func (p *Process) Stop(sig os.Signal, grace time.Duration) int {
+	if sig == syscall.SIGKILL {
+		p.Kill() // the shim must live to kill the tree
+		return p.code
+	}
 	_ = p.Signal(sig)
 	t := time.NewTimer(grace)
 	defer t.Stop()
 	select {
 	case <-p.done:
 	case <-t.C:
-		_ = syscall.Kill(-p.Pid, syscall.SIGKILL)
-		<-p.done
+		p.Kill()
 	}
 	return p.code
+}
+
+// Kill kills the child's whole tree at once and waits until it is gone.
+func (p *Process) Kill() {
+	p.life.Close()
+	t := time.NewTimer(shimExitWait)
+	defer t.Stop()
+	select {
+	case <-p.done:
+		return
+	case <-t.C:
+	}
+	// The shim did not finish (it was killed itself): kill its session.
+	for {
+		members := sessionMembers(p.shim.Process.Pid)
+		if len(members) == 0 {
+			break
+		}
+		for _, pid := range members {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		select {
+		case <-p.done:
+			return
+		case <-time.After(shimPoll):
+		}
+	}
+	<-p.done
 }
 
 // Config configures a Supervisor.
@@ -238,7 +266,7 @@ func (s *Supervisor) Run(ctx context.Context) (int, error) {
 		if err != nil || release == nil {
 			return code, err
 		}
-		p, err := Start(s.cfg.Args, s.cfg.Env, s.cfg.Stdout, s.cfg.Stderr)
+		p, err := start(s.cfg.Args, s.cfg.Env, s.cfg.Stdout, s.cfg.Stderr, s.cfg.StopTimeout)
 		if err != nil {
 			release()
 			return 127, fmt.Errorf("start %s: %w", s.cfg.Args[0], err)

@@ -40,6 +40,7 @@ import (
 var agentBin string
 
 func TestMain(m *testing.M) {
+	supervise.RunShimIfAsked()
 	dir, err := os.MkdirTemp("", "zkwatch_agent_test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
