@@ -162,3 +162,72 @@ watchdog: {missing_after: %s, notifiers: [ding]}
 		t.Errorf("incidents: %s", b)
 	}
 }
+
+// Two replicas behind one Alertmanager both see the Watchdog go missing;
+// they share its last arrival through ZooKeeper, so they name the outage
+// alike, and its message is claimed and sent once, as is the "back" one.
+func TestWatchdogReplicasPageOnce(t *testing.T) {
+	const window = 4 * time.Second
+	zk := zktest.Start(t, 1)
+	dir := t.TempDir()
+	robot := notifytest.NewRobot(t, "SECzk")
+	cfg := filepath.Join(dir, "receiver.yml")
+	writeFile(t, cfg, fmt.Sprintf(`global: {bearer_token: s3cret}
+notifiers: [{name: ding, dingtalk: {url: %q, secret: SECzk}}]
+routes: [{notifiers: [ding]}]
+watchdog: {missing_after: %s, notifiers: [ding]}
+`, robot.URL, window))
+	var replicas []*proc
+	for _, name := range []string{"a", "b"} {
+		p := launch(t, cfg, filepath.Join(dir, "data-"+name), "--ha.zookeeper.servers="+zk.Servers(),
+			"--ha.replica-name="+name, "--ha.zookeeper.session-timeout=4s")
+		p.token = "s3cret"
+		replicas = append(replicas, p)
+	}
+	// Alertmanager posts to replica a only: b learns the arrivals
+	// through ZooKeeper.
+	am := watchdogAlertmanager(t, dir, replicas[0].url+"/webhook")
+	if err := zktest.WaitFor(60*time.Second, 100*time.Millisecond, func() error {
+		for i, p := range replicas {
+			if v := p.metric("zkwatch_receiver_watchdog_last_seen_timestamp_seconds"); v <= 0 {
+				return fmt.Errorf("replica %d: last seen %v", i, v)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// settled: both replicas have taken the change in, one sent it and
+	// the other found the sender's claim.
+	settled := func(missing float64, sub string, lostWant float64) {
+		t.Helper()
+		if err := zktest.WaitFor(60*time.Second, 50*time.Millisecond, func() error {
+			lost := 0.0
+			for i, p := range replicas {
+				if v := p.metric("zkwatch_receiver_watchdog_missing"); v != missing {
+					return fmt.Errorf("replica %d: missing = %v", i, v)
+				}
+				if v := p.metric("zkwatch_receiver_outbox_pending"); v != 0 {
+					return fmt.Errorf("replica %d: %v pending", i, v)
+				}
+				lost += p.metric(`zkwatch_receiver_ha_claims_total{result="lost"}`)
+			}
+			if n := countContaining(robotTexts(t, robot), sub); n < 1 || lost < lostWant {
+				return fmt.Errorf("%d messages with %q, %v claims lost", n, sub, lost)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	am.stop()
+	settled(1, "has not arrived", 1)
+	if n := countContaining(robotTexts(t, robot), "has not arrived"); n != 1 {
+		t.Errorf("%d missing messages from two replicas, want 1", n)
+	}
+	watchdogAlertmanager(t, dir, replicas[0].url+"/webhook")
+	settled(0, "arrives again", 2)
+	if texts := robotTexts(t, robot); len(texts) != 2 {
+		t.Errorf("messages %q, want one missing and one back", texts)
+	}
+}
