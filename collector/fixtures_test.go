@@ -17,6 +17,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -398,5 +399,55 @@ zookeeper_ack_latency_max_seconds GAUGE learner_sid=2 server=zk1:2181 0.002
 zookeeper_quorum_ack_latency_seconds SUMMARY server=zk1:2181`
 	if got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestMntrTableCoversRealServer checks the type table against the real
+// ZooKeeper installed here: every key that its leader, follower and
+// observer print in mntr and in the AdminServer's monitor is in the table
+// for that version, with the table's type.
+func TestMntrTableCoversRealServer(t *testing.T) {
+	e := zktest.Start(t, 3, func(o *zktest.Options) { o.Observers = 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	states := map[string]bool{}
+	for _, m := range e.Members {
+		var fields []fourlw.Field
+		// Wait until the member serves and knows its role.
+		err := zktest.WaitFor(20*time.Second, 50*time.Millisecond, func() error {
+			out, err := fourlw.Do(ctx, m.Addr(), "mntr", 0)
+			if err != nil {
+				return err
+			}
+			if fields, err = fourlw.ParseMntr(out); err != nil {
+				return err
+			}
+			if mode := (&fourlw.Status{Mntr: fields}).Mode(); mode != "leader" && mode != "follower" && mode != "observer" {
+				return fmt.Errorf("state %q", mode)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", m.Addr(), err)
+		}
+		st := (&fourlw.Status{Mntr: fields})
+		states[st.Mode()] = true
+		admin := fourlw.AdminProber{AdminAddr: func(string) string { return strings.TrimPrefix(m.AdminURL(), "http://") }}
+		monitor := admin.Probe(ctx, m.Addr(), false)
+		if monitor.Mntr == nil {
+			t.Fatalf("%s: AdminServer monitor: %v", m.AdminURL(), monitor.Err)
+		}
+		for source, fields := range map[string][]fourlw.Field{"mntr": fields, "monitor": monitor.Mntr} {
+			var descs descCache
+			buf := &memberBuf{sumIndex: map[*summaryMeta]int{}, hasCnt: map[string]bool{}}
+			infos := descs.classes(m.Addr(), fields, buf)
+			for i, f := range fields {
+				checkKeyType(t, st.Mode()+" "+source, st.Version(), f, infos[i])
+			}
+			t.Logf("%s %s: %d keys of %s checked", st.Mode(), source, len(fields), st.Version())
+		}
+	}
+	if len(states) != 3 {
+		t.Errorf("states seen %v, want a leader, a follower and an observer", states)
 	}
 }
