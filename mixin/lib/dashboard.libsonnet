@@ -16,18 +16,31 @@ local ds = { type: 'prometheus', uid: '${datasource}' };
     [if instant then 'range']: false,
   },
 
-  local panel(type, title, targets, unit, description) = {
-    type: type,
-    title: title,
-    datasource: ds,
-    targets: [
-      targets[i] { refId: std.char(std.codepoint('A') + i) }
-      for i in std.range(0, std.length(targets) - 1)
-    ],
-    [if description != '' then 'description']: description,
-    fieldConfig: { defaults: { unit: unit }, overrides: [] },
-    options: {},
-  },
+  // Every panel says what it shows and how to read it (grafana's
+  // dashboard-linter: panel-title-description-rule).
+  local panel(type, title, targets, unit, description) =
+    assert description != '' : 'panel "%s" needs a description' % title;
+    {
+      type: type,
+      title: title,
+      description: description,
+      datasource: ds,
+      targets: [
+        targets[i] { refId: std.char(std.codepoint('A') + i) }
+        for i in std.range(0, std.length(targets) - 1)
+      ],
+      fieldConfig: { defaults: { unit: unit }, overrides: [] },
+      options: {},
+    },
+
+  // events is what a counter selected by selector added over each
+  // $__rate_interval, summed by the labels in by. increase() needs two
+  // samples inside its window, so a step across a scrape gap longer than
+  // the window (failed scrapes mark the series stale) would vanish; this
+  // subtracts the newest sample before the window (up to an hour older)
+  // instead. A counter that restarted counts from zero.
+  events(selector, by)::
+    'sum by (%(by)s) (((%(s)s - last_over_time(%(s)s[1h] offset $__rate_interval)) >= 0) or %(s)s)' % { s: selector, by: by },
 
   // timeseries is a graph over time.
   timeseries(title, targets, unit='short', description='', stack=false):: panel('timeseries', title, targets, unit, description) {
@@ -45,10 +58,36 @@ local ds = { type: 'prometheus', uid: '${datasource}' };
     options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'background', graphMode: 'none', textMode: 'auto' },
   },
 
-  // table shows instant query results, one row per series.
-  table(title, targets, description=''):: panel('table', title, [t { instant: true, range: false, format: 'table' } for t in targets], 'short', description) {
-    options: { showHeader: true, footer: { show: false } },
-    transformations: [{ id: 'merge', options: {} }, { id: 'organize', options: { excludeByName: { Time: true } } }],
+  // column is a table query whose value becomes the column header (null:
+  // the value is hidden, the query only brings its labels), with a unit
+  // and value mappings.
+  column(target, header=null, unit='short', mappings=[]):: target { header:: header, unit:: unit, mappings:: mappings },
+
+  // table shows instant query results, one row per label set, merged on
+  // the labels the queries share. Every query aggregates by its labels;
+  // labels is a list of [label, header] naming the label columns in order,
+  // and the queries' value columns ("Value #A", ...) are renamed by their
+  // column() header or hidden, so no column is left unnamed.
+  table(title, columns, labels, description=''):: panel('table', title, [c { instant: true, range: false, format: 'table' } for c in columns], 'none', description) {
+    local values = [['Value #' + std.char(std.codepoint('A') + i), columns[i]] for i in std.range(0, std.length(columns) - 1)],
+    local shown = [v for v in values if v[1].header != null],
+    local order = [l[0] for l in labels] + [v[0] for v in shown],
+    options: { showHeader: true, cellHeight: 'sm', footer: { show: false } },
+    fieldConfig+: { overrides: [
+      {
+        matcher: { id: 'byName', options: v[1].header },
+        properties: [{ id: 'unit', value: v[1].unit }] + (if v[1].mappings != [] then [{ id: 'mappings', value: v[1].mappings }] else []),
+      }
+      for v in shown
+    ] },
+    transformations: [
+      { id: 'merge', options: {} },
+      { id: 'organize', options: {
+        excludeByName: { Time: true } + { [v[0]]: true for v in values if v[1].header == null },
+        indexByName: { [order[i]]: i for i in std.range(0, std.length(order) - 1) },
+        renameByName: { [l[0]]: l[1] for l in labels } + { [v[0]]: v[1].header for v in shown },
+      } },
+    ],
   },
 
   // valueMap maps numbers to text and colour for stat panels.
@@ -88,16 +127,17 @@ local ds = { type: 'prometheus', uid: '${datasource}' };
       for i in std.range(0, std.length(rows) - 1)
     ]),
 
-  // jobVariable selects the jobs that expose metric (every value by
-  // default); panels select on job=~"$<name>", so no job name is fixed in a
-  // dashboard.
-  jobVariable(name, label, metric):: {
+  // labelVariable selects values of label among the series of selector,
+  // all of them by default (multi-value, "All" as .+, refreshed with the
+  // time range, as dashboard-linter's template rules ask). Panels match
+  // label=~"$<name>", so no job or instance is fixed in a dashboard.
+  labelVariable(name, label, selector, labelName):: {
     name: name,
     label: label,
     type: 'query',
     datasource: ds,
-    query: { query: 'label_values(%s, job)' % metric, refId: name },
-    definition: 'label_values(%s, job)' % metric,
+    query: { query: 'label_values(%s, %s)' % [selector, labelName], refId: name },
+    definition: 'label_values(%s, %s)' % [selector, labelName],
     current: {},
     includeAll: true,
     multi: true,
@@ -108,8 +148,12 @@ local ds = { type: 'prometheus', uid: '${datasource}' };
     regex: '',
   },
 
+  // jobVariable selects the jobs that expose metric.
+  jobVariable(name, label, metric):: $.labelVariable(name, label, metric, 'job'),
+
   // variables are the template variables every dashboard has: the
-  // Prometheus datasource, the exporter job and the ensemble.
+  // Prometheus datasource, the exporter job and the ensemble (which plays
+  // the part of dashboard-linter's instance variable, on ensembleLabel).
   variables(jobSelectorMetric, ensembleLabel):: [
     {
       name: 'datasource',
@@ -122,22 +166,7 @@ local ds = { type: 'prometheus', uid: '${datasource}' };
       regex: '',
     },
     $.jobVariable('job', 'Job', jobSelectorMetric),
-    {
-      name: 'ensemble',
-      label: 'Ensemble',
-      type: 'query',
-      datasource: ds,
-      query: { query: 'label_values(%s{job=~"$job"}, %s)' % [jobSelectorMetric, ensembleLabel], refId: 'ensemble' },
-      definition: 'label_values(%s{job=~"$job"}, %s)' % [jobSelectorMetric, ensembleLabel],
-      current: {},
-      includeAll: true,
-      multi: true,
-      allValue: '.+',
-      refresh: 2,
-      sort: 1,
-      hide: 0,
-      regex: '',
-    },
+    $.labelVariable('ensemble', 'Ensemble', '%s{job=~"$job"}' % jobSelectorMetric, ensembleLabel),
   ],
 
   dashboard(title, uid, config, rows, extraVariables=[], description=''):: {
@@ -145,7 +174,9 @@ local ds = { type: 'prometheus', uid: '${datasource}' };
     uid: uid,
     description: description,
     tags: config.dashboardTags,
-    editable: true,
+    // Provisioned dashboards are changed in jsonnet, not in Grafana
+    // (dashboard-linter: uneditable-dashboard-rule).
+    editable: false,
     graphTooltip: 1,
     refresh: config.dashboardRefresh,
     schemaVersion: $.schemaVersion,
