@@ -22,6 +22,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -450,4 +451,62 @@ func TestMntrTableCoversRealServer(t *testing.T) {
 	if len(states) != 3 {
 		t.Errorf("states seen %v, want a leader, a follower and an observer", states)
 	}
+}
+
+// TestReadmeMntrTypes holds the README's mntr type table to the type
+// table: its counter rows list exactly the counter keys, and its "-1"
+// row exactly the keys whose -1 gives no sample.
+func TestReadmeMntrTypes(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := regexp.MustCompile("`(zk_[a-z0-9_<>{},]+)`")
+	counters, unset := map[string]bool{}, map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		cells := strings.Split(line, " | ")
+		if len(cells) != 3 || !strings.HasPrefix(line, "| ") || !strings.Contains(line, "`zk_") {
+			continue
+		}
+		for _, m := range key.FindAllStringSubmatch(cells[1], -1) {
+			for _, k := range expandBraces(strings.ReplaceAll(m[1], "<namespace>_", "")) {
+				switch {
+				case strings.HasPrefix(cells[2], "counter"):
+					counters[k] = true
+				case strings.HasPrefix(cells[0], "| gauge, `-1`"):
+					unset[k] = true
+				}
+			}
+		}
+	}
+	for k, v := range mntrKeys {
+		if (v.typ == counterKey) != counters[k] {
+			t.Errorf("%s: counter in the type table %v, in the README %v", k, v.typ == counterKey, counters[k])
+		}
+		if v.unset != unset[k] {
+			t.Errorf("%s: -1 gives no sample in the type table %v, in the README %v", k, v.unset, unset[k])
+		}
+		delete(counters, k)
+		delete(unset, k)
+	}
+	for k := range counters {
+		t.Errorf("README lists counter %s, which the type table lacks", k)
+	}
+	for k := range unset {
+		t.Errorf("README lists %s with -1 placeholders, which the type table lacks", k)
+	}
+}
+
+// expandBraces expands the first {a,b} of s, recursively.
+func expandBraces(s string) []string {
+	i := strings.IndexByte(s, '{')
+	j := strings.IndexByte(s, '}')
+	if i < 0 || j < i {
+		return []string{s}
+	}
+	var out []string
+	for _, alt := range strings.Split(s[i+1:j], ",") {
+		out = append(out, expandBraces(s[:i]+alt+s[j+1:])...)
+	}
+	return out
 }
