@@ -15,6 +15,7 @@ package receiver_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -40,6 +41,7 @@ type scripted struct {
 	answer  func(k ha.Key) (ha.Result, error)
 	claims  []ha.Key
 	records map[ha.Key]string
+	details map[ha.Key][]byte
 	down    time.Time
 }
 
@@ -54,6 +56,12 @@ func (s *scripted) Record(k ha.Key, outcome string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.records[k] = outcome
+}
+func (s *scripted) RecordDetail(k ha.Key, outcome string, detail []byte) {
+	s.Record(k, outcome)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.details[k] = detail
 }
 func (s *scripted) FailOpen()                      {}
 func (s *scripted) DownSince() time.Time           { return s.down }
@@ -77,7 +85,7 @@ func won(ha.Key) (ha.Result, error)         { return ha.Result{Won: true, Owner:
 func haEnv(t *testing.T, failOpen time.Duration, answer func(ha.Key) (ha.Result, error)) (*env, *sink, *scripted, string) {
 	s := newSink(t)
 	runs := filepath.Join(t.TempDir(), "runs")
-	c := &scripted{answer: answer, records: map[ha.Key]string{}, down: time.Now()}
+	c := &scripted{answer: answer, records: map[ha.Key]string{}, details: map[ha.Key][]byte{}, down: time.Now()}
 	e := start(t, restartConfig(s.srv.URL, fmt.Sprintf(`
   - name: member
     match: {alertname: ZooKeeperProcessMemberDown}
@@ -247,7 +255,7 @@ func TestRecoverAsksTheClaim(t *testing.T) {
 		j.Attempts, j.Running = 1, true
 		return tx.PutJob(j)
 	}))
-	c := &scripted{records: map[ha.Key]string{}, answer: func(k ha.Key) (ha.Result, error) {
+	c := &scripted{records: map[ha.Key]string{}, details: map[ha.Key][]byte{}, answer: func(k ha.Key) (ha.Result, error) {
 		if strings.HasPrefix(k.Action, "restart/") {
 			return ha.Result{Owner: "me", Outcome: "success"}, nil
 		}
@@ -277,5 +285,90 @@ func TestRecoverAsksTheClaim(t *testing.T) {
 	inc := e.incident(id)
 	if len(inc.Restarts) != 1 || inc.Restarts[0].Outcome != "success" || inc.Restarts[0].Attempt != 1 {
 		t.Errorf("restarts %+v", inc.Restarts)
+	}
+}
+
+// The replica that did not run a restart shows the runner's own record
+// from the claim (command, exit code, duration, output, time), and while
+// the runner is still at it, adds no row of its own ("attempt 0
+// postponed"). The runner writes that record on the claim.
+func TestAnotherReplicasAttemptShowsItsRecord(t *testing.T) {
+	ran := time.Now().Add(-time.Minute).UTC().Truncate(time.Millisecond)
+	theirs := store.RestartAttempt{Rule: "member", Attempt: 1, Outcome: "success", Argv: []string{"/bin/sh", "-c", "restart zk-1"},
+		ExitCode: 0, Duration: 53881758 * time.Nanosecond, Output: "restarted\n", At: ran, Replica: "other"}
+	detail, _ := json.Marshal(theirs)
+	var mu sync.Mutex
+	pending := true
+	e, _, c, runs := haEnv(t, time.Hour, func(k ha.Key) (ha.Result, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !strings.HasPrefix(k.Action, "restart/") {
+			return won(k)
+		}
+		if pending {
+			return ha.Result{Owner: "other"}, nil
+		}
+		return ha.Result{Owner: "other", Outcome: "success", Detail: detail}, nil
+	})
+	startsAt := time.Now()
+	if code, msg := e.post(alertJSON("firing", memberLabels("zk-1"), startsAt)); code != 200 {
+		t.Fatal(code, msg)
+	}
+	id := incidentID(memberLabels("zk-1"), startsAt)
+	e.waitFor("asked twice while pending", func() error {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		n := 0
+		for _, k := range c.claims {
+			if strings.HasPrefix(k.Action, "restart/") {
+				n++
+			}
+		}
+		return expect(2, min(n, 2), "restart claims")
+	})
+	if rs := e.incident(id).Restarts; len(rs) != 0 {
+		t.Errorf("rows while another replica runs the attempt: %+v", rs)
+	}
+	mu.Lock()
+	pending = false
+	mu.Unlock()
+	e.waitFor("settled", func() error { return expect(1, len(e.incident(id).Restarts), "restart rows") })
+	got := e.incident(id).Restarts[0]
+	if got.Outcome != "success" || got.Replica != "other" || strings.Join(got.Argv, " ") != "/bin/sh -c restart zk-1" ||
+		got.Duration != theirs.Duration || got.Output != theirs.Output || !got.At.Equal(ran) || got.Attempt != 1 {
+		t.Errorf("row %+v, want the runner's %+v", got, theirs)
+	}
+	if n := countLines(t, runs); n != 0 {
+		t.Errorf("ran %d times", n)
+	}
+}
+
+// The runner puts its record of the attempt on the claim.
+func TestRunnerRecordsItsAttemptOnTheClaim(t *testing.T) {
+	e, _, c, runs := haEnv(t, time.Hour, won)
+	startsAt := time.Now()
+	if code, msg := e.post(alertJSON("firing", memberLabels("zk-1"), startsAt)); code != 200 {
+		t.Fatal(code, msg)
+	}
+	id := incidentID(memberLabels("zk-1"), startsAt)
+	key := ha.Key{Incident: id, Action: "restart/member", Attempt: 1, UntilSuccess: true}
+	e.waitFor("recorded", func() error {
+		if o := c.recorded(key); o != "success" {
+			return fmt.Errorf("claim outcome %q", o)
+		}
+		return nil
+	})
+	c.mu.Lock()
+	detail := c.details[key]
+	c.mu.Unlock()
+	var a store.RestartAttempt
+	if err := json.Unmarshal(detail, &a); err != nil {
+		t.Fatalf("detail %q: %v", detail, err)
+	}
+	if len(a.Argv) != 3 || a.Argv[0] != "/bin/sh" || a.Replica != "me" || a.Duration <= 0 || a.At.IsZero() || a.Outcome != "success" {
+		t.Errorf("detail %+v", a)
+	}
+	if n := countLines(t, runs); n != 1 {
+		t.Errorf("ran %d times", n)
 	}
 }

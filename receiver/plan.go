@@ -22,6 +22,7 @@ import (
 	"github.com/zkwatch/zkwatch/receiver/payload"
 	"github.com/zkwatch/zkwatch/receiver/restart"
 	"github.com/zkwatch/zkwatch/receiver/store"
+	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
 // planAction is what the preflight decided for a due restart job.
@@ -106,7 +107,7 @@ func planResult(j *store.RestartJob, rule *config.Restart, argv []string, res re
 	if res.Err == nil {
 		att.Outcome = RestartSuccess
 		return restartResult{Attempt: att, Done: true, Outcomes: []string{RestartSuccess},
-			Report: fmt.Sprintf("Restart %s succeeded (attempt %d, %s).", rule.Name, j.Attempts, res.Duration.Round(time.Millisecond))}
+			Report: fmt.Sprintf("Restart %s succeeded (attempt %d, %s).", rule.Name, j.Attempts, tmpl.Duration(res.Duration))}
 	}
 	att.Outcome, att.Reason = RestartFailure, res.Err.Error()
 	msg := fmt.Sprintf("Restart %s failed (attempt %d of %d): %v", rule.Name, j.Attempts, rule.MaxAttempts, res.Err)

@@ -117,7 +117,7 @@ func TestPlanResult(t *testing.T) {
 		nextAt   time.Time
 	}{
 		{"success", 1, restart.Result{Duration: 1500 * time.Microsecond}, true, []string{RestartSuccess},
-			"Restart templated succeeded (attempt 1, 2ms).", time.Time{}},
+			"Restart templated succeeded (attempt 1, 1.5 ms).", time.Time{}},
 		{"failure retried", 1, failed, false, []string{RestartFailure},
 			"Restart templated failed (attempt 1 of 2): exit status 3; retrying in 7s.", now.Add(7 * time.Second)},
 		{"failure exhausted", 2, failed, true, []string{RestartFailure, RestartExhausted},

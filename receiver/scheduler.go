@@ -27,6 +27,7 @@ import (
 	"github.com/zkwatch/zkwatch/receiver/ha"
 	"github.com/zkwatch/zkwatch/receiver/restart"
 	"github.com/zkwatch/zkwatch/receiver/store"
+	tmpl "github.com/zkwatch/zkwatch/receiver/template"
 )
 
 // Restart outcomes, the values of the outcome label.
@@ -337,7 +338,7 @@ func (s *Scheduler) execute(ctx context.Context, j *store.RestartJob, inc *store
 	var last time.Time
 	_ = s.store.View(func(tx *store.Tx) error { last = tx.LastRun(p.Target); return nil })
 	if wait := last.Add(rule.Cooldown).Sub(s.now()); rule.Cooldown > 0 && wait > 0 {
-		s.postpone(j, rule.Name, fmt.Sprintf("cooldown: last restart of this target %s ago", s.now().Sub(last).Round(time.Second)), wait)
+		s.postpone(j, rule.Name, fmt.Sprintf("cooldown: last restart of this target %s ago", tmpl.Duration(s.now().Sub(last))), wait)
 		return
 	}
 	sem := s.semaphore()
@@ -359,9 +360,9 @@ func (s *Scheduler) execute(ctx context.Context, j *store.RestartJob, inc *store
 		return
 	}
 	if p.DryRun {
-		p.Attempt.Replica = s.coord.Replica()
+		p.Attempt.Replica, p.Attempt.At = s.coord.Replica(), s.now()
 		s.finish(j, p)
-		s.coord.Record(restartKey(j), RestartDryRun)
+		s.coord.RecordDetail(restartKey(j), RestartDryRun, attemptDetail(p.Attempt))
 		return
 	}
 	s.run(ctx, j, inc, rule, p)
@@ -395,8 +396,9 @@ func (s *Scheduler) run(ctx context.Context, j *store.RestartJob, inc *store.Inc
 		store.MaxOutputBytes, func(pgid int) { s.markStarted(j, pgid) })
 	j.Running, j.PGID, j.ProcStart = false, 0, 0
 	r := planResult(j, rule, p.Argv, res, s.now())
-	r.Attempt.Replica = s.coord.Replica()
-	s.coord.Record(ha.Key{Incident: j.IncidentID, Action: restartAction(j.Rule), Attempt: j.Attempts, UntilSuccess: true}, r.Attempt.Outcome)
+	r.Attempt.Replica, r.Attempt.At = s.coord.Replica(), s.now()
+	s.coord.RecordDetail(ha.Key{Incident: j.IncidentID, Action: restartAction(j.Rule), Attempt: j.Attempts, UntilSuccess: true},
+		r.Attempt.Outcome, attemptDetail(r.Attempt))
 	if !r.Done {
 		j.NextAt = r.NextAt
 	}
@@ -455,7 +457,7 @@ func (s *Scheduler) postpone(j *store.RestartJob, rule, reason string, wait time
 	level.Info(s.logger).Log("msg", "restart postponed", "rule", rule, "incident", j.IncidentID, "reason", reason)
 	var att *store.RestartAttempt
 	if j.Postponed != reason {
-		att = &store.RestartAttempt{Outcome: RestartPostponed, Reason: reason, Attempt: j.Attempts}
+		att = &store.RestartAttempt{Outcome: RestartPostponed, Reason: reason, Attempt: j.Attempts + 1} // the attempt that waits
 	}
 	j.Postponed = reason
 	j.NextAt = s.now().Add(wait)
@@ -490,7 +492,10 @@ func (s *Scheduler) record(j *store.RestartJob, att *store.RestartAttempt, repor
 		if err != nil || inc == nil || att == nil {
 			return err
 		}
-		att.Rule, att.At = j.Rule, now
+		att.Rule = j.Rule
+		if att.At.IsZero() { // set by the replica that ran it, to show its time
+			att.At = now
+		}
 		inc.Restarts = append(inc.Restarts, *att)
 		if report != "" {
 			if err := enqueueReport(tx, inc, report, now); err != nil {

@@ -15,6 +15,7 @@ package receiver
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -53,21 +54,49 @@ func (s *Scheduler) claim(ctx context.Context, j *store.RestartJob, rule *config
 	case res.Won && res.TakenOver != "":
 		s.coord.Record(key, RestartInterrupted)
 		s.settle(j, rule, p.Target, res.TakenOver, RestartInterrupted,
-			fmt.Sprintf("replica %s's ZooKeeper session ended while it ran this attempt; its outcome is unknown", res.TakenOver))
+			fmt.Sprintf("replica %s's ZooKeeper session ended while it ran this attempt; its outcome is unknown", res.TakenOver), nil)
 	case res.Won:
 		return true
 	case res.Pending():
-		s.postpone(j, rule.Name, fmt.Sprintf("replica %s is running attempt %d", res.Owner, key.Attempt), claimRetry)
+		// Not this replica's decision: no row of its own, the attempt's
+		// record comes from its owner's claim.
+		s.wait(j, fmt.Sprintf("replica %s is running attempt %d", res.Owner, key.Attempt), claimRetry)
 	default:
-		s.settle(j, rule, p.Target, res.Owner, res.Outcome, "")
+		s.settle(j, rule, p.Target, res.Owner, res.Outcome, "", res.Detail)
 	}
 	return false
+}
+
+// wait delays a job without recording anything on its incident.
+func (s *Scheduler) wait(j *store.RestartJob, reason string, d time.Duration) {
+	level.Debug(s.logger).Log("msg", "restart waits", "rule", j.Rule, "incident", j.IncidentID, "reason", reason)
+	j.Postponed, j.NextAt = reason, s.now().Add(d)
+	s.record(j, nil, "", "", false)
+}
+
+// attemptDetail is the record of an attempt that other replicas show.
+func attemptDetail(a *store.RestartAttempt) []byte {
+	b, _ := json.Marshal(a)
+	return b
+}
+
+// ownersAttempt is the attempt as its owner recorded it on the claim, or
+// nil when the claim has no such record (written by an older version).
+func ownersAttempt(detail []byte) *store.RestartAttempt {
+	if len(detail) == 0 {
+		return nil
+	}
+	var a store.RestartAttempt
+	if json.Unmarshal(detail, &a) != nil || a.Outcome == "" {
+		return nil
+	}
+	return &a
 }
 
 // settle records an attempt this replica did not run: one run by another
 // replica (reason empty: that replica reports it), or one interrupted by
 // its runner's end (reported here, since nobody else will).
-func (s *Scheduler) settle(j *store.RestartJob, rule *config.Restart, target, owner, outcome, reason string) {
+func (s *Scheduler) settle(j *store.RestartJob, rule *config.Restart, target, owner, outcome, reason string, detail []byte) {
 	j.Attempts++
 	j.Running, j.Postponed = false, ""
 	done := outcome == RestartSuccess || outcome == RestartDryRun || j.Attempts >= rule.MaxAttempts
@@ -75,6 +104,11 @@ func (s *Scheduler) settle(j *store.RestartJob, rule *config.Restart, target, ow
 		j.NextAt = s.now().Add(rule.Backoff)
 	}
 	att := &store.RestartAttempt{Attempt: j.Attempts, Outcome: outcome, Replica: owner, Reason: reason}
+	if a := ownersAttempt(detail); a != nil && reason == "" {
+		// The owner's own record: command, exit code, duration, output.
+		att = a
+		att.Attempt, att.Outcome, att.Replica = j.Attempts, outcome, owner
+	}
 	report := ""
 	switch {
 	case outcome == ha.OutcomeAbandoned:
@@ -92,7 +126,7 @@ func (s *Scheduler) settle(j *store.RestartJob, rule *config.Restart, target, ow
 		} else {
 			report += "; retrying."
 		}
-	default:
+	case att.Argv == nil:
 		att.Reason = "run by replica " + owner
 	}
 	level.Info(s.logger).Log("msg", "restart attempt settled by another replica", "rule", rule.Name, "incident", j.IncidentID,

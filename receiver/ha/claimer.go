@@ -73,7 +73,12 @@ type claimData struct {
 	Outcome   string    `json:"outcome,omitempty"`
 	Recorded  time.Time `json:"recorded,omitzero"`
 	TakenOver string    `json:"takenOverFrom,omitempty"`
+	// Detail is the owner's record of the action (RecordDetail).
+	Detail json.RawMessage `json:"detail,omitempty"`
 }
+
+// pendingRecord is an outcome waiting for ZooKeeper.
+type pendingRecord struct{ outcome, detail string }
 
 // Claimer is the ZooKeeper Coordinator.
 type Claimer struct {
@@ -88,7 +93,7 @@ type Claimer struct {
 	connected prometheus.Gauge
 
 	mu        sync.Mutex
-	pending   map[Key]string // outcomes not yet recorded
+	pending   map[Key]pendingRecord // outcomes not yet recorded
 	downSince time.Time
 	wake      chan struct{}
 	done      chan struct{}
@@ -122,7 +127,7 @@ func New(opts Options, reg prometheus.Registerer) (*Claimer, error) {
 		return nil, fmt.Errorf("ha: %w", err)
 	}
 	c := &Claimer{opts: opts, m: m, logger: opts.Session.Logger, acl: opts.ACL,
-		root: m.Path(opts.Path) + "/claims", clock: m.Path(opts.Path) + "/watchdog", pending: map[Key]string{}, downSince: time.Now(),
+		root: m.Path(opts.Path) + "/claims", clock: m.Path(opts.Path) + "/watchdog", pending: map[Key]pendingRecord{}, downSince: time.Now(),
 		wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{}),
 		claims: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "zkwatch_receiver", Subsystem: "ha", Name: "claims_total",
@@ -326,7 +331,7 @@ func (c *Claimer) inspect(conn *zk.Conn, p string, takeOver bool) (Result, error
 		return Result{}, fmt.Errorf("claim %s: %w", p, err)
 	}
 	if d.Outcome != "" {
-		return Result{Owner: d.Owner, Outcome: d.Outcome}, nil
+		return Result{Owner: d.Owner, Outcome: d.Outcome, Detail: d.Detail}, nil
 	}
 	ok, lst, err := conn.Exists(p + "/" + leaseNode)
 	if err != nil {
@@ -361,11 +366,15 @@ func (c *Claimer) inspect(conn *zk.Conn, p string, takeOver bool) (Result, error
 	return Result{Won: true, Owner: c.opts.Replica, TakenOver: prev}, nil
 }
 
-// Record implements Coordinator: the outcome is written (and the lease
-// dropped) at once, so that the other replicas stop waiting; while
+// Record implements Coordinator.
+func (c *Claimer) Record(k Key, outcome string) { c.RecordDetail(k, outcome, nil) }
+
+// RecordDetail implements Coordinator: the outcome is written (and the
+// lease dropped) at once, so that the other replicas stop waiting; while
 // ZooKeeper is unavailable it is kept and written after reconnecting.
-func (c *Claimer) Record(k Key, outcome string) {
-	err := c.do(context.Background(), func(conn *zk.Conn) error { return c.record(conn, k, outcome) })
+func (c *Claimer) RecordDetail(k Key, outcome string, detail []byte) {
+	rec := pendingRecord{outcome, string(detail)}
+	err := c.do(context.Background(), func(conn *zk.Conn) error { return c.record(conn, k, rec) })
 	if err == nil {
 		return
 	}
@@ -374,7 +383,7 @@ func (c *Claimer) Record(k Key, outcome string) {
 		return
 	}
 	c.mu.Lock()
-	c.pending[k] = outcome
+	c.pending[k] = rec
 	c.mu.Unlock()
 }
 
@@ -395,7 +404,7 @@ func (c *Claimer) flushLoop() {
 
 func (c *Claimer) flush() {
 	c.mu.Lock()
-	batch := make(map[Key]string, len(c.pending))
+	batch := make(map[Key]pendingRecord, len(c.pending))
 	for k, o := range c.pending {
 		batch[k] = o
 	}
@@ -418,7 +427,8 @@ func (c *Claimer) flush() {
 
 // record writes the outcome on a claim this replica owns and deletes its
 // lease, in one multi-op.
-func (c *Claimer) record(conn *zk.Conn, k Key, outcome string) error {
+func (c *Claimer) record(conn *zk.Conn, k Key, rec pendingRecord) error {
+	outcome := rec.outcome
 	p := c.claimPath(k)
 	raw, st, err := conn.Get(p)
 	if err != nil {
@@ -432,6 +442,9 @@ func (c *Claimer) record(conn *zk.Conn, k Key, outcome string) error {
 		return fmt.Errorf("claim %s is %s's (outcome %q) now, not recording %q", p, d.Owner, d.Outcome, outcome)
 	}
 	d.Outcome, d.Recorded = outcome, time.Now().UTC()
+	if json.Valid([]byte(rec.detail)) {
+		d.Detail = json.RawMessage(rec.detail)
+	}
 	data, _ := json.Marshal(d)
 	ops := []interface{}{&zk.SetDataRequest{Path: p, Data: data, Version: st.Version}}
 	if ok, lst, err := conn.Exists(p + "/" + leaseNode); err != nil {

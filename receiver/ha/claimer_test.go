@@ -296,9 +296,11 @@ func TestClaimsWithDigestACL(t *testing.T) {
 	if res, err := a.Claim(context.Background(), k); err != nil || !res.Won {
 		t.Fatalf("a: %+v %v", res, err)
 	}
-	a.Record(k, "success")
+	a.RecordDetail(k, "success", []byte(`{"argv":["/bin/true"],"duration":53881758}`))
 	if res, err := b.Claim(context.Background(), k); err != nil || res.Won || res.Outcome != "success" {
 		t.Fatalf("b: %+v %v", res, err)
+	} else if string(res.Detail) != `{"argv":["/bin/true"],"duration":53881758}` {
+		t.Errorf("b sees the owner's record %q", res.Detail)
 	}
 	if _, _, err := dial(t, e).Get(a.claimPath(k)); !errors.Is(err, zk.ErrNoAuth) {
 		t.Fatalf("unauthenticated read: %v, want %v", err, zk.ErrNoAuth)

@@ -60,6 +60,10 @@ type Result struct {
 	// Outcome is the outcome its owner recorded; empty while the owner is
 	// still acting (then the caller waits).
 	Outcome string
+	// Detail is the owner's own record of the action (JSON), when it
+	// wrote one with RecordDetail, so that the other replicas show what
+	// it did instead of a bare outcome.
+	Detail []byte
 	// TakenOver names the previous owner when Won came from taking over a
 	// claim whose owner's session ended before it recorded an outcome: the
 	// action may or may not have happened.
@@ -83,6 +87,9 @@ type Coordinator interface {
 	// Record stores the outcome of a claim this replica won; it keeps
 	// trying in the background while ZooKeeper is unavailable.
 	Record(k Key, outcome string)
+	// RecordDetail is Record with the owner's record of the action (JSON),
+	// which Claim then returns to the other replicas in Result.Detail.
+	RecordDetail(k Key, outcome string, detail []byte)
 	// FailOpen counts a notification sent without a claim.
 	FailOpen()
 	// DownSince is when the current loss of ZooKeeper began (zero while
@@ -115,6 +122,9 @@ func (Single) Claim(context.Context, Key) (Result, error) { return Result{Won: t
 
 // Record implements Coordinator.
 func (Single) Record(Key, string) {}
+
+// RecordDetail implements Coordinator.
+func (Single) RecordDetail(Key, string, []byte) {}
 
 // FailOpen implements Coordinator.
 func (Single) FailOpen() {}

@@ -41,7 +41,7 @@ func (h *handler) incident(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such incident", http.StatusNotFound)
 		return
 	}
-	d := incidentData{zone: zone{h.rcv.Config().Global.Location()}, Incident: inc,
+	d := incidentData{zone: h.zone(), Incident: inc,
 		Runbook: inc.Alert.Annotations["runbook_url"], Silence: tmpl.SilenceURL(inc.ExternalURL, inc.Alert.Labels)}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := incidentTmpl.Execute(w, d); err != nil {
@@ -53,7 +53,7 @@ var incidentTmpl = template.Must(template.New("incident").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Incident {{.ID}}</title>
 <style>` + pageStyle + `</style></head><body>
 <h1>{{index .Alert.Labels "alertname"}} <span class="{{.Status}}" id="status">{{.Status}}</span></h1>
-<p><a href="../">all incidents</a> · <a href="../api/v1/incidents/{{.ID}}">JSON</a></p>
+<p><a href="../">all incidents</a> · <a href="../api/v1/incidents/{{.ID}}">JSON</a>{{if .Replica}} · as recorded by <span id="replica">replica {{.Replica}}</span>{{end}}</p>
 <table id="incident">
 <tr><th>Incident</th><td>{{.ID}}</td></tr>
 <tr><th>Started</th><td id="started">{{$.TS .Alert.StartsAt}}</td></tr>
@@ -67,14 +67,16 @@ var incidentTmpl = template.Must(template.New("incident").Parse(`<!DOCTYPE html>
 <tr><th>Notifiers</th><td>{{range .Notifiers}}{{.}} {{end}}</td></tr>
 </table>
 <h2>Notifications</h2>
-<table id="notifications"><tr><th>Time</th><th>Notifier</th><th>Kind</th><th>Outcome</th><th>Attempts</th><th>Alerts in message</th><th>Error</th></tr>
+<table id="notifications"><tr><th>Time</th><th>Notifier</th><th>Kind</th><th>Outcome</th><th>Replica</th><th>Attempts</th><th>Alerts in message</th><th>Error</th></tr>
 {{range .Notifications}}<tr><td>{{$.TS .At}}</td><td>{{.Notifier}}</td><td>{{.Kind}}</td><td class="outcome {{.Outcome}}">{{.Outcome}}</td>
+<td class="replica">{{.Replica}}{{if .Duplicate}} (possible duplicate){{end}}</td>
 <td>{{.Attempts}}</td><td>{{if .Grouped}}{{.Grouped}}{{else}}1{{end}}</td><td>{{.Error}}</td></tr>
-{{else}}<tr><td colspan="7">No notifications.</td></tr>{{end}}</table>
+{{else}}<tr><td colspan="8">No notifications.</td></tr>{{end}}</table>
 <h2>Restarts</h2>
-<table id="restarts"><tr><th>Time</th><th>Rule</th><th>Attempt</th><th>Outcome</th><th>Command</th><th>Exit</th><th>Duration</th><th>Reason / output</th></tr>
+<table id="restarts"><tr><th>Time</th><th>Rule</th><th>Attempt</th><th>Outcome</th><th>Replica</th><th>Command</th><th>Exit</th><th>Duration</th><th>Reason / output</th></tr>
 {{range .Restarts}}<tr><td>{{$.TS .At}}</td><td>{{.Rule}}</td><td>{{.Attempt}}</td><td class="outcome {{.Outcome}}">{{.Outcome}}</td>
-<td>{{range .Argv}}{{.}} {{end}}</td><td>{{.ExitCode}}</td><td>{{.Duration}}</td><td>{{.Reason}}{{if .Output}}<pre class="output">{{.Output}}</pre>{{end}}</td></tr>
-{{else}}<tr><td colspan="8">No restarts.</td></tr>{{end}}</table>
+<td class="replica">{{.Replica}}</td><td class="command">{{range .Argv}}{{.}} {{end}}</td><td class="exit">{{if .Argv}}{{.ExitCode}}{{end}}</td>
+<td class="duration">{{if .Argv}}{{$.Dur .Duration}}{{end}}</td><td>{{.Reason}}{{if .Output}}<pre class="output">{{.Output}}</pre>{{end}}</td></tr>
+{{else}}<tr><td colspan="9">No restarts.</td></tr>{{end}}</table>
 </body></html>
 `))

@@ -35,8 +35,16 @@ type notificationRow struct {
 	store.Notification
 }
 
-// zone shows times in global.timezone, with the offset.
-type zone struct{ loc *time.Location }
+// zone shows times in global.timezone, with the offset, and says which
+// replica serves the page.
+type zone struct {
+	loc *time.Location
+	// Replica is the name of the replica serving the page ("" alone).
+	Replica string
+}
+
+// Dur formats a duration as people write it ("53.9 ms").
+func (zone) Dur(d time.Duration) string { return tmpl.Duration(d) }
 
 // TS formats t for the pages; the zero time is blank.
 func (z zone) TS(t time.Time) string {
@@ -70,8 +78,12 @@ td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top
 pre{margin:0;max-width:40em;white-space:pre-wrap}
 `
 
+func (h *handler) zone() zone {
+	return zone{loc: h.rcv.Config().Global.Location(), Replica: h.rcv.Replica()}
+}
+
 func (h *handler) page(w http.ResponseWriter, _ *http.Request) {
-	d := pageData{zone: zone{h.rcv.Config().Global.Location()}, Now: time.Now()}
+	d := pageData{zone: h.zone(), Now: time.Now()}
 	err := h.rcv.Store().View(func(tx *store.Tx) error {
 		var err error
 		if d.Open, err = tx.Incidents(store.Filter{Status: "firing", Limit: openRows}); err != nil {
@@ -111,8 +123,8 @@ func (h *handler) page(w http.ResponseWriter, _ *http.Request) {
 var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>zkwatch receiver</title>
 <style>` + pageStyle + `</style></head><body>
-<h1>zkwatch receiver</h1>
-<p>Generated {{$.TS .Now}}. Pending notifications: <span id="pending">{{.Pending}}</span>.
+<h1>zkwatch receiver{{if .Replica}} <span id="replica">replica {{.Replica}}</span>{{end}}</h1>
+<p>Generated {{$.TS .Now}}{{if .Replica}} by replica {{.Replica}}{{end}}. Pending notifications: <span id="pending">{{.Pending}}</span>.
 <a href="api/v1/incidents">JSON API</a> · <a href="api/v1/dead-letters">dead letters</a> · <a href="metrics">metrics</a></p>
 <h2>Open incidents{{if gt .OpenTotal (len .Open)}} ({{len .Open}} most recent of <span id="open-total">{{.OpenTotal}}</span>; <a href="api/v1/incidents?status=firing&amp;limit=10000">all</a>){{end}}</h2>
 <table id="open-incidents"><tr><th>Incident</th><th>Alert</th><th>Labels</th><th>Started</th><th>Last seen</th><th>Posts</th></tr>
@@ -127,7 +139,7 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <h2>Restarts</h2>
 <table id="restarts"><tr><th>Time</th><th>Incident</th><th>Rule</th><th>Attempt</th><th>Outcome</th><th>Replica</th><th>Exit</th><th>Duration</th><th>Reason / output</th></tr>
 {{range .Restarts}}<tr><td>{{$.TS .At}}</td><td>{{.Incident}}</td><td>{{.Rule}}</td><td>{{.Attempt}}</td><td class="outcome {{.Outcome}}">{{.Outcome}}</td>
-<td class="replica">{{.Replica}}</td><td>{{.ExitCode}}</td><td>{{.Duration}}</td><td>{{.Reason}}{{if .Output}}<pre>{{.Output}}</pre>{{end}}</td></tr>
+<td class="replica">{{.Replica}}</td><td>{{if .Argv}}{{.ExitCode}}{{end}}</td><td>{{if .Argv}}{{$.Dur .Duration}}{{end}}</td><td>{{.Reason}}{{if .Output}}<pre>{{.Output}}</pre>{{end}}</td></tr>
 {{else}}<tr><td colspan="9">No restarts.</td></tr>{{end}}</table>
 <h2>Notifications</h2>
 <table id="notifications"><tr><th>Time</th><th>Incident</th><th>Alert</th><th>Notifier</th><th>Kind</th><th>Outcome</th><th>Replica</th><th>Attempts</th><th>Error</th></tr>
