@@ -19,12 +19,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/zkwatch/zkwatch/internal/zktest"
+	"github.com/zkwatch/zkwatch/receiver/notify/notifytest"
 )
 
 // hangingSink is a webhook endpoint that hangs, until the sender gives
@@ -170,5 +172,64 @@ routes:
 	p.mu.Unlock()
 	if strings.Contains(logs, secret) || !strings.Contains(logs, "<redacted>") {
 		t.Errorf("log shows the secret or lacks the redacted error:\n%s", logs)
+	}
+}
+
+// Issue 21, item 5: through the real receiver and the shipped
+// examples/templates/dingtalk.tmpl, label and annotation values carrying
+// \r, markdown and javascript: links reach the robot as inert text: no
+// link to anything but http(s), no line of the attacker's ("ALL CLEAR").
+func TestShippedDingTalkTemplateEscapesValues(t *testing.T) {
+	dir := t.TempDir()
+	robot := notifytest.NewRobot(t, "SECzk")
+	tmplFile, err := filepath.Abs(filepath.Join("..", "..", "examples", "templates", "dingtalk.tmpl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "receiver.yml")
+	writeFile(t, cfg, fmt.Sprintf(`templates: [%q]
+notifiers:
+  - name: ding
+    dingtalk: {url: %q, secret: SECzk, title: '{{ template "ding.link.title" . }}', text: '{{ template "ding.link.content" . }}'}
+routes: [{notifiers: [ding]}]
+`, tmplFile, robot.URL))
+	p := launch(t, cfg, filepath.Join(dir, "data"))
+	evil := "m1\r\r### ALL CLEAR [details](javascript:alert(1))"
+	body, _ := json.Marshal(map[string]any{
+		"version": "4", "status": "firing", "receiver": "zk", "groupKey": "g", "externalURL": "javascript:alert(2)",
+		"groupLabels": map[string]string{"alertname": "ZooKeeperDown\r### ALL CLEAR"},
+		"alerts": []map[string]any{{"status": "firing",
+			"labels":       map[string]string{"alertname": "ZooKeeperDown\r### ALL CLEAR", "member": evil},
+			"annotations":  map[string]string{"summary": "fine\r\n\r\n#### ALL CLEAR", "runbook_url": "javascript:alert(3)"},
+			"generatorURL": "javascript:alert(4)", "startsAt": time.Now().UTC().Format(time.RFC3339Nano), "endsAt": "0001-01-01T00:00:00Z"}},
+	})
+	if code, err := post(p.url, string(body)); err != nil || code != 200 {
+		t.Fatalf("post: %d %v", code, err)
+	}
+	if err := zktest.WaitFor(30*time.Second, 20*time.Millisecond, func() error {
+		return expectN(1, len(robot.Bodies()), "robot messages")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var m struct{ Markdown struct{ Title, Text string } }
+	if err := json.Unmarshal(robot.Bodies()[0], &m); err != nil {
+		t.Fatal(err)
+	}
+	text := m.Markdown.Text
+	if strings.ContainsRune(m.Markdown.Title+text, '\r') {
+		t.Errorf("\\r delivered: %q", m.Markdown.Title+text)
+	}
+	// Each attacker heading stays escaped text inside the line of its value.
+	if n, esc := strings.Count(text, "ALL CLEAR"), strings.Count(text, `\# ALL CLEAR`); n != 6 || esc != n {
+		t.Errorf("%d ALL CLEAR, %d escaped:\n%s", n, esc, text)
+	}
+	// Every link left is an http(s) one.
+	for _, l := range regexp.MustCompile(`(?:^|[^\\])\]\(([^)]*)`).FindAllStringSubmatch(text, -1) {
+		if !strings.HasPrefix(l[1], "http://") && !strings.HasPrefix(l[1], "https://") {
+			t.Errorf("link to %q in:\n%s", l[1], text)
+		}
+	}
+	if !strings.Contains(text, `m1  \#\#\# ALL CLEAR \[details\](javascript:alert(1))`) {
+		t.Errorf("value not shown escaped:\n%s", text)
 	}
 }

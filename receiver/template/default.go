@@ -15,7 +15,9 @@ package template
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
+	"unicode"
 )
 
 // alertSubject is an alert's own one-line summary inside a grouped
@@ -149,7 +151,9 @@ func (d *Data) writeAlertMarkdown(b *strings.Builder, a *Alert) {
 	}
 	var ls []string
 	for _, l := range links(a) {
-		ls = append(ls, fmt.Sprintf("[%s](%s)", strings.ToLower(l[0]), MarkdownURL(l[1])))
+		if u := MarkdownURL(l[1]); u != "" {
+			ls = append(ls, fmt.Sprintf("[%s](%s)", strings.ToLower(l[0]), u))
+		}
 	}
 	if a.IncidentURL == "" && a.IncidentID != "" {
 		ls = append(ls, "incident "+a.IncidentID)
@@ -160,14 +164,49 @@ func (d *Data) writeAlertMarkdown(b *strings.Builder, a *Alert) {
 	b.WriteString("\n")
 }
 
-// Markdown escapes the characters markdown would interpret.
-func Markdown(s string) string { return mdEscaper.Replace(s) }
+// Markdown escapes the characters markdown would interpret and turns
+// line breaks (\r and \n included) into spaces, so that a value can
+// neither start a heading, a list or a link nor end the line it is on.
+// Other control and bidirectional-override characters are dropped.
+func Markdown(s string) string { return mdEscaper.Replace(StripControl(s, false)) }
 
 var mdEscaper = strings.NewReplacer(`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`,
-	"<", `\<`, ">", `\>`, "#", `\#`, "|", `\|`, "\n", " ")
+	"<", `\<`, ">", `\>`, "#", `\#`, "|", `\|`, "~", `\~`, "\n", " ")
 
-// MarkdownURL percent-encodes the characters that would end a markdown
-// link target.
-func MarkdownURL(s string) string {
-	return strings.NewReplacer(" ", "%20", "(", "%28", ")", "%29", "<", "%3C", ">", "%3E").Replace(s)
+// StripControl drops control characters, bidirectional overrides and
+// zero-width characters from s; tabs stay. With keepLines (a rendered
+// message), "\n" and "\r\n" stay line breaks and a lone \r, U+0085,
+// U+2028 or U+2029 (which some clients show as one) is dropped; without
+// (a value, a title) every line break becomes a space.
+func StripControl(s string, keepLines bool) string {
+	if keepLines {
+		s = strings.ReplaceAll(s, "\r\n", "\n")
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || (r == '\n' && keepLines):
+			return r
+		case r == '\n' || r == '\r' || r == 0x85 || r == 0x2028 || r == 0x2029:
+			if keepLines {
+				return -1
+			}
+			return ' '
+		case unicode.IsControl(r), unicode.Is(unicode.Bidi_Control, r), r == 0x200b, r == 0xfeff:
+			return -1
+		}
+		return r
+	}, s)
 }
+
+// MarkdownURL is s as a markdown link target: "" unless s is an absolute
+// http(s) URL (no javascript:, data: or relative targets), with the
+// characters that would end the target percent-encoded.
+func MarkdownURL(s string) string {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	return mdURLEscaper.Replace(StripControl(strings.TrimSpace(s), false))
+}
+
+var mdURLEscaper = strings.NewReplacer(" ", "%20", "(", "%28", ")", "%29", "<", "%3C", ">", "%3E")

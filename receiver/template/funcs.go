@@ -31,7 +31,8 @@ import (
 // (toUpper, toLower, title, trimSpace, join, match, reReplaceAll,
 // safeHtml, safeUrl, stringSlice, date, tz, since, humanizeDuration,
 // toJson), Prometheus's humanize family, and the receiver's own markdown
-// (escaping) and json (a JSON string literal).
+// (escaping), markdownURL (http(s) link targets only) and json (a JSON
+// string literal).
 var Funcs = template.FuncMap{
 	"toUpper":   strings.ToUpper,
 	"toLower":   strings.ToLower,
@@ -68,6 +69,8 @@ var Funcs = template.FuncMap{
 		return string(b), err
 	},
 	"markdown": Markdown,
+	// markdownURL is a link target: "" unless an http(s) URL.
+	"markdownURL": MarkdownURL,
 	// json quotes a value for use inside a JSON body template.
 	"json": func(s string) string { b, _ := json.Marshal(s); return string(b) },
 	// jsonString is what EscapeJSON appends to the actions of JSON bodies.

@@ -169,8 +169,10 @@ func (n *Notifier) Notify(ctx context.Context, d *tmpl.Data) (bool, error) {
 // follow, each @mentioning who its alerts call for.
 func (n *Notifier) Parts(d *tmpl.Data) ([][]byte, error) {
 	render := func(p *tmpl.Data, more int) (string, string, *At) {
-		title := tmpl.RenderText(n.conf.TitleTemplate(), p, p.Subject())
-		text := tmpl.RenderText(n.conf.TextTemplate(), p, p.DefaultMarkdown())
+		// Whatever a template forgot to escape, no \r or other control
+		// character reaches the robot.
+		title := tmpl.StripControl(tmpl.RenderText(n.conf.TitleTemplate(), p, p.Subject()), false)
+		text := tmpl.StripControl(tmpl.RenderText(n.conf.TextTemplate(), p, p.DefaultMarkdown()), true)
 		at := n.mentions(p)
 		text += mentionText(at)
 		if more > 0 {
