@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -231,5 +232,51 @@ routes: [{notifiers: [ding]}]
 	}
 	if !strings.Contains(text, `m1  \#\#\# ALL CLEAR \[details\](javascript:alert(1))`) {
 		t.Errorf("value not shown escaped:\n%s", text)
+	}
+}
+
+// Issue 21, item 6: an alert with labels member and MEMBER, which share
+// ZKWATCH_LABEL_MEMBER, is refused by the real receiver instead of
+// running the command with whichever value won (the unvetted one won in
+// 3 of 8 runs); a clean alert runs.
+func TestCaseCollidingLabelsRefused(t *testing.T) {
+	dir := t.TempDir()
+	runs := filepath.Join(dir, "runs.log")
+	cfg := filepath.Join(dir, "receiver.yml")
+	writeFile(t, cfg, fmt.Sprintf(`
+restarts:
+  - name: member
+    match: {alertname: ZooKeeperProcessMemberDown}
+    command: ["/bin/sh", "-c", "echo \"$ZKWATCH_LABEL_MEMBER\" >> %s", "sh", "{{ .Labels.member }}"]
+`, runs))
+	p := launch(t, cfg, filepath.Join(dir, "data"))
+	for _, labels := range []map[string]string{
+		{"alertname": "ZooKeeperProcessMemberDown", "member": "zk-1", "MEMBER": "zk-1; touch PWNED"},
+		{"alertname": "ZooKeeperProcessMemberDown", "member": "zk-2"},
+	} {
+		if code, err := post(p.url, alertBody(labels, time.Now())); err != nil || code != 200 {
+			t.Fatalf("post: %d %v", code, err)
+		}
+	}
+	outcomes := map[string]string{}
+	if err := zktest.WaitFor(30*time.Second, 20*time.Millisecond, func() error {
+		for _, inc := range p.incidents() {
+			for _, r := range inc.Restarts {
+				outcomes[r.Outcome] = r.Reason
+			}
+		}
+		if _, ok := outcomes["refused"]; !ok || len(outcomes) < 2 {
+			return fmt.Errorf("restart outcomes %v", outcomes)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(outcomes["refused"], "ZKWATCH_LABEL_MEMBER") {
+		t.Errorf("refusal reason %q", outcomes["refused"])
+	}
+	waitForFile(t, runs)
+	if b, _ := os.ReadFile(runs); string(b) != "zk-2\n" {
+		t.Errorf("commands saw %q, want only the clean alert's zk-2", b)
 	}
 }

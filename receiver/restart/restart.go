@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -38,6 +39,10 @@ var ErrRefused = errors.New("refused")
 // renders the command over the vetted values only. Each template renders
 // to exactly one argument.
 func Argv(rule *config.Restart, a *payload.Alert) ([]string, error) {
+	if c := envCollisions(a.Labels); len(c) > 0 {
+		return nil, fmt.Errorf("%w: labels %s share the variable ZKWATCH_LABEL_%s (names differing only in case or punctuation): "+
+			"which value the command would see is not defined", ErrRefused, strings.Join(c, ", "), EnvName(c[0]))
+	}
 	d, err := rule.VettedData(a.Labels)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrRefused, err)
@@ -57,8 +62,27 @@ func Argv(rule *config.Restart, a *payload.Alert) ([]string, error) {
 	return argv, nil
 }
 
+// envCollisions returns, sorted, the label names that map to the same
+// ZKWATCH_LABEL_ variable as another label (member and MEMBER, a-b and
+// a_b); nil when there are none.
+func envCollisions(labels map[string]string) []string {
+	byEnv := map[string][]string{}
+	for k := range labels {
+		byEnv[EnvName(k)] = append(byEnv[EnvName(k)], k)
+	}
+	var out []string
+	for _, names := range byEnv {
+		if len(names) > 1 {
+			out = append(out, names...)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Env is the parent environment (without inherited ZKWATCH_ variables)
-// plus the alert as ZKWATCH_* variables.
+// plus the alert as ZKWATCH_* variables. Labels whose variable another
+// label shares are left out (Argv refuses such alerts).
 func Env(a *payload.Alert, incidentID string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
@@ -73,8 +97,11 @@ func Env(a *payload.Alert, incidentID string) []string {
 		"ZKWATCH_STARTS_AT="+a.StartsAt.UTC().Format(time.RFC3339Nano),
 		"ZKWATCH_INCIDENT_ID="+incidentID,
 	)
+	shared := envCollisions(a.Labels)
 	for k, v := range a.Labels {
-		env = append(env, "ZKWATCH_LABEL_"+EnvName(k)+"="+strings.ReplaceAll(v, "\x00", ""))
+		if !slices.Contains(shared, k) {
+			env = append(env, "ZKWATCH_LABEL_"+EnvName(k)+"="+strings.ReplaceAll(v, "\x00", ""))
+		}
 	}
 	return env
 }

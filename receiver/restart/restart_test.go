@@ -249,3 +249,35 @@ func TestQuorumGuardTLS(t *testing.T) {
 		t.Errorf("check took %s", d)
 	}
 }
+
+// Issue 21, item 6: labels that differ only in case (or punctuation) would
+// race for one ZKWATCH_LABEL_ variable; the restart is refused and the
+// variable left out, whatever the map order.
+func TestLabelsSharingAVariableRefused(t *testing.T) {
+	r := rule(t, `
+restarts:
+  - name: member
+    match: {alertname: ZooKeeperProcessMemberDown}
+    command: ["/bin/true", "{{ .Labels.member }}"]
+`)
+	for _, other := range []string{"MEMBER", "Member"} {
+		a := alertWith("zk-2")
+		a.Labels[other] = "zk-1; touch PWNED"
+		for range 20 { // map order varies between runs
+			_, err := Argv(r, a)
+			if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "ZKWATCH_LABEL_MEMBER") ||
+				!strings.Contains(err.Error(), other+", member") {
+				t.Fatalf("%s: %v", other, err)
+			}
+			env := strings.Join(Env(a, "inc1"), "\n")
+			if strings.Contains(env, "ZKWATCH_LABEL_MEMBER=") || !strings.Contains(env, "ZKWATCH_LABEL_GROUP=zk-main") {
+				t.Fatalf("%s: env %s", other, env)
+			}
+		}
+	}
+	a := alertWith("zk-2")
+	a.Labels["my.label"], a.Labels["my_label"] = "a", "b"
+	if _, err := Argv(r, a); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "my.label, my_label") {
+		t.Errorf("my.label and my_label: %v", err)
+	}
+}
