@@ -31,6 +31,8 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/zkwatch/zkwatch/internal/fourlw"
 )
 
 // Namespace is the prefix of every metric the exporter exposes.
@@ -105,6 +107,10 @@ type Config struct {
 	// watcher is the watch state shared by the watch collectors of one
 	// ZooKeeperCollector; New sets it.
 	watcher *watcher
+	// members is the one client through which every collector reaches the
+	// members (transport, TLS, deadlines, warm connections), as
+	// mysqld_exporter hands its scrapers the instance; New sets it.
+	members *fourlw.Client
 }
 
 // WatchOptions are the options of the watch collectors (group, tasks, lock,
@@ -163,17 +169,27 @@ type ZooKeeperCollector struct {
 	// Timeout bounds one Collect; ScrapeContext may shorten it.
 	Timeout time.Duration
 	watcher *watcher
+	members *fourlw.Client
 }
 
 // Reload re-reads the watch configuration (on SIGHUP or POST /-/reload).
 // The collectors keep their old configuration when the new one is invalid.
 func (c *ZooKeeperCollector) Reload() error { return c.watcher.reload() }
 
-// New builds the named collectors. Everything they share (the watch
-// session) belongs to the returned collector: two of them are independent.
+// New builds the named collectors. Everything they share (the member
+// client, the watch session) belongs to the returned collector: two of them
+// are independent.
 func New(cfg Config, logger log.Logger, names ...string) (*ZooKeeperCollector, error) {
+	members, err := fourlw.NewClient(fourlw.ClientOptions{
+		Transport: cfg.Transport, TLS: cfg.TLS, AdminAddrs: cfg.AdminPorts,
+		Timeout: cfg.Timeout, WarmConnections: cfg.WarmConnections,
+	})
+	if err != nil {
+		return nil, err
+	}
+	cfg.members = members
 	cfg.watcher = newWatcher(cfg, logger)
-	c := &ZooKeeperCollector{Collectors: map[string]Collector{}, logger: logger, Timeout: cfg.Timeout, watcher: cfg.watcher}
+	c := &ZooKeeperCollector{Collectors: map[string]Collector{}, logger: logger, Timeout: cfg.Timeout, watcher: cfg.watcher, members: members}
 	for _, name := range names {
 		info, ok := factories[name]
 		if !ok {
@@ -190,7 +206,8 @@ func New(cfg Config, logger log.Logger, names ...string) (*ZooKeeperCollector, e
 	return c, nil
 }
 
-// Close stops collectors that own background work, and the watch session.
+// Close stops collectors that own background work, the watch session and
+// the member client's waiting connections.
 func (c *ZooKeeperCollector) Close() {
 	for _, col := range c.Collectors {
 		if cl, ok := col.(Closer); ok {
@@ -198,6 +215,7 @@ func (c *ZooKeeperCollector) Close() {
 		}
 	}
 	c.watcher.closeAll()
+	c.members.Close()
 }
 
 // Describe implements prometheus.Collector. It sends nothing, which makes
@@ -282,9 +300,10 @@ func (c *ZooKeeperCollector) collectSink(ctx context.Context, sink *seriesSink) 
 	return sent
 }
 
-// scrapeDone tells the collectors that want to know that a scrape's answer
-// has been written.
+// scrapeDone tells the member client and the collectors that want to know
+// that a scrape's answer has been written.
 func (c *ZooKeeperCollector) scrapeDone() {
+	c.members.Prepare()
 	for _, col := range c.Collectors {
 		if d, ok := col.(interface{ scrapeDone() }); ok {
 			d.scrapeDone()
@@ -424,6 +443,32 @@ func execute(ctx context.Context, name string, col Collector, ch chan<- promethe
 	e := newEmitter(ch, sink, nil)
 	e.emitPairs(scrapeDurationDesc, duration.Seconds(), collectorLabels[name])
 	e.emitPairs(scrapeSuccessDesc, success, collectorLabels[name])
+}
+
+// newCommandAllowedDesc is zookeeper_command_allowed, which the ensemble
+// and connections collectors both emit, for the commands each sends.
+func newCommandAllowedDesc() typedDesc {
+	return newTypedDesc("command_allowed", "1 when the member allows the four-letter word (or admin command), 0 when its whitelist refuses it.", prometheus.GaugeValue, "server", "command")
+}
+
+// refusals logs, once per member and command, that a member's
+// 4lw.commands.whitelist refuses a command.
+type refusals struct {
+	mu     sync.Mutex
+	logged map[[2]string]bool
+}
+
+func (r *refusals) note(logger log.Logger, addr, cmd string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.logged[[2]string{addr, cmd}] {
+		return
+	}
+	if r.logged == nil {
+		r.logged = map[[2]string]bool{}
+	}
+	r.logged[[2]string{addr, cmd}] = true
+	level.Warn(logger).Log("msg", "command refused by the server's 4lw.commands.whitelist; metrics are limited to what the other commands give. Add it to the whitelist for full metrics", "server", addr, "command", cmd)
 }
 
 // typedDesc pairs a descriptor with its value type.

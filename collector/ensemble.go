@@ -16,7 +16,6 @@ package collector
 import (
 	"context"
 	"errors"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,7 +38,7 @@ var serverStates = []string{"leader", "follower", "observer", "standalone", "loo
 
 func init() {
 	registerCollector("ensemble", defaultEnabled, func(cfg Config, logger log.Logger) (Collector, error) {
-		c, err := NewEnsembleCollector(cfg, logger)
+		c, err := newEnsembleCollector(cfg, logger)
 		if err != nil || cfg.ProbeReuse <= 0 {
 			return c, err
 		}
@@ -57,10 +56,12 @@ type ensembleDescs struct {
 // newEnsembleDescs returns the collector's own descriptors, reserving
 // their names in mntr so that no mntr field takes them.
 func newEnsembleDescs(mntr *descCache) *ensembleDescs {
-	d := func(name, help string, vt prometheus.ValueType, labels ...string) typedDesc {
-		td := newTypedDesc(name, help, vt, labels...)
+	reserve := func(td typedDesc) typedDesc {
 		mntr.reserve(td.fam)
 		return td
+	}
+	d := func(name, help string, vt prometheus.ValueType, labels ...string) typedDesc {
+		return reserve(newTypedDesc(name, help, vt, labels...))
 	}
 	g, c := prometheus.GaugeValue, prometheus.CounterValue
 	return &ensembleDescs{
@@ -74,7 +75,7 @@ func newEnsembleDescs(mntr *descCache) *ensembleDescs {
 		counter:       d("zxid_counter", "Transaction counter of the member's last zxid.", g, "server"),
 		lag:           d("follower_zxid_lag", "Transactions this follower is behind the leader; 0 for a follower synced with a leader that has not committed in its new epoch yet.", g, "server"),
 		epochBehind:   d("follower_epoch_behind", "1 when this follower has not synced with the leader, or is in an older epoch while the leader has committed in its new one.", g, "server"),
-		allowed:       d("command_allowed", "1 when the member allows the four-letter word (or admin command), 0 when its whitelist refuses it.", g, "server", "command"),
+		allowed:       reserve(newCommandAllowedDesc()),
 		probeErrors:   d("probe_errors_total", "Failed probes of the member by reason.", c, "server", "reason"),
 		members:       d("ensemble_members", "Configured members of the ensemble.", g),
 		membersUp:     d("ensemble_members_up", "Members that answered.", g),
@@ -91,8 +92,7 @@ func newEnsembleDescs(mntr *descCache) *ensembleDescs {
 // derives the ensemble's health from their answers.
 type EnsembleCollector struct {
 	servers []string
-	prober  fourlw.Prober
-	warm    *fourlw.Warm
+	prober  fourlw.Prober // the ZooKeeperCollector's member client
 	logger  log.Logger
 	d       *ensembleDescs
 	mntr    descCache
@@ -102,7 +102,7 @@ type EnsembleCollector struct {
 	ids           map[string]int // server id of each address that told it, kept while it is down
 	lastSeen      map[string]time.Time
 	probeErrors   map[[2]string]float64
-	refusalLogged map[string]bool
+	refusals      refusals
 	leader        string
 	leaderEpoch   uint32
 	leaderChanges float64
@@ -113,56 +113,22 @@ type confEntry struct {
 	at   time.Time
 }
 
-// NewEnsembleCollector returns the collector for cfg.Servers.
-func NewEnsembleCollector(cfg Config, logger log.Logger) (*EnsembleCollector, error) {
+// newEnsembleCollector returns the collector for cfg.Servers, asking them
+// through the member client New put in cfg.
+func newEnsembleCollector(cfg Config, logger log.Logger) (*EnsembleCollector, error) {
 	if len(cfg.Servers) == 0 {
 		return nil, errors.New("no ZooKeeper servers given")
 	}
-	var warm *fourlw.Warm
-	var prober fourlw.Prober
-	switch cfg.Transport {
-	case "", "4lw":
-		warm = fourlw.NewWarm(cfg.WarmConnections, cfg.TLS)
-		prober = fourlw.FourLetterProber{TLS: cfg.TLS, Warm: warm}
-	case "admin":
-		prober = fourlw.AdminProber{
-			Client:    fourlw.AdminClient(cfg.TLS),
-			AdminAddr: adminAddr(cfg.AdminPorts),
-			HTTPS:     cfg.TLS != nil,
-		}
-	default:
-		return nil, errors.New("unknown transport " + strconv.Quote(cfg.Transport) + " (want 4lw or admin)")
+	if cfg.members == nil {
+		return nil, errors.New("no member client (collectors are built by New)")
 	}
 	c := &EnsembleCollector{
-		servers: cfg.Servers, prober: prober, warm: warm, logger: logger,
+		servers: cfg.Servers, prober: cfg.members, logger: logger,
 		conf: map[string]confEntry{}, ids: map[string]int{}, lastSeen: map[string]time.Time{},
-		probeErrors: map[[2]string]float64{}, refusalLogged: map[string]bool{},
+		probeErrors: map[[2]string]float64{},
 	}
 	c.d = newEnsembleDescs(&c.mntr)
 	return c, nil
-}
-
-// scrapeDone opens the connections of the next probe in advance, once
-// this scrape's answer is out.
-func (c *EnsembleCollector) scrapeDone() { c.warm.Open() }
-
-// Close ends the connections opened in advance for the next probe.
-func (c *EnsembleCollector) Close() error {
-	c.warm.Close()
-	return nil
-}
-
-func adminAddr(m map[string]string) func(string) string {
-	return func(addr string) string {
-		if a, ok := m[addr]; ok {
-			return a
-		}
-		host, _, err := net.SplitHostPort(addr)
-		if err != nil {
-			return addr
-		}
-		return net.JoinHostPort(host, "8080")
-	}
 }
 
 // Update implements Collector.
@@ -311,9 +277,8 @@ func (c *EnsembleCollector) record(st *fourlw.Status, now time.Time) {
 		level.Debug(c.logger).Log("msg", "member probe failed", "server", st.Addr, "err", st.Err)
 	}
 	for cmd, ok := range st.Allowed {
-		if !ok && !c.refusalLogged[st.Addr+cmd] {
-			c.refusalLogged[st.Addr+cmd] = true
-			level.Warn(c.logger).Log("msg", "command refused by the server's 4lw.commands.whitelist; metrics are limited to what the other commands give. Add it to the whitelist for full metrics", "server", st.Addr, "command", cmd)
+		if !ok {
+			c.refusals.note(c.logger, st.Addr, cmd)
 		}
 	}
 }

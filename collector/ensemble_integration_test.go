@@ -24,6 +24,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-zookeeper/zk"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/zkwatch/zkwatch/internal/zktest"
 )
@@ -40,6 +41,11 @@ func scrape(t *testing.T, c prometheus.Collector) sample {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sampleOf(mfs)
+}
+
+// sampleOf flattens gathered families into series keys and values.
+func sampleOf(mfs []*dto.MetricFamily) sample {
 	s := sample{}
 	for _, mf := range mfs {
 		for _, m := range mf.GetMetric() {

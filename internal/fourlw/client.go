@@ -215,3 +215,184 @@ func Reason(err error) string {
 	}
 	return "other"
 }
+
+// Client is the one way zookeeper_exporter reaches ensemble members, as
+// mysqld_exporter's scrapers are handed the open instance: every collector
+// that asks a member something gets the same Client, so the transport
+// (four-letter words or AdminServer JSON), TLS, deadlines and the
+// connections opened in advance are decided in one place, and a new
+// collector cannot forget one of them. Like the rest of the package it
+// only sends read-only commands.
+type Client struct {
+	tls      *tls.Config
+	timeout  time.Duration
+	maxBytes int64
+	warm     *Warm
+	prober   Prober
+	admin    *AdminProber // nil on the four-letter-word transport
+}
+
+// ClientOptions configure a Client.
+type ClientOptions struct {
+	// Transport is "4lw" (the default) or "admin".
+	Transport string
+	// TLS, when set, is used for every connection: four-letter words go to
+	// the members' secure client ports, AdminServer requests use https.
+	TLS *tls.Config
+	// AdminAddrs maps a member's client address to its AdminServer
+	// host:port (admin transport); a missing entry means host:8080.
+	AdminAddrs map[string]string
+	// Timeout bounds a call whose context has no deadline (0: no bound).
+	Timeout time.Duration
+	// WarmConnections, when positive, opens the connections of a member's
+	// next probe in advance while probes of it come less than this apart
+	// (four-letter words only; see Warm).
+	WarmConnections time.Duration
+	// MaxBytes bounds one answer (0: DefaultMaxResponseBytes).
+	MaxBytes int64
+}
+
+// adminNames are the AdminServer commands that answer what a four-letter
+// word does (ZooKeeper 3.8 serves both names; the long one is canonical).
+var adminNames = map[string]string{
+	"mntr": "monitor", "srvr": "stat", "conf": "configuration",
+	"cons": "connections", "wchs": "watch_summary", "isro": "is_read_only", "ruok": "ruok",
+}
+
+// NewClient returns a Client; an unknown transport is an error.
+func NewClient(o ClientOptions) (*Client, error) {
+	c := &Client{tls: o.TLS, timeout: o.Timeout, maxBytes: o.MaxBytes}
+	switch o.Transport {
+	case "", "4lw":
+		c.warm = NewWarm(o.WarmConnections, o.TLS)
+		c.prober = FourLetterProber{MaxBytes: o.MaxBytes, TLS: o.TLS, Warm: c.warm}
+	case "admin":
+		c.admin = &AdminProber{Client: AdminClient(o.TLS), AdminAddr: adminAddr(o.AdminAddrs), MaxBytes: o.MaxBytes, HTTPS: o.TLS != nil}
+		c.prober = c.admin
+	default:
+		return nil, fmt.Errorf("unknown transport %q (want 4lw or admin)", o.Transport)
+	}
+	return c, nil
+}
+
+// adminAddr maps client addresses to AdminServer addresses, host:8080 by
+// default.
+func adminAddr(m map[string]string) func(string) string {
+	return func(addr string) string {
+		if a, ok := m[addr]; ok {
+			return a
+		}
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return addr
+		}
+		return net.JoinHostPort(host, "8080")
+	}
+}
+
+// Command returns the name under which the client's transport asks what
+// the four-letter word asks ("cons" is "connections" on the AdminServer).
+func (c *Client) Command(word string) string {
+	if c.admin != nil {
+		return adminNames[word]
+	}
+	return word
+}
+
+// bound applies the client's timeout to a context without a deadline.
+func (c *Client) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok || c.timeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, c.timeout)
+}
+
+// Probe implements Prober with the client's transport.
+func (c *Client) Probe(ctx context.Context, addr string, withConf bool) *Status {
+	ctx, cancel := c.bound(ctx)
+	defer cancel()
+	return c.prober.Probe(ctx, addr, withConf)
+}
+
+// ask sends word to addr: the raw text of a four-letter word, or the
+// AdminServer's JSON document for it.
+func (c *Client) ask(ctx context.Context, addr, word string) ([]byte, map[string]any, error) {
+	ctx, cancel := c.bound(ctx)
+	defer cancel()
+	if c.admin != nil {
+		doc, err := c.admin.command(ctx, addr, adminNames[word])
+		return nil, doc, err
+	}
+	// Not through the warm connections: they are the next probe's.
+	out, err := DoTLS(ctx, c.tls, addr, word, c.maxBytes)
+	return out, nil, err
+}
+
+// Watches asks addr for its watch summary (wchs).
+func (c *Client) Watches(ctx context.Context, addr string) (*Wchs, error) {
+	text, doc, err := c.ask(ctx, addr, "wchs")
+	if err != nil {
+		return nil, err
+	}
+	var w *Wchs
+	if doc != nil {
+		w, err = adminWchs(doc)
+	} else {
+		w, err = ParseWchs(text)
+	}
+	return w, c.wrap(addr, "wchs", err)
+}
+
+// Connections asks addr how many client connections it serves (cons).
+func (c *Client) Connections(ctx context.Context, addr string) (int, error) {
+	text, doc, err := c.ask(ctx, addr, "cons")
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if doc != nil {
+		n, err = adminCons(doc)
+	} else {
+		n, err = ParseCons(text)
+	}
+	return n, c.wrap(addr, "cons", err)
+}
+
+// ReadOnly asks addr whether it serves read-only (isro).
+func (c *Client) ReadOnly(ctx context.Context, addr string) (bool, error) {
+	text, doc, err := c.ask(ctx, addr, "isro")
+	if err != nil {
+		return false, err
+	}
+	var ro bool
+	if doc != nil {
+		ro, err = adminIsro(doc)
+	} else {
+		ro, err = ParseIsro(text)
+	}
+	return ro, c.wrap(addr, "isro", err)
+}
+
+// wrap names the member and command of a parse error.
+func (c *Client) wrap(addr, word string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{addr, c.Command(word), err}
+}
+
+// Prepare opens, in the background, the connections of the next probe of
+// the members probed since the last call (see Warm.Open). Call it once a
+// scrape's answer is written. A nil Client does nothing.
+func (c *Client) Prepare() {
+	if c != nil {
+		c.warm.Open()
+	}
+}
+
+// Close ends the connections opened in advance. A nil Client does nothing.
+func (c *Client) Close() {
+	if c != nil {
+		c.warm.Close()
+	}
+}

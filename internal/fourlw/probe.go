@@ -201,11 +201,7 @@ func AdminClient(tc *tls.Config) *http.Client {
 func (p AdminProber) Probe(ctx context.Context, addr string, withConf bool) *Status {
 	begin := time.Now()
 	st := &Status{Addr: addr, Allowed: map[string]bool{}}
-	scheme := "http://"
-	if p.HTTPS {
-		scheme = "https://"
-	}
-	base := scheme + p.AdminAddr(addr) + "/commands/"
+	base := p.base(addr)
 	cmds := []string{"monitor", "stat"}
 	if withConf {
 		cmds = append(cmds, "configuration")
@@ -242,6 +238,33 @@ func (p AdminProber) Probe(ctx context.Context, addr string, withConf bool) *Sta
 	}
 	st.Duration = time.Since(begin)
 	return st
+}
+
+// base is the URL of addr's AdminServer commands.
+func (p AdminProber) base(addr string) string {
+	scheme := "http://"
+	if p.HTTPS {
+		scheme = "https://"
+	}
+	return scheme + p.AdminAddr(addr) + "/commands/"
+}
+
+// command asks addr's AdminServer for cmd; an answer whose error field is
+// set is an error.
+func (p AdminProber) command(ctx context.Context, addr, cmd string) (map[string]any, error) {
+	doc, err := p.get(ctx, p.base(addr)+cmd)
+	if err == nil {
+		if e, ok := doc["error"].(string); ok && e != "" {
+			err = errors.New(e)
+			if strings.Contains(e, "not currently serving") {
+				err = ErrNotServing
+			}
+		}
+	}
+	if err != nil {
+		return nil, &Error{addr, "admin " + cmd, err}
+	}
+	return doc, nil
 }
 
 func (p AdminProber) get(ctx context.Context, url string) (map[string]any, error) {
@@ -332,6 +355,45 @@ func statToSrvr(doc map[string]any) *Srvr {
 		Zxid: Zxid(zxid), Mode: strings.ToLower(mode),
 		NodeCount: num(doc, "node_count"),
 	}
+}
+
+// adminWchs reads /commands/watch_summary, what wchs tells.
+func adminWchs(doc map[string]any) (*Wchs, error) {
+	var w Wchs
+	for _, f := range []struct {
+		key string
+		v   *float64
+	}{{"num_connections", &w.Connections}, {"num_paths", &w.Paths}, {"num_total_watches", &w.Watches}} {
+		n, ok := doc[f.key].(json.Number)
+		if !ok {
+			return nil, fmt.Errorf("%w: no %s in watch_summary", ErrGarbage, f.key)
+		}
+		var err error
+		if *f.v, err = n.Float64(); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrGarbage, f.key, err)
+		}
+	}
+	return &w, nil
+}
+
+// adminCons counts the client connections /commands/connections lists,
+// plain and secure; unlike cons it does not count the asking connection.
+func adminCons(doc map[string]any) (int, error) {
+	plain, ok := doc["connections"].([]any)
+	if !ok {
+		return 0, fmt.Errorf("%w: no connections list", ErrGarbage)
+	}
+	secure, _ := doc["secure_connections"].([]any)
+	return len(plain) + len(secure), nil
+}
+
+// adminIsro reads /commands/is_read_only, what isro tells.
+func adminIsro(doc map[string]any) (bool, error) {
+	ro, ok := doc["read_only"].(bool)
+	if !ok {
+		return false, fmt.Errorf("%w: no read_only in is_read_only", ErrGarbage)
+	}
+	return ro, nil
 }
 
 // each runs f for every command at once and returns the results in the
