@@ -305,7 +305,22 @@ func (s *SMSConfig) validate(ts *tmpl.Set) error {
 	if tmpl.IsJSON(s.Body) {
 		return tmpl.EscapeJSON(s.body)
 	}
+	if s.FormBody() {
+		return tmpl.EscapeURL(s.body)
+	}
 	return nil
+}
+
+// FormBody tells whether the body is form-encoded (key=value&...): its
+// values are then query-escaped, so a label cannot add a parameter.
+func (s *SMSConfig) FormBody() bool {
+	ct := ""
+	for k, v := range s.Headers {
+		if strings.EqualFold(k, "Content-Type") {
+			ct = v
+		}
+	}
+	return s.Body != "" && tmpl.IsForm(s.Body, ct)
 }
 
 // Templates of the notifier kinds; nil means "use the default message".

@@ -16,6 +16,8 @@ package template
 import (
 	"encoding/json"
 	"fmt"
+	"mime"
+	"regexp"
 	"strings"
 	"text/template"
 	"text/template/parse"
@@ -46,6 +48,21 @@ func IsJSON(text string) bool {
 	return strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[")
 }
 
+// formStart matches a body that starts as key=value.
+var formStart = regexp.MustCompile(`^[A-Za-z0-9_.~%\[\]-]+=`)
+
+// IsForm tells whether a body template produces a form-encoded body
+// (key=value&...), so its values must be query-escaped: the Content-Type
+// header says application/x-www-form-urlencoded, or, when no Content-Type
+// is set, the text starts with key= .
+func IsForm(text, contentType string) bool {
+	if contentType != "" {
+		mt, _, err := mime.ParseMediaType(contentType)
+		return err == nil && mt == "application/x-www-form-urlencoded"
+	}
+	return !IsJSON(text) && formStart.MatchString(strings.TrimSpace(text))
+}
+
 // EscapeJSON makes every value t prints JSON-escaped, by construction:
 // each action gets a final jsonString, unless it already ends in json
 // (which quotes). A label value can then never close a string and add
@@ -56,7 +73,7 @@ func EscapeJSON(t *template.Template) error {
 }
 
 // EscapeURL makes every value t prints query-escaped (urlquery), unless
-// the action already ends in urlquery.
+// the action already ends in urlquery: for URL templates and form bodies.
 func EscapeURL(t *template.Template) error {
 	return escapeActions(t, URLQueryFunc, URLQueryFunc)
 }
