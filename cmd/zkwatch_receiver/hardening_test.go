@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -278,5 +279,40 @@ restarts:
 	waitForFile(t, runs)
 	if b, _ := os.ReadFile(runs); string(b) != "zk-2\n" {
 		t.Errorf("commands saw %q, want only the clean alert's zk-2", b)
+	}
+}
+
+// Issue 21, item 10: a form-encoded SMS body (declared by Content-Type,
+// or key= without one) gets its values query-escaped, so an alertname
+// ending in &to=%2B1999&text=pwned cannot re-address or rewrite it.
+func TestSMSFormBodyCannotBeReaddressed(t *testing.T) {
+	dir := t.TempDir()
+	gw := newGateway(t, http.StatusOK)
+	cfg := filepath.Join(dir, "receiver.yml")
+	writeFile(t, cfg, fmt.Sprintf(`
+notifiers:
+  - name: sms-form
+    sms: {url: "%[1]s/form", body: 'to=%%2B10000000000&text={{ .Labels.alertname }}',
+      headers: {content-type: application/x-www-form-urlencoded}}
+  - name: sms-bare
+    sms: {url: "%[1]s/bare", body: 'to=%%2B10000000000&text={{ .Labels.alertname }}'}
+routes:
+  - notifiers: [sms-form, sms-bare]
+`, gw.srv.URL))
+	p := launch(t, cfg, filepath.Join(dir, "data"))
+	evil := "x&to=%2B1999&text=pwned"
+	if code, err := post(p.url, alertBody(map[string]string{"alertname": evil}, time.Now())); err != nil || code != 200 {
+		t.Fatalf("post: %d %v", code, err)
+	}
+	if err := zktest.WaitFor(30*time.Second, 20*time.Millisecond, func() error {
+		return expectN(2, len(gw.requests()), "gateway requests")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range gw.requests() {
+		q, err := url.ParseQuery(string(r.Body))
+		if err != nil || len(q["to"]) != 1 || q.Get("to") != "+10000000000" || len(q["text"]) != 1 || q.Get("text") != evil {
+			t.Errorf("form body %q: %v %v", r.Body, q, err)
+		}
 	}
 }

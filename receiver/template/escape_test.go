@@ -75,3 +75,22 @@ func TestEscapeURL(t *testing.T) {
 		t.Errorf("%s: %v", out, q)
 	}
 }
+
+func TestIsForm(t *testing.T) {
+	for _, c := range []struct {
+		body, contentType string
+		want              bool
+	}{
+		{"to=%2B1&text={{ .Status }}", "", true},
+		{"to=%2B1&text={{ .Status }}", "application/x-www-form-urlencoded; charset=utf-8", true},
+		{"to=%2B1&text={{ .Status }}", "text/plain", false},
+		{`{"to":"+1"}`, "", false},
+		{"{{ .Status }} is the text", "", false},
+		{"Alert: a=b", "", false},
+		{"anything", "application/x-www-form-urlencoded", true},
+	} {
+		if got := IsForm(c.body, c.contentType); got != c.want {
+			t.Errorf("IsForm(%q, %q) = %v", c.body, c.contentType, got)
+		}
+	}
+}

@@ -89,6 +89,9 @@ func (n *Notifier) Notify(ctx context.Context, d *tmpl.Data) (bool, error) {
 			return false, fmt.Errorf("body template rendered invalid JSON (a value used outside a JSON string?): %.200q", body)
 		}
 		h.Set("Content-Type", "application/json")
+	case n.conf.FormBody():
+		// Values are query-escaped: a label cannot add "&to=".
+		h.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	for k, v := range n.conf.Headers {
 		h.Set(k, v)
