@@ -19,6 +19,8 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
@@ -30,12 +32,26 @@ import (
 
 // exposure is what decides whether the receiver may serve a
 // configuration: where it listens, whether exporter-toolkit basic auth is
-// on, and the --web.allow-unauthenticated escape hatch.
+// on, and the --web.allow-unauthenticated escape hatch. The web
+// configuration file is re-read whenever it changes (exporter-toolkit
+// reads it at every request), so that emptying it cannot leave the
+// receiver open.
 type exposure struct {
 	listen        []string
 	systemdSocket bool
-	basicAuth     bool
 	allowUnauthed bool
+	webConfig     string
+
+	mu        sync.Mutex
+	basicAuth bool
+	seen      webConfigStamp // of the file basicAuth was read from
+}
+
+// webConfigStamp tells whether the web configuration file changed.
+type webConfigStamp struct {
+	mod  time.Time
+	size int64
+	ok   bool
 }
 
 // newExposure reads the web configuration file (if any) for basic auth
@@ -46,22 +62,45 @@ func newExposure(toolkit *web.FlagConfig, allowUnauthed bool) (*exposure, error)
 		e.listen = *toolkit.WebListenAddresses
 	}
 	e.systemdSocket = toolkit.WebSystemdSocket != nil && *toolkit.WebSystemdSocket
-	if toolkit.WebConfigFile != nil && *toolkit.WebConfigFile != "" {
-		b, err := os.ReadFile(*toolkit.WebConfigFile)
-		if err != nil {
-			return nil, fmt.Errorf("web config: %w", err)
-		}
-		// Only whether users exist matters here; exporter-toolkit
-		// validates and enforces the file itself.
-		var wc struct {
-			Users map[string]string `yaml:"basic_auth_users"`
-		}
-		if err := yaml.Unmarshal(b, &wc); err != nil {
-			return nil, fmt.Errorf("web config %s: %w", *toolkit.WebConfigFile, err)
-		}
-		e.basicAuth = len(wc.Users) > 0
+	if toolkit.WebConfigFile != nil {
+		e.webConfig = *toolkit.WebConfigFile
+	}
+	if _, err := e.hasBasicAuth(); err != nil {
+		return nil, err
 	}
 	return e, nil
+}
+
+// hasBasicAuth tells whether the web configuration file has
+// basic_auth_users now, reading it again when it changed.
+func (e *exposure) hasBasicAuth() (bool, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.webConfig == "" {
+		return e.basicAuth, nil
+	}
+	var stamp webConfigStamp
+	if fi, err := os.Stat(e.webConfig); err == nil {
+		stamp = webConfigStamp{mod: fi.ModTime(), size: fi.Size(), ok: true}
+	}
+	if stamp.ok && stamp == e.seen {
+		return e.basicAuth, nil
+	}
+	e.basicAuth, e.seen = false, webConfigStamp{}
+	b, err := os.ReadFile(e.webConfig)
+	if err != nil {
+		return false, fmt.Errorf("web config: %w", err)
+	}
+	// Only whether users exist matters here; exporter-toolkit validates
+	// and enforces the file itself.
+	var wc struct {
+		Users map[string]string `yaml:"basic_auth_users"`
+	}
+	if err := yaml.Unmarshal(b, &wc); err != nil {
+		return false, fmt.Errorf("web config %s: %w", e.webConfig, err)
+	}
+	e.basicAuth, e.seen = len(wc.Users) > 0, stamp
+	return e.basicAuth, nil
 }
 
 // loopbackOnly tells whether every listen address is a loopback address.
@@ -84,27 +123,46 @@ func (e *exposure) loopbackOnly() bool {
 	return true
 }
 
-// check refuses a configuration that would let anyone who can reach the
-// port run restart commands, and one that nobody could authenticate to.
+// check refuses a configuration that would serve the webhook, the
+// incident history (labels, annotations, restart argv and output) and
+// any restart rules without authentication beyond loopback, and one that
+// nobody could authenticate to. It runs at start-up, at every reload and,
+// through guard, at every request.
 func (e *exposure) check(cfg *config.Config) error {
+	basic, err := e.hasBasicAuth()
+	if err != nil {
+		return err
+	}
 	token := cfg.BearerToken() != ""
-	if token && e.basicAuth {
+	if token && basic {
 		return errors.New("both global.bearer_token and basic_auth_users in --web.config.file are set, " +
 			"but a request carries only one Authorization header, so no request could pass both; configure one of them")
 	}
-	if !e.exposed(cfg) || e.allowUnauthed {
+	if token || basic || e.loopbackOnly() || e.allowUnauthed {
 		return nil
 	}
-	return fmt.Errorf("refusing to serve %d restart rules without authentication on %s: anyone who can reach the port could run them. "+
+	what, risk := "the webhook and the incident history (labels, annotations)", "post alerts and read them"
+	if n := len(cfg.Restarts); n > 0 {
+		what, risk = fmt.Sprintf("%d restart rules", n), "run them and read the incident history"
+	}
+	return fmt.Errorf("refusing to serve %s without authentication on %s: anyone who can reach the port could %s. "+
 		"Set global.bearer_token or global.bearer_token_file (and http_config.authorization in Alertmanager), "+
 		"or basic_auth_users in --web.config.file, or listen on a loopback address only; "+
-		"--web.allow-unauthenticated overrides this check", len(cfg.Restarts), e.describe())
+		"--web.allow-unauthenticated overrides this check", what, e.describe(), risk)
 }
 
-// exposed tells whether restart rules would be served without
-// authentication beyond loopback.
+// unauthenticated tells whether requests reach cfg's routes without
+// credentials: on loopback only, the Host check is then the defence
+// against DNS rebinding.
+func (e *exposure) unauthenticated(cfg *config.Config) bool {
+	basic, err := e.hasBasicAuth()
+	return err == nil && !basic && cfg.BearerToken() == ""
+}
+
+// exposed tells whether cfg would be served without authentication
+// beyond loopback (with --web.allow-unauthenticated).
 func (e *exposure) exposed(cfg *config.Config) bool {
-	return cfg.BearerToken() == "" && !e.basicAuth && len(cfg.Restarts) > 0 && !e.loopbackOnly()
+	return e.unauthenticated(cfg) && !e.loopbackOnly()
 }
 
 func (e *exposure) describe() string {
@@ -115,7 +173,7 @@ func (e *exposure) describe() string {
 }
 
 // startupExposure checks the initial configuration and warns when the
-// override serves restart rules unauthenticated.
+// override serves it unauthenticated.
 func startupExposure(toolkit *web.FlagConfig, allowUnauthed bool, cfg *config.Config, logger log.Logger) (*exposure, error) {
 	e, err := newExposure(toolkit, allowUnauthed)
 	if err != nil {
@@ -125,7 +183,8 @@ func startupExposure(toolkit *web.FlagConfig, allowUnauthed bool, cfg *config.Co
 		return nil, err
 	}
 	if e.exposed(cfg) {
-		level.Warn(logger).Log("msg", "serving restart rules without authentication (--web.allow-unauthenticated): anyone who can reach the port can run them")
+		level.Warn(logger).Log("msg", "serving without authentication (--web.allow-unauthenticated): anyone who can reach the port "+
+			"can post alerts, read the incident history and run the restart rules", "restart_rules", len(cfg.Restarts))
 	}
 	return e, nil
 }

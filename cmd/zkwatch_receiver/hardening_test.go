@@ -14,12 +14,15 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -27,6 +30,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkwatch/zkwatch/internal/httpguard/guardtest"
 	"github.com/zkwatch/zkwatch/internal/zktest"
 	"github.com/zkwatch/zkwatch/receiver/notify/notifytest"
 )
@@ -313,6 +317,134 @@ routes:
 		q, err := url.ParseQuery(string(r.Body))
 		if err != nil || len(q["to"]) != 1 || q.Get("to") != "+10000000000" || len(q["text"]) != 1 || q.Get("text") != evil {
 			t.Errorf("form body %q: %v %v", r.Body, q, err)
+		}
+	}
+}
+
+// Issue 21, item 7: a loopback receiver without authentication refuses a
+// webhook whose Host names the attacker's domain (DNS rebinding) and runs
+// nothing, refuses a cross-origin POST /-/reload, and still takes
+// Alertmanager's post to 127.0.0.1.
+func TestLoopbackReceiverRefusesRebindingAndCrossOrigin(t *testing.T) {
+	dir := t.TempDir()
+	runs := filepath.Join(dir, "runs.log")
+	cfg := filepath.Join(dir, "receiver.yml")
+	writeFile(t, cfg, fmt.Sprintf(`
+restarts:
+  - name: member
+    match: {alertname: ZooKeeperProcessMemberDown}
+    command: ["/bin/sh", "-c", "echo \"$ZKWATCH_LABEL_MEMBER\" >> %s", "sh", "{{ .Labels.member }}"]
+`, runs))
+	p := launch(t, cfg, filepath.Join(dir, "data"))
+	rebound := func(labels map[string]string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, p.url+"/webhook", strings.NewReader(alertBody(labels, time.Now())))
+		req.Host = "rebind.attacker.example" + p.url[strings.LastIndex(p.url, ":"):]
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := rebound(map[string]string{"alertname": "ZooKeeperProcessMemberDown", "member": "rebound"}); code != http.StatusMisdirectedRequest {
+		t.Errorf("webhook with Host rebind.attacker.example: %d %s, want 421", code, body)
+	}
+	if code, err := guardtest.CrossOriginPost(p.url + "/-/reload"); err != nil || code != http.StatusForbidden {
+		t.Errorf("cross-origin POST /-/reload: %d %v, want 403", code, err)
+	}
+	if code, err := post(p.url, alertBody(map[string]string{"alertname": "ZooKeeperProcessMemberDown", "member": "zk-1"}, time.Now())); err != nil || code != 200 {
+		t.Fatalf("post to 127.0.0.1: %d %v", code, err)
+	}
+	waitForFile(t, runs)
+	if err := zktest.WaitFor(30*time.Second, 20*time.Millisecond, func() error {
+		return expectN(1, len(p.incidents()), "incidents")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(runs); string(b) != "zk-1\n" {
+		t.Errorf("commands ran for %q, want only zk-1", b)
+	}
+}
+
+// startRaw runs the receiver with args and returns it with its output,
+// killed at the end of the test.
+func startRaw(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer) {
+	t.Helper()
+	out := &syncBuffer{}
+	cmd := exec.Command(binary(t), args...)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("receiver output:\n%s", out.String())
+		}
+	})
+	return cmd, out
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Issue 21, item 9: the exposure rule holds for every configuration, not
+// only those with restart rules, and is checked again when the web
+// configuration changes: a notifier-only receiver does not start
+// unauthenticated on a public address, and emptying basic_auth_users at
+// run time does not open the webhook or the incident history.
+func TestExposureRuleForEveryConfiguration(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "receiver.yml")
+	writeFile(t, cfg, "notifiers: [{name: hook, webhook: {url: 'http://127.0.0.1:1/'}}]\nroutes: [{notifiers: [hook]}]\n")
+	// A receiver that starts anyway is stopped after a while.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	out, err := exec.CommandContext(ctx, binary(t), "--config.file="+cfg, "--storage.path="+filepath.Join(dir, "d0"),
+		"--web.listen-address=0.0.0.0:0").CombinedOutput()
+	timedOut := ctx.Err() != nil
+	cancel()
+	if err == nil || timedOut || !strings.Contains(string(out), "refusing to serve the webhook and the incident history") {
+		t.Errorf("notifier-only receiver on 0.0.0.0: %v\n%s", err, out)
+	}
+
+	webCfg := filepath.Join(dir, "web.yml")
+	writeFile(t, webCfg, "basic_auth_users: {alice: $2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi}\n")
+	addr := "0.0.0.0:" + strings.Split(freeAddr(t), ":")[1]
+	base := "http://127.0.0.1:" + strings.Split(addr, ":")[1]
+	startRaw(t, "--config.file="+cfg, "--storage.path="+filepath.Join(dir, "d1"), "--web.listen-address="+addr, "--web.config.file="+webCfg)
+	if err := zktest.WaitFor(30*time.Second, 20*time.Millisecond, func() error {
+		resp, err := http.Get(base + "/api/v1/incidents")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return expectN(http.StatusUnauthorized, resp.StatusCode, "status without credentials")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, webCfg, "# basic_auth_users removed\n")
+	body := alertBody(map[string]string{"alertname": "X"}, time.Now())
+	for _, r := range []struct{ method, path string }{{"GET", "/api/v1/incidents"}, {"GET", "/"}, {"POST", "/webhook"}} {
+		if code, b := request(t, r.method, base+r.path, "application/json", "", body); code != http.StatusServiceUnavailable ||
+			!strings.Contains(b, "without authentication") {
+			t.Errorf("%s %s after basic auth was removed: %d %s, want 503", r.method, r.path, code, b)
 		}
 	}
 }

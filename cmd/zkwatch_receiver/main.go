@@ -124,7 +124,10 @@ func run() int {
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 			ErrorLog: stdlog.New(log.NewStdlibAdapter(level.Error(logger)), "", 0),
 		}),
-		Reload: rl.Reload,
+		Reload:       rl.Reload,
+		Exposure:     func() error { return exp.check(rcv.Config()) },
+		LoopbackHost: func() bool { return exp.loopbackOnly() && exp.unauthenticated(rcv.Config()) },
+		ExternalHost: externalHost(*externalURL),
 	})
 	code := serve(ctx, handler, toolkit, logger, slogger)
 	stop()
@@ -175,6 +178,14 @@ func checkExternalURL(s string) error {
 		return fmt.Errorf("%q must be an absolute http(s) URL without query or fragment", s)
 	}
 	return nil
+}
+
+// externalHost is the host name of a checked --web.external-url, or "".
+func externalHost(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		return u.Hostname()
+	}
+	return ""
 }
 
 // openStore compacts the store (best effort) and opens it.

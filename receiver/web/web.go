@@ -30,6 +30,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 
+	"github.com/zkwatch/zkwatch/internal/httpguard"
 	"github.com/zkwatch/zkwatch/receiver"
 	"github.com/zkwatch/zkwatch/receiver/payload"
 	"github.com/zkwatch/zkwatch/receiver/store"
@@ -40,12 +41,25 @@ type Options struct {
 	Logger  log.Logger
 	Metrics http.Handler // served at /metrics when set
 	Reload  func() error // called by POST /-/reload when set
+	// Exposure, when set, is asked at every request but /-/healthy and
+	// /-/ready: an error (the web configuration lost its basic auth
+	// users, say) refuses the request with 503 and says why.
+	Exposure func() error
+	// LoopbackHost, when set and true (an unauthenticated loopback
+	// listener), refuses with 421 a request whose Host names neither a
+	// loopback address nor ExternalHost: DNS rebinding.
+	LoopbackHost func() bool
+	// ExternalHost is the host of --web.external-url, if any.
+	ExternalHost string
 }
 
 // New returns the receiver's HTTP handler. When global.bearer_token is
 // set, every route except /-/healthy and /-/ready requires it: the
 // webhook, the incident API and page (which show restart argv and
 // output), /-/reload and /metrics (as Prometheus protects /metrics).
+// State changes from another origin (a web page's form post) are refused
+// on every route, and so, per Options, are requests while the exposure
+// rule fails and foreign Host headers on a loopback listener.
 func New(rcv *receiver.Receiver, o Options) http.Handler {
 	h := &handler{rcv: rcv, o: o}
 	// Every status the webhook answers starts at 0, so that the first
@@ -67,8 +81,27 @@ func New(rcv *receiver.Receiver, o Options) http.Handler {
 	open := http.NewServeMux()
 	open.HandleFunc("GET /-/healthy", ok)
 	open.HandleFunc("GET /-/ready", ok)
-	open.Handle("/", h.requireToken(mux))
-	return open
+	open.Handle("/", h.requireExposure(h.requireToken(mux)))
+	guarded := httpguard.CrossOrigin(open)
+	if o.LoopbackHost != nil {
+		guarded = httpguard.LoopbackHost(guarded, o.LoopbackHost, func() []string { return []string{o.ExternalHost} })
+	}
+	return guarded
+}
+
+// requireExposure refuses every request while Options.Exposure fails.
+func (h *handler) requireExposure(next http.Handler) http.Handler {
+	if h.o.Exposure == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h.o.Exposure(); err != nil {
+			level.Error(h.o.Logger).Log("msg", "request refused", "path", r.URL.Path, "err", err)
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // requireToken passes requests on only with the configured bearer token,
