@@ -14,6 +14,9 @@
 package collector
 
 import (
+	"bytes"
+	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"unsafe"
@@ -31,6 +34,29 @@ import (
 // zk_cnt_<namespace>_write_per_namespace).
 
 const ms = 1e-3
+
+// scaled converts v to base units. Milliseconds are converted in decimal,
+// by shifting the exponent of v's shortest decimal form: 5052 ms is
+// 5.052 s as ZooKeeper wrote it, where 5052*1e-3 prints as
+// 5.0520000000000005 and 0.9/1000 as 0.0009000000000000001.
+func scaled(v, scale float64) float64 {
+	if scale != ms || v == 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+		return v * scale
+	}
+	var buf [40]byte
+	b := strconv.AppendFloat(buf[:0], v, 'e', -1, 64)
+	i := bytes.IndexByte(b, 'e')
+	exp, err := strconv.Atoi(string(b[i+1:]))
+	if err != nil {
+		return v * scale
+	}
+	b = strconv.AppendInt(b[:i+1], int64(exp-3), 10)
+	r, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return v * scale
+	}
+	return r
+}
 
 var summaryPrefixes = []string{"avg", "min", "max", "cnt", "sum", "p50", "p95", "p99", "p999"}
 
@@ -91,7 +117,7 @@ func mntrSeries(server string, fields []fourlw.Field, descs *descCache, b *membe
 			if fi.set != "" {
 				labels = descs.labels([]string{"server", fi.set}, []string{server, fi.setVal})
 			}
-			b.series = append(b.series, series{fam: fi.fam, labels: labels, value: f.Value * fi.scale})
+			b.series = append(b.series, series{fam: fi.fam, labels: labels, value: scaled(f.Value, fi.scale)})
 		default:
 			i, ok := b.sumIndex[fi.summary]
 			if !ok {
@@ -119,7 +145,7 @@ func (b *memberBuf) appendSummaries(server string, descs *descCache) {
 			continue
 		}
 		labels := descs.summaryLabels(server, sm)
-		b.counts[i], b.floats[5*i] = uint64(sv.count), sv.sum*sm.scale
+		b.counts[i], b.floats[5*i] = uint64(sv.count), scaled(sv.sum, sm.scale)
 		ds := &b.dsums[i]
 		ds.SampleCount, ds.SampleSum, ds.Quantile, ds.CreatedTimestamp = &b.counts[i], &b.floats[5*i], nil, nil
 		// ZooKeeper prints quantiles, minimum and maximum of an empty window
@@ -129,7 +155,7 @@ func (b *memberBuf) appendSummaries(server string, descs *descCache) {
 			for j := range quantiles {
 				if sv.haveQ[j] {
 					v, q := &b.floats[5*i+1+j], &b.dq[4*i+j]
-					*v = sv.quantiles[j] * sm.scale
+					*v = scaled(sv.quantiles[j], sm.scale)
 					q.Quantile, q.Value = &quantiles[j], v
 					qs = append(qs, q)
 				}
@@ -141,10 +167,10 @@ func (b *memberBuf) appendSummaries(server string, descs *descCache) {
 			continue // min and max of nothing are not zero
 		}
 		if sv.haveMin && sm.minFam != nil {
-			b.series = append(b.series, series{fam: sm.minFam, labels: labels, value: sv.min * sm.scale})
+			b.series = append(b.series, series{fam: sm.minFam, labels: labels, value: scaled(sv.min, sm.scale)})
 		}
 		if sv.haveMax && sm.maxFam != nil {
-			b.series = append(b.series, series{fam: sm.maxFam, labels: labels, value: sv.max * sm.scale})
+			b.series = append(b.series, series{fam: sm.maxFam, labels: labels, value: scaled(sv.max, sm.scale)})
 		}
 	}
 }

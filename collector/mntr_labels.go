@@ -139,10 +139,10 @@ func (p *providerKeys) summarySeries(ps *providerSummary, descs *descCache) (ser
 	if ps.count > 0 && ps.count < math.MaxInt64 {
 		count = uint64(ps.count)
 	}
-	sum := ps.sum * scale
+	sum := scaled(ps.sum, scale)
 	s := &dto.Summary{SampleCount: &count, SampleSum: &sum}
 	for _, q := range ps.quantiles {
-		v := q.GetValue() * scale
+		v := scaled(q.GetValue(), scale)
 		s.Quantile = append(s.Quantile, &dto.Quantile{Quantile: q.Quantile, Value: &v})
 	}
 	// The default provider's summary of the same name has this help: a
