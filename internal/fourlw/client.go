@@ -390,6 +390,14 @@ func (c *Client) Prepare() {
 	}
 }
 
+// Idle returns how many connections to addr wait for its next probe.
+func (c *Client) Idle(addr string) int {
+	if c == nil {
+		return 0
+	}
+	return c.warm.Idle(addr)
+}
+
 // Close ends the connections opened in advance. A nil Client does nothing.
 func (c *Client) Close() {
 	if c != nil {
