@@ -76,7 +76,9 @@ type lane struct {
 	items     map[uint64]bool
 	incidents map[string]int
 	retries   int
-	ended     bool // a delivery ended since the current scan began
+	// ended holds the deliveries that ended since the current scan
+	// began: the scan may have read them before they were settled.
+	ended map[uint64]bool
 }
 
 func newOutbox(st *store.Store, live *liveConfig, counter, dead *prometheus.CounterVec, logger log.Logger, now func() time.Time) *Outbox {
@@ -131,12 +133,12 @@ func (o *Outbox) drain(ctx context.Context, name string) {
 		ln = &lane{items: map[uint64]bool{}, incidents: map[string]int{}}
 		o.lanes[name] = ln
 	}
-	ln.ended = false
+	ln.ended = map[uint64]bool{}
 	o.mu.Unlock()
 	defer func() {
 		o.mu.Lock()
 		delete(o.active, name)
-		again := ln.ended
+		again := len(ln.ended) > 0
 		o.mu.Unlock()
 		o.wg.Done()
 		if again {
@@ -172,7 +174,7 @@ func (o *Outbox) start(ctx context.Context, ln *lane, it *store.OutboxItem) {
 	retry := it.Attempts > 0
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if ln.items[it.Seq] || len(ln.items) >= maxInFlight || (retry && ln.retries >= maxRetriesInFlight) {
+	if ln.items[it.Seq] || ln.ended[it.Seq] || len(ln.items) >= maxInFlight || (retry && ln.retries >= maxRetriesInFlight) {
 		return
 	}
 	for _, a := range as {
@@ -201,7 +203,7 @@ func (o *Outbox) start(ctx context.Context, ln *lane, it *store.OutboxItem) {
 		if retry {
 			ln.retries--
 		}
-		ln.ended = true
+		ln.ended[it.Seq] = true
 		o.mu.Unlock()
 		o.Wake()
 	}()
