@@ -131,5 +131,10 @@ func (s *Scheduler) settle(j *store.RestartJob, rule *config.Restart, target, ow
 	}
 	level.Info(s.logger).Log("msg", "restart attempt settled by another replica", "rule", rule.Name, "incident", j.IncidentID,
 		"attempt", j.Attempts, "owner", owner, "outcome", outcome)
+	if outcome != RestartSuccess {
+		// As for a local run: only a successful restart starts the
+		// target's cooldown; failed attempts are paced by backoff.
+		target = ""
+	}
 	s.record(j, att, report, target, done)
 }
