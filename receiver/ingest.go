@@ -27,6 +27,8 @@ type IngestResult struct {
 	// Watchdog counts the watchdog alerts of the payload, which only feed
 	// the dead man's switch.
 	Watchdog int
+	// changed are the incidents created or resolved, for the journal.
+	changed []string
 }
 
 // Ingest records a payload durably; it returns only after the commit is on
@@ -56,6 +58,7 @@ func (r *Receiver) Ingest(m *payload.Message) (IngestResult, error) {
 	if err != nil {
 		return res, err
 	}
+	r.journal.publish(res.changed)
 	if res.Notifications > 0 {
 		r.outbox.Wake()
 	}
@@ -110,6 +113,7 @@ func ingestAlert(tx *store.Tx, q *messages, a *payload.Alert, res *IngestResult)
 	}
 	if inc == nil {
 		res.New++
+		res.changed = append(res.changed, id)
 		inc = &store.Incident{
 			ID: id, Status: a.Status, Alert: *a, Receiver: receiver, ExternalURL: q.m.ExternalURL,
 			Notifiers: cfg.Route(a.Labels), FirstSeen: now, LastSeen: now, Received: 1,
@@ -136,6 +140,7 @@ func ingestAlert(tx *store.Tx, q *messages, a *payload.Alert, res *IngestResult)
 	switch {
 	case inc.Status == payload.StatusFiring && a.Resolved():
 		res.Resolved++
+		res.changed = append(res.changed, id)
 		inc.Status, inc.Alert, inc.ResolvedAt = payload.StatusResolved, *a, now
 		if err := enqueue(store.KindResolved); err != nil {
 			return err

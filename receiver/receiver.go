@@ -51,6 +51,7 @@ type Receiver struct {
 	outbox      *Outbox
 	restarts    *Scheduler
 	watchdog    *watchdog
+	journal     *journal // replicas only
 	coord       ha.Coordinator
 	recoverOnce sync.Once
 }
@@ -99,6 +100,11 @@ func (r *Receiver) SetCoordinator(c ha.Coordinator, failOpenAfter time.Duration)
 	r.restarts.coord = c
 	if wc, ok := c.(ha.WatchdogClock); ok {
 		r.watchdog.setClock(wc)
+	}
+	if j, ok := c.(ha.Journal); ok {
+		r.journal = &journal{j: j, coord: c, store: r.store, config: r.live.config, logger: log.With(r.logger, "component", "journal"),
+			now: r.now, wakeCh: make(chan struct{}, 1), pending: map[string]bool{},
+			wake: func() { r.outbox.Wake(); r.restarts.Wake() }}
 	}
 }
 
@@ -187,6 +193,10 @@ func (r *Receiver) Run(ctx context.Context) {
 	wg.Add(4)
 	go func() { defer wg.Done(); r.outbox.Run(ctx) }()
 	go func() { defer wg.Done(); r.watchdog.Run(ctx) }()
+	if r.journal != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.journal.Run(ctx) }()
+	}
 	go func() { defer wg.Done(); r.restarts.Run(ctx) }()
 	go func() { defer wg.Done(); r.runExpiry(ctx) }()
 	wg.Wait()

@@ -185,20 +185,9 @@ func (s *haStack) settled(batch string, n int, timeout time.Duration) [2][]*stor
 	var got [2][]*store.Incident
 	if err := zktest.WaitFor(timeout, 100*time.Millisecond, func() error {
 		for i := range s.replicas {
-			incs, err := s.incidents(i, "batch", batch)
+			incs, err := s.settledOn(i, batch, n)
 			if err != nil {
 				return err
-			}
-			if len(incs) != n {
-				return fmt.Errorf("replica %s has %d incidents of %d", s.names[i], len(incs), n)
-			}
-			for _, inc := range incs {
-				if !restartDone(inc) || firingRecorded(inc) < 2 {
-					return fmt.Errorf("replica %s, incident %s: restarts %+v, notifications %+v", s.names[i], inc.ID, inc.Restarts, inc.Notifications)
-				}
-			}
-			if p := s.replicas[i].metric("zkwatch_receiver_outbox_pending"); p != 0 {
-				return fmt.Errorf("replica %s: %v pending", s.names[i], p)
 			}
 			got[i] = incs
 		}
@@ -207,6 +196,26 @@ func (s *haStack) settled(batch string, n int, timeout time.Duration) [2][]*stor
 		s.t.Fatal(err)
 	}
 	return got
+}
+
+// settledOn is settled's condition for replica i.
+func (s *haStack) settledOn(i int, batch string, n int) ([]*store.Incident, error) {
+	incs, err := s.incidents(i, "batch", batch)
+	if err != nil {
+		return nil, err
+	}
+	if len(incs) != n {
+		return nil, fmt.Errorf("replica %s has %d incidents of %d", s.names[i], len(incs), n)
+	}
+	for _, inc := range incs {
+		if !restartDone(inc) || firingRecorded(inc) < 2 {
+			return nil, fmt.Errorf("replica %s, incident %s: restarts %+v, notifications %+v", s.names[i], inc.ID, inc.Restarts, inc.Notifications)
+		}
+	}
+	if p := s.replicas[i].metric("zkwatch_receiver_outbox_pending"); p != 0 {
+		return nil, fmt.Errorf("replica %s: %v pending", s.names[i], p)
+	}
+	return incs, nil
 }
 
 // firingRecorded counts the firing messages recorded on inc, sent by this

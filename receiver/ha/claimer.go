@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -606,4 +607,89 @@ func (c *Claimer) readClock(conn *zk.Conn) (time.Time, *zk.Stat, error) {
 		return time.Time{}, nil, fmt.Errorf("watchdog clock %s: %w", c.clock, err)
 	}
 	return time.UnixMilli(ms), st, nil
+}
+
+// Publish implements Journal: without final, only a node without a
+// description gets data, so that a late first publication cannot undo a
+// final one.
+func (c *Claimer) Publish(incident string, data []byte, final bool) error {
+	p := c.root + "/" + incident
+	return c.do(context.Background(), func(conn *zk.Conn) error {
+		if err := c.ensure(conn, p); err != nil {
+			return err
+		}
+		version := int32(-1)
+		if !final {
+			cur, st, err := conn.Get(p)
+			if err != nil || len(cur) > 0 {
+				return err
+			}
+			version = st.Version
+		}
+		_, err := conn.Set(p, data, version)
+		if errors.Is(err, zk.ErrBadVersion) {
+			return nil // published by another replica meanwhile
+		}
+		return err
+	})
+}
+
+// Incidents implements Journal.
+func (c *Claimer) Incidents() ([]string, error) {
+	var ids []string
+	err := c.do(context.Background(), func(conn *zk.Conn) error {
+		var err error
+		ids, _, err = conn.Children(c.root)
+		return ignoreNoNode(err)
+	})
+	return ids, err
+}
+
+// Incident implements Journal.
+func (c *Claimer) Incident(id string) ([]byte, []ClaimRecord, error) {
+	var (
+		data   []byte
+		claims []ClaimRecord
+	)
+	p := c.root + "/" + id
+	err := c.do(context.Background(), func(conn *zk.Conn) error {
+		var err error
+		if data, _, err = conn.Get(p); err != nil {
+			return err
+		}
+		names, _, err := conn.Children(p)
+		if err != nil {
+			return err
+		}
+		for _, name := range names {
+			raw, _, err := conn.Get(p + "/" + name)
+			if errors.Is(err, zk.ErrNoNode) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if r, ok := claimRecord(name, raw); ok {
+				claims = append(claims, r)
+			}
+		}
+		return nil
+	})
+	return data, claims, err
+}
+
+// claimRecord parses a claim node's name (escaped action, dash, attempt)
+// and content.
+func claimRecord(name string, raw []byte) (ClaimRecord, bool) {
+	i := strings.LastIndexByte(name, '-')
+	if i < 0 {
+		return ClaimRecord{}, false
+	}
+	action, err := url.PathUnescape(name[:i])
+	attempt, aerr := strconv.Atoi(name[i+1:])
+	var d claimData
+	if err != nil || aerr != nil || json.Unmarshal(raw, &d) != nil {
+		return ClaimRecord{}, false
+	}
+	return ClaimRecord{Action: action, Attempt: attempt, Owner: d.Owner, Outcome: d.Outcome, Recorded: d.Recorded, Detail: d.Detail}, true
 }

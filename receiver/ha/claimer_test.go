@@ -336,3 +336,45 @@ func TestWatchdogClock(t *testing.T) {
 		t.Errorf("after b's later arrival: %v, %v", got, err)
 	}
 }
+
+// A replica reads back what another published of an incident and the
+// claims on it; a late first publication does not undo a final one.
+func TestJournal(t *testing.T) {
+	e := zktest.Start(t, 1)
+	a, _ := newClaimer(t, e.Addrs(), "a")
+	b, _ := newClaimer(t, e.Addrs(), "b")
+	const id = "0000000000aabbccddee"
+	if err := a.Publish(id, []byte(`{"status":"firing"}`), false); err != nil {
+		t.Fatal(err)
+	}
+	k := Key{Incident: id, Action: "restart/member", Attempt: 1, UntilSuccess: true}
+	if res, err := a.Claim(context.Background(), k); err != nil || !res.Won {
+		t.Fatalf("claim %+v %v", res, err)
+	}
+	a.RecordDetail(k, "success", []byte(`{"argv":["/bin/true"]}`))
+	n := Key{Incident: id, Action: "notify/one/firing", Attempt: 1}
+	if res, err := a.Claim(context.Background(), n); err != nil || !res.Won {
+		t.Fatalf("claim %+v %v", res, err)
+	}
+	if err := a.Publish(id, []byte(`{"status":"resolved"}`), true); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Publish(id, []byte(`{"status":"firing"}`), false); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := b.Incidents()
+	if err != nil || len(ids) != 1 || ids[0] != id {
+		t.Fatalf("incidents %v %v", ids, err)
+	}
+	data, claims, err := b.Incident(id)
+	if err != nil || string(data) != `{"status":"resolved"}` {
+		t.Fatalf("data %s %v", data, err)
+	}
+	got := map[string]string{}
+	for _, c := range claims {
+		got[fmt.Sprintf("%s-%d", c.Action, c.Attempt)] = c.Owner + " " + c.Outcome + " " + string(c.Detail)
+	}
+	if got["restart/member-1"] != `a success {"argv":["/bin/true"]}` || got["notify/one/firing-1"] != "a  " || len(got) != 2 {
+		t.Errorf("claims %q", got)
+	}
+}

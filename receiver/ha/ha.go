@@ -134,3 +134,28 @@ func (Single) DownSince() time.Time { return time.Time{} }
 
 // Cleanup implements Coordinator.
 func (Single) Cleanup(time.Time) (int, error) { return 0, nil }
+
+// Journal shares incidents between replicas through the claims' nodes,
+// so that a replica that was down while an incident came and went learns
+// of it, and of what the others did about it, when it is back.
+type Journal interface {
+	// Publish stores the incident's description (JSON) on its node; a
+	// description that is not final (a firing incident) does not replace
+	// one already there.
+	Publish(incident string, data []byte, final bool) error
+	// Incidents lists the incidents with a node.
+	Incidents() ([]string, error)
+	// Incident returns an incident's description (nil when none was
+	// published) and its claims.
+	Incident(id string) ([]byte, []ClaimRecord, error)
+}
+
+// ClaimRecord is a claim as Journal.Incident reads it.
+type ClaimRecord struct {
+	Action   string
+	Attempt  int
+	Owner    string
+	Outcome  string // "" while its owner acts
+	Recorded time.Time
+	Detail   []byte
+}
