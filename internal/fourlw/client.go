@@ -373,12 +373,16 @@ func (c *Client) ReadOnly(ctx context.Context, addr string) (bool, error) {
 	return ro, c.wrap(addr, "isro", err)
 }
 
-// wrap names the member and command of a parse error.
+// wrap names the member and command of a parse error, as a failed
+// request is named.
 func (c *Client) wrap(addr, word string, err error) error {
-	if err == nil {
+	switch {
+	case err == nil:
 		return nil
+	case c.admin != nil:
+		return &Error{addr, "admin " + adminNames[word], err}
 	}
-	return &Error{addr, c.Command(word), err}
+	return &Error{addr, word, err}
 }
 
 // Prepare opens, in the background, the connections of the next probe of
