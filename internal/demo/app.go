@@ -37,19 +37,23 @@ type appConfig struct {
 	AgentAddr string `json:"agent_addr"`
 }
 
-// StartApp starts the demo process under zkwatch_agent, detached in its own
-// session so that it outlives the command that started it (the receiver's
-// restart hook waits for its command to exit).
+// stoppingFile marks a demo that is stopping: restart-app starts nothing.
+const stoppingFile = "stopping"
+
+// StartApp starts the demo process under zkwatch_agent, as a child of the
+// stack that dies with it (Pdeathsig) in a process group of its own.
 func StartApp(dir, binDir, servers, agentAddr string) error {
 	cfg := appConfig{BinDir: binDir, Servers: servers, AgentAddr: agentAddr}
 	data, _ := json.Marshal(cfg)
 	if err := os.WriteFile(filepath.Join(dir, "app.json"), data, 0o644); err != nil {
 		return err
 	}
-	return startAgent(dir, cfg)
+	return startAgent(dir, cfg, &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL})
 }
 
-func startAgent(dir string, cfg appConfig) error {
+// startAgent starts zkwatch_agent with the demo process and records its
+// pid, which is also its process group's (StopApp kills the group).
+func startAgent(dir string, cfg appConfig, attr *syscall.SysProcAttr) error {
 	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
 		return err
 	}
@@ -63,7 +67,7 @@ func startAgent(dir string, cfg appConfig) error {
 		"register", "--register="+Group, "--member="+Member, "--restart=never",
 		"--", filepath.Join(cfg.BinDir, "zkwatch-demo"), "app", "--pid-file", filepath.Join(dir, "app-child.pid"))
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.SysProcAttr = attr
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start zkwatch_agent: %w", err)
 	}
@@ -84,10 +88,17 @@ func alive(pid int) bool {
 }
 
 // RestartApp is the receiver's restart command: it records the restart and
-// starts the demo process again.
+// starts the demo process again, detached in its own session so that it
+// outlives this command (the receiver's restart hook waits for its command
+// to exit). Once the demo is stopping it starts nothing, and stops what it
+// started if the demo began stopping meanwhile.
 func RestartApp(dir, member string) error {
 	if member != Member {
 		return fmt.Errorf("unknown member %q", member)
+	}
+	stopping := func() bool { _, err := os.Stat(filepath.Join(dir, stoppingFile)); return err == nil }
+	if stopping() {
+		return errors.New("the demo is stopping: not restarting")
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "app.json"))
 	if err != nil {
@@ -112,7 +123,14 @@ func RestartApp(dir, member string) error {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	return startAgent(dir, cfg)
+	if err := startAgent(dir, cfg, &syscall.SysProcAttr{Setsid: true}); err != nil {
+		return err
+	}
+	if stopping() {
+		StopApp(dir)
+		return errors.New("the demo is stopping: restart undone")
+	}
+	return nil
 }
 
 // Restarts returns the lines restart-app wrote.

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 )
 
 // demoOverrides shortens the mixin's "for" durations so that the demo and
@@ -43,8 +44,8 @@ global:
   scrape_timeout: 900ms
   evaluation_interval: 1s
 rule_files:
-  - zookeeper-alerts.yaml
-  - zookeeper-rules.yaml
+  - zookeeper-alerts.json
+  - zookeeper-rules.json
 alerting:
   alertmanagers:
     - static_configs:
@@ -117,18 +118,18 @@ storage:
 }
 
 // renderRules renders the mixin's alerts and recording rules with the
-// demo's short "for" durations.
+// demo's short "for" durations, in one jsonnet run that writes JSON (which
+// Prometheus reads as YAML): std.manifestYamlDoc is several times slower
+// in the C++ jsonnet and took most of the demo's start-up on a busy machine.
 func (s *Stack) renderRules() error {
 	mixin := filepath.Join(s.opts.Repo, "mixin")
-	for name, field := range map[string]string{"zookeeper-alerts.yaml": "prometheusAlerts", "zookeeper-rules.yaml": "prometheusRules"} {
-		expr := fmt.Sprintf("std.manifestYamlDoc(((import 'mixin.libsonnet') + %s).%s, indent_array_in_object=false, quote_keys=false)", demoOverrides, field)
-		out, err := exec.Command("jsonnet", "-J", mixin, "-S", "-e", expr).Output()
-		if err != nil {
-			return fmt.Errorf("render %s with jsonnet: %w", name, err)
-		}
-		if err := os.WriteFile(s.path("prometheus/"+name), out, 0o644); err != nil {
-			return err
-		}
+	expr := fmt.Sprintf(`local m = (import 'mixin.libsonnet') + %s;
+{ 'zookeeper-alerts.json': m.prometheusAlerts, 'zookeeper-rules.json': m.prometheusRules }`, demoOverrides)
+	var stderr strings.Builder
+	cmd := exec.Command("jsonnet", "-J", mixin, "-m", s.path("prometheus"), "-e", expr)
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("render the mixin's rules with jsonnet: %w: %s", err, strings.TrimSpace(stderr.String()))
 	}
 	return nil
 }

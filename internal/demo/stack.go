@@ -89,19 +89,29 @@ type Stack struct {
 	Agent     string
 	// LockAgent runs a second command under zkwatch_agent lock mode.
 	LockAgent string
+	// Pages are the Prometheus and Alertmanager pages the demo links.
+	Pages Pages
 
 	seed *zk.Conn
 	// exporterServers is what the exporter is pointed at: the members, or
 	// the proxy in front of them.
 	exporterServers string
+	control         *http.Server // member stop|start (control.go)
 	mu              sync.Mutex
-	procs           map[string]*exec.Cmd
+	procs           map[string]*proc
+}
+
+// proc is a process the stack spawned; done closes once it is reaped.
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{}
 }
 
 // Start brings the stack up and waits until Prometheus sees every target
-// up. On error everything started is stopped.
+// up, writing a progress line to Options.Log as each step starts and ends.
+// On error, and when ctx ends first, everything started is stopped.
 func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
-	s := &Stack{opts: opts, procs: map[string]*exec.Cmd{}}
+	s := &Stack{opts: opts, procs: map[string]*proc{}}
 	defer func() {
 		if err != nil {
 			s.Stop() // s, not the nil result: stop what was started
@@ -122,28 +132,55 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	s.LockAgent = url(6)
 	s.Receiver2 = url(7)
 
-	if err := s.startEnsemble(); err != nil {
-		return nil, err
-	}
-	if err := s.writeConfigs(amCluster); err != nil {
-		return nil, err
-	}
-	if err := s.startServices(amCluster); err != nil {
-		return nil, err
-	}
-	if err := s.waitReady(ctx); err != nil {
-		return nil, err
+	steps := append([]step{
+		{"a 3-member ZooKeeper ensemble", s.startEnsemble},
+		{"the demo's znodes (tasks, lock, election, queue, configuration)", s.seedEnsemble},
+		{"the configuration files (mixin rules rendered with jsonnet)", func() error { return s.writeConfigs(amCluster) }},
+	}, s.serviceSteps(ctx, amCluster)...)
+	steps = append(steps,
+		step{"Prometheus scraping every target and seeing " + Group + "/" + Member, func() error { return s.waitScraped(ctx) }},
+		step{"the web pages of Prometheus and Alertmanager", func() error { return s.findPages(ctx) }})
+	for i, st := range steps {
+		if err := s.runStep(ctx, fmt.Sprintf("[%2d/%d]", i+1, len(steps)), st); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
 
-// startEnsemble starts the ensemble, seeds it and, when asked, puts the
-// black-holing proxy between it and the exporter.
+// step is one stage of Start.
+type step struct {
+	name string
+	run  func() error
+}
+
+// runStep runs a step between a start and a done line, unless ctx ended.
+func (s *Stack) runStep(ctx context.Context, tag string, st step) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("interrupted before %s: %w", st.name, err)
+	}
+	began := time.Now()
+	s.logf("%s start  %s", tag, st.name)
+	if err := st.run(); err != nil {
+		s.logf("%s FAILED %s after %.1fs: %v", tag, st.name, time.Since(began).Seconds(), err)
+		return err
+	}
+	s.logf("%s done   %s (%.1fs)", tag, st.name, time.Since(began).Seconds())
+	return nil
+}
+
+// startEnsemble starts the ensemble and the control socket through which
+// `zkwatch-demo member stop|start` reaches it.
 func (s *Stack) startEnsemble() (err error) {
-	s.logf("starting a 3-member ZooKeeper ensemble")
 	if s.Ens, err = zktest.Launch(zktest.Options{Size: 3, Dir: s.path("zk")}); err != nil {
 		return err
 	}
+	return s.serveControl()
+}
+
+// seedEnsemble seeds the ensemble, starts the sink and, when asked, puts
+// the black-holing proxy between the ensemble and the exporter.
+func (s *Stack) seedEnsemble() (err error) {
 	if s.seed, err = seed(s.Ens.Addrs()); err != nil {
 		return err
 	}
@@ -160,55 +197,61 @@ func (s *Stack) startEnsemble() (err error) {
 	return nil
 }
 
-// startServices starts the exporter, receiver, Alertmanager, Prometheus and
-// the two agents.
-func (s *Stack) startServices(amCluster int) error {
-	opts := s.opts
-	bin := func(name string) string { return filepath.Join(opts.BinDir, name) }
-	s.logf("starting zookeeper_exporter, zkwatch_receiver, Alertmanager, Prometheus")
-	if err := s.spawn("exporter", bin("zookeeper_exporter"), "--web.listen-address="+hostPort(s.Exporter),
-		"--zookeeper.servers="+s.exporterServers, "--zookeeper.timeout=700ms", "--watch.group="+Group,
-		"--watch.config.file="+s.path("exporter/watch.yml"), "--watch.session-timeout=4s", "--log.level=info"); err != nil {
-		return err
+// serviceSteps start the exporter, the receivers, Alertmanager, Prometheus
+// and the two agents, each step ending when its process answers.
+func (s *Stack) serviceSteps(ctx context.Context, amCluster int) []step {
+	bin := func(name string) string { return filepath.Join(s.opts.BinDir, name) }
+	service := func(title, name, ready string, start func() error) step {
+		return step{title, func() error {
+			if err := start(); err != nil {
+				return err
+			}
+			if err := waitHTTP(ctx, ready, 60*time.Second); err != nil {
+				return fmt.Errorf("%s did not come up: %w (see %s)", name, err, s.path("logs/"+name+".log"))
+			}
+			return nil
+		}}
 	}
+	steps := []step{service("zookeeper_exporter", "exporter", s.Exporter+"/-/healthy", func() error {
+		return s.spawn("exporter", bin("zookeeper_exporter"), "--web.listen-address="+hostPort(s.Exporter),
+			"--zookeeper.servers="+s.exporterServers, "--zookeeper.timeout=700ms", "--watch.group="+Group,
+			"--watch.config.file="+s.path("exporter/watch.yml"), "--watch.session-timeout=4s", "--log.level=info")
+	})}
 	for i, u := range []string{s.Receiver, s.Receiver2} {
 		name := []string{"receiver", "receiver-2"}[i]
-		if err := s.spawn(name, bin("zkwatch_receiver"), "--web.listen-address="+hostPort(u),
-			"--config.file="+s.path("receiver/receiver.yml"), "--storage.path="+s.path("receiver/data-"+name),
-			"--ha.zookeeper.servers="+s.Ens.Servers(), "--ha.replica-name="+name, "--ha.zookeeper.session-timeout=4s"); err != nil {
-			return err
-		}
+		steps = append(steps, service(fmt.Sprintf("zkwatch_receiver replica %d", i+1), name, u+"/-/ready", func() error {
+			return s.spawn(name, bin("zkwatch_receiver"), "--web.listen-address="+hostPort(u),
+				"--config.file="+s.path("receiver/receiver.yml"), "--storage.path="+s.path("receiver/data-"+name),
+				"--ha.zookeeper.servers="+s.Ens.Servers(), "--ha.replica-name="+name, "--ha.zookeeper.session-timeout=4s")
+		}))
 	}
-	if err := s.spawn("alertmanager", "prometheus-alertmanager", "--config.file="+s.path("alertmanager/alertmanager.yml"),
-		"--storage.path="+s.path("alertmanager/data"), "--web.listen-address="+hostPort(s.AM),
-		"--cluster.listen-address=", fmt.Sprintf("--cluster.advertise-address=127.0.0.1:%d", amCluster)); err != nil {
-		return err
-	}
-	if err := s.spawn("prometheus", "prometheus", "--config.file="+s.path("prometheus/prometheus.yml"),
-		"--storage.tsdb.path="+s.path("prometheus/data"), "--web.listen-address="+hostPort(s.Prom),
-		"--web.enable-lifecycle"); err != nil {
-		return err
-	}
-	s.logf("starting the demo process under zkwatch_agent, registered as %s/%s", Group, Member)
-	if err := StartApp(opts.Dir, opts.BinDir, s.Ens.Servers(), hostPort(s.Agent)); err != nil {
-		return err
-	}
-	return s.spawn("lock-agent", bin("zkwatch_agent"),
-		LockAgentArgs(opts.BinDir, s.Ens.Servers(), hostPort(s.LockAgent), s.path("lock-child.pid"), LockJobPeriod)...)
+	return append(steps,
+		service("Alertmanager", "alertmanager", s.AM+"/-/ready", func() error {
+			return s.spawn("alertmanager", "prometheus-alertmanager", "--config.file="+s.path("alertmanager/alertmanager.yml"),
+				"--storage.path="+s.path("alertmanager/data"), "--web.listen-address="+hostPort(s.AM),
+				"--cluster.listen-address=", fmt.Sprintf("--cluster.advertise-address=127.0.0.1:%d", amCluster))
+		}),
+		service("Prometheus", "prometheus", s.Prom+"/-/ready", func() error {
+			return s.spawn("prometheus", "prometheus", "--config.file="+s.path("prometheus/prometheus.yml"),
+				"--storage.tsdb.path="+s.path("prometheus/data"), "--web.listen-address="+hostPort(s.Prom),
+				"--web.enable-lifecycle")
+		}),
+		service("the demo process under zkwatch_agent, registered as "+Group+"/"+Member, "agent", s.Agent+"/-/healthy", func() error {
+			return StartApp(s.opts.Dir, s.opts.BinDir, s.Ens.Servers(), hostPort(s.Agent))
+		}),
+		service("the singleton job under zkwatch_agent lock "+LockPath, "lock-agent", s.LockAgent+"/-/healthy", func() error {
+			return s.spawn("lock-agent", bin("zkwatch_agent"),
+				LockAgentArgs(s.opts.BinDir, s.Ens.Servers(), hostPort(s.LockAgent), s.path("lock-child.pid"), LockJobPeriod)...)
+		}))
 }
 
-// waitReady waits until every process answers and Prometheus scrapes every
-// target and sees the demo member.
-func (s *Stack) waitReady(ctx context.Context) error {
-	for name, u := range map[string]string{"exporter": s.Exporter + "/-/healthy", "receiver": s.Receiver + "/-/ready", "receiver-2": s.Receiver2 + "/-/ready",
-		"alertmanager": s.AM + "/-/ready", "prometheus": s.Prom + "/-/ready", "agent": s.Agent + "/-/healthy",
-		"lock-agent": s.LockAgent + "/-/healthy"} {
-		if err := waitHTTP(ctx, u, 60*time.Second); err != nil {
-			return fmt.Errorf("%s did not come up: %w (see %s)", name, err, s.path("logs/"+name+".log"))
-		}
-	}
-	s.logf("waiting until Prometheus scrapes every target and sees %s/%s", Group, Member)
+// waitScraped waits until Prometheus scrapes every target and sees the
+// demo member.
+func (s *Stack) waitScraped(ctx context.Context) error {
 	return zktest.WaitFor(60*time.Second, 200*time.Millisecond, func() error {
+		if err := ctx.Err(); err != nil {
+			return zktest.Permanent(err)
+		}
 		v, err := s.Query(ctx, `count(up == 1)`)
 		if err != nil {
 			return err
@@ -248,31 +291,42 @@ func (s *Stack) spawn(name, bin string, args ...string) error {
 		logf.Close()
 		return fmt.Errorf("start %s: %w", name, err)
 	}
-	go func() { _ = cmd.Wait(); logf.Close() }()
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); logf.Close(); close(p.done) }()
 	s.mu.Lock()
-	s.procs[name] = cmd
+	s.procs[name] = p
 	s.mu.Unlock()
 	return nil
 }
 
 // Stop stops everything the stack started, including demo processes the
-// receiver restarted.
+// receiver restarted. It first marks the demo as stopping, so that a
+// restart the receiver runs meanwhile starts nothing (RestartApp), and
+// stops the demo process last, once no receiver can start it again. It is
+// safe to call more than once.
 func (s *Stack) Stop() {
-	StopApp(s.opts.Dir)
+	_ = os.WriteFile(s.path(stoppingFile), nil, 0o644)
+	if s.control != nil {
+		_ = s.control.Close()
+		_ = os.Remove(s.path(controlSocket))
+	}
 	s.mu.Lock()
-	for _, cmd := range s.procs {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	for _, p := range s.procs {
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
 	}
 	procs := s.procs
-	s.procs = map[string]*exec.Cmd{}
+	s.procs = map[string]*proc{}
 	s.mu.Unlock()
-	deadline := time.Now().Add(5 * time.Second)
-	for _, cmd := range procs {
-		for cmd.ProcessState == nil && time.Now().Before(deadline) && syscall.Kill(cmd.Process.Pid, 0) == nil {
-			time.Sleep(20 * time.Millisecond)
+	grace := time.After(5 * time.Second)
+	for _, p := range procs {
+		select {
+		case <-p.done:
+		case <-grace:
 		}
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		// The group too: whatever the process started and left behind.
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 	}
+	StopApp(s.opts.Dir)
 	if s.Proxy != nil {
 		s.Proxy.Close()
 	}
@@ -284,6 +338,7 @@ func (s *Stack) Stop() {
 	}
 	if s.seed != nil {
 		s.seed.Close()
+		s.seed = nil
 	}
 }
 
@@ -295,7 +350,7 @@ func waitHTTP(ctx context.Context, url string, timeout time.Duration) error {
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			if ctx.Err() != nil {
-				return errors.Join(ctx.Err(), err)
+				return zktest.Permanent(errors.Join(ctx.Err(), err))
 			}
 			return err
 		}

@@ -12,7 +12,8 @@
 // limitations under the License.
 
 // Command zkwatch-demo runs the zkwatch demo: the whole stack on 127.0.0.1
-// (run), the scripted fault scenario (scenario), and the two small commands
+// (run), the scripted fault scenario (scenario), stopping and starting one
+// ZooKeeper member of a running demo (member), and the two small commands
 // the demo itself needs (restart-app, used by the receiver's restart hook,
 // and app, the supervised demo process).
 package main
@@ -38,8 +39,11 @@ func main() {
 
 	app.Command("run", "Start the stack, print its URLs and wait for Ctrl-C.").Default()
 	scenario := app.Command("scenario", "Start the stack, kill the demo process, a follower and the leader, print the timeline, stop.")
+	member := app.Command("member", "Stop or start one ZooKeeper member of the demo running in --dir.")
+	memberAction := member.Arg("action", "stop (SIGKILL) or start.").Required().Enum("stop", "start")
+	memberID := member.Arg("id", "Member number, as the demo prints it (1-3).").Required().Int()
 	restart := app.Command("restart-app", "Start the demo process again (the receiver's restart command).")
-	member := restart.Flag("member", "Member to restart.").Required().String()
+	restartMember := restart.Flag("member", "Member to restart.").Required().String()
 	appCmd := app.Command("app", "The demo process: writes its pid and waits.")
 	pidFile := appCmd.Flag("pid-file", "Where to write the pid.").Required().String()
 	runFor := appCmd.Flag("run-for", "End after this long (0: run until signalled).").Default("0s").Duration()
@@ -48,8 +52,13 @@ func main() {
 	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
 	var err error
 	switch cmd {
+	case member.FullCommand():
+		var out string
+		if out, err = demo.MemberCommand(context.Background(), abs(*dir), *memberAction, *memberID); err == nil {
+			fmt.Println(out)
+		}
 	case restart.FullCommand():
-		err = demo.RestartApp(abs(*dir), *member)
+		err = demo.RestartApp(abs(*dir), *restartMember)
 	case appCmd.FullCommand():
 		err = demo.RunApp(*pidFile, *runFor)
 	default:
@@ -61,6 +70,12 @@ func main() {
 	}
 }
 
+// stopSignals end the demo. SIGHUP: the terminal went away. SIGPIPE: stdout
+// is a pipe whose reader is gone (`make demo | tee log` and Ctrl-C kills
+// tee too); asking for it also turns Go's default, dying on the next write
+// to stdout before anything is stopped, into an EPIPE error.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE}
+
 func runStack(dir, binDir, repo string, scenario bool) error {
 	for _, b := range []string{"zookeeper_exporter", "zkwatch_receiver", "zkwatch_agent", "zkwatch-demo"} {
 		if _, err := os.Stat(filepath.Join(binDir, b)); err != nil {
@@ -70,34 +85,26 @@ func runStack(dir, binDir, repo string, scenario bool) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Caught until runStack returns: a second Ctrl-C does not cut the
+	// stopping short.
+	ctx, cancel := signal.NotifyContext(context.Background(), stopSignals...)
 	defer cancel()
+	go func() {
+		<-ctx.Done()
+		fmt.Println("stopping everything the demo started")
+	}()
+	fmt.Printf("starting the zkwatch demo in %s (about a minute; each step prints when it starts and ends)\n", dir)
 	s, err := demo.Start(ctx, demo.Options{Dir: dir, BinDir: binDir, Repo: repo, Log: os.Stdout})
 	if err != nil {
 		return err
 	}
-	defer func() {
-		fmt.Println("stopping everything the demo started")
-		s.Stop()
-	}()
-	fmt.Printf(`
-zkwatch demo is running (state and logs in %s):
-  ZooKeeper ensemble     %s
-  zookeeper_exporter     %s/metrics
-  Prometheus             %s  (alerts: %s/alerts)
-  Alertmanager           %s
-  zkwatch_receiver       %s  (incidents: %s/api/v1/incidents)
-                         %s  (second replica; they coordinate through the ensemble)
-  zkwatch_agent          %s/metrics  (supervises the demo process %s/%s)
-
-Try: kill the demo process with  kill -9 $(cat %s/app-child.pid)
-     and watch ZooKeeperProcessMemberDown fire, the receiver restart it, and the alert resolve.
-`, dir, s.Ens.Servers(), s.Exporter, s.Prom, s.Prom, s.AM, s.Receiver, s.Receiver, s.Receiver2, s.Agent, demo.Group, demo.Member, dir)
+	defer s.Stop()
+	s.PrintSummary(os.Stdout)
 	if scenario {
 		_, err := s.Scenario(ctx, os.Stdout)
 		return err
 	}
-	fmt.Println("Press Ctrl-C to stop.")
+	fmt.Println("\nPress Ctrl-C to stop.")
 	<-ctx.Done()
 	return nil
 }
