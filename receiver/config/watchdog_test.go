@@ -14,9 +14,12 @@
 package config
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 const watchdogNotifiers = "notifiers:\n- name: ding\n  webhook: {url: http://127.0.0.1/hook}\n- name: sms\n  webhook: {url: http://127.0.0.1/sms}\n"
@@ -60,4 +63,48 @@ func TestWatchdogConfigErrors(t *testing.T) {
 			t.Errorf("%q: error %v, want %q", tc.yaml, err, tc.want)
 		}
 	}
+}
+
+// The shipped example pages through the watchdog, with a window that
+// outlasts several of the repeats examples/alertmanager.yml sends.
+func TestExampleWatchdogOutlastsAlertmanagerRepeats(t *testing.T) {
+	c, err := LoadFile("../../examples/receiver.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := c.Watchdog
+	if w.AlertName != "Watchdog" || strings.Join(w.Notifiers, ",") != "ding,sms" {
+		t.Errorf("example watchdog %+v", w)
+	}
+	b, err := os.ReadFile("../../examples/alertmanager.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var am struct {
+		Route struct {
+			Routes []struct {
+				Matchers       []string `yaml:"matchers"`
+				RepeatInterval string   `yaml:"repeat_interval"`
+				GroupInterval  string   `yaml:"group_interval"`
+			} `yaml:"routes"`
+		} `yaml:"route"`
+	}
+	if err := yaml.Unmarshal(b, &am); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range am.Route.Routes {
+		if strings.Join(r.Matchers, ",") != `alertname="`+w.AlertName+`"` {
+			continue
+		}
+		repeat, err := time.ParseDuration(r.RepeatInterval)
+		if err != nil {
+			t.Fatalf("repeat_interval %q: %v", r.RepeatInterval, err)
+		}
+		group, _ := time.ParseDuration(r.GroupInterval)
+		if every := max(repeat, group); w.MissingAfter < 3*every {
+			t.Errorf("missing_after %s pages after fewer than three missed repeats (every %s)", w.MissingAfter, every)
+		}
+		return
+	}
+	t.Errorf("examples/alertmanager.yml has no route for %s", w.AlertName)
 }
