@@ -27,6 +27,9 @@ import (
 type Watchdog struct {
 	// AlertName is the watchdog alert's alertname.
 	AlertName string `yaml:"alertname"`
+	// Match narrows it down by other labels (equality), to tell it from
+	// another Prometheus' alert of the same name (an external label).
+	Match map[string]string `yaml:"match"`
 	// MissingAfter is how long after its last arrival the alert counts as
 	// missing; it must exceed Alertmanager's repeat_interval for it.
 	MissingAfter time.Duration `yaml:"missing_after"`
@@ -56,6 +59,9 @@ func (w *Watchdog) validate(notifiers map[string]bool) error {
 	case w.MissingAfter < minMissingAfter:
 		return fmt.Errorf("watchdog: missing_after must be at least %s (longer than Alertmanager's repeat_interval for the alert), got %s", minMissingAfter, w.MissingAfter)
 	}
+	if _, ok := w.Match["alertname"]; ok {
+		return errors.New("watchdog: match must not hold alertname (set watchdog.alertname)")
+	}
 	seen := map[string]bool{}
 	for _, n := range w.Notifiers {
 		if !notifiers[n] {
@@ -71,5 +77,13 @@ func (w *Watchdog) validate(notifiers map[string]bool) error {
 
 // IsWatchdog tells whether labels are those of the watchdog alert.
 func (w *Watchdog) IsWatchdog(labels map[string]string) bool {
-	return labels["alertname"] == w.AlertName
+	if labels["alertname"] != w.AlertName {
+		return false
+	}
+	for k, v := range w.Match {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
 }

@@ -42,6 +42,16 @@ func TestWatchdogDefaults(t *testing.T) {
 	if !c.Watchdog.IsWatchdog(map[string]string{"alertname": "Watchdog"}) || c.Watchdog.IsWatchdog(map[string]string{"alertname": "ZooKeeperDown"}) {
 		t.Error("IsWatchdog")
 	}
+	// Another Prometheus' Watchdog is told apart by a label.
+	c, err = Load([]byte(watchdogNotifiers + "watchdog:\n  match: {prometheus: zk}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Watchdog.IsWatchdog(map[string]string{"alertname": "Watchdog", "prometheus": "zk"}) ||
+		c.Watchdog.IsWatchdog(map[string]string{"alertname": "Watchdog", "prometheus": "k8s"}) ||
+		c.Watchdog.IsWatchdog(map[string]string{"alertname": "Watchdog"}) {
+		t.Error("IsWatchdog with match")
+	}
 }
 
 // Bad watchdog settings name the setting and what is wrong with it.
@@ -57,6 +67,7 @@ func TestWatchdogConfigErrors(t *testing.T) {
 		{"watchdog:\n  notifiers: [ding, ding]\n", `watchdog: notifier "ding" listed twice`},
 		{"watchdog:\n  notifiers: ding\n", "cannot unmarshal !!str `ding` into []string"},
 		{"watchdog:\n  missing: 5m\n", "field missing not found"},
+		{"watchdog:\n  match: {alertname: X}\n", "watchdog: match must not hold alertname"},
 	} {
 		_, err := Load([]byte(watchdogNotifiers + tc.yaml))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
