@@ -226,14 +226,14 @@ func hold(held map[string]bool, it *store.OutboxItem) {
 	}
 }
 
-// deliver makes one attempt and records its outcome; it reports false
-// when the delivery stays queued for a retry.
-func (o *Outbox) deliver(ctx context.Context, it *store.OutboxItem) bool {
+// deliver makes one attempt and records its outcome.
+func (o *Outbox) deliver(ctx context.Context, it *store.OutboxItem) {
 	n := o.live.notifier(it.Notifier)
 	cfg := o.live.config()
 	c := o.claim(ctx, it)
 	if !c.send {
-		return o.skip(it, c)
+		o.skip(it, c)
+		return
 	}
 	if c.duplicate {
 		it.Text = markDuplicate(it.Text)
@@ -250,7 +250,7 @@ func (o *Outbox) deliver(ctx context.Context, it *store.OutboxItem) bool {
 			if it.Sent != sent {
 				o.keepProgress(it)
 			}
-			return false
+			return
 		}
 	}
 	now := o.now()
@@ -271,14 +271,13 @@ func (o *Outbox) deliver(ctx context.Context, it *store.OutboxItem) bool {
 		return settle(tx, it, outcome, dead, err, now, deliveredBy{o.coord.Replica(), c.duplicate})
 	}); uerr != nil {
 		level.Error(o.logger).Log("msg", "recording delivery", "notifier", it.Notifier, "err", uerr)
-		return false
+		return
 	}
 	o.counter.WithLabelValues(it.Notifier, outcome).Inc()
 	if dead != "" {
 		o.dead.WithLabelValues(it.Notifier).Inc()
 	}
 	o.log(it, outcome, dead, err)
-	return outcome != OutcomeRetry
 }
 
 // classify turns an attempt's result into an outcome and, when the

@@ -124,7 +124,7 @@ func (o *Outbox) claim(ctx context.Context, it *store.OutboxItem) notifyClaim {
 
 // skip handles a delivery this replica does not make now: it is held
 // back, or, when another replica delivered it, recorded as theirs.
-func (o *Outbox) skip(it *store.OutboxItem, c notifyClaim) bool {
+func (o *Outbox) skip(it *store.OutboxItem, c notifyClaim) {
 	now := o.now()
 	err := o.store.Batch(func(tx *store.Tx) error {
 		if !c.hold.IsZero() {
@@ -138,13 +138,12 @@ func (o *Outbox) skip(it *store.OutboxItem, c notifyClaim) bool {
 	})
 	if err != nil {
 		level.Error(o.logger).Log("msg", "recording delivery", "notifier", it.Notifier, "err", err)
-		return false
+		return
 	}
 	if c.hold.IsZero() {
 		level.Debug(o.logger).Log("msg", "notification sent by another replica", "notifier", it.Notifier,
 			"incident", it.IncidentID, "kind", it.Kind, "replica", c.owner, "outcome", c.outcome)
 	}
-	return c.hold.IsZero()
 }
 
 func minTime(a, b time.Time) time.Time {
