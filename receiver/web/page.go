@@ -63,6 +63,8 @@ type pageData struct {
 	DeadLetters   []*store.DeadLetter
 	Pending       int
 	OpenTotal     int // firing incidents in the store; Open shows at most openRows
+	Watchdog      store.WatchdogState
+	WatchdogName  string
 }
 
 const (
@@ -83,9 +85,12 @@ func (h *handler) zone() zone {
 }
 
 func (h *handler) page(w http.ResponseWriter, _ *http.Request) {
-	d := pageData{zone: h.zone(), Now: time.Now()}
+	d := pageData{zone: h.zone(), Now: time.Now(), WatchdogName: h.rcv.Config().Watchdog.AlertName}
 	err := h.rcv.Store().View(func(tx *store.Tx) error {
 		var err error
+		if d.Watchdog, err = tx.Watchdog(); err != nil {
+			return err
+		}
 		if d.Open, err = tx.Incidents(store.Filter{Status: "firing", Limit: openRows}); err != nil {
 			return err
 		}
@@ -126,6 +131,8 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <h1>zkwatch receiver{{if .Replica}} <span id="replica">replica {{.Replica}}</span>{{end}}</h1>
 <p>Generated {{$.TS .Now}}{{if .Replica}} by replica {{.Replica}}{{end}}. Pending notifications: <span id="pending">{{.Pending}}</span>.
 <a href="api/v1/incidents">JSON API</a> · <a href="api/v1/dead-letters">dead letters</a> · <a href="metrics">metrics</a></p>
+<p id="watchdog">Watchdog ({{.WatchdogName}}): {{if .Watchdog.LastSeen.IsZero}}not seen yet{{else}}last arrival {{$.TS .Watchdog.LastSeen}}{{end}}
+{{- if .Watchdog.Missing}}, <span class="failure">missing</span>{{end}}.</p>
 <h2>Open incidents{{if gt .OpenTotal (len .Open)}} ({{len .Open}} most recent of <span id="open-total">{{.OpenTotal}}</span>; <a href="api/v1/incidents?status=firing&amp;limit=10000">all</a>){{end}}</h2>
 <table id="open-incidents"><tr><th>Incident</th><th>Alert</th><th>Labels</th><th>Started</th><th>Last seen</th><th>Posts</th></tr>
 {{range .Open}}<tr class="incident" data-id="{{.ID}}"><td><a href="incidents/{{.ID}}">{{.ID}}</a></td><td>{{index .Alert.Labels "alertname"}}</td>

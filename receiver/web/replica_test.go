@@ -87,3 +87,22 @@ func TestPagesNameReplicaAndShowDurations(t *testing.T) {
 		}
 	}
 }
+
+// The status page tells when the watchdog alert last arrived, and that it
+// is missing once the receiver has said so.
+func TestStatusPageShowsWatchdog(t *testing.T) {
+	env := receivertest.Start(t, "notifiers: []\n")
+	if page := getPage(t, env.Server.URL+"/"); !strings.Contains(page, `<p id="watchdog">Watchdog (Watchdog): not seen yet.</p>`) {
+		t.Errorf("before any arrival:\n%s", page)
+	}
+	last := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	if err := env.Store.Update(func(tx *store.Tx) error {
+		return tx.PutWatchdog(store.WatchdogState{LastSeen: last, Missing: true, Episode: last.UnixMilli()})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	page := getPage(t, env.Server.URL+"/")
+	if !strings.Contains(page, `last arrival 2026-12-01 09:00:00 &#43;00:00 UTC, <span class="failure">missing</span>.`) {
+		t.Errorf("missing watchdog not shown:\n%s", page)
+	}
+}
