@@ -157,6 +157,9 @@ func (o *Outbox) drain(ctx context.Context, name string) {
 		}
 		for _, it := range queue {
 			from = it.Seq + 1
+			if o.full(ln) {
+				return // an ending delivery wakes the next pass
+			}
 			if !holds(held, it) && !it.NextAt.After(o.now()) && ctx.Err() == nil {
 				o.start(ctx, ln, it)
 			}
@@ -165,6 +168,14 @@ func (o *Outbox) drain(ctx context.Context, name string) {
 			hold(held, it)
 		}
 	}
+}
+
+// full tells whether the lane has no room for another delivery, so that
+// a long queue is not read to its end for nothing.
+func (o *Outbox) full(ln *lane) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(ln.items) >= maxInFlight
 }
 
 // start delivers it in the background when the lane has room and none of
