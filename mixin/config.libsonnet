@@ -8,6 +8,9 @@
     // Selectors for zkwatch's own processes.
     receiverSelector: 'job="zkwatch-receiver"',
     agentSelector: 'job="zkwatch-agent"',
+    // Selector for Prometheus' own metrics (prometheus_notifications_*):
+    // Prometheus must scrape itself, as examples/prometheus.yml does.
+    prometheusSelector: 'job="prometheus"',
 
     // Labels that identify one ensemble. Every ensemble-level expression
     // aggregates by them, so one Prometheus can watch many ensembles: with
@@ -97,6 +100,22 @@
     agentNotRegisteredFor: '5m',
     agentChildRestartsThreshold: 3,
     agentChildRestartsWindow: '1h',
+
+    // The alerting path. A replica or agent down for longer than a restart
+    // takes (seconds), yet short enough that an outage of a minute or two
+    // is not missed.
+    receiverDownFor: '30s',
+    agentDownFor: '30s',
+    // Share of alerts that failed to reach every Alertmanager in 5m.
+    alertmanagerErrorRatioThreshold: 0.1,
+    alertmanagerUnreachableFor: '1m',
+    alertmanagerNotDiscoveredFor: '5m',
+    // The dead man's switch: an always-firing alert (severity none) that
+    // examples/alertmanager.yml routes to zkwatch_receiver every
+    // watchdogRepeatInterval (its repeat_interval), and whose absence the
+    // receiver's watchdog (watching the same alert name) reports.
+    watchdogAlertName: 'Watchdog',
+    watchdogRepeatInterval: '1m',
 
     // runbook_url of every alert: this pattern % the lower-cased alert name.
     runbookURLPattern: 'https://github.com/zkwatch/zkwatch/blob/main/docs/runbook.md#%s',

@@ -89,7 +89,10 @@ var (
 		"zkwatch_agent_lock_held", "zkwatch_agent_tasks", "zkwatch_agent_conflicts_total",
 	}
 	// prometheusMetrics are made by Prometheus itself, not by an exporter.
-	prometheusMetrics = []string{"up"}
+	prometheusMetrics = []string{
+		"up", "prometheus_notifications_sent_total", "prometheus_notifications_errors_total",
+		"prometheus_notifications_alertmanagers_discovered",
+	}
 )
 
 const runbookURLPattern = "https://github.com/zkwatch/zkwatch/blob/main/docs/runbook.md#%s"

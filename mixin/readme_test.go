@@ -26,7 +26,7 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 )
 
-var readmeAlertRowRE = regexp.MustCompile("^\\| `(ZooKeeper[A-Za-z]+)` \\| ([a-z]+) \\| (.+) \\|$")
+var readmeAlertRowRE = regexp.MustCompile("^\\| `(ZooKeeper[A-Za-z]+|Watchdog)` \\| ([a-z]+) \\| (.+) \\|$")
 
 // TestReadmeAlertTable holds the README's alert table to the rendered
 // rules: every alert is listed once, with its severity and summary, and

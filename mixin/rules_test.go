@@ -23,11 +23,17 @@ import (
 )
 
 // requiredAlerts are names other components depend on (the receiver's
-// restart rule matches ZooKeeperProcessMemberDown).
+// restart rule matches ZooKeeperProcessMemberDown, its watchdog Watchdog).
 var requiredAlerts = []string{
 	"ZooKeeperProcessMemberDown", "ZooKeeperMemberDown", "ZooKeeperQuorumLost",
 	"ZooKeeperNoLeader", "ZooKeeperMultipleLeaders", "ZooKeeperFollowerLagging",
+	watchdogAlert,
 }
+
+// watchdogAlert is the dead man's switch, named as kube-prometheus names
+// it and as zkwatch_receiver's watchdog expects by default; it alone has
+// severity none and no ZooKeeper prefix.
+const watchdogAlert = "Watchdog"
 
 func TestAlertsAreComplete(t *testing.T) {
 	names := map[string]bool{}
@@ -36,12 +42,14 @@ func TestAlertsAreComplete(t *testing.T) {
 			t.Errorf("alert %s defined twice", r.Alert)
 		}
 		names[r.Alert] = true
-		if !strings.HasPrefix(r.Alert, "ZooKeeper") {
+		switch {
+		case r.Alert == watchdogAlert:
+			if r.Labels["severity"] != "none" {
+				t.Errorf("alert %s: severity %q, want none (it fires always and pages nobody)", r.Alert, r.Labels["severity"])
+			}
+		case !strings.HasPrefix(r.Alert, "ZooKeeper"):
 			t.Errorf("alert %s does not start with ZooKeeper", r.Alert)
-		}
-		switch r.Labels["severity"] {
-		case "critical", "warning", "info":
-		default:
+		case !slices.Contains([]string{"critical", "warning", "info"}, r.Labels["severity"]):
 			t.Errorf("alert %s: severity %q is not critical, warning or info", r.Alert, r.Labels["severity"])
 		}
 		for _, a := range []string{"summary", "description", "runbook_url"} {

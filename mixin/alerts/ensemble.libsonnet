@@ -107,20 +107,13 @@ local a = import '../lib/alert.libsonnet';
           ),
           a.alert(
             'ZooKeeperHighRequestLatency',
-            |||
-              (
-                sum by (%(ensembleBy)s, server) (rate(zookeeper_readlatency_seconds_sum{%(zookeeperSelector)s}[5m]))
-                + on (%(ensembleBy)s, server)
-                sum by (%(ensembleBy)s, server) (rate(zookeeper_updatelatency_seconds_sum{%(zookeeperSelector)s}[5m]))
-              )
-              /
-              (
-                sum by (%(ensembleBy)s, server) (rate(zookeeper_readlatency_seconds_count{%(zookeeperSelector)s}[5m]))
-                + on (%(ensembleBy)s, server)
-                sum by (%(ensembleBy)s, server) (rate(zookeeper_updatelatency_seconds_count{%(zookeeperSelector)s}[5m]))
-              )
-              > %(avgLatencyThresholdSeconds)s
-            ||| % c,
+            a.counterRatio(
+              'rate',
+              ['zookeeper_%slatency_seconds_sum{%s}' % [k, c.zookeeperSelector] for k in ['read', 'update']],
+              ['zookeeper_%slatency_seconds_count{%s}' % [k, c.zookeeperSelector] for k in ['read', 'update']],
+              '5m',
+              c.ensembleBy + ', server',
+            ) + '> %(avgLatencyThresholdSeconds)s\n' % c,
             c.latencyFor,
             c.warningSeverity,
             'A ZooKeeper server answers slowly.',
@@ -150,7 +143,7 @@ local a = import '../lib/alert.libsonnet';
             'ZooKeeperFileDescriptorsNearLimit',
             |||
               zookeeper_open_file_descriptor_count{%(zookeeperSelector)s}
-                / zookeeper_max_file_descriptor_count{%(zookeeperSelector)s} > %(fileDescriptorsRatioThreshold)s
+                / (zookeeper_max_file_descriptor_count{%(zookeeperSelector)s} > 0) > %(fileDescriptorsRatioThreshold)s
             ||| % c,
             c.capacityFor,
             c.warningSeverity,

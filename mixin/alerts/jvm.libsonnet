@@ -6,6 +6,10 @@ local a = import '../lib/alert.libsonnet';
 {
   prometheusAlerts+:: {
     local c = $._config,
+    // ratio is the average of a summary over window, per server (sum / count).
+    local ratio(fn, summary, window) = a.counterRatio(
+      fn, ['%s_sum{%s}' % [summary, c.zookeeperSelector]], ['%s_count{%s}' % [summary, c.zookeeperSelector]], window
+    ),
     groups+: [
       {
         name: 'zookeeper-jvm-disk',
@@ -37,10 +41,7 @@ local a = import '../lib/alert.libsonnet';
           ),
           a.alert(
             'ZooKeeperSlowFsync',
-            |||
-              rate(zookeeper_fsynctime_seconds_sum{%(zookeeperSelector)s}[5m])
-                / rate(zookeeper_fsynctime_seconds_count{%(zookeeperSelector)s}[5m]) > %(fsyncAvgThresholdSeconds)s
-            ||| % c,
+            ratio('rate', 'zookeeper_fsynctime_seconds', '5m') + '> %(fsyncAvgThresholdSeconds)s\n' % c,
             c.fsyncFor,
             c.warningSeverity,
             'A ZooKeeper server syncs its transaction log slowly.',
@@ -48,10 +49,7 @@ local a = import '../lib/alert.libsonnet';
           ),
           a.alert(
             'ZooKeeperSlowSnapshots',
-            |||
-              increase(zookeeper_snapshottime_seconds_sum{%(zookeeperSelector)s}[%(snapshotWindow)s])
-                / increase(zookeeper_snapshottime_seconds_count{%(zookeeperSelector)s}[%(snapshotWindow)s]) > %(snapshotAvgThresholdSeconds)s
-            ||| % c,
+            ratio('increase', 'zookeeper_snapshottime_seconds', c.snapshotWindow) + '> %(snapshotAvgThresholdSeconds)s\n' % c,
             null,
             c.warningSeverity,
             'A ZooKeeper server writes its snapshots slowly.',
@@ -59,10 +57,7 @@ local a = import '../lib/alert.libsonnet';
           ),
           a.alert(
             'ZooKeeperSlowLeaderElection',
-            |||
-              increase(zookeeper_election_time_seconds_sum{%(zookeeperSelector)s}[%(electionTimeWindow)s])
-                / increase(zookeeper_election_time_seconds_count{%(zookeeperSelector)s}[%(electionTimeWindow)s]) > %(electionTimeThresholdSeconds)s
-            ||| % c,
+            ratio('increase', 'zookeeper_election_time_seconds', c.electionTimeWindow) + '> %(electionTimeThresholdSeconds)s\n' % c,
             null,
             c.warningSeverity,
             'ZooKeeper leader elections take long.',

@@ -17,7 +17,7 @@
           rec('ensemble:zookeeper_packets_sent:rate5m', 'sum by (%(ensembleBy)s) (rate(zookeeper_packets_sent_total{%(zookeeperSelector)s}[5m]))'),
           rec('ensemble:zookeeper_num_alive_connections:sum', 'sum by (%(ensembleBy)s) (zookeeper_num_alive_connections{%(zookeeperSelector)s})'),
           rec('ensemble:zookeeper_leader_changes:increase1h', 'max by (%(ensembleBy)s) (increase(zookeeper_ensemble_leader_changes_total{%(zookeeperSelector)s}[1h]))'),
-          rec('server:zookeeper_file_descriptors:ratio', 'zookeeper_open_file_descriptor_count{%(zookeeperSelector)s} / zookeeper_max_file_descriptor_count{%(zookeeperSelector)s}'),
+          rec('server:zookeeper_file_descriptors:ratio', 'zookeeper_open_file_descriptor_count{%(zookeeperSelector)s} / (zookeeper_max_file_descriptor_count{%(zookeeperSelector)s} > 0)'),
         ],
       },
       {
