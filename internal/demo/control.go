@@ -20,6 +20,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -93,6 +94,9 @@ func (s *Stack) memberAction(i int, action string) (string, error) {
 		s.logf("%s stopped (SIGKILL) on request", name)
 		return name + " stopped (SIGKILL)", nil
 	case "start":
+		if s.Ens.Running(i) {
+			return "", fmt.Errorf("%s is already running", name)
+		}
 		if err := s.Ens.Start(i); err != nil {
 			return "", fmt.Errorf("%s: %w", name, err)
 		}
@@ -112,8 +116,8 @@ func (s *Stack) memberAction(i int, action string) (string, error) {
 }
 
 // MemberCommand asks the demo running in dir to stop or start member id
-// (1-based) and returns its answer.
-func MemberCommand(ctx context.Context, dir, action string, id int) (string, error) {
+// (1-based, as the demo prints them) and returns its answer.
+func MemberCommand(ctx context.Context, dir, action, id string) (string, error) {
 	path := filepath.Join(dir, controlSocket)
 	client := &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
@@ -123,7 +127,7 @@ func MemberCommand(ctx context.Context, dir, action string, id int) (string, err
 	}}
 	ctx, cancel := context.WithTimeout(ctx, memberStartTimeout+10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, fmt.Sprintf("http://demo/members/%d/%s", id, action), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://demo/members/"+url.PathEscape(id)+"/"+url.PathEscape(action), nil)
 	if err != nil {
 		return "", err
 	}

@@ -41,7 +41,7 @@ func main() {
 	scenario := app.Command("scenario", "Start the stack, kill the demo process, a follower and the leader, print the timeline, stop.")
 	member := app.Command("member", "Stop or start one ZooKeeper member of the demo running in --dir.")
 	memberAction := member.Arg("action", "stop (SIGKILL) or start.").Required().Enum("stop", "start")
-	memberID := member.Arg("id", "Member number, as the demo prints it (1-3).").Required().Int()
+	memberID := member.Arg("id", "Member number, as the demo prints it (1-3).").Required().String()
 	restart := app.Command("restart-app", "Start the demo process again (the receiver's restart command).")
 	restartMember := restart.Flag("member", "Member to restart.").Required().String()
 	appCmd := app.Command("app", "The demo process: writes its pid and waits.")
@@ -93,7 +93,7 @@ func runStack(dir, binDir, repo string, scenario bool) error {
 		<-ctx.Done()
 		fmt.Println("stopping everything the demo started")
 	}()
-	fmt.Printf("starting the zkwatch demo in %s (about a minute; each step prints when it starts and ends)\n", dir)
+	fmt.Printf("starting the zkwatch demo in %s (each step prints a line when it starts and one when it ends)\n", dir)
 	s, err := demo.Start(ctx, demo.Options{Dir: dir, BinDir: binDir, Repo: repo, Log: os.Stdout})
 	if err != nil {
 		return err

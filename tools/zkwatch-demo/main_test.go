@@ -343,14 +343,19 @@ func checkMembers(t *testing.T, d *demoRun, summary string) {
 	if out, err := d.demoCmd("member", "stop", "1"); err == nil || !strings.Contains(out, "not running") {
 		t.Errorf("member stop 1 twice: %v: %s", err, out)
 	}
-	if out, err := d.demoCmd("member", "stop", "4"); err == nil || !strings.Contains(out, "members 1 to 3") {
-		t.Errorf("member stop 4: %v: %s", err, out)
+	for _, id := range []string{"4", "0", "x"} {
+		if out, err := d.demoCmd("member", "stop", id); err == nil || !strings.Contains(out, "members 1 to 3") {
+			t.Errorf("member stop %s: %v: %s", id, err, out)
+		}
 	}
 	if out, err := d.demoCmd("member", "start", "1"); err != nil || !strings.Contains(out, "started") {
 		t.Fatalf("member start 1: %v: %s", err, out)
 	}
 	if err := srvr(); err != nil {
 		t.Errorf("member 1 (%s) after member start 1: %v", addr, err)
+	}
+	if out, err := d.demoCmd("member", "start", "1"); err == nil || !strings.Contains(out, "already running") {
+		t.Errorf("member start 1 twice: %v: %s", err, out)
 	}
 	if out, err := exec.Command(filepath.Join(d.bin, "zkwatch-demo"), "--dir", t.TempDir(), "member", "stop", "1").CombinedOutput(); err == nil || !strings.Contains(string(out), "no demo is running") {
 		t.Errorf("member stop without a demo: %v: %s", err, out)
