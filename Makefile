@@ -100,15 +100,27 @@ mixin-check:
 
 # The demo: a real 3-node ensemble, zookeeper_exporter, Prometheus,
 # Alertmanager, zkwatch_receiver and a process under zkwatch_agent, all on
-# 127.0.0.1, state in .demo/. Ctrl-C stops everything.
+# 127.0.0.1, state in .demo/. Ctrl-C stops everything. It needs Go; deps
+# installs the rest. bin/zkwatch-demo member stop|start N stops or starts
+# one member of the running demo.
 .PHONY: demo
-demo: deps build demo-bin
+demo: demo-go deps build demo-bin
 	$(BIN_DIR)/zkwatch-demo --dir .demo --bin $(BIN_DIR) --repo . run
 
 # The scripted fault scenario (also the heart of the end-to-end test).
 .PHONY: demo-scenario
-demo-scenario: deps build demo-bin
+demo-scenario: demo-go deps build demo-bin
 	$(BIN_DIR)/zkwatch-demo --dir .demo --bin $(BIN_DIR) --repo . scenario
+
+# Go must be there (the version go.mod names or later); the modules are
+# downloaded under a line that says so, since the first build would
+# otherwise print nothing while it downloads them.
+GO_MIN := $(shell awk '/^go /{print $$2}' go.mod)
+.PHONY: demo-go
+demo-go:
+	@command -v $(GO) >/dev/null 2>&1 || { echo "Go not found: install Go $(GO_MIN) or later (go.mod) and put it on PATH"; exit 1; }
+	@echo ">> downloading the Go modules of go.mod (first run only)"
+	@$(GO) mod download
 
 .PHONY: demo-bin
 demo-bin:
