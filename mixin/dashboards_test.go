@@ -24,30 +24,74 @@ import (
 type dashboard struct {
 	Title         string  `json:"title"`
 	UID           string  `json:"uid"`
+	Editable      bool    `json:"editable"`
 	SchemaVersion int     `json:"schemaVersion"`
 	Panels        []panel `json:"panels"`
 	Templating    struct {
-		List []struct {
-			Name  string `json:"name"`
-			Type  string `json:"type"`
-			Query any    `json:"query"`
-		} `json:"list"`
+		List []variable `json:"list"`
 	} `json:"templating"`
 }
 
+type variable struct {
+	Name       string     `json:"name"`
+	Label      string     `json:"label"`
+	Type       string     `json:"type"`
+	Query      any        `json:"query"`
+	Definition string     `json:"definition"`
+	Datasource datasource `json:"datasource"`
+	Multi      bool       `json:"multi"`
+	IncludeAll bool       `json:"includeAll"`
+	AllValue   string     `json:"allValue"`
+	Refresh    int        `json:"refresh"`
+}
+
+type datasource struct {
+	Type string `json:"type"`
+	UID  string `json:"uid"`
+}
+
 type panel struct {
-	ID         int     `json:"id"`
-	Type       string  `json:"type"`
-	Title      string  `json:"title"`
-	Datasource any     `json:"datasource"`
-	Panels     []panel `json:"panels"`
-	GridPos    struct {
+	ID          int     `json:"id"`
+	Type        string  `json:"type"`
+	Title       string  `json:"title"`
+	Description string  `json:"description"`
+	Datasource  any     `json:"datasource"`
+	Panels      []panel `json:"panels"`
+	GridPos     struct {
 		X, Y, W, H int
 	} `json:"gridPos"`
-	Targets []struct {
-		Expr  string `json:"expr"`
-		RefID string `json:"refId"`
-	} `json:"targets"`
+	Targets     []target `json:"targets"`
+	FieldConfig struct {
+		Defaults struct {
+			Unit string `json:"unit"`
+		} `json:"defaults"`
+		Overrides []struct {
+			Matcher struct {
+				ID      string `json:"id"`
+				Options string `json:"options"`
+			} `json:"matcher"`
+			Properties []struct {
+				ID    string `json:"id"`
+				Value any    `json:"value"`
+			} `json:"properties"`
+		} `json:"overrides"`
+	} `json:"fieldConfig"`
+	Transformations []struct {
+		ID      string `json:"id"`
+		Options struct {
+			ExcludeByName map[string]bool   `json:"excludeByName"`
+			RenameByName  map[string]string `json:"renameByName"`
+		} `json:"options"`
+	} `json:"transformations"`
+}
+
+type target struct {
+	Expr         string     `json:"expr"`
+	RefID        string     `json:"refId"`
+	Datasource   datasource `json:"datasource"`
+	Format       string     `json:"format"`
+	Instant      bool       `json:"instant"`
+	LegendFormat string     `json:"legendFormat"`
 }
 
 func loadDashboards(t *testing.T) map[string]dashboard {

@@ -165,21 +165,7 @@ func scrapeQueryable(page string) (storage.Queryable, error) {
 		all = append(all, storage.NewListSeries(b.Labels(), []chunks.Sample{floatSample{0, v}}))
 	}
 	sort.Slice(all, func(i, j int) bool { return labels.Compare(all[i].Labels(), all[j].Labels()) < 0 })
-	return &storage.MockQueryable{MockQuerier: &storage.MockQuerier{
-		SelectMockFunction: func(_ bool, _ *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
-			var out []storage.Series
-			for _, s := range all {
-				match := true
-				for _, m := range ms {
-					match = match && m.Matches(s.Labels().Get(m.Name))
-				}
-				if match {
-					out = append(out, s)
-				}
-			}
-			return &seriesSet{series: out}
-		},
-	}}, nil
+	return listQueryable(all), nil
 }
 
 // evalAlerts evaluates every alert expression (without its "for") on one

@@ -66,10 +66,13 @@ local ds = { type: 'prometheus', uid: '${datasource}' };
   // table shows instant query results, one row per label set, merged on
   // the labels the queries share. Every query aggregates by its labels;
   // labels is a list of [label, header] naming the label columns in order,
-  // and the queries' value columns ("Value #A", ...) are renamed by their
+  // and the queries' value columns ("Value #A", ..., or "Value" for a lone
+  // query) are renamed by their
   // column() header or hidden, so no column is left unnamed.
   table(title, columns, labels, description=''):: panel('table', title, [c { instant: true, range: false, format: 'table' } for c in columns], 'none', description) {
-    local values = [['Value #' + std.char(std.codepoint('A') + i), columns[i]] for i in std.range(0, std.length(columns) - 1)],
+    // Grafana names the value of a lone query "Value".
+    local valueName(i) = if std.length(columns) == 1 then 'Value' else 'Value #' + std.char(std.codepoint('A') + i),
+    local values = [[valueName(i), columns[i]] for i in std.range(0, std.length(columns) - 1)],
     local shown = [v for v in values if v[1].header != null],
     local order = [l[0] for l in labels] + [v[0] for v in shown],
     options: { showHeader: true, cellHeight: 'sm', footer: { show: false } },
