@@ -26,12 +26,12 @@ import (
 )
 
 // treeScript starts, below a shell wrapper, a worker that ignores SIGTERM
-// in the command's process group, one that left the group (setpgid via
-// `set -m`) and one that left the session (setsid), and writes their pids
+// in the command's process group, one that left the group (perl's
+// setpgrp) and one that left the session (setsid), and writes their pids
 // to DIR/inner, DIR/group and DIR/session.
 const treeScript = `dir=$0
 sh -c 'trap "" TERM; echo $$ > "$0/inner"; while :; do sleep 0.05; done' "$dir" &
-(set -m; sh -c 'echo $$ > "$0/group"; exec sleep 300' "$dir" &)
+perl -e 'setpgrp(0, 0); open(my $f, ">", "$ARGV[0]/group"); print $f "$$\n"; close $f; exec "sleep", "300"' "$dir" &
 setsid sh -c 'echo $$ > "$0/session"; exec sleep 300' "$dir" &
 wait; echo finished`
 

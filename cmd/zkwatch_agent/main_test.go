@@ -98,6 +98,9 @@ func startAgent(t *testing.T, servers string, args ...string) *agentProc {
 		"--web.listen-address=" + a.addr, "--log.level=debug"}, args...)
 	a.cmd = exec.Command(agentBin, full...)
 	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log
+	// A process that outlived the agent holding its output must not hang
+	// the test.
+	a.cmd.WaitDelay = 5 * time.Second
 	if err := a.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

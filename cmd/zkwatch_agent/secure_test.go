@@ -117,7 +117,8 @@ func TestSecureFlagErrors(t *testing.T) {
 }
 
 // TestSubreaper: a command that daemonizes (its child's parent exits) keeps
-// the grandchild under the agent, which reaps it when it exits.
+// the grandchild under the agent's shim for that command (a child
+// subreaper, itself the agent's child), which reaps it when it exits.
 func TestSubreaper(t *testing.T) {
 	ens := zktest.Start(t, 1)
 	dir := t.TempDir()
@@ -139,8 +140,8 @@ func TestSubreaper(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if ppid != a.cmd.Process.Pid {
-			return fmt.Errorf("orphan %d has parent %d (%c), want the agent %d", orphan, ppid, state, a.cmd.Process.Pid)
+		if shimParent, _, err := parentOf(ppid); err != nil || shimParent != a.cmd.Process.Pid {
+			return fmt.Errorf("orphan %d has parent %d (%c), want the shim, a child of the agent %d", orphan, ppid, state, a.cmd.Process.Pid)
 		}
 		return nil
 	}); err != nil {

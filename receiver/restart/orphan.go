@@ -33,23 +33,43 @@ func ProcStart(pid int) (uint64, error) {
 	return st.Start, err
 }
 
-// groupAlive tells whether any process of group pgid is alive (zombies,
-// which an unreaped orphan may stay as, do not count).
-func groupAlive(pgid int) bool {
+// members returns the live processes of process group or session id
+// (zombies, which an unreaped orphan may stay as, do not count). A restart
+// command leads both; a child that left the group stays in the session.
+func members(id int) []int {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
-		return syscall.Kill(-pgid, 0) == nil
+		return nil
 	}
+	var out []int
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		if st, err := procstat.Read(pid); err == nil && st.PGRP == pgid && st.Live() {
-			return true
+		if st, err := procstat.Read(pid); err == nil && (st.PGRP == id || st.Session == id) && st.Live() {
+			out = append(out, pid)
 		}
 	}
-	return false
+	return out
+}
+
+// groupAlive tells whether any process of the command's group or session
+// pgid is alive.
+func groupAlive(pgid int) bool {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		return syscall.Kill(-pgid, 0) == nil
+	}
+	return len(members(pgid)) > 0
+}
+
+// killSession SIGKILLs the process group and the session that sid leads.
+// While any member lives, the kernel does not hand sid out as a pid again.
+func killSession(sid int) {
+	_ = syscall.Kill(-sid, syscall.SIGKILL)
+	for _, pid := range members(sid) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
 }
 
 // Orphan describes what KillOrphan found of a restart command's process
@@ -83,6 +103,7 @@ func KillOrphan(ctx context.Context, pgid int, procStart uint64, wait time.Durat
 	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return OrphanKilled, fmt.Errorf("killing process group %d: %w", pgid, err)
 	}
+	killSession(pgid)
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	t := time.NewTicker(20 * time.Millisecond)

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -126,8 +127,10 @@ type Result struct {
 	Err      error // nil only for exit code 0
 }
 
-// Run executes argv directly in its own process group. On timeout or
-// cancellation the whole group is killed. Output keeps at most maxOutput
+// Run executes argv directly in its own session and process group, with
+// SIGKILL for its leader if the receiver dies. On timeout, cancellation
+// or exit, the whole session is killed (background children, those that
+// left the process group too). Output keeps at most maxOutput
 // bytes of combined stdout and stderr.
 func Run(ctx context.Context, argv, env []string, dir string, timeout time.Duration, maxOutput int) Result {
 	return RunWatched(ctx, argv, env, dir, timeout, maxOutput, nil)
@@ -138,11 +141,14 @@ func Run(ctx context.Context, argv, env []string, dir string, timeout time.Durat
 func RunWatched(ctx context.Context, argv, env []string, dir string, timeout time.Duration, maxOutput int, started func(pgid int)) Result {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	// Pdeathsig fires when the thread that started the command exits.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = env
 	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { killSession(cmd.Process.Pid); return nil }
 	// Children that keep the output pipe open must not hold us forever.
 	cmd.WaitDelay = 2 * time.Second
 	out := &boundedBuffer{max: maxOutput}
@@ -159,12 +165,12 @@ func RunWatched(ctx context.Context, argv, env []string, dir string, timeout tim
 	if cmd.ProcessState != nil {
 		res.ExitCode = cmd.ProcessState.ExitCode()
 		// Leftover background children of a successful command go too.
-		_ = syscall.Kill(-cmd.ProcessState.Pid(), syscall.SIGKILL)
+		killSession(cmd.ProcessState.Pid())
 	}
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
 		res.TimedOut = true
-		res.Err = fmt.Errorf("timed out after %s; process group killed", timeout)
+		res.Err = fmt.Errorf("timed out after %s; its session killed", timeout)
 	case err != nil:
 		res.Err = err
 	}
