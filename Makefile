@@ -61,7 +61,7 @@ vet:
 # Alertmanager are required; with CI=true their absence fails the run
 # instead of skipping.
 .PHONY: test
-test: deps fmt-check vet lint mixin-check build test-go fuzz
+test: deps fmt-check vet lint mixin-check build chart-check test-go fuzz
 
 .PHONY: test-go
 test-go:
@@ -130,7 +130,8 @@ demo-bin:
 # The Debian packages the demo and the tests need: real ZooKeeper (and a
 # JRE), Prometheus, Alertmanager, jsonnet for the mixin and Chromium for the
 # receiver page's browser test.
-DEPS      ?= zookeeper prometheus prometheus-alertmanager jsonnet default-jre-headless chromium
+DEPS      ?= zookeeper prometheus prometheus-alertmanager jsonnet default-jre-headless chromium \
+             podman systemd ca-certificates
 
 # Installs the missing ones (as root), or names them and fails. Debian starts
 # the packaged daemons on install; the demo and tests run their own on free
@@ -159,6 +160,87 @@ deps:
 # Kept for existing habits: the same as deps.
 .PHONY: demo-deps
 demo-deps: deps
+
+# Packaging, in the manner of Prometheus's Makefile.common and promu:
+# static binaries per platform in .build/<os>-<arch>/, release archives
+# with checksums, a container image built from those binaries without
+# pulling anything, and the Helm chart checked with a pinned helm.
+PLATFORMS   ?= linux/amd64 linux/arm64
+GOHOSTARCH  := $(shell $(GO) env GOHOSTARCH)
+TARBALL_DIR ?= $(CURDIR)/.build/tarballs
+PODMAN      ?= podman
+IMAGE       ?= zkwatch/zkwatch:$(VERSION)
+# Debian's ca-certificates bundle, copied into the image.
+CA_BUNDLE   ?= /etc/ssl/certs/ca-certificates.crt
+CHART       ?= deploy/helm/zkwatch
+
+# The binaries of every platform in PLATFORMS, each into .build/<os>-<arch>/.
+.PHONY: crossbuild
+crossbuild:
+	@for p in $(PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; echo ">> building for $$os/$$arch"; \
+		GOOS=$$os GOARCH=$$arch $(MAKE) --no-print-directory build BIN_DIR=$(CURDIR)/.build/$$os-$$arch || exit 1; \
+	done
+
+# zkwatch-<version>.<os>-<arch>.tar.gz for each platform, as promu
+# tarball lays them out, plus sha256sums.txt, in TARBALL_DIR.
+.PHONY: release
+release: crossbuild
+	@rm -rf $(TARBALL_DIR) .build/stage && mkdir -p $(TARBALL_DIR)
+	@for p in $(PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; d=zkwatch-$(VERSION).$$os-$$arch; \
+		mkdir -p .build/stage/$$d || exit 1; \
+		for b in $(BINARIES); do cp .build/$$os-$$arch/$${b%%:*} .build/stage/$$d/ || exit 1; done; \
+		cp -R LICENSE README.md CHANGELOG.md examples alerts dashboards .build/stage/$$d/ || exit 1; \
+		echo ">> packaging $$d.tar.gz"; \
+		tar -C .build/stage --owner=0 --group=0 --numeric-owner -czf $(TARBALL_DIR)/$$d.tar.gz $$d || exit 1; \
+	done
+	@cd $(TARBALL_DIR) && sha256sum *.tar.gz > sha256sums.txt
+	@rm -rf .build/stage
+
+# The container image of the host's architecture (see Dockerfile).
+# --pull=never: the build must not reach any registry.
+.PHONY: image
+image:
+	@$(MAKE) --no-print-directory crossbuild PLATFORMS=linux/$(GOHOSTARCH)
+	@cp $(CA_BUNDLE) .build/linux-$(GOHOSTARCH)/ca-certificates.crt
+	@echo ">> building image $(IMAGE)"
+	$(PODMAN) build --pull=never --build-arg OS=linux --build-arg ARCH=$(GOHOSTARCH) \
+		--build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) \
+		--build-arg CREATED=$(shell date -u +%Y-%m-%dT%H:%M:%SZ) -t $(IMAGE) .
+
+# helm at a fixed version, built from the Go module proxy once into .build/.
+HELM_VERSION ?= v3.21.4
+HELM         ?= $(CURDIR)/.build/helm-$(HELM_VERSION)/helm
+
+$(HELM):
+	@echo ">> building helm $(HELM_VERSION)" >&2
+	@GOBIN=$(dir $(HELM)) GOFLAGS=-mod=mod $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION) >&2
+
+# Prints the path of helm, building it first (the chart's Go tests use it).
+.PHONY: helm-path
+helm-path: $(HELM)
+	@echo $(HELM)
+
+# The chart carries the rendered rules and dashboards (files/, not in git),
+# so its PrometheusRule and dashboard ConfigMaps are always alerts/ and
+# dashboards/ as they are.
+.PHONY: chart-files
+chart-files:
+	@rm -rf $(CHART)/files && mkdir -p $(CHART)/files/alerts $(CHART)/files/dashboards
+	@cp alerts/*.yaml $(CHART)/files/alerts/ && cp dashboards/*.json $(CHART)/files/dashboards/
+
+# helm lint and helm template with the defaults and with every optional
+# object on; the Go tests in deploy/ check what is rendered.
+CHART_ALL_ON := --set exporter.serviceMonitor.enabled=true,receiver.serviceMonitor.enabled=true \
+	--set prometheusRule.enabled=true,dashboards.enabled=true
+.PHONY: chart-check helm-lint
+chart-check helm-lint: $(HELM) chart-files
+	@echo ">> checking the Helm chart"
+	$(HELM) lint --strict $(CHART)
+	$(HELM) lint --strict $(CHART) $(CHART_ALL_ON)
+	$(HELM) template zkwatch $(CHART) >/dev/null
+	$(HELM) template zkwatch $(CHART) $(CHART_ALL_ON) >/dev/null
 
 .PHONY: clean
 clean:
