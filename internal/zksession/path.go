@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"strings"
 	"unicode/utf8"
 
@@ -78,17 +79,31 @@ func ReadDigestFile(file string) ([]string, error) {
 
 // ACL modes for the nodes a client creates.
 const (
+	// ACLAuto is the binaries' default: creator when the client has an
+	// identity (digest credentials or a client certificate), else refused.
+	ACLAuto      = "auto"
 	ACLOpen      = "open"       // world:anyone, all permissions (ZooKeeper's OPEN_ACL_UNSAFE)
 	ACLCreator   = "creator"    // the creating identity only (CREATOR_ALL_ACL)
 	ACLWorldRead = "world-read" // anyone may read; the creating identity may do all
 )
 
 // ACLModes lists the values ACL accepts.
-var ACLModes = []string{ACLOpen, ACLCreator, ACLWorldRead}
+var ACLModes = []string{ACLAuto, ACLOpen, ACLCreator, ACLWorldRead}
 
-// ACL returns the ACL of a mode. The creator modes need an authenticated
-// identity (digest credentials): ZooKeeper refuses them otherwise.
+// ErrNoIdentity is ACL's answer to auto without an identity.
+var ErrNoIdentity = errors.New("no ZooKeeper identity, so the nodes would be writable and deletable by any client that reaches ZooKeeper: " +
+	"give digest credentials (a user:password file) or a client certificate, or accept that with the ACL mode open")
+
+// ACL returns the ACL of a mode ("" is open, for library callers). The
+// creator modes need an authenticated identity (digest credentials or a
+// client certificate): ZooKeeper refuses them otherwise.
 func ACL(mode string, authenticated bool) ([]zk.ACL, error) {
+	if mode == ACLAuto {
+		if !authenticated {
+			return nil, ErrNoIdentity
+		}
+		mode = ACLCreator
+	}
 	switch mode {
 	case ACLOpen, "":
 		return zk.WorldACL(zk.PermAll), nil
@@ -103,4 +118,53 @@ func ACL(mode string, authenticated bool) ([]zk.ACL, error) {
 		return acl, nil
 	}
 	return nil, fmt.Errorf("unknown ACL %q (want one of %s)", mode, strings.Join(ACLModes, ", "))
+}
+
+// worldPerms returns the permissions acl grants to world:anyone.
+func worldPerms(acl []zk.ACL) int32 {
+	var perms int32
+	for _, a := range acl {
+		if a.Scheme == "world" && a.ID == "anyone" {
+			perms |= a.Perms
+		}
+	}
+	return perms
+}
+
+// permNames spells permissions as ZooKeeper's CLI does.
+func permNames(perms int32) string {
+	var b strings.Builder
+	for _, p := range []struct {
+		bit  int32
+		name byte
+	}{{zk.PermCreate, 'c'}, {zk.PermDelete, 'd'}, {zk.PermRead, 'r'}, {zk.PermWrite, 'w'}, {zk.PermAdmin, 'a'}} {
+		if perms&p.bit != 0 {
+			b.WriteByte(p.name)
+		}
+	}
+	return b.String()
+}
+
+// CheckAncestors checks dir and every existing ancestor of it but the
+// root: none may grant world:anyone a change permission (create, delete,
+// write, admin) that acl does not grant it. A node's parent decides who
+// may delete it or create siblings, so an open parent would let any client
+// delete or forge the nodes a client creates with acl. The error names the
+// path.
+func CheckAncestors(conn *zk.Conn, dir string, acl []zk.ACL) error {
+	allowed := worldPerms(acl)
+	for p := dir; p != "/" && p != "." && p != ""; p = path.Dir(p) {
+		got, _, err := conn.GetACL(p)
+		if errors.Is(err, zk.ErrNoNode) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("reading the ACL of %s: %w", p, err)
+		}
+		if extra := worldPerms(got) &^ allowed &^ zk.PermRead; extra != 0 {
+			return fmt.Errorf("%s grants world:anyone %q, more than the configured ACL: any client could delete or forge the nodes below it; "+
+				"restrict it (in zkCli.sh: addauth digest USER:PASSWORD, then setAcl %s auth::cdrwa) or use the ACL mode open", p, permNames(extra), p)
+		}
+	}
+	return nil
 }

@@ -83,6 +83,8 @@ func TestACL(t *testing.T) {
 		{"creator", false, nil, false},
 		{"world-read", false, nil, false},
 		{"bogus", true, nil, false},
+		{"auto", true, creator, true},
+		{"auto", false, nil, false},
 	} {
 		got, err := ACL(c.mode, c.auth)
 		if (err == nil) != c.ok || !reflect.DeepEqual(got, c.want) {
