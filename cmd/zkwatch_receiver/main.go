@@ -61,7 +61,7 @@ func run() int {
 		storagePath = kingpin.Flag("storage.path", "Directory of the incident store.").Default("data/").String()
 		configCheck = kingpin.Flag("config.check", "Validate the configuration file and exit.").Default("false").Bool()
 		allowUnauth = kingpin.Flag("web.allow-unauthenticated",
-			"Serve restart rules without authentication on a non-loopback address (unsafe: anyone reaching the port can run them).").Default("false").Bool()
+			"Serve without authentication on a non-loopback address (unsafe: anyone reaching the port can post alerts, read the incident history and run the restart rules).").Default("false").Bool()
 		externalURL = kingpin.Flag("web.external-url",
 			"The URL under which the receiver is reachable (for example, if it is served via a reverse proxy). Messages link to incident pages below it; without it they show incident ids only.").
 			Default("").String()
