@@ -428,7 +428,7 @@ func TestExposureRuleForEveryConfiguration(t *testing.T) {
 	writeFile(t, webCfg, "basic_auth_users: {alice: $2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi}\n")
 	addr := "0.0.0.0:" + strings.Split(freeAddr(t), ":")[1]
 	base := "http://127.0.0.1:" + strings.Split(addr, ":")[1]
-	startRaw(t, "--config.file="+cfg, "--storage.path="+filepath.Join(dir, "d1"), "--web.listen-address="+addr, "--web.config.file="+webCfg)
+	_, output := startRaw(t, "--config.file="+cfg, "--storage.path="+filepath.Join(dir, "d1"), "--web.listen-address="+addr, "--web.config.file="+webCfg)
 	if err := zktest.WaitFor(30*time.Second, 20*time.Millisecond, func() error {
 		resp, err := http.Get(base + "/api/v1/incidents")
 		if err != nil {
@@ -446,5 +446,12 @@ func TestExposureRuleForEveryConfiguration(t *testing.T) {
 			!strings.Contains(b, "without authentication") {
 			t.Errorf("%s %s after basic auth was removed: %d %s, want 503", r.method, r.path, code, b)
 		}
+	}
+	// Logged once, not once per refused request (the log reaches the
+	// buffer through a pipe, so wait for it).
+	if err := zktest.WaitFor(10*time.Second, 20*time.Millisecond, func() error {
+		return expectN(1, strings.Count(output.String(), "refusing every request until the exposure check passes again"), "refusals logged")
+	}); err != nil {
+		t.Error(err)
 	}
 }

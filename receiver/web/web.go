@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-kit/log"
@@ -94,10 +95,28 @@ func (h *handler) requireExposure(next http.Handler) http.Handler {
 	if h.o.Exposure == nil {
 		return next
 	}
+	var (
+		mu     sync.Mutex
+		logged string // the refusal last logged, so that a flood logs once
+	)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := h.o.Exposure(); err != nil {
-			level.Error(h.o.Logger).Log("msg", "request refused", "path", r.URL.Path, "err", err)
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		err := h.o.Exposure()
+		msg := ""
+		if err != nil {
+			msg = err.Error()
+		}
+		mu.Lock()
+		if msg != logged {
+			if msg != "" {
+				level.Error(h.o.Logger).Log("msg", "refusing every request until the exposure check passes again", "err", err)
+			} else {
+				level.Info(h.o.Logger).Log("msg", "exposure check passes again, serving requests")
+			}
+			logged = msg
+		}
+		mu.Unlock()
+		if err != nil {
+			http.Error(w, msg, http.StatusServiceUnavailable)
 			return
 		}
 		next.ServeHTTP(w, r)
