@@ -13,7 +13,8 @@
 
 // Package fourlw talks ZooKeeper's four-letter-word protocol and its
 // AdminServer JSON equivalent, and parses the answers into typed values.
-// It only ever sends read-only commands.
+// It only ever sends read-only commands. Client is the member client the
+// exporter's collectors share.
 package fourlw
 
 import (
