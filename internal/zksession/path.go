@@ -145,6 +145,13 @@ func permNames(perms int32) string {
 	return b.String()
 }
 
+// MoreOpen returns the change permissions (create, delete, write, admin)
+// that got grants world:anyone and want does not: a node with such an ACL
+// may have been written by anyone.
+func MoreOpen(got, want []zk.ACL) int32 {
+	return worldPerms(got) &^ worldPerms(want) &^ zk.PermRead
+}
+
 // CheckAncestors checks dir and every existing ancestor of it but the
 // root: none may grant world:anyone a change permission (create, delete,
 // write, admin) that acl does not grant it. A node's parent decides who
@@ -152,7 +159,6 @@ func permNames(perms int32) string {
 // delete or forge the nodes a client creates with acl. The error names the
 // path.
 func CheckAncestors(conn *zk.Conn, dir string, acl []zk.ACL) error {
-	allowed := worldPerms(acl)
 	for p := dir; p != "/" && p != "." && p != ""; p = path.Dir(p) {
 		got, _, err := conn.GetACL(p)
 		if errors.Is(err, zk.ErrNoNode) {
@@ -161,7 +167,7 @@ func CheckAncestors(conn *zk.Conn, dir string, acl []zk.ACL) error {
 		if err != nil {
 			return fmt.Errorf("reading the ACL of %s: %w", p, err)
 		}
-		if extra := worldPerms(got) &^ allowed &^ zk.PermRead; extra != 0 {
+		if extra := MoreOpen(got, acl); extra != 0 {
 			return fmt.Errorf("%s grants world:anyone %q, more than the configured ACL: any client could delete or forge the nodes below it; "+
 				"restrict it (in zkCli.sh: addauth digest USER:PASSWORD, then setAcl %s auth::cdrwa) or use the ACL mode open", p, permNames(extra), p)
 		}
