@@ -38,51 +38,7 @@ func (s *Stack) writeConfigs(amClusterPort int) error {
 	if err := s.renderRules(); err != nil {
 		return err
 	}
-	prom := fmt.Sprintf(`# Written by the zkwatch demo.
-global:
-  scrape_interval: 1s
-  scrape_timeout: 900ms
-  evaluation_interval: 1s
-rule_files:
-  - zookeeper-alerts.json
-  - zookeeper-rules.json
-alerting:
-  alertmanagers:
-    - static_configs:
-        - targets: [%q]
-scrape_configs:
-  - job_name: zookeeper
-    static_configs:
-      - targets: [%q]
-  - job_name: zkwatch-receiver
-    static_configs:
-      - targets: [%q, %q]
-  - job_name: zkwatch-agent
-    static_configs:
-      - targets: [%q, %q]
-`, hostPort(s.AM), hostPort(s.Exporter), hostPort(s.Receiver), hostPort(s.Receiver2), hostPort(s.Agent), hostPort(s.LockAgent))
-	am := fmt.Sprintf(`# Written by the zkwatch demo.
-route:
-  receiver: zkwatch
-  group_by: [alertname, job, instance, server, group, member]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: zkwatch
-    webhook_configs:
-      - url: %q
-        send_resolved: true
-      - url: %q
-        send_resolved: true
-      # A copy of every payload for the demo's timeline and the test fixtures.
-      - url: %q
-        send_resolved: true
-inhibit_rules:
-  - source_matchers: [alertname="ZooKeeperQuorumLost"]
-    target_matchers: [alertname=~"ZooKeeperFollowerLagging|ZooKeeperHighLatency"]
-    equal: [job, instance]
-`, s.Receiver+"/webhook", s.Receiver2+"/webhook", s.Sink.URL()+"/alertmanager")
+	prom, am := s.prometheusConfig(), s.alertmanagerConfig()
 	recv := fmt.Sprintf(`# Written by the zkwatch demo.
 notifiers:
   - name: demo-sink
@@ -115,6 +71,73 @@ storage:
 		}
 	}
 	return nil
+}
+
+// prometheusConfig is the demo's Prometheus configuration: the stack's
+// targets, Prometheus itself (its prometheus_notifications_* metrics feed
+// the mixin's alerts on the path to Alertmanager) and the rendered rules.
+func (s *Stack) prometheusConfig() string {
+	return fmt.Sprintf(`# Written by the zkwatch demo.
+global:
+  scrape_interval: 1s
+  scrape_timeout: 900ms
+  evaluation_interval: 1s
+rule_files:
+  - zookeeper-alerts.json
+  - zookeeper-rules.json
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: [%q]
+scrape_configs:
+  - job_name: prometheus
+    static_configs:
+      - targets: [%q]
+  - job_name: zookeeper
+    static_configs:
+      - targets: [%q]
+  - job_name: zkwatch-receiver
+    static_configs:
+      - targets: [%q, %q]
+  - job_name: zkwatch-agent
+    static_configs:
+      - targets: [%q, %q]
+`, hostPort(s.AM), hostPort(s.Prom), hostPort(s.Exporter), hostPort(s.Receiver), hostPort(s.Receiver2), hostPort(s.Agent), hostPort(s.LockAgent))
+}
+
+// alertmanagerConfig is the demo's Alertmanager configuration: every alert
+// to both receiver replicas and to the sink; the Watchdog (the mixin's
+// dead man's switch) repeated every minute as examples/alertmanager.yml
+// does, so that the receivers' watchdog sees it.
+func (s *Stack) alertmanagerConfig() string {
+	return fmt.Sprintf(`# Written by the zkwatch demo.
+route:
+  receiver: zkwatch
+  group_by: [alertname, job, instance, server, group, member]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+  routes:
+    - matchers: [alertname="Watchdog"]
+      receiver: zkwatch
+      group_wait: 0s
+      group_interval: 1m
+      repeat_interval: 1m
+receivers:
+  - name: zkwatch
+    webhook_configs:
+      - url: %q
+        send_resolved: true
+      - url: %q
+        send_resolved: true
+      # A copy of every payload for the demo's timeline and the test fixtures.
+      - url: %q
+        send_resolved: true
+inhibit_rules:
+  - source_matchers: [alertname="ZooKeeperQuorumLost"]
+    target_matchers: [alertname=~"ZooKeeperFollowerLagging|ZooKeeperHighRequestLatency"]
+    equal: [job, instance]
+`, s.Receiver+"/webhook", s.Receiver2+"/webhook", s.Sink.URL()+"/alertmanager")
 }
 
 // renderRules renders the mixin's alerts and recording rules with the
