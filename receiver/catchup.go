@@ -17,6 +17,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -51,8 +52,13 @@ type publishedIncident struct {
 // with those it missed: at start, after each loss of ZooKeeper and every
 // catchUpInterval, an incident another replica published that the store
 // lacks is recorded with what the claims say was done about it (the
-// runner's own record of each restart attempt, who sent each message),
-// and what is still to do is queued under the usual claims.
+// runner's own record of each restart attempt, who sent each message), and
+// the messages nobody sent are queued under the usual claims. Restarts are
+// never started from what another replica published, only from an alert
+// Alertmanager delivered: whoever can write to ZooKeeper must not be able
+// to run commands. While the incident fires and its restarts are not
+// settled, the journal follows their claims and records the attempts the
+// other replicas make.
 type journal struct {
 	j      ha.Journal
 	coord  ha.Coordinator
@@ -63,8 +69,9 @@ type journal struct {
 	now    func() time.Time
 	wakeCh chan struct{}
 
-	mu      sync.Mutex
-	pending map[string]bool // incidents to publish
+	mu        sync.Mutex
+	pending   map[string]bool // incidents to publish
+	following map[string]bool // caught-up incidents whose restarts go on elsewhere
 }
 
 // publish queues incidents to publish.
@@ -85,6 +92,7 @@ func (jl *journal) Run(ctx context.Context) {
 	behind, last := true, time.Time{}
 	for {
 		jl.flush()
+		jl.follow()
 		now := jl.now()
 		switch {
 		case !jl.coord.DownSince().IsZero():
@@ -198,16 +206,11 @@ func (jl *journal) catchUpOne(id string) (bool, error) {
 	if pub.Published.Before(now.Add(-cfg.Storage.Retention)) {
 		return false, nil
 	}
-	inc, jobs, items := planCatchUp(cfg, id, pub, claims, now)
+	inc, items := planCatchUp(cfg, id, pub, claims, now)
 	done := false
 	err = jl.store.Update(func(tx *store.Tx) error {
 		if cur, err := tx.Incident(id); err != nil || cur != nil {
 			return err
-		}
-		for _, j := range jobs {
-			if err := tx.PutJob(j); err != nil {
-				return err
-			}
 		}
 		for _, it := range items {
 			if err := tx.Enqueue(it); err != nil {
@@ -217,44 +220,69 @@ func (jl *journal) catchUpOne(id string) (bool, error) {
 		done = true
 		return tx.PutIncident(inc)
 	})
+	if done && !restartsSettled(cfg, inc) {
+		jl.mu.Lock()
+		jl.following[id] = true
+		jl.mu.Unlock()
+	}
 	return done, err
+}
+
+// follow records the restart attempts other replicas made on the
+// incidents it follows, until they are settled or the incident resolved.
+func (jl *journal) follow() {
+	jl.mu.Lock()
+	ids := make([]string, 0, len(jl.following))
+	for id := range jl.following {
+		ids = append(ids, id)
+	}
+	jl.mu.Unlock()
+	cfg := jl.config()
+	for _, id := range ids {
+		_, claims, err := jl.j.Incident(id)
+		if errors.Is(err, ha.ErrUnavailable) {
+			return
+		}
+		settled := true
+		err = jl.store.Update(func(tx *store.Tx) error {
+			inc, err := tx.Incident(id)
+			if err != nil || inc == nil || inc.Status != payload.StatusFiring {
+				return err
+			}
+			added := addClaimedAttempts(inc, claims)
+			settled = restartsSettled(cfg, inc)
+			if added == 0 {
+				return nil
+			}
+			return tx.PutIncident(inc)
+		})
+		if err != nil {
+			level.Warn(jl.logger).Log("msg", "following another replica's restarts", "incident", id, "err", err)
+			continue
+		}
+		if settled {
+			jl.mu.Lock()
+			delete(jl.following, id)
+			jl.mu.Unlock()
+		}
+	}
 }
 
 // planCatchUp is the pure part of catching up with an incident: the
 // incident as this replica records it, with the outcomes the claims hold,
-// the restart jobs still due (firing, no success, attempts left) and the
-// messages no replica has sent yet. Those go through the claims as usual:
-// one another replica is still acting on is waited for.
+// and the messages no replica has sent yet. Those go through the claims as
+// usual: one another replica is still sending is waited for.
 func planCatchUp(cfg *config.Config, id string, pub publishedIncident, claims []ha.ClaimRecord, now time.Time) (
-	*store.Incident, []*store.RestartJob, []*store.OutboxItem) {
+	*store.Incident, []*store.OutboxItem) {
 	inc := &store.Incident{ID: id, Status: pub.Status, Alert: pub.Alert, Receiver: pub.Receiver, ExternalURL: pub.ExternalURL,
 		Notifiers: cfg.Route(pub.Alert.Labels), FirstSeen: pub.FirstSeen, LastSeen: now, ResolvedAt: pub.ResolvedAt, LastNotified: now}
-	sort.SliceStable(claims, func(i, j int) bool { return claims[i].Recorded.Before(claims[j].Recorded) })
+	addClaimedAttempts(inc, claims)
 	sent := map[string]bool{} // notifier + kind
-	attempts, succeeded := map[string]int{}, map[string]bool{}
-	for _, c := range claims {
-		if c.Outcome == "" {
-			continue
-		}
-		if rule, ok := strings.CutPrefix(c.Action, "restart/"); ok {
-			inc.Restarts = append(inc.Restarts, claimedAttempt(rule, c))
-			attempts[rule]++
-			succeeded[rule] = succeeded[rule] || c.Outcome == RestartSuccess || c.Outcome == RestartDryRun
-			continue
-		}
-		if notifier, kind, ok := notifyAction(c.Action); ok {
+	for _, c := range sortedClaims(claims) {
+		if notifier, kind, ok := notifyAction(c.Action); ok && c.Outcome != "" {
 			inc.Notifications = append(inc.Notifications, store.Notification{Notifier: notifier, Kind: kind,
 				Outcome: c.Outcome, At: c.Recorded, Replica: c.Owner})
 			sent[notifier+"\x00"+kind] = true
-		}
-	}
-	var jobs []*store.RestartJob
-	if inc.Status == payload.StatusFiring {
-		for _, rule := range cfg.RestartRules(inc.Alert.Labels) {
-			inc.RestartRules = append(inc.RestartRules, rule.Name)
-			if !succeeded[rule.Name] && attempts[rule.Name] < rule.MaxAttempts {
-				jobs = append(jobs, &store.RestartJob{IncidentID: id, Rule: rule.Name, Attempts: attempts[rule.Name], NextAt: now})
-			}
 		}
 	}
 	var items []*store.OutboxItem
@@ -264,7 +292,53 @@ func planCatchUp(cfg *config.Config, id string, pub publishedIncident, claims []
 				Receiver: inc.Receiver, ExternalURL: inc.ExternalURL, NextAt: now, Created: now})
 		}
 	}
-	return inc, jobs, items
+	return inc, items
+}
+
+func sortedClaims(claims []ha.ClaimRecord) []ha.ClaimRecord {
+	out := append([]ha.ClaimRecord(nil), claims...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Recorded.Before(out[j].Recorded) })
+	return out
+}
+
+// addClaimedAttempts appends the restart attempts the claims hold an
+// outcome for and inc lacks; it returns how many.
+func addClaimedAttempts(inc *store.Incident, claims []ha.ClaimRecord) int {
+	have := map[string]bool{}
+	for _, a := range inc.Restarts {
+		have[fmt.Sprintf("%s-%d", a.Rule, a.Attempt)] = true
+	}
+	n := 0
+	for _, c := range sortedClaims(claims) {
+		rule, ok := strings.CutPrefix(c.Action, "restart/")
+		if !ok || c.Outcome == "" || have[fmt.Sprintf("%s-%d", rule, c.Attempt)] {
+			continue
+		}
+		inc.Restarts = append(inc.Restarts, claimedAttempt(rule, c))
+		n++
+	}
+	return n
+}
+
+// restartsSettled tells whether every restart rule matching a firing
+// incident has succeeded or used its attempts, as far as inc records.
+func restartsSettled(cfg *config.Config, inc *store.Incident) bool {
+	if inc.Status != payload.StatusFiring {
+		return true
+	}
+	for _, rule := range cfg.RestartRules(inc.Alert.Labels) {
+		done, attempts := false, 0
+		for _, a := range inc.Restarts {
+			if a.Rule == rule.Name && a.Outcome != RestartPostponed && a.Outcome != "cancelled" {
+				attempts++
+				done = done || a.Outcome == RestartSuccess || a.Outcome == RestartDryRun
+			}
+		}
+		if !done && attempts < rule.MaxAttempts {
+			return false
+		}
+	}
+	return true
 }
 
 // claimedAttempt is a restart attempt as its claim tells it: the runner's

@@ -39,8 +39,9 @@ restarts:
 `
 
 // A replica catching up with a missed incident records what the claims
-// say was done (the runner's own record of each attempt) and queues only
-// what nobody has done yet.
+// say was done (the runner's own record of each attempt), queues only the
+// messages nobody has sent, never a restart, and follows the restarts
+// while they go on elsewhere.
 func TestPlanCatchUp(t *testing.T) {
 	cfg, err := config.Load([]byte(catchUpConfig))
 	if err != nil {
@@ -56,49 +57,50 @@ func TestPlanCatchUp(t *testing.T) {
 	report := ha.ClaimRecord{Action: "notify/one/restart/0123456789ab", Attempt: 1, Owner: "a", Outcome: "success", Recorded: at.Add(3 * time.Second)}
 	pendingTwo := ha.ClaimRecord{Action: "notify/two/firing", Attempt: 1, Owner: "a"}
 	for _, tc := range []struct {
-		name           string
-		pub            publishedIncident
-		claims         []ha.ClaimRecord
-		restarts       string // rule:attempt:outcome:replica:argv
-		notifications  string // notifier:kind:replica
-		jobs, messages string
+		name          string
+		pub           publishedIncident
+		claims        []ha.ClaimRecord
+		restarts      string // rule:attempt:outcome:replica:argv
+		notifications string // notifier:kind:replica
+		follow        bool
+		messages      string
 	}{
-		{"nobody acted yet", pub, nil, "", "", "member@0", "one:firing two:firing"},
+		{"nobody acted yet", pub, nil, "", "", true, "one:firing two:firing"},
 		{"one attempt failed, a message sent, one pending", pub, []ha.ClaimRecord{failed, pendingTwo, report, sentOne},
-			"member:1:failure:a:/bin/true", "one:firing:a one:restart:a", "member@1", "two:firing"},
+			"member:1:failure:a:/bin/true", "one:firing:a one:restart:a", true, "two:firing"},
 		{"restart succeeded", pub, []ha.ClaimRecord{{Action: "restart/member", Attempt: 1, Owner: "b", Outcome: "success", Recorded: at}},
-			"member:1:success:b:", "", "", "one:firing two:firing"},
+			"member:1:success:b:", "", false, "one:firing two:firing"},
 		{"attempts used up", pub, []ha.ClaimRecord{failed, {Action: "restart/member", Attempt: 2, Owner: "b", Outcome: "failure", Recorded: at.Add(time.Hour)}},
-			"member:1:failure:a:/bin/true member:2:failure:b:", "", "", "one:firing two:firing"},
-		{"resolved meanwhile: no restart, the resolved message", publishedIncident{Status: "resolved", Alert: a, FirstSeen: at, ResolvedAt: now, Published: now},
-			[]ha.ClaimRecord{sentOne}, "", "one:firing:a", "", "one:resolved two:resolved"},
+			"member:1:failure:a:/bin/true member:2:failure:b:", "", false, "one:firing two:firing"},
+		{"resolved meanwhile: the resolved message", publishedIncident{Status: "resolved", Alert: a, FirstSeen: at, ResolvedAt: now, Published: now},
+			[]ha.ClaimRecord{sentOne}, "", "one:firing:a", false, "one:resolved two:resolved"},
 	} {
-		inc, jobs, items := planCatchUp(cfg, "0000000000aabbccddee", tc.pub, tc.claims, now)
-		var rs, ns, js, ms []string
+		inc, items := planCatchUp(cfg, "0000000000aabbccddee", tc.pub, tc.claims, now)
+		var rs, ns, ms []string
 		for _, r := range inc.Restarts {
 			rs = append(rs, fmt.Sprintf("%s:%d:%s:%s:%s", r.Rule, r.Attempt, r.Outcome, r.Replica, strings.Join(r.Argv, " ")))
 		}
 		for _, n := range inc.Notifications {
 			ns = append(ns, n.Notifier+":"+n.Kind+":"+n.Replica)
 		}
-		for _, j := range jobs {
-			js = append(js, fmt.Sprintf("%s@%d", j.Rule, j.Attempts))
-		}
 		for _, it := range items {
 			ms = append(ms, it.Notifier+":"+it.Kind)
 		}
 		for _, c := range [][2]string{{strings.Join(rs, " "), tc.restarts}, {strings.Join(ns, " "), tc.notifications},
-			{strings.Join(js, " "), tc.jobs}, {strings.Join(ms, " "), tc.messages}} {
+			{strings.Join(ms, " "), tc.messages}} {
 			if c[0] != c[1] {
 				t.Errorf("%s: got %q, want %q", tc.name, c[0], c[1])
 			}
 		}
-		if inc.Status != tc.pub.Status || inc.Received != 0 || strings.Join(inc.Notifiers, ",") != "one,two" {
+		if inc.Status != tc.pub.Status || inc.Received != 0 || strings.Join(inc.Notifiers, ",") != "one,two" || len(inc.RestartRules) != 0 {
 			t.Errorf("%s: incident %+v", tc.name, inc)
+		}
+		if follow := !restartsSettled(cfg, inc); follow != tc.follow {
+			t.Errorf("%s: follow %v, want %v", tc.name, follow, tc.follow)
 		}
 	}
 	// The runner's own record, duration and output included.
-	inc, _, _ := planCatchUp(cfg, "0000000000aabbccddee", pub, []ha.ClaimRecord{failed}, now)
+	inc, _ := planCatchUp(cfg, "0000000000aabbccddee", pub, []ha.ClaimRecord{failed}, now)
 	if r := inc.Restarts[0]; r.Duration != 53881758 || r.Output != "ok" || r.ExitCode != 1 || !r.At.Equal(at.Add(time.Second)) {
 		t.Errorf("attempt %+v", r)
 	}
@@ -121,5 +123,24 @@ func TestNotifyAction(t *testing.T) {
 		if got != want {
 			t.Errorf("%s: %q, want %q", action, got, want)
 		}
+	}
+}
+
+// Following another replica's restarts adds each attempt once, as its
+// claim gets an outcome.
+func TestAddClaimedAttempts(t *testing.T) {
+	inc := &store.Incident{Status: "firing"}
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	claims := []ha.ClaimRecord{{Action: "restart/member", Attempt: 1, Owner: "a", Outcome: "failure", Recorded: at},
+		{Action: "restart/member", Attempt: 2, Owner: "a"}, {Action: "notify/one/firing", Attempt: 1, Owner: "a", Outcome: "success"}}
+	if n := addClaimedAttempts(inc, claims); n != 1 {
+		t.Fatalf("added %d", n)
+	}
+	if n := addClaimedAttempts(inc, claims); n != 0 {
+		t.Errorf("added %d again", n)
+	}
+	claims[1].Outcome, claims[1].Recorded = "success", at.Add(time.Minute)
+	if n := addClaimedAttempts(inc, claims); n != 1 || len(inc.Restarts) != 2 || inc.Restarts[1].Outcome != "success" || inc.Restarts[1].Attempt != 2 {
+		t.Errorf("added %d: %+v", n, inc.Restarts)
 	}
 }

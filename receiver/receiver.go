@@ -103,7 +103,7 @@ func (r *Receiver) SetCoordinator(c ha.Coordinator, failOpenAfter time.Duration)
 	}
 	if j, ok := c.(ha.Journal); ok {
 		r.journal = &journal{j: j, coord: c, store: r.store, config: r.live.config, logger: log.With(r.logger, "component", "journal"),
-			now: r.now, wakeCh: make(chan struct{}, 1), pending: map[string]bool{},
+			now: r.now, wakeCh: make(chan struct{}, 1), pending: map[string]bool{}, following: map[string]bool{},
 			wake: func() { r.outbox.Wake(); r.restarts.Wake() }}
 	}
 }

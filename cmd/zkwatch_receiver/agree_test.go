@@ -89,7 +89,8 @@ func sameSet(a, b string) bool {
 // the runner's record of a restart (not "success, command blank, exit 0,
 // 0s") and no "attempt 0 postponed" row; each page names its replica;
 // and a replica that was down while incidents came and went catches up
-// from ZooKeeper with the same records, without acting again.
+// from ZooKeeper with the same records, without acting again, following
+// a restart the other replica is still running until it is recorded.
 func TestHAReplicasAgreeAndCatchUp(t *testing.T) {
 	s := startHA(t)
 	if err := s.fire("alertname=ZooKeeperProcessMemberDown", "batch=agree", "member=m1"); err != nil {
@@ -130,6 +131,19 @@ func TestHAReplicasAgreeAndCatchUp(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// A slow restart (3 s) that replica a is still running when b is back.
+	slow := map[string]string{"alertname": "ZooKeeperSlowRestart", "batch": "slow", "member": "m1"}
+	if code, body := request(t, "POST", s.replicas[0].url+"/webhook", "application/json", "s3cret", alertBody(slow, time.Now())); code != 200 {
+		t.Fatal(code, body)
+	}
+	if err := zktest.WaitFor(60*time.Second, 10*time.Millisecond, func() error {
+		if len(s.runs("slow")) == 0 {
+			return fmt.Errorf("slow restart not started")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	s.launch(1)
 	begin := time.Now()
 	var onB []*store.Incident
@@ -142,6 +156,21 @@ func TestHAReplicasAgreeAndCatchUp(t *testing.T) {
 	t.Logf("replica b caught up with %d incidents %s after its start", n, time.Since(begin).Round(time.Millisecond))
 	onA, _ = s.settledOn(0, "outage", n)
 	sameRecords(t, onA, onB)
+	var slowOn [2][]*store.Incident
+	if err := zktest.WaitFor(60*time.Second, 100*time.Millisecond, func() (err error) {
+		for i := range slowOn {
+			if slowOn[i], err = s.settledOn(i, "slow", 1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sameRecords(t, slowOn[0], slowOn[1])
+	if runs := s.runs("slow"); len(runs) != 1 || runs[slowOn[0][0].ID] != 1 {
+		t.Errorf("slow restart runs %v, want one, by replica a", runs)
+	}
 	runs := s.runs("runs")
 	for _, inc := range onB {
 		if runs[inc.ID] != 1 {
