@@ -18,6 +18,7 @@ package agent
 
 import (
 	"errors"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +35,9 @@ import (
 type Session struct {
 	m   *zksession.Manager
 	acl []zk.ACL
+	// checked holds the parent paths whose ancestors passed
+	// zksession.CheckAncestors.
+	checked sync.Map
 
 	mu    sync.Mutex
 	subs  map[chan struct{}]struct{}
@@ -47,6 +51,12 @@ type SessionOptions struct {
 	ACLMode string
 	// Expired counts session expirations; may be nil.
 	Expired prometheus.Counter
+}
+
+// Authenticated reports whether the session has an identity of its own:
+// digest credentials or a TLS client certificate.
+func (o SessionOptions) Authenticated() bool {
+	return len(o.Digest) > 0 || (o.TLS != nil && len(o.TLS.Certificates) > 0)
 }
 
 // Servers splits a comma-separated host:port list.
@@ -65,7 +75,7 @@ func Dial(opts SessionOptions) (*Session, error) {
 	if len(opts.Servers) == 0 {
 		return nil, errors.New("no ZooKeeper servers given")
 	}
-	acl, err := zksession.ACL(opts.ACLMode, len(opts.Digest) > 0)
+	acl, err := zksession.ACL(opts.ACLMode, opts.Authenticated())
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +197,12 @@ func (s *Session) Close() {
 
 // CreateParents creates every missing ancestor of path as a persistent node
 // with the agent's ACL.
-func (s *Session) CreateParents(path string) error { return createParents(s.Conn(), path, s.acl) }
+func (s *Session) CreateParents(p string) error {
+	if err := s.CheckParents(path.Dir(p)); err != nil {
+		return err
+	}
+	return createParents(s.Conn(), p, s.acl)
+}
 
 func createParents(conn *zk.Conn, path string, acl []zk.ACL) error {
 	parts := strings.Split(strings.Trim(path, "/"), "/")
@@ -202,13 +217,60 @@ func createParents(conn *zk.Conn, path string, acl []zk.ACL) error {
 	return nil
 }
 
-// create makes a node with the agent's ACL, creating missing parents.
-func (s *Session) create(path string, data []byte, flags int32) (string, error) {
-	p, err := s.Conn().Create(path, data, flags, s.acl)
+// CheckParents refuses a parent directory (server path) that, or an
+// existing ancestor of which, lets unauthenticated clients change it beyond
+// the agent's ACL (zksession.CheckAncestors). A directory that passed is
+// not checked again.
+func (s *Session) CheckParents(dirs ...string) error {
+	for _, dir := range dirs {
+		if _, ok := s.checked.Load(dir); ok {
+			continue
+		}
+		if err := zksession.CheckAncestors(s.Conn(), dir, s.acl); err != nil {
+			return err
+		}
+		s.checked.Store(dir, true)
+	}
+	return nil
+}
+
+// create makes a node with the agent's ACL, creating missing parents,
+// once its parent's ancestors passed CheckParents.
+func (s *Session) create(p string, data []byte, flags int32) (string, error) {
+	if err := s.CheckParents(path.Dir(p)); err != nil {
+		return "", err
+	}
+	return s.createChecked(p, data, flags)
+}
+
+func (s *Session) createChecked(p string, data []byte, flags int32) (string, error) {
+	created, err := s.Conn().Create(p, data, flags, s.acl)
 	if errors.Is(err, zk.ErrNoNode) {
-		if err = s.CreateParents(path); err == nil {
-			p, err = s.Conn().Create(path, data, flags, s.acl)
+		if err = createParents(s.Conn(), p, s.acl); err == nil {
+			created, err = s.Conn().Create(p, data, flags, s.acl)
 		}
 	}
-	return p, err
+	return created, err
+}
+
+// Verify waits up to wait for a live session and checks the parent
+// directories (configured paths) the mode will create nodes in. It
+// reports false, with no error, when no session came up in time: create
+// checks again before it first creates a node there.
+func (s *Session) Verify(wait time.Duration, dirs ...string) (bool, error) {
+	states, unsub := s.Subscribe()
+	defer unsub()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for !s.State().Live() {
+		select {
+		case <-states:
+		case <-t.C:
+			return false, nil
+		}
+	}
+	for i, d := range dirs {
+		dirs[i] = s.Path(d)
+	}
+	return true, s.CheckParents(dirs...)
 }

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -115,7 +116,16 @@ type WorkerConfig struct {
 	StopTimeout time.Duration
 	Resync      time.Duration // full rescan period (default 1s)
 	Signals     <-chan os.Signal
+	// TaskAllow is the regular expression (anchored) every task name must
+	// match before it is claimed and put in a command's arguments
+	// (default DefaultTaskAllow).
+	TaskAllow string
 }
+
+// DefaultTaskAllow accepts the task names safe to pass as an argument: no
+// leading '-' (an option to the command), no shell metacharacters, no
+// white space. It is restart labels' allow regex without the slash.
+const DefaultTaskAllow = `[A-Za-z0-9_:][A-Za-z0-9._:-]*`
 
 type heldTask struct {
 	version  int32
@@ -138,6 +148,9 @@ type Worker struct {
 	logger log.Logger
 	tmpl   []*template.Template
 	node   *Node
+	allow  *regexp.Regexp
+	// refused holds the task names that failed allow, logged once each.
+	refused map[string]bool
 
 	held    map[string]*heldTask
 	results chan taskResult
@@ -178,7 +191,14 @@ func NewWorker(s *Session, cfg WorkerConfig, m *Metrics, logger log.Logger) (*Wo
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	w := &Worker{s: s, cfg: cfg, m: m, logger: log.With(logger, "worker", cfg.Member),
+	if cfg.TaskAllow == "" {
+		cfg.TaskAllow = DefaultTaskAllow
+	}
+	allow, err := regexp.Compile("^(?:" + cfg.TaskAllow + ")$")
+	if err != nil {
+		return nil, fmt.Errorf("task allow regex: %w", err)
+	}
+	w := &Worker{s: s, cfg: cfg, m: m, logger: log.With(logger, "worker", cfg.Member), allow: allow, refused: map[string]bool{},
 		held: map[string]*heldTask{}, results: make(chan taskResult, 16), procs: map[*supervise.Process]bool{}}
 	for i, a := range cfg.Args {
 		t, err := template.New(fmt.Sprint("arg", i)).Option("missingkey=error").Parse(a)
@@ -469,6 +489,9 @@ func (w *Worker) read(taskWatch, workerWatch <-chan zk.Event) (snapshot, <-chan 
 	}
 	tasks := map[string]seenTask{}
 	for _, n := range names {
+		if !w.vet(n) {
+			continue
+		}
 		data, st, err := conn.Get(tasksPath + "/" + n)
 		if errors.Is(err, zk.ErrNoNode) {
 			continue
@@ -487,6 +510,20 @@ func (w *Worker) read(taskWatch, workerWatch <-chan zk.Event) (snapshot, <-chan 
 		snap.workers[n] = true
 	}
 	return snap, tw, ww, nil
+}
+
+// vet reports whether a task name passes the allow regex; a refused task
+// is never claimed nor run, and logged once.
+func (w *Worker) vet(task string) bool {
+	if w.allow.MatchString(task) {
+		return true
+	}
+	if !w.refused[task] {
+		w.refused[task] = true
+		level.Error(w.logger).Log("msg", "task name refused: it does not match the task allow regex, so it is neither claimed nor passed to the command",
+			"task", fmt.Sprintf("%q", task), "allow", w.cfg.TaskAllow)
+	}
+	return false
 }
 
 // sync reads ZooKeeper, plans and applies the plan.

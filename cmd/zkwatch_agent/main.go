@@ -135,6 +135,7 @@ type workerFlags struct {
 	root, member *string
 	max, conc    *int
 	stop, resync *time.Duration
+	allow        *string
 	args         *[]string
 }
 
@@ -144,7 +145,8 @@ func addFlags(app *kingpin.Application) *flags {
 		sessionTimeout: app.Flag("zookeeper.session-timeout", "Requested ZooKeeper session timeout; the server caps it (2..20 ticks by default) and the agent fences on the timeout it grants.").Default("10s").Duration(),
 		digestFile:     app.Flag("zookeeper.auth.digest-file", "File holding user:password for ZooKeeper digest authentication (as --watch.auth.digest-file of the exporter).").Default("").String(),
 		chroot:         app.Flag("zookeeper.chroot", "Chroot prepended to every path the agent uses, e.g. /myapp.").Default("").String(),
-		acl:            app.Flag("zookeeper.acl", "ACL of the nodes the agent creates: open (world:anyone all), creator (only the digest identity) or world-read (anyone reads, the digest identity does all). creator and world-read need --zookeeper.auth.digest-file.").Default(zksession.ACLOpen).Enum(zksession.ACLModes...),
+		acl: app.Flag("zookeeper.acl", "ACL of the nodes the agent creates: auto (creator with credentials, else refuse to start), open (world:anyone all: any client may delete or forge them), creator (only the agent's identity) or world-read (anyone reads, the identity does all). The identity is the digest of --zookeeper.auth.digest-file or the TLS client certificate.").
+			Default(zksession.ACLAuto).Enum(zksession.ACLModes...),
 		tls:            zktls.AddFlags(app),
 		toolkit:        kingpinflag.AddFlags(app, ":9144"),
 		idleTimeout:    app.Flag("web.idle-timeout", "Close a keep-alive connection idle for this long, so idle clients cannot hold connections forever.").Default("5m").Duration(),
@@ -178,12 +180,24 @@ func addFlags(app *kingpin.Application) *flags {
 	w.conc = w.cmd.Flag("concurrency", "Tasks run at the same time.").Default("1").Int()
 	w.stop = w.cmd.Flag("stop-timeout", "Time between forwarding SIGTERM/SIGINT to running tasks and SIGKILL.").Default("10s").Duration()
 	w.resync = w.cmd.Flag("resync", "Period of the full rescan of tasks (changes of tasks and workers are also watched).").Default("1s").Duration()
+	w.allow = w.cmd.Flag("task-allow", "Regular expression (anchored) a task name must match to be claimed and put in the command's arguments; other tasks are left alone and logged. The default refuses names that start with '-' or hold shell metacharacters or spaces.").Default(agent.DefaultTaskAllow).String()
 	w.args = w.cmd.Arg("command", "The command and its arguments, after --.").Strings()
 	return f
 }
 
 // runner runs one mode on a session and returns the agent's exit code.
 type runner func(context.Context, *agent.Session) (int, error)
+
+// parentDirs are the directories a mode creates nodes in.
+func (f *flags) parentDirs(cmd string) []string {
+	switch cmd {
+	case f.register.cmd.FullCommand():
+		return []string{*f.register.path}
+	case f.lock.cmd.FullCommand():
+		return []string{*f.lock.path}
+	}
+	return []string{*f.worker.root + "/Tasks", *f.worker.root + "/Workers"}
+}
 
 // mode checks the chosen mode's flags, before anything connects.
 func (f *flags) mode(cmd string, sigs <-chan os.Signal, m *agent.Metrics, logger log.Logger) (runner, error) {
@@ -216,7 +230,7 @@ func (f *flags) mode(cmd string, sigs <-chan os.Signal, m *agent.Metrics, logger
 		member, _ = os.Hostname()
 	}
 	cfg := agent.WorkerConfig{Servers: *f.servers, Root: *w.root, Member: member, MaxTasks: *w.max, Concurrency: *w.conc,
-		Args: *w.args, StopTimeout: *w.stop, Resync: *w.resync, Signals: sigs}
+		Args: *w.args, StopTimeout: *w.stop, Resync: *w.resync, Signals: sigs, TaskAllow: *w.allow}
 	if *w.conc < 1 {
 		return nil, errors.New("--concurrency must be at least 1")
 	}
@@ -253,10 +267,13 @@ func (f *flags) session(m *agent.Metrics, logger log.Logger) (agent.SessionOptio
 		return opts, err
 	}
 	opts.TLS = tc
-	if _, err := zksession.ACL(opts.ACLMode, len(opts.Digest) > 0); err != nil {
-		return opts, fmt.Errorf("--zookeeper.acl: %w", err)
+	if err := opts.Validate(); err != nil {
+		return opts, err
 	}
-	return opts, opts.Validate()
+	if _, err := zksession.ACL(opts.ACLMode, opts.Authenticated()); err != nil {
+		return opts, fmt.Errorf("--zookeeper.acl=%s: %w", opts.ACLMode, err)
+	}
+	return opts, nil
 }
 
 func run() int {
@@ -306,6 +323,13 @@ func run() int {
 	if err != nil {
 		level.Error(logger).Log("msg", "invalid arguments", "err", err)
 		return 2
+	}
+	if ok, err := s.Verify(2*opts.SessionTimeout, f.parentDirs(cmd)...); err != nil {
+		level.Error(logger).Log("msg", "refusing to run under an unprotected parent node", "err", err)
+		s.Close()
+		return 2
+	} else if !ok {
+		level.Warn(logger).Log("msg", "no ZooKeeper session yet: parent nodes are checked before the first node is created")
 	}
 	code, err := mode(context.Background(), s)
 	s.Close()

@@ -94,8 +94,14 @@ func startAgent(t *testing.T, servers string, args ...string) *agentProc {
 		t.Fatal(err)
 	}
 	a := &agentProc{addr: fmt.Sprintf("127.0.0.1:%d", ports[0]), log: &syncBuffer{}, done: make(chan struct{})}
-	full := append([]string{"--zookeeper.servers=" + servers, "--zookeeper.session-timeout=" + sessionTimeout.String(),
-		"--web.listen-address=" + a.addr, "--log.level=debug"}, args...)
+	full := []string{"--zookeeper.servers=" + servers, "--zookeeper.session-timeout=" + sessionTimeout.String(),
+		"--web.listen-address=" + a.addr, "--log.level=debug"}
+	if !hasIdentityFlags(args) {
+		// Tests of other features run without credentials, which needs
+		// open nodes spelled out.
+		full = append(full, "--zookeeper.acl=open")
+	}
+	full = append(full, args...)
 	a.cmd = exec.Command(agentBin, full...)
 	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log
 	// A process that outlived the agent holding its output must not hang
@@ -113,6 +119,16 @@ func startAgent(t *testing.T, servers string, args ...string) *agentProc {
 		}
 	})
 	return a
+}
+
+// hasIdentityFlags reports whether args choose an ACL or credentials.
+func hasIdentityFlags(args []string) bool {
+	for _, a := range args {
+		if strings.HasPrefix(a, "--zookeeper.acl") || strings.HasPrefix(a, "--zookeeper.auth.") || strings.HasPrefix(a, "--zookeeper.tls.cert-file") {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *agentProc) signal(sig syscall.Signal) { _ = a.cmd.Process.Signal(sig) }
