@@ -15,10 +15,16 @@ package mixin_test
 
 import (
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
 )
 
 // alertnameMatcherRE finds the alertname matchers of shipped configurations
@@ -150,5 +156,70 @@ func TestCheckAlertnameValue(t *testing.T) {
 		if err := checkAlertnameValue(c.op, c.value, alerts); (err == nil) != c.ok {
 			t.Errorf("%s%s: error %v, want ok %v", c.op, c.value, err, c.ok)
 		}
+	}
+}
+
+var quotedRE = regexp.MustCompile(`"(.*)"`)
+
+// watchdogMissingAfter is zkwatch_receiver's default watchdog.missing_after:
+// Alertmanager must repeat the Watchdog more often than that.
+const watchdogMissingAfter = 5 * time.Minute
+
+// TestAlertmanagerExampleRoutesWatchdog checks the dead man's switch in
+// examples/alertmanager.yml: Amtool routes Watchdog to the receiver
+// replicas, its route repeats it well within the receiver's missing_after
+// and stops there, and no inhibition can hide it.
+func TestAlertmanagerExampleRoutesWatchdog(t *testing.T) {
+	type route struct {
+		Receiver       string         `yaml:"receiver"`
+		Matchers       []string       `yaml:"matchers"`
+		Continue       bool           `yaml:"continue"`
+		RepeatInterval model.Duration `yaml:"repeat_interval"`
+		Routes         []route        `yaml:"routes"`
+	}
+	var conf struct {
+		Route        route `yaml:"route"`
+		InhibitRules []struct {
+			TargetMatchers []string `yaml:"target_matchers"`
+		} `yaml:"inhibit_rules"`
+	}
+	text := readFile(t, "examples", "alertmanager.yml")
+	if err := yaml.Unmarshal([]byte(text), &conf); err != nil {
+		t.Fatal(err)
+	}
+	var wd *route
+	for i, r := range conf.Route.Routes {
+		if slices.Contains(r.Matchers, `alertname="`+watchdogAlert+`"`) {
+			wd = &conf.Route.Routes[i]
+			if i != 0 {
+				t.Errorf("the Watchdog route is route %d; earlier routes could take it", i+1)
+			}
+		}
+	}
+	switch {
+	case wd == nil:
+		t.Fatal(`examples/alertmanager.yml has no route with matchers ['alertname="Watchdog"']`)
+	case wd.Continue:
+		t.Error("the Watchdog route continues to other routes, which may page")
+	case wd.RepeatInterval == 0 || time.Duration(wd.RepeatInterval) >= watchdogMissingAfter/2:
+		t.Errorf("the Watchdog route repeats every %s, want less than half of the receiver's missing_after (%s)", wd.RepeatInterval, watchdogMissingAfter)
+	}
+	onlyWatchdog := map[string]bool{watchdogAlert: true}
+	for _, r := range conf.InhibitRules {
+		for _, m := range r.TargetMatchers {
+			v := quotedRE.FindStringSubmatch(m)
+			if strings.HasPrefix(m, "alertname") && v != nil && checkAlertnameValue("=~", v[1], onlyWatchdog) == nil {
+				t.Errorf("inhibit rule target %s can hide the Watchdog", m)
+			}
+		}
+	}
+	amtool := requireTool(t, "amtool")
+	out, err := exec.Command(amtool, "config", "routes", "test", "--config.file="+repoPath("examples", "alertmanager.yml"),
+		"alertname="+watchdogAlert, "severity=none").Output()
+	if err != nil {
+		t.Fatalf("amtool config routes test: %v", err)
+	}
+	if got := strings.TrimSpace(string(out)); got != wd.Receiver {
+		t.Errorf("amtool routes Watchdog to %q, want the receiver of its route %q", got, wd.Receiver)
 	}
 }
