@@ -145,8 +145,7 @@ func addFlags(app *kingpin.Application) *flags {
 		sessionTimeout: app.Flag("zookeeper.session-timeout", "Requested ZooKeeper session timeout; the server caps it (2..20 ticks by default) and the agent fences on the timeout it grants.").Default("10s").Duration(),
 		digestFile:     app.Flag("zookeeper.auth.digest-file", "File holding user:password for ZooKeeper digest authentication (as --watch.auth.digest-file of the exporter).").Default("").String(),
 		chroot:         app.Flag("zookeeper.chroot", "Chroot prepended to every path the agent uses, e.g. /myapp.").Default("").String(),
-		acl: app.Flag("zookeeper.acl", "ACL of the nodes the agent creates: auto (creator with credentials, else refuse to start), open (world:anyone all: any client may delete or forge them), creator (only the agent's identity) or world-read (anyone reads, the identity does all). The identity is the digest of --zookeeper.auth.digest-file or the TLS client certificate.").
-			Default(zksession.ACLAuto).Enum(zksession.ACLModes...),
+		acl:            app.Flag("zookeeper.acl", "ACL of the nodes the agent creates: auto (creator with credentials, else refuse to start), open (world:anyone all: any client may delete or forge them), creator (only the agent's identity) or world-read (anyone reads, the identity does all). The identity is the digest of --zookeeper.auth.digest-file or the TLS client certificate.").Default(zksession.ACLAuto).Enum(zksession.ACLModes...),
 		tls:            zktls.AddFlags(app),
 		toolkit:        kingpinflag.AddFlags(app, ":9144"),
 		idleTimeout:    app.Flag("web.idle-timeout", "Close a keep-alive connection idle for this long, so idle clients cannot hold connections forever.").Default("5m").Duration(),
