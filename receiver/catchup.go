@@ -280,8 +280,9 @@ func planCatchUp(cfg *config.Config, id string, pub publishedIncident, claims []
 	sent := map[string]bool{} // notifier + kind
 	for _, c := range sortedClaims(claims) {
 		if notifier, kind, ok := notifyAction(c.Action); ok && c.Outcome != "" {
-			inc.Notifications = append(inc.Notifications, store.Notification{Notifier: notifier, Kind: kind,
-				Outcome: c.Outcome, At: c.Recorded, Replica: c.Owner})
+			n := store.Notification{Notifier: notifier, Kind: kind, Outcome: c.Outcome, At: c.Recorded, Replica: c.Owner}
+			sendersRecord(&n, c.Detail)
+			inc.Notifications = append(inc.Notifications, n)
 			sent[notifier+"\x00"+kind] = true
 		}
 	}

@@ -372,3 +372,48 @@ func TestRunnerRecordsItsAttemptOnTheClaim(t *testing.T) {
 		t.Errorf("ran %d times", n)
 	}
 }
+
+// A message another replica sent is recorded as it went there (attempts,
+// time), from the sender's record on the claim; the sender writes it.
+func TestAnotherReplicasMessageShowsItsRecord(t *testing.T) {
+	sentAt := time.Now().Add(-time.Minute).UTC().Truncate(time.Millisecond)
+	detail, _ := json.Marshal(map[string]any{"attempts": 3, "at": sentAt})
+	e, s, _, _ := haEnv(t, time.Hour, func(k ha.Key) (ha.Result, error) {
+		return ha.Result{Owner: "other", Outcome: "success", Detail: detail}, nil
+	})
+	startsAt := time.Now()
+	labels := map[string]string{"alertname": "Other"}
+	if code, msg := e.post(alertJSON("firing", labels, startsAt)); code != 200 {
+		t.Fatal(code, msg)
+	}
+	id := incidentID(labels, startsAt)
+	e.waitFor("recorded", func() error { return expect(1, len(e.incident(id).Notifications), "notifications") })
+	if n := e.incident(id).Notifications[0]; n.Replica != "other" || n.Attempts != 3 || !n.At.Equal(sentAt) || n.Outcome != "success" {
+		t.Errorf("record %+v", n)
+	}
+	if len(s.messages()) != 0 {
+		t.Errorf("%d messages sent for another replica's delivery", len(s.messages()))
+	}
+
+	e2, _, c, _ := haEnv(t, time.Hour, won)
+	if code, msg := e2.post(alertJSON("firing", labels, startsAt)); code != 200 {
+		t.Fatal(code, msg)
+	}
+	key := ha.Key{Incident: id, Action: "notify/sink/firing", Attempt: 1}
+	e2.waitFor("claim recorded", func() error {
+		if o := c.recorded(key); o != "success" {
+			return fmt.Errorf("claim outcome %q", o)
+		}
+		return nil
+	})
+	c.mu.Lock()
+	var d struct {
+		Attempts int
+		At       time.Time
+	}
+	err := json.Unmarshal(c.details[key], &d)
+	c.mu.Unlock()
+	if err != nil || d.Attempts != 1 || d.At.IsZero() {
+		t.Errorf("sender's record %+v, %v", d, err)
+	}
+}

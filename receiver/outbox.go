@@ -268,7 +268,7 @@ func (o *Outbox) deliver(ctx context.Context, it *store.OutboxItem) {
 	outcome, dead := classify(it, err, retry, cfg.Global.RetryMaxAttempts, cfg.Global.RetryMaxAge, now)
 	if c.won && outcome != OutcomeRetry {
 		// First in ZooKeeper: the other replicas wait on it.
-		o.coord.Record(c.key, outcome)
+		o.coord.RecordDetail(c.key, outcome, deliveryDetail(it.Attempts+1, err, now))
 	}
 	it.Attempts++
 	if err != nil {
@@ -279,7 +279,7 @@ func (o *Outbox) deliver(ctx context.Context, it *store.OutboxItem) {
 	}
 	// Batch shares the fsync with concurrent webhook requests.
 	if uerr := o.store.Batch(func(tx *store.Tx) error {
-		return settle(tx, it, outcome, dead, err, now, deliveredBy{o.coord.Replica(), c.duplicate})
+		return settle(tx, it, outcome, dead, err, now, deliveredBy{replica: o.coord.Replica(), duplicate: c.duplicate})
 	}); uerr != nil {
 		level.Error(o.logger).Log("msg", "recording delivery", "notifier", it.Notifier, "err", uerr)
 		return
@@ -382,6 +382,7 @@ func recordDelivery(tx *store.Tx, it *store.OutboxItem, outcome string, err erro
 		if err != nil {
 			rec.Error = err.Error()
 		}
+		sendersRecord(&rec, by.detail)
 		inc.Notifications = append(inc.Notifications, rec)
 		if err := tx.PutIncident(inc); err != nil {
 			return err

@@ -17,6 +17,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -52,6 +53,7 @@ func unmarkDuplicate(text string) string {
 type deliveredBy struct {
 	replica   string
 	duplicate bool
+	detail    []byte // another replica's deliveryRecord
 }
 
 // notifyClaim is what the coordinator decided about one delivery.
@@ -63,6 +65,37 @@ type notifyClaim struct {
 	hold      time.Time // !send: wait until then; zero when another replica delivered it
 	owner     string
 	outcome   string
+	detail    []byte // the sender's deliveryRecord
+}
+
+// deliveryRecord is what the sender of a message writes on its claim, so
+// that the other replicas record the delivery as it went.
+type deliveryRecord struct {
+	Attempts int       `json:"attempts"`
+	Error    string    `json:"error,omitempty"`
+	At       time.Time `json:"at"`
+}
+
+func deliveryDetail(attempts int, err error, at time.Time) []byte {
+	d := deliveryRecord{Attempts: attempts, At: at}
+	if err != nil {
+		d.Error = err.Error()
+	}
+	b, _ := json.Marshal(d)
+	return b
+}
+
+// sendersRecord fills in a record of a delivery another replica made from
+// the detail on its claim, when there is one.
+func sendersRecord(n *store.Notification, detail []byte) {
+	var d deliveryRecord
+	if len(detail) == 0 || json.Unmarshal(detail, &d) != nil || d.Attempts == 0 {
+		return
+	}
+	n.Attempts, n.Error = d.Attempts, d.Error
+	if !d.At.IsZero() {
+		n.At = d.At
+	}
 }
 
 // notifyKey names the claim of a delivery: a restart report by its text
@@ -119,7 +152,7 @@ func (o *Outbox) claim(ctx context.Context, it *store.OutboxItem) notifyClaim {
 	case res.Pending():
 		return notifyClaim{key: key, hold: now.Add(claimRetry), owner: res.Owner}
 	}
-	return notifyClaim{key: key, owner: res.Owner, outcome: res.Outcome}
+	return notifyClaim{key: key, owner: res.Owner, outcome: res.Outcome, detail: res.Detail}
 }
 
 // skip handles a delivery this replica does not make now: it is held
@@ -134,7 +167,7 @@ func (o *Outbox) skip(it *store.OutboxItem, c notifyClaim) {
 		if err := tx.DeleteOutbox(it); err != nil {
 			return err
 		}
-		return recordDelivery(tx, it, c.outcome, nil, now, deliveredBy{replica: c.owner})
+		return recordDelivery(tx, it, c.outcome, nil, now, deliveredBy{replica: c.owner, detail: c.detail})
 	})
 	if err != nil {
 		level.Error(o.logger).Log("msg", "recording delivery", "notifier", it.Notifier, "err", err)
