@@ -55,8 +55,8 @@ func addHAFlags(app *kingpin.Application) *haFlags {
 			Default("10s").Duration(),
 		digestFile: app.Flag("ha.zookeeper.auth.digest-file", "File holding user:password for ZooKeeper digest authentication of the replicas' session (the format of the agent's digest file).").
 			Default("").String(),
-		acl: app.Flag("ha.zookeeper.acl", "ACL of the claim nodes: open (world:anyone all), creator (only the digest identity, which every replica shares) or world-read. creator and world-read need the digest file.").
-			Default(zksession.ACLOpen).Enum(zksession.ACLModes...),
+		acl: app.Flag("ha.zookeeper.acl", "ACL of the replicas' nodes: auto (creator with credentials, else refuse to start), open (world:anyone all: any client may stop or forge restarts), creator (only the replicas' shared identity) or world-read. The identity is the digest of --ha.zookeeper.auth.digest-file or the TLS client certificate.").
+			Default(zksession.ACLAuto).Enum(zksession.ACLModes...),
 		failOpenAfter: app.Flag("ha.notify.fail-open-after", "How long a notification waits for ZooKeeper before it is sent without a claim, marked as a possible duplicate (restarts never run without a claim).").
 			Default("1m").Duration(),
 		tls: zktls.AddFlags(app),
@@ -95,13 +95,13 @@ func (f *haFlags) coordinator(listen []string, reg prometheus.Registerer, logger
 		}
 		opts.Session.Digest = digest
 	}
-	acl, err := zksession.ACL(*f.acl, len(opts.Session.Digest) > 0)
-	if err != nil {
-		return nil, nil, fmt.Errorf("--ha.zookeeper.acl: %w", err)
-	}
-	opts.ACL = acl
+	var err error
 	if opts.Session.TLS, err = f.tls.TLSConfig(); err != nil {
 		return nil, nil, err
+	}
+	identity := len(opts.Session.Digest) > 0 || (opts.Session.TLS != nil && len(opts.Session.TLS.Certificates) > 0)
+	if opts.ACL, err = zksession.ACL(*f.acl, identity); err != nil {
+		return nil, nil, fmt.Errorf("--ha.zookeeper.acl=%s: %w", *f.acl, err)
 	}
 	c, err := ha.New(opts, reg)
 	if err != nil {
@@ -109,6 +109,12 @@ func (f *haFlags) coordinator(listen []string, reg prometheus.Registerer, logger
 	}
 	if err := c.Start(); err != nil {
 		return nil, nil, err
+	}
+	if ok, err := c.Verify(2 * *f.sessionTimeout); err != nil {
+		c.Close()
+		return nil, nil, err
+	} else if !ok {
+		level.Warn(logger).Log("msg", "no ZooKeeper session yet: the replicas' nodes are checked before the first claim")
 	}
 	level.Info(logger).Log("msg", "coordinating with other replicas through ZooKeeper", "replica", opts.Replica, "path", opts.Path)
 	return c, c.Close, nil

@@ -615,7 +615,8 @@ func TestHAFlagErrors(t *testing.T) {
 		want  string
 	}{
 		{[]string{"--ha.zookeeper.acl=creator"}, "needs an authenticated identity"},
-		{[]string{"--ha.path=zkwatch"}, "not absolute"},
+		{[]string{"--ha.zookeeper.acl=open", "--ha.path=zkwatch"}, "not absolute"},
+		{nil, "no ZooKeeper identity"},
 		{[]string{"--ha.zookeeper.auth.digest-file=" + filepath.Join(dir, "missing")}, "--ha.zookeeper.auth.digest-file"},
 		{[]string{"--zookeeper.tls.ca-file=" + filepath.Join(dir, "missing.pem")}, "zookeeper TLS CA file"},
 	} {
@@ -650,7 +651,7 @@ restarts:
 	c := e.Certs.Client()
 	p := launchAt(t, freeAddr(t), cfg, filepath.Join(dir, "data"), "--ha.zookeeper.servers="+strings.Join(e.SecureAddrs(), ","),
 		"--ha.replica-name=tls", "--zookeeper.tls.ca-file="+c.CAFile, "--zookeeper.tls.cert-file="+c.CertFile,
-		"--zookeeper.tls.key-file="+c.KeyFile)
+		"--zookeeper.tls.key-file="+c.KeyFile, "--ha.zookeeper.acl=world-read")
 	if err := zktest.WaitFor(30*time.Second, 50*time.Millisecond, func() error {
 		if v := p.metric("zkwatch_receiver_ha_connected"); v != 1 {
 			return fmt.Errorf("ha_connected = %v", v)

@@ -115,7 +115,7 @@ func launch(t testing.TB, configFile, storage string, flags ...string) *proc {
 func launchAt(t testing.TB, addr, configFile, storage string, flags ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(binary(t), append([]string{"--config.file=" + configFile, "--storage.path=" + storage,
-		"--web.listen-address=" + addr, "--log.level=debug"}, flags...)...)
+		"--web.listen-address=" + addr, "--log.level=debug"}, withOpenHA(flags)...)...)
 	p := &proc{t: t, cmd: cmd, url: "http://" + addr, done: make(chan struct{}), logs: &strings.Builder{}, mu: &sync.Mutex{}}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -14,6 +14,7 @@
 package ha
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -96,6 +97,7 @@ type Claimer struct {
 	mu        sync.Mutex
 	pending   map[Key]pendingRecord // outcomes not yet recorded
 	downSince time.Time
+	checked   int64 // the session under which checkRoot passed
 	wake      chan struct{}
 	done      chan struct{}
 	stopped   chan struct{}
@@ -215,7 +217,13 @@ func (c *Claimer) do(ctx context.Context, fn func(conn *zk.Conn) error) error {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.OpTimeout)
 	defer cancel()
 	errc := make(chan error, 1)
-	go func() { errc <- fn(c.m.Conn()) }()
+	go func() {
+		if err := c.checkRoot(c.m.Conn()); err != nil {
+			errc <- err
+			return
+		}
+		errc <- fn(c.m.Conn())
+	}()
 	select {
 	case err := <-errc:
 		if errors.Is(err, zk.ErrConnectionClosed) || errors.Is(err, zk.ErrNoServer) || errors.Is(err, zk.ErrSessionExpired) {
@@ -326,6 +334,9 @@ func (c *Claimer) inspect(conn *zk.Conn, p string, takeOver bool) (Result, error
 	}
 	if err != nil {
 		return Result{}, err
+	}
+	if ok, err := c.trusted(conn, p); err != nil || !ok {
+		return Result{}, cmp.Or(err, errChanged)
 	}
 	var d claimData
 	if err := json.Unmarshal(raw, &d); err != nil {
