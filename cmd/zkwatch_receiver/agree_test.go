@@ -36,7 +36,7 @@ func restartRows(inc *store.Incident) string {
 
 // sameRecords checks that both replicas record the same restarts (the
 // runner's own record: command, exit code, duration, time) and who sent
-// each firing message.
+// each firing message in how many attempts.
 func sameRecords(t *testing.T, a, b []*store.Incident) {
 	t.Helper()
 	byID := map[string]*store.Incident{}
@@ -57,7 +57,7 @@ func sameRecords(t *testing.T, a, b []*store.Incident) {
 			var out []string
 			for _, n := range inc.Notifications {
 				if n.Kind == store.KindFiring {
-					out = append(out, n.Notifier+"="+n.Replica)
+					out = append(out, fmt.Sprintf("%s=%s/%d", n.Notifier, n.Replica, n.Attempts))
 				}
 			}
 			return strings.Join(out, " ")
