@@ -392,8 +392,13 @@ func (s *Scheduler) run(ctx context.Context, j *store.RestartJob, inc *store.Inc
 	level.Info(s.logger).Log("msg", "running restart", "rule", rule.Name, "incident", inc.ID, "attempt", j.Attempts, "argv", fmt.Sprint(p.Argv))
 	// A shutdown lets the command finish (within its timeout) instead of
 	// killing it halfway: Run's caller waits for it.
-	res := restart.RunWatched(context.WithoutCancel(ctx), p.Argv, restart.Env(&inc.Alert, inc.ID), rule.Workdir, rule.Timeout,
+	runCtx, stopFence := context.WithoutCancel(ctx), func() {}
+	if f, ok := s.coord.(ha.Fencer); ok {
+		runCtx, stopFence = f.Fence(runCtx) // the lease rule: stop before a takeover
+	}
+	res := restart.RunWatched(runCtx, p.Argv, restart.Env(&inc.Alert, inc.ID), rule.Workdir, rule.Timeout,
 		store.MaxOutputBytes, func(pgid int) { s.markStarted(j, pgid) })
+	stopFence()
 	j.Running, j.PGID, j.ProcStart = false, 0, 0
 	r := planResult(j, rule, p.Argv, res, s.now())
 	r.Attempt.Replica, r.Attempt.At = s.coord.Replica(), s.now()
