@@ -95,6 +95,8 @@ func runThree(t *testing.T, m *matrix, name string) {
 	r.record(t, "leader killed", r.expect(2, 0, "", leader), alertOn("ZooKeeperMemberDown", leader), alertOn("ZooKeeperQuorumAtRisk"))
 	r.heal(t, healthy)
 
+	runRestarts(t, r)
+
 	leader = r.ens.Leader()
 	other := (leader + 1) % 3
 	r.ens.Kill(leader)

@@ -158,6 +158,31 @@ type cell struct {
 	addrs         []string
 	before, after page
 	want          []firing
+	// steps, when set, replace before and after: the recorded scrapes of a
+	// sequence (restarts) in order, and quiet says that no alert may fire
+	// at any evaluation of it (conformance_restarts_test.go).
+	steps []step
+	quiet bool
+}
+
+// step is one recorded scrape held for n samples of promtool's 1m steps.
+type step struct {
+	p page
+	n int
+}
+
+// timeline is the cell's recorded scrapes in order.
+func (c *cell) timeline() []step {
+	if c.steps != nil {
+		return c.steps
+	}
+	return []step{{c.before, beforeSamples}, {c.after, afterSamples}}
+}
+
+// last is the scrape the cell settled in.
+func (c *cell) last() page {
+	tl := c.timeline()
+	return tl[len(tl)-1].p
 }
 
 // matrix runs configurations and collects their cells.
@@ -411,8 +436,8 @@ func stripAnnotations(t *testing.T) []byte {
 // with exactly the alerts expected.
 func (c *cell) promtoolTest(rules []rulefmt.Rule, metrics map[string]bool) map[string]any {
 	keys := map[string]bool{}
-	for _, p := range []page{c.before, c.after} {
-		for k := range p.vals {
+	for _, st := range c.timeline() {
+		for k := range st.p.vals {
 			keys[k] = true
 		}
 	}
@@ -427,47 +452,67 @@ func (c *cell) promtoolTest(rules []rulefmt.Rule, metrics map[string]bool) map[s
 		for n, v := range ensembleLabels {
 			b.Set(n, v)
 		}
-		before, after := c.before.vals[k], c.after.vals[k]
-		_, inBefore := c.before.vals[k]
-		_, inAfter := c.after.vals[k]
-		if k == `{__name__="up"}` {
-			before, after, inBefore, inAfter = 1, 1, true, true // Prometheus scraped the exporter
+		var values []string
+		was := false
+		for _, st := range c.timeline() {
+			v, in := st.p.vals[k]
+			if k == `{__name__="up"}` {
+				v, in = 1, true // Prometheus scraped the exporter
+			}
+			values = append(values, phase(v, in, st.n, was))
+			was = in
 		}
-		series = append(series, map[string]string{
-			"series": b.Labels().String(),
-			"values": phase(before, inBefore, beforeSamples, false) + " " + phase(after, inAfter, afterSamples, inBefore),
-		})
+		series = append(series, map[string]string{"series": b.Labels().String(), "values": strings.Join(values, " ")})
 	}
 	var checks []map[string]any
 	for _, r := range rules {
-		var exp []map[string]any
-		for _, f := range c.want {
-			if f.alert != r.Alert {
-				continue
-			}
-			lbls := map[string]string{}
-			for n, v := range ensembleLabels {
-				lbls[n] = v
-			}
-			for n, v := range r.Labels {
-				lbls[n] = v
-			}
-			if f.member >= 0 {
-				lbls["server"] = c.addrs[f.member]
-			}
-			for i := 0; i+1 < len(f.labels); i += 2 {
-				lbls[f.labels[i]] = f.labels[i+1]
-			}
-			exp = append(exp, map[string]any{"exp_labels": lbls})
+		if c.quiet {
+			checks = append(checks, c.quietChecks(r)...)
+			continue
 		}
+		exp := c.expected(r)
 		checks = append(checks,
-			map[string]any{"eval_time": baselineAt, "alertname": r.Alert, "exp_alerts": []any{}},
+			map[string]any{"eval_time": baselineAt, "alertname": r.Alert, "exp_alerts": alwaysFiring(r)},
 			map[string]any{"eval_time": verdictAt, "alertname": r.Alert, "exp_alerts": exp})
 	}
 	return map[string]any{
 		"name": c.config + " / " + c.fault, "interval": "1m",
 		"input_series": series, "alert_rule_test": checks,
 	}
+}
+
+// alwaysFiring is what an alert that fires always (the Watchdog) fires on
+// any cell: itself with its own labels; nothing for any other alert.
+func alwaysFiring(r rulefmt.Rule) []map[string]any {
+	if r.Alert != watchdogAlert {
+		return []map[string]any{}
+	}
+	return []map[string]any{{"exp_labels": r.Labels}}
+}
+
+// expected is what rule r must fire once the cell's fault has settled.
+func (c *cell) expected(r rulefmt.Rule) []map[string]any {
+	exp := alwaysFiring(r)
+	for _, f := range c.want {
+		if f.alert != r.Alert {
+			continue
+		}
+		lbls := map[string]string{}
+		for n, v := range ensembleLabels {
+			lbls[n] = v
+		}
+		for n, v := range r.Labels {
+			lbls[n] = v
+		}
+		if f.member >= 0 {
+			lbls["server"] = c.addrs[f.member]
+		}
+		for i := 0; i+1 < len(f.labels); i += 2 {
+			lbls[f.labels[i]] = f.labels[i+1]
+		}
+		exp = append(exp, map[string]any{"exp_labels": lbls})
+	}
+	return exp
 }
 
 // phase is n samples of v in promtool's notation; a series absent from the
@@ -527,11 +572,18 @@ the state below, then ` + "`promtool test rules`" + ` evaluates the shipped
 ` + "`alerts/zookeeper-alerts.yaml`" + ` on the recorded scrapes: the healthy scrape for 10 minutes, then
 the scrape of the fault held for 40 minutes, longer than any rule's ` + "`for`" + `. The alerts listed
 are exactly those that fire; every other rule stays silent, and no rule fires on a healthy
-ensemble. Faults on one configuration run on the same ensemble, healed in between.
+ensemble (` + "`Watchdog`" + `, which fires always, is left out of the lists). Faults on one
+configuration run on the same ensemble, healed in between.
+
+`)
+	fmt.Fprintf(&b, `Faults ending in "then quiet" are routine restarts: the recorded scrapes are the healthy
+ensemble for %d minutes, then for each restart one scrape with the member down and %d minutes
+of the ensemble back, and the last scrape held for %d minutes beyond the longest range plus
+`+"`for`"+` of the rules. Every rule is evaluated at every minute of it, and none fires.
 
 | configuration | setup |
 |---|---|
-`)
+`, beforeSamples, betweenRestarts, int(quietMargin/time.Minute))
 	for _, c := range conformanceConfigs {
 		fmt.Fprintf(&b, "| %s | %s |\n", c.name, orDash(c.setup))
 	}
@@ -552,7 +604,7 @@ func orDash(s string) string {
 // summary states what the exporter reported once the fault had settled, in
 // terms that do not depend on ports or on which member won an election.
 func (c *cell) summary() string {
-	p := c.after
+	p := c.last()
 	num := func(name string) string {
 		v, ok := p.get("zookeeper_ensemble_" + name)
 		if !ok {
