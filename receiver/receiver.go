@@ -144,28 +144,25 @@ func (r *Receiver) ApplyConfig(cfg *config.Config) error {
 	return nil
 }
 
+// notifierKinds builds a notifier of each kind of config.Kinds.
+var notifierKinds = map[string]func(n *config.Notifier) (notify.Notifier, error){
+	"webhook":  func(n *config.Notifier) (notify.Notifier, error) { return webhook.New(n.Webhook, n.Name) },
+	"email":    func(n *config.Notifier) (notify.Notifier, error) { return email.New(n.Email), nil },
+	"dingtalk": func(n *config.Notifier) (notify.Notifier, error) { return dingtalk.New(n.DingTalk, n.Name) },
+	"sms":      func(n *config.Notifier) (notify.Notifier, error) { return sms.New(n.SMS, n.Name) },
+}
+
 // newNotifiers builds every configured notifier, each with its own HTTP
 // client where it speaks HTTP.
 func newNotifiers(cfg *config.Config) (map[string]notify.Notifier, error) {
 	ns := make(map[string]notify.Notifier, len(cfg.Notifiers))
 	for i := range cfg.Notifiers {
 		n := &cfg.Notifiers[i]
-		var (
-			nt  notify.Notifier
-			err error
-		)
-		switch {
-		case n.Webhook != nil:
-			nt, err = webhook.New(n.Webhook, n.Name)
-		case n.Email != nil:
-			nt = email.New(n.Email)
-		case n.DingTalk != nil:
-			nt, err = dingtalk.New(n.DingTalk, n.Name)
-		case n.SMS != nil:
-			nt, err = sms.New(n.SMS, n.Name)
-		default:
+		build, ok := notifierKinds[n.Kind()]
+		if !ok {
 			return nil, fmt.Errorf("notifier %q has no kind", n.Name)
 		}
+		nt, err := build(n)
 		if err != nil {
 			return nil, fmt.Errorf("notifier %q: %w", n.Name, err)
 		}

@@ -48,29 +48,51 @@ const (
 	GroupingAlert        = "alert"
 )
 
-// DefaultGrouping is the grouping of each notifier kind when the file
-// sets none. People read DingTalk and e-mail: one message per
-// notification (DingTalk's 20 messages a minute would spread a 50-alert
-// group over minutes). Webhooks feed programs, and an SMS holds one short
-// line: one message per alert.
-var DefaultGrouping = map[string]string{
-	"dingtalk": GroupingNotification,
-	"email":    GroupingNotification,
-	"webhook":  GroupingAlert,
-	"sms":      GroupingAlert,
+// Kinds are the notifier kinds, in the order the error messages list
+// them. A new kind is one entry here, one field of Notifier for its YAML
+// block, and its constructor in receiver's notifierKinds (a test checks
+// that the two tables name the same kinds).
+//
+// The default grouping: people read DingTalk and e-mail, so one message
+// per notification (DingTalk's 20 messages a minute would spread a
+// 50-alert group over minutes). Webhooks feed programs, and an SMS holds
+// one short line: one message per alert.
+var Kinds = []Kind{
+	{Name: "webhook", Grouping: GroupingAlert, config: func(n *Notifier) (kindConfig, bool) { return n.Webhook, n.Webhook != nil }},
+	{Name: "email", Grouping: GroupingNotification, config: func(n *Notifier) (kindConfig, bool) { return n.Email, n.Email != nil }},
+	{Name: "dingtalk", Grouping: GroupingNotification, config: func(n *Notifier) (kindConfig, bool) { return n.DingTalk, n.DingTalk != nil }},
+	{Name: "sms", Grouping: GroupingAlert, config: func(n *Notifier) (kindConfig, bool) { return n.SMS, n.SMS != nil }},
 }
 
-// Kind names the notifier's type.
+// Kind is one notifier kind.
+type Kind struct {
+	Name     string
+	Grouping string // the default grouping
+	// config returns the notifier's block of this kind, if it is set.
+	config func(*Notifier) (kindConfig, bool)
+}
+
+// kindConfig is the configuration block of one kind; relative file paths
+// are resolved against dir.
+type kindConfig interface {
+	validate(dir string, ts *tmpl.Set) error
+}
+
+// kind returns the notifier's kinds that are set.
+func (n *Notifier) kinds() []Kind {
+	var set []Kind
+	for _, k := range Kinds {
+		if _, ok := k.config(n); ok {
+			set = append(set, k)
+		}
+	}
+	return set
+}
+
+// Kind names the notifier's type, "" when none or several are set.
 func (n *Notifier) Kind() string {
-	switch {
-	case n.Webhook != nil:
-		return "webhook"
-	case n.Email != nil:
-		return "email"
-	case n.DingTalk != nil:
-		return "dingtalk"
-	case n.SMS != nil:
-		return "sms"
+	if set := n.kinds(); len(set) == 1 {
+		return set[0].Name
 	}
 	return ""
 }
@@ -188,38 +210,23 @@ func (s *SMSConfig) UnmarshalYAML(unmarshal func(any) error) error {
 // validate checks the notifier; relative file paths in http_config are
 // resolved against dir.
 func (n *Notifier) validate(dir string, ts *tmpl.Set) error {
-	count := 0
-	for _, set := range []bool{n.Webhook != nil, n.Email != nil, n.DingTalk != nil, n.SMS != nil} {
-		if set {
-			count++
+	set := n.kinds()
+	if len(set) != 1 {
+		names := make([]string, len(Kinds))
+		for i, k := range Kinds {
+			names[i] = k.Name
 		}
-	}
-	if count != 1 {
-		return errors.New("exactly one of webhook, email, dingtalk, sms must be set")
+		return fmt.Errorf("exactly one of %s must be set", strings.Join(names, ", "))
 	}
 	switch n.Grouping {
 	case "":
-		n.Grouping = DefaultGrouping[n.Kind()]
+		n.Grouping = set[0].Grouping
 	case GroupingNotification, GroupingAlert:
 	default:
 		return fmt.Errorf("grouping %q must be notification or alert", n.Grouping)
 	}
-	switch {
-	case n.Webhook != nil:
-		return n.Webhook.validate(dir)
-	case n.Email != nil:
-		return n.Email.validate(ts)
-	case n.DingTalk != nil:
-		if err := validateHTTP(&n.DingTalk.HTTPConfig, dir); err != nil {
-			return err
-		}
-		return n.DingTalk.validate(ts)
-	default:
-		if err := validateHTTP(&n.SMS.HTTPConfig, dir); err != nil {
-			return err
-		}
-		return n.SMS.validate(ts)
-	}
+	c, _ := set[0].config(n)
+	return c.validate(dir, ts)
 }
 
 func validateHTTP(h *commoncfg.HTTPClientConfig, dir string) error {
@@ -232,7 +239,7 @@ func validateHTTP(h *commoncfg.HTTPClientConfig, dir string) error {
 	return nil
 }
 
-func (w *WebhookConfig) validate(dir string) error {
+func (w *WebhookConfig) validate(dir string, _ *tmpl.Set) error {
 	if err := validateHTTP(&w.HTTPConfig, dir); err != nil {
 		return err
 	}
@@ -242,7 +249,7 @@ func (w *WebhookConfig) validate(dir string) error {
 	return checkURL(w.URL)
 }
 
-func (e *EmailConfig) validate(ts *tmpl.Set) error {
+func (e *EmailConfig) validate(_ string, ts *tmpl.Set) error {
 	if e.Smarthost == "" || e.From == "" || len(e.To) == 0 {
 		return errors.New("email needs smarthost, from and to")
 	}
@@ -260,7 +267,10 @@ func (e *EmailConfig) validate(ts *tmpl.Set) error {
 	return err
 }
 
-func (d *DingTalkConfig) validate(ts *tmpl.Set) error {
+func (d *DingTalkConfig) validate(dir string, ts *tmpl.Set) error {
+	if err := validateHTTP(&d.HTTPConfig, dir); err != nil {
+		return err
+	}
 	if d.MessagesPerMinute < 1 || d.MaxBytes < 1000 {
 		return errors.New("messages_per_minute must be positive and max_bytes at least 1000")
 	}
@@ -280,7 +290,10 @@ func (d *DingTalkConfig) validate(ts *tmpl.Set) error {
 	return err
 }
 
-func (s *SMSConfig) validate(ts *tmpl.Set) error {
+func (s *SMSConfig) validate(dir string, ts *tmpl.Set) error {
+	if err := validateHTTP(&s.HTTPConfig, dir); err != nil {
+		return err
+	}
 	s.Method = strings.ToUpper(s.Method)
 	switch s.Method {
 	case http.MethodGet, http.MethodPost, http.MethodPut:
