@@ -57,7 +57,7 @@ func (s *Stack) serveControl() error {
 		return fmt.Errorf("control socket: %w", err)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
-		l.Close()
+		_ = l.Close()
 		return err
 	}
 	mux := http.NewServeMux()

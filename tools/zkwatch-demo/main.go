@@ -98,7 +98,10 @@ func runStack(dir, binDir, repo string, scenario bool) error {
 	if err != nil {
 		return err
 	}
-	defer s.Stop()
+	defer func() {
+		s.Stop()
+		fmt.Println("everything the demo started is stopped")
+	}()
 	s.PrintSummary(os.Stdout)
 	if scenario {
 		_, err := s.Scenario(ctx, os.Stdout)
