@@ -14,17 +14,13 @@
 package restart
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/zkwatch/zkwatch/internal/fourlw"
+	"github.com/zkwatch/zkwatch/internal/quorum"
 )
 
 // Busy tracks the ZooKeeper members the receiver is restarting right now.
@@ -57,22 +53,6 @@ func (b *Busy) Is(addr string) bool {
 	return b.m[addr] > 0
 }
 
-// Mode asks a member for its srvr Mode (leader, follower, standalone, ...),
-// over TLS when tc is set.
-func Mode(ctx context.Context, tc *tls.Config, addr string) (string, error) {
-	out, err := fourlw.DoTLS(ctx, tc, addr, "srvr", 0)
-	if err != nil {
-		return "", err
-	}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "Mode:"); ok {
-			return strings.TrimSpace(v), nil
-		}
-	}
-	return "", fmt.Errorf("%s: srvr answer has no Mode line", addr)
-}
-
 // CheckQuorum returns nil when restarting target leaves the ensemble of
 // members with a quorum: no other member is being restarted and the
 // members other than target that serve as leader or follower are a
@@ -82,6 +62,7 @@ func Mode(ctx context.Context, tc *tls.Config, addr string) (string, error) {
 // client ports; a TLS failure counts the member as down with reason tls.
 func CheckQuorum(ctx context.Context, tc *tls.Config, members []string, target string, busy *Busy, timeout time.Duration) error {
 	known := false
+	others := make([]string, 0, len(members))
 	for _, m := range members {
 		if m == target {
 			known = true
@@ -90,53 +71,9 @@ func CheckQuorum(ctx context.Context, tc *tls.Config, members []string, target s
 		if busy != nil && busy.Is(m) {
 			return fmt.Errorf("member %s is being restarted", m)
 		}
+		others = append(others, m)
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	type answer struct {
-		addr, mode string
-		err        error
-	}
-	ch := make(chan answer, len(members))
-	asked := 0
-	for _, m := range members {
-		if m == target {
-			continue
-		}
-		asked++
-		go func(m string) {
-			mode, err := Mode(ctx, tc, m)
-			ch <- answer{m, mode, err}
-		}(m)
-	}
-	serving := 0
-	var down []string
-	for range asked {
-		a := <-ch
-		switch {
-		case a.err != nil:
-			down = append(down, fmt.Sprintf("%s: %s", a.addr, fourlw.Reason(a.err)))
-		case a.mode == "leader" || a.mode == "follower" || a.mode == "standalone":
-			serving++
-		default:
-			down = append(down, fmt.Sprintf("%s: mode %s", a.addr, a.mode))
-		}
-	}
-	sort.Strings(down) // a stable reason is recorded once, not per check
-	need := len(members)/2 + 1
-	if !known {
-		need++
-	}
-	if serving < need {
-		return fmt.Errorf("only %d of the other members serve, %d needed for a quorum without %s (%s)",
-			serving, need, targetName(target), strings.Join(down, "; "))
-	}
-	return nil
-}
-
-func targetName(t string) string {
-	if t == "" {
-		return "the target"
-	}
-	return t
+	return quorum.Check(len(members), target, known, quorum.AskModes(ctx, tc, others))
 }
