@@ -51,27 +51,30 @@ import (
 
 const name = "zkwatch_receiver"
 
-func main() {
-	os.Exit(run())
-}
+func main() { os.Exit(run(os.Args[1:])) }
 
-func run() int {
+func run(args []string) int {
+	app := kingpin.New(name, "Alertmanager webhook receiver: notifications, deduplication, durable history and guarded restarts.")
 	var (
-		configFile  = kingpin.Flag("config.file", "Receiver configuration file.").Default("receiver.yml").String()
-		storagePath = kingpin.Flag("storage.path", "Directory of the incident store.").Default("data/").String()
-		configCheck = kingpin.Flag("config.check", "Validate the configuration file and exit.").Default("false").Bool()
-		allowUnauth = kingpin.Flag("web.allow-unauthenticated",
+		configFile  = app.Flag("config.file", "Receiver configuration file.").Default("receiver.yml").String()
+		storagePath = app.Flag("storage.path", "Directory of the incident store.").Default("data/").String()
+		configCheck = app.Flag("config.check", "Validate the configuration file and exit.").Default("false").Bool()
+		allowUnauth = app.Flag("web.allow-unauthenticated",
 			"Serve without authentication on a non-loopback address (unsafe: anyone reaching the port can post alerts, read the incident history and run the restart rules).").Default("false").Bool()
-		externalURL = kingpin.Flag("web.external-url",
+		externalURL = app.Flag("web.external-url",
 			"The URL under which the receiver is reachable (for example, if it is served via a reverse proxy). Messages link to incident pages below it; without it they show incident ids only.").
 			Default("").String()
-		toolkit   = kingpinflag.AddFlags(kingpin.CommandLine, ":9143")
-		logConfig = logging.AddFlags(kingpin.CommandLine)
-		haConfig  = addHAFlags(kingpin.CommandLine)
+		toolkit   = kingpinflag.AddFlags(app, ":9143")
+		logConfig = logging.AddFlags(app)
+		haConfig  = addHAFlags(app)
 	)
-	kingpin.Version(version.Print(name))
-	kingpin.HelpFlag.Short('h')
-	kingpin.Parse()
+	app.Version(version.Print(name))
+	app.UsageWriter(os.Stdout)
+	app.HelpFlag.Short('h')
+	if _, err := app.Parse(args); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v, try --help\n", name, err)
+		return 2
+	}
 	logger, slogger := logging.New(logConfig)
 	if err := checkExternalURL(*externalURL); err != nil {
 		level.Error(logger).Log("msg", "invalid --web.external-url", "err", err)
