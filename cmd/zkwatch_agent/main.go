@@ -64,7 +64,9 @@ Conventions shared with zookeeper_exporter:
             ROOT/Workers is orphaned and taken over. Done tasks keep
             state "done" (with "exit_code").
 
-Commands run in their own process group and are killed if the agent dies.
+Commands run in a process group of their own under a shim (this binary);
+stopping one stops everything it started (SIGTERM, then SIGKILL), and all
+of it dies with the agent, even when the agent is killed by SIGKILL.
 SIGTERM/SIGINT are forwarded and end the agent with the command's exit code;
 SIGHUP, SIGUSR1 and SIGUSR2 are passed through to the running command.`
 
