@@ -223,6 +223,13 @@ func (e *exampleEnv) localize(t *testing.T, cmdline string, replace map[string]s
 		t.Fatalf("no --web.listen-address=:PORT in %s", cmdline)
 	}
 	cmdline = listen.ReplaceAllString(cmdline, fmt.Sprintf("--web.listen-address=127.0.0.1:%d", ports[0]))
+	if digest := "/etc/zkwatch/agent.digest"; strings.Contains(cmdline, digest) {
+		file := filepath.Join(t.TempDir(), "agent.digest")
+		if err := os.WriteFile(file, []byte("agent:example\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		replace[digest] = file
+	}
 	for k, v := range replace {
 		if !strings.Contains(cmdline, k) {
 			t.Fatalf("example no longer contains %q: update the test", k)
@@ -330,8 +337,14 @@ func runWorkerScript(t *testing.T, e *exampleEnv, path string) {
 	if err := os.WriteFile(sh, []byte(text), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// The task producer shares the agent's identity (the parents of the
+	// agent's nodes must not be open).
+	if err := e.conn.AddAuth("digest", []byte("agent:example")); err != nil {
+		t.Fatal(err)
+	}
+	acl := append(zk.WorldACL(zk.PermRead), zk.AuthACL(zk.PermAll)...)
 	for _, p := range []string{"/jobs", "/jobs/pool", "/jobs/pool/Tasks", "/jobs/pool/Tasks/t1"} {
-		if _, err := e.conn.Create(p, nil, 0, zk.WorldACL(zk.PermAll)); err != nil && err != zk.ErrNodeExists {
+		if _, err := e.conn.Create(p, nil, 0, acl); err != nil && err != zk.ErrNodeExists {
 			t.Fatal(err)
 		}
 	}
@@ -363,7 +376,11 @@ func TestDemoLockJobCycles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := demo.LockAgentArgs(bin, ens.Servers(), fmt.Sprintf("127.0.0.1:%d", ports[0]), filepath.Join(t.TempDir(), "pid"), time.Second)
+	dir := t.TempDir()
+	if err := demo.WriteDigest(dir); err != nil {
+		t.Fatal(err)
+	}
+	args := demo.LockAgentArgs(bin, ens.Servers(), demo.DigestFile(dir), fmt.Sprintf("127.0.0.1:%d", ports[0]), filepath.Join(dir, "pid"), time.Second)
 	run(t, append([]string{filepath.Join(bin, "zkwatch_agent")}, args...))
 	conn, _, err := zk.Connect(ens.Addrs(), 4*time.Second, zk.WithLogInfo(false))
 	if err != nil {

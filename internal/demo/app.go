@@ -64,6 +64,7 @@ func startAgent(dir string, cfg appConfig, attr *syscall.SysProcAttr) error {
 	defer logf.Close()
 	cmd := exec.Command(filepath.Join(cfg.BinDir, "zkwatch_agent"),
 		"--zookeeper.servers="+cfg.Servers, "--zookeeper.session-timeout=4s", "--web.listen-address="+cfg.AgentAddr,
+		"--zookeeper.auth.digest-file="+DigestFile(dir), "--zookeeper.acl=world-read",
 		"register", "--register="+Group, "--member="+Member, "--restart=never",
 		"--", filepath.Join(cfg.BinDir, "zkwatch-demo"), "app", "--pid-file", filepath.Join(dir, "app-child.pid"))
 	cmd.Stdout, cmd.Stderr = logf, logf

@@ -16,6 +16,8 @@ package demo
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/go-kit/log"
@@ -44,6 +46,18 @@ queues:
   - path: /demo/queue
 `
 
+// Identity is the digest identity (user:password) the demo's agents,
+// receivers and seeded nodes share; DigestFile holds it.
+const Identity = "zkwatch-demo:demo-secret"
+
+// DigestFile is the digest file of Identity in the state directory dir.
+func DigestFile(dir string) string { return filepath.Join(dir, "zk.digest") }
+
+// WriteDigest writes DigestFile(dir), readable by its owner only.
+func WriteDigest(dir string) error {
+	return os.WriteFile(DigestFile(dir), []byte(Identity+"\n"), 0o600)
+}
+
 // seed creates the demo's tasks, workers, election candidates, queue items
 // and configuration node with a session of its own, held while the demo
 // runs (its ephemerals are the demo's worker and candidates). Every task
@@ -63,7 +77,13 @@ func seed(servers []string) (*zk.Conn, error) {
 			return nil, errors.New("seed: no ZooKeeper session")
 		}
 	}
-	acl := zk.WorldACL(zk.PermAll)
+	// The demo's nodes, like its agents' and receivers', are changed only
+	// by the demo's identity; anyone reads (the exporter watches them).
+	if err := conn.AddAuth("digest", []byte(Identity)); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	acl, _ := zksession.ACL(zksession.ACLWorldRead, true)
 	create := func(path string, data string, flags int32) error {
 		_, err := conn.Create(path, []byte(data), flags, acl)
 		if errors.Is(err, zk.ErrNodeExists) {

@@ -56,8 +56,9 @@ const LockPath = "/demo/locks/singleton"
 // Its singleton job ends after period and runs again: the lock is released
 // and taken anew, as with a real periodic job, so a demo left running never
 // holds it past ZooKeeperLockHeldTooLong's threshold.
-func LockAgentArgs(binDir, servers, listen, pidFile string, period time.Duration) []string {
+func LockAgentArgs(binDir, servers, digestFile, listen, pidFile string, period time.Duration) []string {
 	return []string{"--zookeeper.servers=" + servers, "--zookeeper.session-timeout=4s",
+		"--zookeeper.auth.digest-file=" + digestFile, "--zookeeper.acl=world-read",
 		"--web.listen-address=" + listen, "lock", "--path=" + LockPath, "--restart=always",
 		"--", filepath.Join(binDir, "zkwatch-demo"), "app", "--pid-file", pidFile, "--run-for", period.String()}
 }
@@ -181,6 +182,9 @@ func (s *Stack) startEnsemble() (err error) {
 // seedEnsemble seeds the ensemble, starts the sink and, when asked, puts
 // the black-holing proxy between the ensemble and the exporter.
 func (s *Stack) seedEnsemble() (err error) {
+	if err := WriteDigest(s.opts.Dir); err != nil {
+		return err
+	}
 	if s.seed, err = seed(s.Ens.Addrs()); err != nil {
 		return err
 	}
@@ -222,7 +226,8 @@ func (s *Stack) serviceSteps(ctx context.Context, amCluster int) []step {
 		steps = append(steps, service(fmt.Sprintf("zkwatch_receiver replica %d", i+1), name, u+"/-/ready", func() error {
 			return s.spawn(name, bin("zkwatch_receiver"), "--web.listen-address="+hostPort(u),
 				"--config.file="+s.path("receiver/receiver.yml"), "--storage.path="+s.path("receiver/data-"+name),
-				"--ha.zookeeper.servers="+s.Ens.Servers(), "--ha.replica-name="+name, "--ha.zookeeper.session-timeout=4s")
+				"--ha.zookeeper.servers="+s.Ens.Servers(), "--ha.replica-name="+name, "--ha.zookeeper.session-timeout=4s",
+				"--ha.zookeeper.auth.digest-file="+DigestFile(s.opts.Dir))
 		}))
 	}
 	return append(steps,
@@ -241,7 +246,7 @@ func (s *Stack) serviceSteps(ctx context.Context, amCluster int) []step {
 		}),
 		service("the singleton job under zkwatch_agent lock "+LockPath, "lock-agent", s.LockAgent+"/-/healthy", func() error {
 			return s.spawn("lock-agent", bin("zkwatch_agent"),
-				LockAgentArgs(s.opts.BinDir, s.Ens.Servers(), hostPort(s.LockAgent), s.path("lock-child.pid"), LockJobPeriod)...)
+				LockAgentArgs(s.opts.BinDir, s.Ens.Servers(), DigestFile(s.opts.Dir), hostPort(s.LockAgent), s.path("lock-child.pid"), LockJobPeriod)...)
 		}))
 }
 
