@@ -379,13 +379,15 @@ func binaryQuantity(n *parser.BinaryExpr) (string, error) {
 		return "", err
 	}
 	switch {
+	case n.Op == parser.LAND || n.Op == parser.LUNLESS:
+		return l, nil // a filter by another vector
 	case r == "number" && n.Op != parser.POW:
 		return l, nil
 	case l == "number" && (n.Op == parser.ADD || n.Op == parser.SUB || n.Op == parser.MUL):
 		return r, nil
 	case n.Op == parser.SUB && l == "timestamp" && r == "timestamp":
 		return "duration", nil
-	case (n.Op == parser.SUB || n.Op == parser.ADD || n.Op.IsSetOperator()) && l == r:
+	case (n.Op == parser.SUB || n.Op == parser.ADD || n.Op == parser.LOR) && l == r:
 		return l, nil
 	case n.Op == parser.DIV && l == r:
 		return "share", nil

@@ -1,3 +1,4 @@
+local a = import '../lib/alert.libsonnet';
 local g = import '../lib/dashboard.libsonnet';
 
 {
@@ -6,8 +7,12 @@ local g = import '../lib/dashboard.libsonnet';
     local sel = 'job=~"$job", %s=~"$ensemble"' % c.dashboardEnsembleLabel,
     local by = c.ensembleBy,
     local ens = '{{%s}}' % c.dashboardEnsembleLabel,
-    local vars = { sel: sel, by: by, snapshotWindow: c.snapshotWindow, electionTimeWindow: c.electionTimeWindow },
+    local vars = { sel: sel, by: by },
     local t(expr, legend='') = g.target(expr % vars, legend),
+    // avg is the average of a summary per server over window, as the alerts
+    // compute it: no result for a window without events or across a
+    // restart (lib/alert.libsonnet's counterRatio).
+    local avg(fn, summary, window) = t(a.counterRatio(fn, ['%s_sum{%%(sel)s}' % summary], ['%s_count{%%(sel)s}' % summary], window), '{{server}}'),
 
     'zookeeper-ensemble.json': g.dashboard(
       'ZooKeeper / Ensemble',
@@ -113,15 +118,9 @@ local g = import '../lib/dashboard.libsonnet';
             g.timeseries('GC time', [
               t('sum by (server) (rate(zookeeper_jvm_gc_collection_seconds_sum{%(sel)s}[$__rate_interval]))', '{{server}}'),
             ], unit='percentunit', description='Share of time in garbage collection, from the Prometheus metrics provider (JVM pauses of the default provider: Servers row).'),
-            g.timeseries('Average fsync time', [
-              t('rate(zookeeper_fsynctime_seconds_sum{%(sel)s}[$__rate_interval]) / (rate(zookeeper_fsynctime_seconds_count{%(sel)s}[$__rate_interval]) > 0)', '{{server}}'),
-            ], unit='s', description='Average duration of the transaction log fsyncs in each interval; no line while a server writes nothing (no fsync to average).'),
-            g.timeseries('Average snapshot time', [
-              t('increase(zookeeper_snapshottime_seconds_sum{%(sel)s}[%(snapshotWindow)s]) / (increase(zookeeper_snapshottime_seconds_count{%(sel)s}[%(snapshotWindow)s]) > 0)', '{{server}}'),
-            ], unit='s', description='Average duration of the snapshots taken in the last %s, as ZooKeeperSlowSnapshots compares it; no line while a server took none.' % c.snapshotWindow),
-            g.timeseries('Average election time', [
-              t('increase(zookeeper_election_time_seconds_sum{%(sel)s}[%(electionTimeWindow)s]) / (increase(zookeeper_election_time_seconds_count{%(sel)s}[%(electionTimeWindow)s]) > 0)', '{{server}}'),
-            ], unit='s', description='Average duration of the leader elections of the last %s, as ZooKeeperSlowLeaderElection compares it; no line while there was none.' % c.electionTimeWindow),
+            g.timeseries('Average fsync time', [avg('rate', 'zookeeper_fsynctime_seconds', '$__rate_interval')], unit='s', description='Average duration of the transaction log fsyncs in each interval; no line while a server writes nothing (no fsync to average) or across its restart.'),
+            g.timeseries('Average snapshot time', [avg('increase', 'zookeeper_snapshottime_seconds', c.snapshotWindow)], unit='s', description='Average duration of the snapshots taken in the last %s, as ZooKeeperSlowSnapshots compares it; no line while a server took none or restarted in the window.' % c.snapshotWindow),
+            g.timeseries('Average election time', [avg('increase', 'zookeeper_election_time_seconds', c.electionTimeWindow)], unit='s', description='Average duration of the leader elections of the last %s, as ZooKeeperSlowLeaderElection compares it; no line while there was none or the server restarted in the window.' % c.electionTimeWindow),
             g.timeseries('Read-only mode', [t('zookeeper_server_state{%(sel)s, state="read-only"}', '{{server}}')], description='1 while a server is cut off from the quorum and serves reads only.'),
           ],
         },
