@@ -37,6 +37,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
@@ -53,21 +54,34 @@ const name = "zkwatch_receiver"
 
 func main() { os.Exit(run(os.Args[1:])) }
 
+// flags are the receiver's command-line flags.
+type flags struct {
+	configFile, storagePath, externalURL *string
+	configCheck, allowUnauth             *bool
+	toolkit                              *web.FlagConfig
+	log                                  *promslog.Config
+	ha                                   *haFlags
+}
+
+func addFlags(app *kingpin.Application) *flags {
+	return &flags{
+		configFile:  app.Flag("config.file", "Receiver configuration file.").Default("receiver.yml").String(),
+		storagePath: app.Flag("storage.path", "Directory of the incident store.").Default("data/").String(),
+		configCheck: app.Flag("config.check", "Validate the configuration file and exit.").Default("false").Bool(),
+		allowUnauth: app.Flag("web.allow-unauthenticated",
+			"Serve without authentication on a non-loopback address (unsafe: anyone reaching the port can post alerts, read the incident history and run the restart rules).").Default("false").Bool(),
+		externalURL: app.Flag("web.external-url",
+			"The URL under which the receiver is reachable (for example, if it is served via a reverse proxy). Messages link to incident pages below it; without it they show incident ids only.").
+			Default("").String(),
+		toolkit: kingpinflag.AddFlags(app, ":9143"),
+		log:     logging.AddFlags(app),
+		ha:      addHAFlags(app),
+	}
+}
+
 func run(args []string) int {
 	app := kingpin.New(name, "Alertmanager webhook receiver: notifications, deduplication, durable history and guarded restarts.")
-	var (
-		configFile  = app.Flag("config.file", "Receiver configuration file.").Default("receiver.yml").String()
-		storagePath = app.Flag("storage.path", "Directory of the incident store.").Default("data/").String()
-		configCheck = app.Flag("config.check", "Validate the configuration file and exit.").Default("false").Bool()
-		allowUnauth = app.Flag("web.allow-unauthenticated",
-			"Serve without authentication on a non-loopback address (unsafe: anyone reaching the port can post alerts, read the incident history and run the restart rules).").Default("false").Bool()
-		externalURL = app.Flag("web.external-url",
-			"The URL under which the receiver is reachable (for example, if it is served via a reverse proxy). Messages link to incident pages below it; without it they show incident ids only.").
-			Default("").String()
-		toolkit   = kingpinflag.AddFlags(app, ":9143")
-		logConfig = logging.AddFlags(app)
-		haConfig  = addHAFlags(app)
-	)
+	f := addFlags(app)
 	app.Version(version.Print(name))
 	app.UsageWriter(os.Stdout)
 	app.HelpFlag.Short('h')
@@ -75,7 +89,8 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "%s: %v, try --help\n", name, err)
 		return 2
 	}
-	logger, slogger := logging.New(logConfig)
+	configFile, storagePath, externalURL, toolkit, haConfig := f.configFile, f.storagePath, f.externalURL, f.toolkit, f.ha
+	logger, slogger := logging.New(f.log)
 	if err := checkExternalURL(*externalURL); err != nil {
 		level.Error(logger).Log("msg", "invalid --web.external-url", "err", err)
 		return 1
@@ -86,12 +101,12 @@ func run(args []string) int {
 		level.Error(logger).Log("msg", "invalid configuration", "err", err)
 		return 1
 	}
-	if *configCheck {
+	if *f.configCheck {
 		fmt.Printf("%s: configuration is valid (%d notifiers, %d routes, %d restart rules)\n",
 			*configFile, len(cfg.Notifiers), len(cfg.Routes), len(cfg.Restarts))
 		return 0
 	}
-	exp, err := startupExposure(toolkit, *allowUnauth, cfg, logger)
+	exp, err := startupExposure(toolkit, *f.allowUnauth, cfg, logger)
 	if err != nil {
 		level.Error(logger).Log("msg", "unsafe setup", "err", err)
 		return 1
