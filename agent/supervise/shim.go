@@ -199,9 +199,11 @@ func sessionMembers(sid int) []int {
 // startShim starts args under a shim and returns the shim, the write end
 // of its life pipe and the command's pid.
 func startShim(args, env []string, stdout, stderr io.Writer, grace time.Duration) (*exec.Cmd, *os.File, int, error) {
-	self, err := os.Executable()
+	// The running binary itself, even if an upgrade replaced its file.
+	const self = "/proc/self/exe"
+	name, err := os.Executable()
 	if err != nil {
-		return nil, nil, 0, fmt.Errorf("finding own executable for the shim: %w", err)
+		name = "supervisor"
 	}
 	lifeR, lifeW, err := os.Pipe()
 	if err != nil {
@@ -215,7 +217,7 @@ func startShim(args, env []string, stdout, stderr io.Writer, grace time.Duration
 	}
 	defer statusR.Close()
 	cmd := exec.Command(self, append([]string{shimFlag, "--"}, args...)...)
-	cmd.Args[0] = filepath.Base(self) + "-shim"
+	cmd.Args[0] = filepath.Base(name) + "-shim"
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.Env = append(append(os.Environ(), env...), shimGraceEnv+"="+grace.String())
 	cmd.ExtraFiles = []*os.File{lifeR, statusW}
