@@ -139,6 +139,8 @@ func (c *cell) quietChecks(r rulefmt.Rule) []map[string]any {
 // restart of every member one by one, and the leader restarted twice,
 // each a cell of its own.
 func runRestarts(t *testing.T, r *run) {
+	begin := time.Now()
+	defer func() { t.Logf("restart cells ran in %s", time.Since(begin).Round(time.Second)) }()
 	healthy := func() truth { return r.expect(2, 0, "") }
 	down := func(i int) truth { return r.expect(2, 0, "", i) }
 
