@@ -149,8 +149,11 @@ type Worker struct {
 	tmpl   []*template.Template
 	node   *Node
 	allow  *regexp.Regexp
-	// refused holds the task names that failed allow, logged once each.
+	// refused holds the tasks refused, logged once each; openACL the ACL
+	// version (Aversion) of tasks refused for an open ACL, left out of
+	// the plan until their ACL changes.
 	refused map[string]bool
+	openACL map[string]int32
 
 	held    map[string]*heldTask
 	results chan taskResult
@@ -198,7 +201,7 @@ func NewWorker(s *Session, cfg WorkerConfig, m *Metrics, logger log.Logger) (*Wo
 	if err != nil {
 		return nil, fmt.Errorf("task allow regex: %w", err)
 	}
-	w := &Worker{s: s, cfg: cfg, m: m, logger: log.With(logger, "worker", cfg.Member), allow: allow, refused: map[string]bool{},
+	w := &Worker{s: s, cfg: cfg, m: m, logger: log.With(logger, "worker", cfg.Member), allow: allow, refused: map[string]bool{}, openACL: map[string]int32{},
 		held: map[string]*heldTask{}, results: make(chan taskResult, 16), procs: map[*supervise.Process]bool{}}
 	for i, a := range cfg.Args {
 		t, err := template.New(fmt.Sprint("arg", i)).Option("missingkey=error").Parse(a)
@@ -499,6 +502,9 @@ func (w *Worker) read(taskWatch, workerWatch <-chan zk.Event) (snapshot, <-chan 
 		if err != nil {
 			return snap, tw, workerWatch, err
 		}
+		if av, ok := w.openACL[n]; ok && av == st.Aversion {
+			continue
+		}
 		tasks[n] = seenTask{ParseTask(data), st.Version}
 	}
 	workers, ww, err := childrenW(conn, w.root("Workers"), workerWatch)
@@ -518,12 +524,16 @@ func (w *Worker) vet(task string) bool {
 	if w.allow.MatchString(task) {
 		return true
 	}
+	w.refuse(task, "task name refused: it does not match --task-allow, so it is neither claimed nor passed to the command")
+	return false
+}
+
+// refuse logs once per task why it is left alone.
+func (w *Worker) refuse(task, why string) {
 	if !w.refused[task] {
 		w.refused[task] = true
-		level.Error(w.logger).Log("msg", "task name refused: it does not match the task allow regex, so it is neither claimed nor passed to the command",
-			"task", fmt.Sprintf("%q", task), "allow", w.cfg.TaskAllow)
+		level.Error(w.logger).Log("msg", why, "task", fmt.Sprintf("%q", task), "allow", w.cfg.TaskAllow)
 	}
-	return false
 }
 
 // sync reads ZooKeeper, plans and applies the plan.
@@ -600,6 +610,16 @@ func (w *Worker) complete(name string) {
 // counted conflict, not an error.
 func (w *Worker) claim(name string, t seenTask) error {
 	if w.s.Fenced() {
+		return nil
+	}
+	// A claim on a node anyone may change could be forged or undone.
+	acl, ast, err := w.s.Conn().GetACL(w.root("Tasks/" + name))
+	if err != nil {
+		return err
+	}
+	if zksession.MoreOpen(acl, w.s.acl) != 0 {
+		w.openACL[name] = ast.Aversion
+		w.refuse(name, "task refused: its ACL lets unauthenticated clients change it, so a claim on it could be forged; create tasks with the agents' identity")
 		return nil
 	}
 	st, err := w.s.Conn().Set(w.root("Tasks/"+name), t.task.encode(w.cfg.Member, TaskClaimed, map[string]any{

@@ -131,3 +131,44 @@ func TestOpenParentRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestWorkerRefusesOpenTask: under the default ACL a worker does not
+// claim a task node that anyone may change (its claim could be forged or
+// undone); a task created with the agents' identity next to it runs.
+func TestWorkerRefusesOpenTask(t *testing.T) {
+	ens := zktest.Start(t, 1)
+	owner := observer(t, ens.Servers())
+	if err := owner.AddAuth("digest", []byte("agent:s3cret")); err != nil {
+		t.Fatal(err)
+	}
+	creator := zk.AuthACL(zk.PermAll)
+	for _, p := range []string{"/jobs", "/jobs/Tasks", "/jobs/Tasks/safe"} {
+		if _, err := owner.Create(p, nil, 0, creator); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := owner.Create("/jobs/Tasks/open", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	digest := filepath.Join(dir, "digest")
+	if err := os.WriteFile(digest, []byte("agent:s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := startAgent(t, ens.Servers(), "--zookeeper.auth.digest-file="+digest, "worker", "--root=/jobs", "--member=w1", "--", "true", "{{.Task}}")
+	if err := zktest.WaitFor(waitLong, 20*time.Millisecond, func() error {
+		data, _, err := owner.Get("/jobs/Tasks/safe")
+		if err == nil && parseTask(data).State != "done" {
+			err = fmt.Errorf("safe is %q", data)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if data, _, err := owner.Get("/jobs/Tasks/open"); err != nil || len(data) != 0 {
+		t.Errorf("open task: %q (%v), want it left unclaimed", data, err)
+	}
+	if !strings.Contains(a.log.String(), "its ACL lets unauthenticated clients change it") {
+		t.Error("no log line about the refused task")
+	}
+}
