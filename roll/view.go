@@ -119,7 +119,9 @@ func observe(ctx context.Context, c *fourlw.Client, tc *tls.Config, addr string,
 
 // Lag returns how many transactions member i is behind the leader, and
 // false when it cannot be told (no leader, or the member gave no zxid). A
-// member in an older epoch is behind by the leader's whole epoch.
+// member in an older epoch lacks every transaction of the leader's epoch;
+// while there is none (a new leader's zxid is epoch<<32 until the first
+// write, and the followers' keep the old epoch), it lacks nothing.
 func (v View) Lag(i int) (uint64, bool) {
 	m := v.Members[i]
 	if v.Leader < 0 || m.Mode == "" || m.Err != nil {
@@ -130,7 +132,7 @@ func (v View) Lag(i int) (uint64, bool) {
 		return 0, true
 	}
 	if m.Zxid.Epoch() < l.Epoch() {
-		return uint64(l.Counter()) + 1, true
+		return uint64(l.Counter()), true
 	}
 	return uint64(l - m.Zxid), true
 }
@@ -160,7 +162,7 @@ func (v View) Serves(i int) error {
 	m := v.Members[i]
 	switch {
 	case m.Err != nil:
-		return fmt.Errorf("%s", fourlw.Reason(m.Err)+": "+m.Err.Error())
+		return m.Err
 	case !m.Imok:
 		return errors.New("does not answer ruok with imok")
 	case m.Mode != "leader" && m.Mode != "follower" && m.Mode != "observer":

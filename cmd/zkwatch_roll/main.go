@@ -91,7 +91,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "zkwatch_roll: %v\n", err)
 		return 2
 	}
-	defer ro.Client.Close()
 	ro.Logger = logger
 	ro.Record = roll.TableRecorder(stdout)
 	if o.format == "json" {
