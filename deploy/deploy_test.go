@@ -36,8 +36,23 @@ import (
 	"github.com/zkwatch/zkwatch/internal/zktest"
 )
 
-// binaryNames are the binaries every image and archive carries.
-var binaryNames = []string{"zookeeper_exporter", "zkwatch_receiver", "zkwatch_agent"}
+// binaryNames are the binaries every image and archive carries: those
+// .promu.yml lists (the Makefile builds from the same list).
+func binaryNames(tb testing.TB) []string {
+	tb.Helper()
+	data, err := os.ReadFile("../.promu.yml")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var names []string
+	for _, m := range regexp.MustCompile(`(?m)^\s*- name:\s*(\S+)\s*$`).FindAllSubmatch(data, -1) {
+		names = append(names, string(m[1]))
+	}
+	if len(names) == 0 {
+		tb.Fatal(".promu.yml lists no binaries")
+	}
+	return names
+}
 
 // requireTool skips the test when a tool is missing, or fails it under
 // CI=true, where every packaging tool must be there (make deps installs it).

@@ -81,7 +81,7 @@ func TestImage(t *testing.T) {
 		t.Errorf("image has no usable CA bundle: %v", err)
 	}
 	machine := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}[runtime.GOARCH]
-	for _, name := range binaryNames {
+	for _, name := range binaryNames(t) {
 		bin := filepath.Join(root, "bin", name)
 		f, err := os.Open(bin)
 		if err != nil {
