@@ -96,6 +96,10 @@ func runStack(dir, binDir, repo string, scenario bool) error {
 	fmt.Printf("starting the zkwatch demo in %s (each step prints a line when it starts and one when it ends)\n", dir)
 	s, err := demo.Start(ctx, demo.Options{Dir: dir, BinDir: binDir, Repo: repo, Log: os.Stdout})
 	if err != nil {
+		if ctx.Err() != nil { // asked to stop; Start stopped what it started
+			fmt.Println("start-up interrupted; everything the demo started is stopped")
+			return nil
+		}
 		return err
 	}
 	defer func() {

@@ -97,6 +97,7 @@ type demoRun struct {
 	bin    string
 	pipe   *os.File // the pipe's read end
 	exited chan struct{}
+	eof    chan struct{} // the reader is done: the demo exited or the pipe was closed
 	procs  map[int]uint64 // what stopAndCheck found running under the demo
 
 	mu     sync.Mutex
@@ -113,7 +114,7 @@ func startDemo(t *testing.T) *demoRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &demoRun{dir: filepath.Join(t.TempDir(), "demo"), bin: bin, pipe: r, exited: make(chan struct{}), added: make(chan struct{})}
+	d := &demoRun{dir: filepath.Join(t.TempDir(), "demo"), bin: bin, pipe: r, exited: make(chan struct{}), eof: make(chan struct{}), added: make(chan struct{})}
 	d.cmd = exec.Command(filepath.Join(bin, "zkwatch-demo"), "--dir", d.dir, "--bin", bin, "--repo", "../..", "run")
 	d.cmd.Stdout, d.cmd.Stderr = w, lockedWriter{&d.mu, &d.stderr}
 	if err := d.cmd.Start(); err != nil {
@@ -160,6 +161,7 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 }
 
 func (d *demoRun) read() {
+	defer close(d.eof)
 	sc := bufio.NewScanner(d.pipe)
 	for sc.Scan() {
 		d.mu.Lock()
@@ -187,7 +189,7 @@ func (d *demoRun) stderrText() string {
 func (d *demoRun) waitLine(t *testing.T, s string, timeout time.Duration) []string {
 	t.Helper()
 	deadline := time.After(timeout)
-	for {
+	for eof := false; ; {
 		d.mu.Lock()
 		lines, added := append([]string(nil), d.lines...), d.added
 		d.mu.Unlock()
@@ -196,10 +198,13 @@ func (d *demoRun) waitLine(t *testing.T, s string, timeout time.Duration) []stri
 				return lines
 			}
 		}
+		if eof {
+			t.Fatalf("the demo's output ended without %q", s)
+		}
 		select {
 		case <-added:
-		case <-d.exited:
-			t.Fatalf("the demo exited before writing %q", s)
+		case <-d.eof:
+			eof = true // look at the last lines once more
 		case <-deadline:
 			t.Fatalf("the demo did not write %q within %s", s, timeout)
 		}
@@ -229,7 +234,7 @@ func TestDemoRun(t *testing.T) {
 	t.Run("member stop and start", func(t *testing.T) { checkMembers(t, d, summary) })
 	t.Run("Ctrl-C with the pipe closed stops everything", func(t *testing.T) {
 		d.pipe.Close() // tee died of the same Ctrl-C
-		stopAndCheck(t, d, syscall.SIGINT)
+		stopAndCheck(t, d, syscall.SIGINT, allPidFiles...)
 	})
 }
 
@@ -246,9 +251,22 @@ func TestDemoStopsOnSignal(t *testing.T) {
 			if tc.closePipe {
 				d.pipe.Close()
 			}
-			stopAndCheck(t, d, tc.sig)
+			stopAndCheck(t, d, tc.sig, allPidFiles...)
 		})
 	}
+}
+
+// TestDemoInterruptedStartUp: Ctrl-C while the demo starts, once its agent
+// runs, stops what it started so far, and says so.
+func TestDemoInterruptedStartUp(t *testing.T) {
+	d := startDemo(t)
+	d.waitLine(t, "done   the demo process under zkwatch_agent", startTimeout)
+	stopAndCheck(t, d, syscall.SIGINT, "agent.pid", "app-child.pid")
+	if code := d.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("exit code %d after an interrupted start-up", code)
+	}
+	// The reader may still be draining the pipe after the exit.
+	d.waitLine(t, "start-up interrupted", 10*time.Second)
 }
 
 var progressRE = regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d{3}  \[\s*(\d+)/(\d+)\] (start|done)\s+(.*?)(?: \(\d+\.\ds\))?$`)
@@ -362,16 +380,19 @@ func checkMembers(t *testing.T, d *demoRun, summary string) {
 	}
 }
 
-// stopAndCheck signals the demo and waits until it and every process it
-// started are gone.
-func stopAndCheck(t *testing.T, d *demoRun, sig syscall.Signal) {
+// allPidFiles are the pid files of the agents and their children.
+var allPidFiles = []string{"agent.pid", "app-child.pid", "lock-child.pid"}
+
+// stopAndCheck signals the demo, once the processes of pidFiles run under
+// it, and waits until it and every process it started are gone.
+func stopAndCheck(t *testing.T, d *demoRun, sig syscall.Signal, pidFiles ...string) {
 	t.Helper()
 	// The processes to find gone afterwards; among them the agents'
 	// children, which write their pid files once running.
 	var procs map[int]uint64
 	err := zktest.WaitFor(30*time.Second, 50*time.Millisecond, func() error {
 		procs = descendants(d.cmd.Process.Pid)
-		for _, f := range []string{"agent.pid", "app-child.pid", "lock-child.pid"} {
+		for _, f := range pidFiles {
 			data, err := os.ReadFile(filepath.Join(d.dir, f))
 			pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
 			if _, ok := procs[pid]; err != nil || !ok {
