@@ -23,9 +23,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-zookeeper/zk"
+
 	"github.com/zkwatch/zkwatch/internal/procstat"
 	"github.com/zkwatch/zkwatch/internal/zktest"
 )
+
+// partitioned is the session timeout of the agent a test cuts off: the
+// longest the test servers grant (20 ticks of 200 ms), so that the quarter
+// of it left between the agent's SIGKILL and the server's expiry holds on
+// a busy machine.
+const partitioned = "--zookeeper.session-timeout=4s"
 
 // wrapperScript is a lock command in a shell wrapper, as in issue 21: the
 // wrapper starts a worker (which ignores SIGTERM) and waits for it; the
@@ -94,7 +102,7 @@ func readStamp(t *testing.T, file string) time.Time {
 // and the pid of A's inner worker.
 func lockPair(t *testing.T, ens *zktest.Ensemble, servers, dir string, stopTimeout time.Duration) (*agentProc, int) {
 	t.Helper()
-	a := startAgent(t, servers, "lock", "--path=/locks/wrapped", "--stop-timeout="+stopTimeout.String(), "--", "sh", "-c", wrapperScript, dir, "a")
+	a := startAgent(t, servers, partitioned, "lock", "--path=/locks/wrapped", "--stop-timeout="+stopTimeout.String(), "--", "sh", "-c", wrapperScript, dir, "a")
 	inner := waitPID(t, filepath.Join(dir, "a.inner"))
 	startAgent(t, ens.Servers(), "lock", "--path=/locks/wrapped", "--", "sh", "-c", startScript, dir, "b")
 	obs := observer(t, ens.Servers())
@@ -178,4 +186,59 @@ func TestRegisterCommandTreeStopsWithAgent(t *testing.T) {
 	if running(bg) {
 		t.Fatalf("the command's background process %d outlived the agent", bg)
 	}
+}
+
+// TestWorkerWrapperFencedUnderPartition: the same for worker mode. Worker
+// A runs the task's wrapped command and is cut off; worker B takes the
+// orphaned task over. A's inner worker must be gone, and silent, before
+// B's command starts.
+func TestWorkerWrapperFencedUnderPartition(t *testing.T) {
+	ens := zktest.Start(t, 1)
+	proxy, err := zktest.NewProxy(ens.Addrs()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	obs := observer(t, ens.Servers())
+	for _, p := range []string{"/jobs", "/jobs/split", "/jobs/split/Tasks", "/jobs/split/Tasks/t1"} {
+		if _, err := obs.Create(p, nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	worker := func(name, servers string) {
+		startAgent(t, servers, partitioned, "worker", "--root=/jobs/split", "--member="+name, "--stop-timeout=30s", "--",
+			"sh", "-c", wrapperScript, dir, "{{.Worker}}")
+	}
+	worker("a", strings.Join(proxy.Addrs(), ","))
+	inner := waitPID(t, filepath.Join(dir, "a.inner"))
+	worker("b", ens.Servers())
+	if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error {
+		ws, _, err := obs.Children("/jobs/split/Workers")
+		if err == nil && len(ws) != 2 {
+			err = fmt.Errorf("workers %v", ws)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cut := time.Now()
+	proxy.Blackhole()
+	var bStarted time.Time
+	if err := zktest.WaitFor(60*time.Second, 10*time.Millisecond, func() error {
+		data, err := os.ReadFile(filepath.Join(dir, "b.log"))
+		if err != nil {
+			return err
+		}
+		f := strings.Fields(string(data))
+		if len(f) == 0 {
+			return fmt.Errorf("B has not run the task")
+		}
+		ns, err := strconv.ParseInt(f[0], 10, 64)
+		bStarted = time.Unix(0, ns)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	checkStoppedBefore(t, dir, inner, bStarted, cut)
 }

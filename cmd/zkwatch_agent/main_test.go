@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -94,8 +95,10 @@ func startAgent(t *testing.T, servers string, args ...string) *agentProc {
 		t.Fatal(err)
 	}
 	a := &agentProc{addr: fmt.Sprintf("127.0.0.1:%d", ports[0]), log: &syncBuffer{}, done: make(chan struct{})}
-	full := []string{"--zookeeper.servers=" + servers, "--zookeeper.session-timeout=" + sessionTimeout.String(),
-		"--web.listen-address=" + a.addr, "--log.level=debug"}
+	full := []string{"--zookeeper.servers=" + servers, "--web.listen-address=" + a.addr, "--log.level=debug"}
+	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--zookeeper.session-timeout=") }) {
+		full = append(full, "--zookeeper.session-timeout="+sessionTimeout.String())
+	}
 	if !hasIdentityFlags(args) {
 		// Tests of other features run without credentials, which needs
 		// open nodes spelled out.
