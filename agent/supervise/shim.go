@@ -67,24 +67,12 @@ func runShim(args []string) int {
 	syscall.CloseOnExec(lifeFD)
 	syscall.CloseOnExec(statusFD)
 	life, status := os.NewFile(lifeFD, "life"), os.NewFile(statusFD, "status")
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		fmt.Fprintf(status, "err child subreaper: %v\n", err)
-		return 127
-	}
-	grace, _ := time.ParseDuration(os.Getenv(shimGraceEnv))
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGQUIT)
 	chld := make(chan os.Signal, 1)
 	signal.Notify(chld, syscall.SIGCHLD)
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, shimGraceEnv+"=") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := startCmd(cmd); err != nil {
+	cmd, err := shimStart(args)
+	if err != nil {
 		fmt.Fprintf(status, "err %v\n", err)
 		return 127
 	}
@@ -115,12 +103,36 @@ func runShim(args []string) int {
 			done = true
 		}
 	}
-	// The command is gone. When it exited on its own, what it left behind
-	// gets SIGTERM, then SIGKILL after grace; when it is being stopped, the
-	// supervisor's deadline holds: SIGKILL once it closes the pipe.
+	stopLeftovers(pid, stopping, lifeGone, sigs)
+	return exitCode(cmd.ProcessState)
+}
+
+// shimStart makes the shim a child subreaper and starts the command in a
+// process group of its own, with SIGKILL if the shim dies.
+func shimStart(args []string) (*exec.Cmd, error) {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return nil, fmt.Errorf("child subreaper: %w", err)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, shimGraceEnv+"=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	return cmd, startCmd(cmd)
+}
+
+// stopLeftovers returns once nothing is left below the shim. When the
+// command exited on its own, what it left behind gets SIGTERM, then SIGKILL
+// after the grace the supervisor gave; when it is being stopped, the
+// supervisor's deadline holds: SIGKILL once it closes the pipe.
+func stopLeftovers(pgid int, stopping bool, lifeGone <-chan struct{}, sigs <-chan os.Signal) {
 	var deadline <-chan time.Time
 	if !stopping {
-		signalTree(pid, syscall.SIGTERM)
+		grace, _ := time.ParseDuration(os.Getenv(shimGraceEnv))
+		signalTree(pgid, syscall.SIGTERM)
 		t := time.NewTimer(grace)
 		defer t.Stop()
 		deadline = t.C
@@ -131,14 +143,13 @@ func runShim(args []string) int {
 		ReapOrphans()
 		select {
 		case <-lifeGone:
-			killTree(pid)
+			killTree(pgid)
 		case <-deadline:
-			killTree(pid)
+			killTree(pgid)
 		case <-sigs:
 		case <-tick.C:
 		}
 	}
-	return exitCode(cmd.ProcessState)
 }
 
 // signalTree sends sig to the command's process group and to every
