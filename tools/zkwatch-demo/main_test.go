@@ -97,7 +97,7 @@ type demoRun struct {
 	bin    string
 	pipe   *os.File // the pipe's read end
 	exited chan struct{}
-	eof    chan struct{} // the reader is done: the demo exited or the pipe was closed
+	eof    chan struct{}  // the reader is done: the demo exited or the pipe was closed
 	procs  map[int]uint64 // what stopAndCheck found running under the demo
 
 	mu     sync.Mutex
