@@ -51,6 +51,7 @@ type Receiver struct {
 	outbox      *Outbox
 	restarts    *Scheduler
 	watchdog    *watchdog
+	maintenance *Maintenance
 	journal     *journal // replicas only
 	coord       ha.Coordinator
 	recoverOnce sync.Once
@@ -83,6 +84,8 @@ func New(st *store.Store, cfg *config.Config, reg prometheus.Registerer, logger 
 	r.outbox = newOutbox(st, r.live, r.metrics.notifications, r.metrics.deadLetters, logger, r.now)
 	r.restarts = newScheduler(st, r.live.config, r.outbox.Wake, r.metrics.restarts, logger, r.now)
 	r.watchdog = newWatchdog(st, r.live.config, r.outbox.Wake, reg, logger, r.now)
+	r.maintenance = newMaintenance(st, r.live.config, r.restarts.Wake, reg, logger, r.now)
+	r.restarts.windows = r.maintenance
 	r.coord = ha.Single{}
 	if err := r.ApplyConfig(cfg); err != nil {
 		return nil, err
@@ -100,6 +103,9 @@ func (r *Receiver) SetCoordinator(c ha.Coordinator, failOpenAfter time.Duration)
 	r.restarts.coord = c
 	if wc, ok := c.(ha.WatchdogClock); ok {
 		r.watchdog.setClock(wc)
+	}
+	if w, ok := c.(ha.Windows); ok {
+		r.maintenance.shared = w
 	}
 	if j, ok := c.(ha.Journal); ok {
 		r.journal = &journal{j: j, coord: c, store: r.store, config: r.live.config, logger: log.With(r.logger, "component", "journal"),
@@ -182,13 +188,14 @@ func (r *Receiver) Recover() {
 	})
 }
 
-// Run processes the outbox, the restart jobs, the watchdog and expiry
-// until ctx ends.
+// Run processes the outbox, the restart jobs, the watchdog, the
+// maintenance windows and expiry until ctx ends.
 func (r *Receiver) Run(ctx context.Context) {
 	r.Recover()
 	var wg sync.WaitGroup
-	wg.Add(4)
+	wg.Add(5)
 	go func() { defer wg.Done(); r.outbox.Run(ctx) }()
+	go func() { defer wg.Done(); r.maintenance.Run(ctx) }()
 	go func() { defer wg.Done(); r.watchdog.Run(ctx) }()
 	if r.journal != nil {
 		wg.Add(1)

@@ -68,6 +68,7 @@ type Scheduler struct {
 	guardMu sync.Mutex // makes quorum check and Busy.Mark atomic
 	busy    restart.Busy
 	wg      sync.WaitGroup
+	windows *Maintenance // postpones restarts in maintenance
 }
 
 func newScheduler(st *store.Store, cfg func() *config.Config, wakeOutbox func(), counter *prometheus.CounterVec,
@@ -326,10 +327,14 @@ func (s *Scheduler) finish(j *store.RestartJob, p restartPlan) {
 	}
 }
 
-// execute carries out a planRun plan: it waits for the target lock, the
-// cooldown, a concurrency slot and the quorum guard, then runs the
-// command (or records the dry run) and records the result.
+// execute carries out a planRun plan: unless a maintenance window
+// matches, it waits for the target lock, the cooldown, a concurrency slot
+// and the quorum guard, then runs the command (or records the dry run)
+// and records the result.
 func (s *Scheduler) execute(ctx context.Context, j *store.RestartJob, inc *store.Incident, rule *config.Restart, p restartPlan) {
+	if s.inMaintenance(j, inc, rule) {
+		return
+	}
 	unlock, err := s.lockTarget(ctx, p.Target)
 	if err != nil {
 		return
@@ -356,7 +361,8 @@ func (s *Scheduler) execute(ctx context.Context, j *store.RestartJob, inc *store
 		}
 		defer release()
 	}
-	if !s.claim(ctx, j, rule, p) {
+	// Again: a window may have begun while this job waited.
+	if s.inMaintenance(j, inc, rule) || !s.claim(ctx, j, rule, p) {
 		return
 	}
 	if p.DryRun {
@@ -459,14 +465,22 @@ func (s *Scheduler) markStarted(j *store.RestartJob, pgid int) {
 // postpone delays a job, recording the reason on the incident when it
 // changed.
 func (s *Scheduler) postpone(j *store.RestartJob, rule, reason string, wait time.Duration) {
+	s.postponeReport(j, rule, reason, "", wait)
+}
+
+// postponeReport is postpone that also queues report to the incident's
+// notifiers when the reason changed.
+func (s *Scheduler) postponeReport(j *store.RestartJob, rule, reason, report string, wait time.Duration) {
 	level.Info(s.logger).Log("msg", "restart postponed", "rule", rule, "incident", j.IncidentID, "reason", reason)
 	var att *store.RestartAttempt
 	if j.Postponed != reason {
 		att = &store.RestartAttempt{Outcome: RestartPostponed, Reason: reason, Attempt: j.Attempts + 1} // the attempt that waits
+	} else {
+		report = ""
 	}
 	j.Postponed = reason
 	j.NextAt = s.now().Add(wait)
-	s.record(j, att, "", "", false)
+	s.record(j, att, report, "", false)
 	s.counter.WithLabelValues(rule, RestartPostponed).Inc()
 }
 

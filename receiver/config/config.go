@@ -15,10 +15,10 @@
 //
 // The file is split by concern: config.go (the document, loading and
 // lookups), global.go (global and storage settings), notifier.go (the
-// notifier kinds), route.go (routes and label matchers) and restart.go
-// (restart rules and their quorum guard). Defaults are applied while
-// unmarshalling, as Prometheus does, so an explicit value (even 0) is
-// what validation sees.
+// notifier kinds), route.go (routes and label matchers), restart.go
+// (restart rules and their quorum guard) and maintenance.go (maintenance
+// windows). Defaults are applied while unmarshalling, as Prometheus does,
+// so an explicit value (even 0) is what validation sees.
 package config
 
 import (
@@ -44,6 +44,8 @@ type Config struct {
 	Storage   Storage    `yaml:"storage"`
 	// Watchdog is the dead man's switch (watchdog.go).
 	Watchdog Watchdog `yaml:"watchdog"`
+	// Maintenance configures maintenance windows (maintenance.go).
+	Maintenance Maintenance `yaml:"maintenance"`
 	// Templates are files (glob patterns, relative to the configuration
 	// file) defining named templates for notifier templates, as in
 	// Alertmanager.
@@ -55,7 +57,7 @@ type Config struct {
 
 // UnmarshalYAML sets the defaults of sections the file may leave out.
 func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
-	*c = Config{Global: DefaultGlobal, Storage: DefaultStorage, Watchdog: DefaultWatchdog}
+	*c = Config{Global: DefaultGlobal, Storage: DefaultStorage, Watchdog: DefaultWatchdog, Maintenance: DefaultMaintenance}
 	type plain Config
 	return unmarshal((*plain)(c))
 }
@@ -81,7 +83,7 @@ func LoadFile(path string) (*Config, error) {
 
 func load(b []byte, dir string) (*Config, error) {
 	// An empty document never reaches UnmarshalYAML.
-	c := &Config{Global: DefaultGlobal, Storage: DefaultStorage, Watchdog: DefaultWatchdog}
+	c := &Config{Global: DefaultGlobal, Storage: DefaultStorage, Watchdog: DefaultWatchdog, Maintenance: DefaultMaintenance}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
@@ -99,6 +101,9 @@ func load(b []byte, dir string) (*Config, error) {
 
 func (c *Config) validate(dir string) error {
 	if err := c.Storage.validate(); err != nil {
+		return err
+	}
+	if err := c.Maintenance.validate(); err != nil {
 		return err
 	}
 	tok, err := c.Global.validate(dir)

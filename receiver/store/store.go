@@ -207,7 +207,7 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bIncidents, bMeta, bOutbox, bJobs, bLastRun, bByTime, bFiringByTime, bDead} {
+		for _, b := range [][]byte{bIncidents, bMeta, bOutbox, bJobs, bLastRun, bByTime, bFiringByTime, bDead, bMaintenance} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

@@ -65,6 +65,7 @@ type pageData struct {
 	OpenTotal     int // firing incidents in the store; Open shows at most openRows
 	Watchdog      store.WatchdogState
 	WatchdogName  string
+	Windows       []windowRow // maintenance windows (maintenance.go)
 }
 
 const (
@@ -103,6 +104,9 @@ func (h *handler) page(w http.ResponseWriter, _ *http.Request) {
 		d.DeadLetters, err = tx.DeadLetters(pageRows)
 		return err
 	})
+	if err == nil {
+		d.Windows, err = h.windowRows(h.alertmanagerURL(d.Recent), d.Now)
+	}
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -138,7 +142,7 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 {{range .Open}}<tr class="incident" data-id="{{.ID}}"><td><a href="incidents/{{.ID}}">{{.ID}}</a></td><td>{{index .Alert.Labels "alertname"}}</td>
 <td>{{range $k, $v := .Alert.Labels}}{{$k}}={{$v}} {{end}}</td><td>{{$.TS .Alert.StartsAt}}</td><td>{{$.TS .LastSeen}}</td><td>{{.Received}}</td></tr>
 {{else}}<tr><td colspan="6">No open incidents.</td></tr>{{end}}</table>
-<h2>Recent incidents</h2>
+{{template "maintenance" .}}<h2>Recent incidents</h2>
 <table id="recent-incidents"><tr><th>Incident</th><th>Status</th><th>Alert</th><th>Started</th><th>Resolved</th><th>Notifiers</th></tr>
 {{range .Recent}}<tr class="incident" data-id="{{.ID}}"><td><a href="incidents/{{.ID}}">{{.ID}}</a></td><td class="{{.Status}}">{{.Status}}</td>
 <td>{{index .Alert.Labels "alertname"}}</td><td>{{$.TS .Alert.StartsAt}}</td><td>{{$.TS .ResolvedAt}}</td><td>{{range .Notifiers}}{{.}} {{end}}</td></tr>

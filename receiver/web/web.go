@@ -76,6 +76,7 @@ func New(rcv *receiver.Receiver, o Options) http.Handler {
 	mux.HandleFunc("GET /{$}", h.page)
 	mux.HandleFunc("GET /incidents/{id}", h.incident)
 	mux.HandleFunc("/-/reload", h.reload)
+	h.maintenanceRoutes(mux)
 	if o.Metrics != nil {
 		mux.Handle("GET /metrics", o.Metrics)
 	}
