@@ -32,10 +32,11 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/zkwatch/zkwatch/collector"
-	"github.com/zkwatch/zkwatch/internal/exposition"
 	"github.com/zkwatch/zkwatch/internal/fourlw"
 	"github.com/zkwatch/zkwatch/internal/zktest"
 )
@@ -263,7 +264,7 @@ func fourlwRound(addrs []string, cmds ...string) (time.Duration, error) {
 // benchmark process: the exporter's work without its HTTP server and
 // process boundary.
 func inProcess(b *testing.B, addrs []string) *target {
-	zk, err := collector.New(collector.Config{Servers: addrs, Timeout: 10 * time.Second, WarmConnections: 5 * time.Second}, log.NewNopLogger(), "ensemble")
+	zk, err := collector.New(collector.Config{Servers: addrs, Timeout: 10 * time.Second}, log.NewNopLogger(), "ensemble")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -275,7 +276,11 @@ func inProcess(b *testing.B, addrs []string) *target {
 		req.Header.Set("Accept", "text/plain;version=0.0.4")
 		t0 := time.Now()
 		// What /probe does, without the HTTP server.
-		err := zk.GatherFunc(req.Context(), func(mfs []*dto.MetricFamily) error { return exposition.Write(rec, req, mfs) })
+		err := zk.GatherFunc(req.Context(), func(mfs []*dto.MetricFamily) error {
+			g := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return mfs, nil })
+			promhttp.HandlerFor(g, promhttp.HandlerOpts{}).ServeHTTP(rec, req)
+			return nil
+		})
 		if err != nil {
 			return 0, err
 		}

@@ -75,10 +75,10 @@ pattern() {
 }
 
 run sidebyside "Scrape latency side by side" ./bench 'SideBySide[35]Members' 1x
+run isolated "Isolated scrapes (as at a 15 s interval, gzip)" ./bench 'IsolatedScrape3Members' 1x
 run scrape "Scrape against the bare mntr fetch" ./collector '^BenchmarkScrape[35]Members$' 1x
 run fixture "Exporter CPU per scrape (fixtures)" ./collector '^BenchmarkFixtureScrape$' "$FIXTURE_BENCHTIME"
 run httpscrape "Exporter HTTP path per scrape (fixtures)" ./cmd/zookeeper_exporter '^BenchmarkHTTPScrape$' "$OTHER_BENCHTIME"
-run procmetrics "Process metrics per gathering" ./internal/procmetrics '^BenchmarkGather$' "$OTHER_BENCHTIME"
 run watchdetect "Watch detection through /metrics polling" ./cmd/zookeeper_exporter '^BenchmarkWatchDetectionMetrics$' 1x
 run webhookload "Receiver webhook load from a separate process" ./cmd/zkwatch_receiver '^BenchmarkWebhookLoad$' 1x
 

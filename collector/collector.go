@@ -43,14 +43,6 @@ const (
 	defaultDisabled = false
 )
 
-var (
-	scrapeDurationDesc = newTypedDesc("scrape_collector_duration_seconds", "Duration of a collector scrape.", prometheus.GaugeValue, "collector")
-	scrapeSuccessDesc  = newTypedDesc("scrape_collector_success", "Whether a collector succeeded.", prometheus.GaugeValue, "collector")
-	// collectorLabels are the label pairs of the two families above, one
-	// per registered collector; filled at init, read-only afterwards.
-	collectorLabels = map[string][]*dto.LabelPair{}
-)
-
 // newTypedDesc returns the descriptor of zookeeper_<name> (the one place
 // where the namespace is added) with its value type, and its family for
 // collectors that build series directly.
@@ -97,18 +89,17 @@ type Config struct {
 	// ProbeReuse lets the ensemble collector serve a probe that finished
 	// less than this ago (0: probe at every scrape).
 	ProbeReuse time.Duration
-	// WarmConnections, when positive, lets the four-letter-word transport
-	// open a member's next connections in advance while probes of it come
-	// less than this apart (see fourlw.Warm).
-	WarmConnections time.Duration
 	// Watch configures the watch collectors.
 	Watch WatchOptions
 
 	// watcher is the watch state shared by the watch collectors of one
 	// ZooKeeperCollector; New sets it.
 	watcher *watcher
+	// itemsPerSession, when positive, replaces the watch collectors'
+	// itemsPerSession (tests).
+	itemsPerSession int
 	// members is the one client through which every collector reaches the
-	// members (transport, TLS, deadlines, warm connections), as
+	// members (transport, TLS, deadlines), as
 	// mysqld_exporter hands its scrapers the instance; New sets it.
 	members *fourlw.Client
 }
@@ -139,13 +130,13 @@ type collectorInfo struct {
 	defaultEnabled bool
 }
 
-// factories is filled by init functions only and read-only afterwards: the
-// set of collectors compiled in, not configuration.
+// factories is filled by init functions only (registerCollector) and
+// read-only afterwards: the set of collectors compiled in, not
+// configuration. TestNoPackageState keeps it so.
 var factories = map[string]collectorInfo{}
 
 func registerCollector(name string, isDefaultEnabled bool, factory Factory) {
 	factories[name] = collectorInfo{factory: factory, defaultEnabled: isDefaultEnabled}
-	collectorLabels[name] = makeLabelPairs([]string{"collector"}, []string{name})
 }
 
 // Names returns the names of every collector compiled in, sorted.
@@ -169,7 +160,27 @@ type ZooKeeperCollector struct {
 	// Timeout bounds one Collect; ScrapeContext may shorten it.
 	Timeout time.Duration
 	watcher *watcher
-	members *fourlw.Client
+	// meta are zookeeper_scrape_collector_{duration_seconds,success} and
+	// the collector label of each collector.
+	meta collectorMeta
+}
+
+// collectorMeta describes the two series every collector gets per scrape.
+type collectorMeta struct {
+	duration, success typedDesc
+	labels            map[string][]*dto.LabelPair
+}
+
+func newCollectorMeta(names []string) collectorMeta {
+	m := collectorMeta{
+		duration: newTypedDesc("scrape_collector_duration_seconds", "Duration of a collector scrape.", prometheus.GaugeValue, "collector"),
+		success:  newTypedDesc("scrape_collector_success", "Whether a collector succeeded.", prometheus.GaugeValue, "collector"),
+		labels:   map[string][]*dto.LabelPair{},
+	}
+	for _, name := range names {
+		m.labels[name] = makeLabelPairs([]string{"collector"}, []string{name})
+	}
+	return m
 }
 
 // Reload re-reads the watch configuration (on SIGHUP or POST /-/reload).
@@ -181,15 +192,14 @@ func (c *ZooKeeperCollector) Reload() error { return c.watcher.reload() }
 // are independent.
 func New(cfg Config, logger log.Logger, names ...string) (*ZooKeeperCollector, error) {
 	members, err := fourlw.NewClient(fourlw.ClientOptions{
-		Transport: cfg.Transport, TLS: cfg.TLS, AdminAddrs: cfg.AdminPorts,
-		Timeout: cfg.Timeout, WarmConnections: cfg.WarmConnections,
+		Transport: cfg.Transport, TLS: cfg.TLS, AdminAddrs: cfg.AdminPorts, Timeout: cfg.Timeout,
 	})
 	if err != nil {
 		return nil, err
 	}
 	cfg.members = members
 	cfg.watcher = newWatcher(cfg, logger)
-	c := &ZooKeeperCollector{Collectors: map[string]Collector{}, logger: logger, Timeout: cfg.Timeout, watcher: cfg.watcher, members: members}
+	c := &ZooKeeperCollector{Collectors: map[string]Collector{}, logger: logger, Timeout: cfg.Timeout, watcher: cfg.watcher, meta: newCollectorMeta(names)}
 	for _, name := range names {
 		info, ok := factories[name]
 		if !ok {
@@ -206,8 +216,7 @@ func New(cfg Config, logger log.Logger, names ...string) (*ZooKeeperCollector, e
 	return c, nil
 }
 
-// Close stops collectors that own background work, the watch session and
-// the member client's waiting connections.
+// Close stops collectors that own background work and the watch session.
 func (c *ZooKeeperCollector) Close() {
 	for _, col := range c.Collectors {
 		if cl, ok := col.(Closer); ok {
@@ -215,7 +224,6 @@ func (c *ZooKeeperCollector) Close() {
 		}
 	}
 	c.watcher.closeAll()
-	c.members.Close()
 }
 
 // Describe implements prometheus.Collector. It sends nothing, which makes
@@ -231,7 +239,6 @@ func (c *ZooKeeperCollector) Collect(ch chan<- prometheus.Metric) {
 // Prometheus announced).
 func (c *ZooKeeperCollector) CollectContext(ctx context.Context, ch chan<- prometheus.Metric) {
 	c.collect(ctx, ch, nil)
-	c.scrapeDone()
 }
 
 // Gather collects under ctx like CollectContext and returns the families
@@ -277,9 +284,7 @@ func (c *ZooKeeperCollector) gather(ctx context.Context, pool bool, f func([]*dt
 		defer fb.release()
 	}
 	merged, mergeErr := MergeFamilies(mfs, fb.families(sink))
-	ferr := f(merged)
-	c.scrapeDone()
-	return errors.Join(err, mergeErr, ferr)
+	return errors.Join(err, mergeErr, f(merged))
 }
 
 // collectSink runs collect into sink and returns what collectors sent to
@@ -300,17 +305,6 @@ func (c *ZooKeeperCollector) collectSink(ctx context.Context, sink *seriesSink) 
 	return sent
 }
 
-// scrapeDone tells the member client and the collectors that want to know
-// that a scrape's answer has been written.
-func (c *ZooKeeperCollector) scrapeDone() {
-	c.members.Prepare()
-	for _, col := range c.Collectors {
-		if d, ok := col.(interface{ scrapeDone() }); ok {
-			d.scrapeDone()
-		}
-	}
-}
-
 // collect runs the collectors that ask ZooKeeper concurrently, then those
 // that read the watch collectors' in-memory view: the view is read as late
 // as possible, so an answer tells the state as of when it is sent rather
@@ -329,7 +323,7 @@ func (c *ZooKeeperCollector) collect(ctx context.Context, ch chan<- prometheus.M
 		if _, ok := col.(memoryReader); ok {
 			continue
 		}
-		run := func() { execute(ctx, name, col, ch, sink, c.logger) }
+		run := func() { c.execute(ctx, name, col, ch, sink) }
 		if first == nil {
 			first = run
 			continue
@@ -347,7 +341,7 @@ func (c *ZooKeeperCollector) collect(ctx context.Context, ch chan<- prometheus.M
 	// Those that read memory one after another: none waits for anything.
 	for name, col := range c.Collectors {
 		if _, ok := col.(memoryReader); ok {
-			execute(ctx, name, col, ch, sink, c.logger)
+			c.execute(ctx, name, col, ch, sink)
 		}
 	}
 }
@@ -356,10 +350,11 @@ func (c *ZooKeeperCollector) collect(ctx context.Context, ch chan<- prometheus.M
 // memory (the watch collectors).
 type memoryReader interface{ readsMemoryOnly() }
 
-// seriesCollector is implemented by collectors that can hand their bulk
-// series to a sink instead of sending metrics.
+// seriesCollector is implemented by collectors that build their series
+// into the scrape's sink (families.go) instead of sending metrics; their
+// Update is sendSeries of the same.
 type seriesCollector interface {
-	updateSeries(ctx context.Context, ch chan<- prometheus.Metric, sink *seriesSink) error
+	collectSeries(ctx context.Context, sink *seriesSink) error
 }
 
 // collectorFunc is a prometheus.Collector of one function, unchecked.
@@ -368,53 +363,25 @@ type collectorFunc func(ch chan<- prometheus.Metric)
 func (f collectorFunc) Describe(chan<- *prometheus.Desc)    {}
 func (f collectorFunc) Collect(ch chan<- prometheus.Metric) { f(ch) }
 
-// MergeFamilies merges sets of families gathered apart, each sorted by
-// name as a registry gathers them, into one sorted list. Disjoint sets (the
-// usual case) are merged in one pass; a name in several sets is merged and
-// checked by prometheus.Gatherers.
+// MergeFamilies merges sets of families gathered apart into one list
+// sorted by name, as a registry gathers them. A name in several sets is
+// merged and checked by prometheus.Gatherers.
 func MergeFamilies(sets ...[]*dto.MetricFamily) ([]*dto.MetricFamily, error) {
-	n := 0
+	var all []*dto.MetricFamily
 	for _, s := range sets {
-		n += len(s)
+		all = append(all, s...)
 	}
-	all := make([]*dto.MetricFamily, 0, n)
-	for _, s := range sets {
-		all = mergeSorted(all, s)
-	}
+	slices.SortStableFunc(all, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
 	for i := 1; i < len(all); i++ {
-		if c := strings.Compare(all[i-1].GetName(), all[i].GetName()); c == 0 {
+		if all[i-1].GetName() == all[i].GetName() {
 			merged := make(prometheus.Gatherers, len(sets))
 			for i, s := range sets {
 				merged[i] = gathered(s)
 			}
 			return merged.Gather()
-		} else if c > 0 { // an input was out of order
-			slices.SortStableFunc(all, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
-			return MergeFamilies(all)
 		}
 	}
 	return all, nil
-}
-
-// mergeSorted appends to dst, sorted by name, the merge of dst and src,
-// both sorted by name; it works in place when dst has room.
-func mergeSorted(dst, src []*dto.MetricFamily) []*dto.MetricFamily {
-	n := len(dst)
-	dst = append(dst, src...)
-	if n == 0 || len(src) == 0 || dst[n-1].GetName() <= src[0].GetName() {
-		return dst
-	}
-	// Merge from the back so that nothing is overwritten before it is read.
-	i, j, k := n-1, len(src)-1, len(dst)-1
-	for j >= 0 {
-		if i >= 0 && dst[i].GetName() > src[j].GetName() {
-			dst[k], i = dst[i], i-1
-		} else {
-			dst[k], j = src[j], j-1
-		}
-		k--
-	}
-	return dst
 }
 
 // gathered is an already gathered result.
@@ -422,11 +389,12 @@ type gathered []*dto.MetricFamily
 
 func (g gathered) Gather() ([]*dto.MetricFamily, error) { return g, nil }
 
-func execute(ctx context.Context, name string, col Collector, ch chan<- prometheus.Metric, sink *seriesSink, logger log.Logger) {
+func (c *ZooKeeperCollector) execute(ctx context.Context, name string, col Collector, ch chan<- prometheus.Metric, sink *seriesSink) {
+	logger := c.logger
 	begin := time.Now()
 	var err error
 	if sc, ok := col.(seriesCollector); ok && sink != nil {
-		err = sc.updateSeries(ctx, ch, sink)
+		err = sc.collectSeries(ctx, sink)
 	} else {
 		err = col.Update(ctx, ch)
 	}
@@ -440,9 +408,14 @@ func execute(ctx context.Context, name string, col Collector, ch chan<- promethe
 			level.Error(logger).Log("msg", "collector failed", "name", name, "duration_seconds", duration.Seconds(), "err", err)
 		}
 	}
-	e := newEmitter(ch, sink, nil)
-	e.emitPairs(scrapeDurationDesc, duration.Seconds(), collectorLabels[name])
-	e.emitPairs(scrapeSuccessDesc, success, collectorLabels[name])
+	if sink == nil {
+		ch <- c.meta.duration.mustNewConstMetric(duration.Seconds(), name)
+		ch <- c.meta.success.mustNewConstMetric(success, name)
+		return
+	}
+	e := newEmitter(sink, nil)
+	e.emitPairs(c.meta.duration, duration.Seconds(), c.meta.labels[name])
+	e.emitPairs(c.meta.success, success, c.meta.labels[name])
 }
 
 // newCommandAllowedDesc is zookeeper_command_allowed, which the ensemble

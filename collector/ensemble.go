@@ -133,15 +133,14 @@ func newEnsembleCollector(cfg Config, logger log.Logger) (*EnsembleCollector, er
 
 // Update implements Collector.
 func (c *EnsembleCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
-	return c.updateSeries(ctx, ch, nil)
+	return sendSeries(ch, func(sink *seriesSink) error { return c.collectSeries(ctx, sink) })
 }
 
-// updateSeries implements seriesCollector: the series go to sink, or,
-// without one, to ch as metrics.
-func (c *EnsembleCollector) updateSeries(ctx context.Context, ch chan<- prometheus.Metric, sink *seriesSink) error {
+// collectSeries implements seriesCollector.
+func (c *EnsembleCollector) collectSeries(ctx context.Context, sink *seriesSink) error {
 	now := time.Now()
 	servers, dyn := c.targets()
-	statuses := c.probeAll(ctx, ch, sink, servers, now)
+	statuses := c.probeAll(ctx, sink, servers, now)
 	defer releaseMntr(statuses)
 
 	c.mu.Lock()
@@ -164,12 +163,12 @@ func (c *EnsembleCollector) updateSeries(ctx context.Context, ch chan<- promethe
 			leaderIdx = i
 		}
 	}
-	e := newEmitter(ch, sink, &c.mntr)
+	e := newEmitter(sink, &c.mntr)
 	for i, st := range statuses {
 		c.emitMember(e, st, modes[i])
 		if st.Up && st.Mntr == nil && st.Srvr != nil {
 			// mntr refused: what srvr gives, under the names mntr would use.
-			c.emitMntr(ch, sink, st.Addr, srvrFields(st.Srvr))
+			mntrSeries(st.Addr, srvrFields(st.Srvr), &c.mntr, sink.buf())
 		}
 	}
 	var leader *fourlw.Status
@@ -204,13 +203,13 @@ func (c *EnsembleCollector) updateSeries(ctx context.Context, ch chan<- promethe
 // probeAll probes every server at once, the first on this goroutine, and
 // sends each member's mntr series as soon as its answer is in: they depend
 // on nothing else, and slower members are still answering.
-func (c *EnsembleCollector) probeAll(ctx context.Context, ch chan<- prometheus.Metric, sink *seriesSink, servers []string, now time.Time) []*fourlw.Status {
+func (c *EnsembleCollector) probeAll(ctx context.Context, sink *seriesSink, servers []string, now time.Time) []*fourlw.Status {
 	statuses := make([]*fourlw.Status, len(servers))
 	probe := func(i int, addr string) {
 		st := c.prober.Probe(ctx, addr, c.needConf(addr, now))
 		statuses[i] = st
 		if st.Mntr != nil {
-			c.emitMntr(ch, sink, st.Addr, st.Mntr)
+			mntrSeries(st.Addr, st.Mntr, &c.mntr, sink.buf())
 		}
 	}
 	var wg sync.WaitGroup
@@ -236,20 +235,6 @@ func releaseMntr(statuses []*fourlw.Status) {
 			fourlw.ReleaseFields(st.Mntr)
 			st.Mntr = nil
 		}
-	}
-}
-
-// emitMntr sends the series of one member's mntr fields: into a buffer of
-// sink, or as metrics to ch.
-func (c *EnsembleCollector) emitMntr(ch chan<- prometheus.Metric, sink *seriesSink, server string, fields []fourlw.Field) {
-	if sink != nil {
-		mntrSeries(server, fields, &c.mntr, sink.buf())
-		return
-	}
-	b := &memberBuf{sumIndex: map[*summaryMeta]int{}, hasCnt: map[string]bool{}}
-	mntrSeries(server, fields, &c.mntr, b)
-	for _, s := range b.series {
-		ch <- seriesMetric{s}
 	}
 }
 

@@ -14,12 +14,9 @@
 package collector
 
 import (
-	"cmp"
-	"math"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -44,76 +41,11 @@ type famDesc struct {
 	typ        dto.MetricType
 	labels     []string
 	desc       *prometheus.Desc // for the prometheus.Collector path
-	// rank is the name's place in name order among the names of all
-	// families created so far: a scrape orders its families by comparing
-	// integers.
-	rank *nameRank
-}
-
-// nameRank is the rank of one family name, shared by every famDesc of
-// that name (each collector, and each /probe collector, has its own), so
-// that the ranks hold one entry per name, not one per famDesc.
-type nameRank struct {
-	name string
-	rank atomic.Int32
-}
-
-// maxRanked bounds the names ranked; later ones share unranked and are
-// ordered by name after the ranked ones (MergeFamilies then restores the
-// name order), so that servers inventing keys cannot grow the ranks.
-const maxRanked = 20000
-
-var unranked = func() *nameRank {
-	r := &nameRank{}
-	r.rank.Store(math.MaxInt32)
-	return r
-}()
-
-// ranked holds the ranked names in order; a new name renumbers the ones
-// after it. Families are created during the first scrapes, so this is
-// rare; a scrape that reads ranks while they are renumbered may order two
-// families wrongly, which MergeFamilies detects and mends.
-var ranked struct {
-	sync.Mutex
-	names  []*nameRank
-	byName map[string]*nameRank
-}
-
-// rankOf returns the rank entry of name, adding it in its place.
-func rankOf(name string) *nameRank {
-	ranked.Lock()
-	defer ranked.Unlock()
-	if r, ok := ranked.byName[name]; ok {
-		return r
-	}
-	if len(ranked.names) >= maxRanked {
-		return unranked
-	}
-	if ranked.byName == nil {
-		ranked.byName = map[string]*nameRank{}
-	}
-	r := &nameRank{name: name}
-	i, _ := slices.BinarySearchFunc(ranked.names, name, func(g *nameRank, name string) int { return strings.Compare(g.name, name) })
-	ranked.names = slices.Insert(ranked.names, i, r)
-	ranked.byName[name] = r
-	for j := i; j < len(ranked.names); j++ {
-		ranked.names[j].rank.Store(int32(j))
-	}
-	return r
-}
-
-// compareFams orders families by rank, then by name (for unranked ones).
-func compareFams(a, b *famDesc) int {
-	if c := cmp.Compare(a.rank.rank.Load(), b.rank.rank.Load()); c != 0 {
-		return c
-	}
-	return strings.Compare(a.name, b.name)
 }
 
 func newFamDesc(name, help string, typ dto.MetricType, labels ...string) *famDesc {
 	f := &famDesc{name: Namespace + "_" + name, help: help, typ: typ, labels: labels}
 	f.desc = prometheus.NewDesc(f.name, help, labels, nil)
-	f.rank = rankOf(f.name)
 	return f
 }
 
@@ -188,30 +120,20 @@ func (s *seriesSink) release() {
 	s.bufs = nil
 }
 
-// emitter sends a collector's series: into a buffer of the scrape's sink
-// when there is one, else to ch as metrics (the prometheus.Collector path).
+// emitter appends a collector's series to one buffer of the scrape's sink.
 type emitter struct {
-	ch    chan<- prometheus.Metric
 	buf   *memberBuf
 	descs *descCache
 }
 
-func newEmitter(ch chan<- prometheus.Metric, sink *seriesSink, descs *descCache) *emitter {
-	e := &emitter{ch: ch, descs: descs}
-	if sink != nil {
-		e.buf = sink.buf()
-	}
-	return e
+func newEmitter(sink *seriesSink, descs *descCache) *emitter {
+	return &emitter{buf: sink.buf(), descs: descs}
 }
 
-// emit sends one gauge or counter of d with the label values in d's order.
-// Without descs, the label pairs are built anew (for labels whose values
-// come and go, which a cache would accumulate).
+// emit appends one gauge or counter of d with the label values in d's
+// order. Without descs, the label pairs are built anew (for labels whose
+// values come and go, which a cache would accumulate).
 func (e *emitter) emit(d typedDesc, value float64, labelValues ...string) {
-	if e.buf == nil {
-		e.ch <- d.mustNewConstMetric(value, labelValues...)
-		return
-	}
 	var labels []*dto.LabelPair
 	if e.descs != nil {
 		labels = e.descs.famLabels(d.fam, labelValues...)
@@ -221,14 +143,24 @@ func (e *emitter) emit(d typedDesc, value float64, labelValues ...string) {
 	e.buf.series = append(e.buf.series, series{fam: d.fam, labels: labels, value: value})
 }
 
-// emitPairs sends one gauge of d with ready label pairs: sorted by name,
+// emitPairs appends one gauge of d with ready label pairs: sorted by name,
 // valid UTF-8, and not changed afterwards.
 func (e *emitter) emitPairs(d typedDesc, value float64, labels []*dto.LabelPair) {
-	if e.buf == nil {
-		e.ch <- &sharedLabelsMetric{desc: d.desc, value: value, labels: labels}
-		return
-	}
 	e.buf.series = append(e.buf.series, series{fam: d.fam, labels: labels, value: value})
+}
+
+// sendSeries runs collect into a sink of its own and sends what it built
+// to ch as metrics: the prometheus.Collector path (tests, embedding) of a
+// collector that builds series.
+func sendSeries(ch chan<- prometheus.Metric, collect func(*seriesSink) error) error {
+	sink := &seriesSink{}
+	err := collect(sink)
+	for _, b := range sink.bufs {
+		for _, s := range b.series {
+			ch <- seriesMetric{s}
+		}
+	}
+	return err
 }
 
 // makeLabelPairs returns label pairs sorted by name, values made valid
@@ -362,7 +294,7 @@ func (fb *famBuf) sorted(sink *seriesSink) ([]series, bool) {
 	}
 	// Offsets in name order.
 	byName := append(fb.byName[:0], fb.order...)
-	slices.SortFunc(byName, compareFams)
+	slices.SortFunc(byName, func(a, b *famDesc) int { return strings.Compare(a.name, b.name) })
 	fb.byName = byName
 	off := 0
 	for _, f := range byName {

@@ -17,7 +17,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -152,26 +151,6 @@ func TestMergeFamilies(t *testing.T) {
 	}
 }
 
-// TestFamilyRanks checks that ranks follow name order whatever the order
-// in which families are created, and that families of one name (of two
-// collectors) share one rank entry.
-func TestFamilyRanks(t *testing.T) {
-	for _, n := range []string{"test_rank_m", "test_rank_c", "test_rank_x", "test_rank_a"} {
-		newFamDesc(n, "h", dto.MetricType_GAUGE)
-	}
-	if a, b := newFamDesc("test_rank_c", "h", dto.MetricType_GAUGE), newFamDesc("test_rank_c", "h", dto.MetricType_GAUGE); a.rank != b.rank {
-		t.Error("two families of one name have two rank entries")
-	}
-	ranked.Lock()
-	defer ranked.Unlock()
-	for i := 1; i < len(ranked.names); i++ {
-		a, b := ranked.names[i-1], ranked.names[i]
-		if a.name >= b.name || a.rank.Load() >= b.rank.Load() {
-			t.Fatalf("%s (rank %d) before %s (rank %d)", a.name, a.rank.Load(), b.name, b.rank.Load())
-		}
-	}
-}
-
 // TestGatherMatchesRegistryWatch compares both paths for the watch
 // collectors: a group with present, departed and expected members, and
 // member data.
@@ -214,16 +193,4 @@ func mntrMetrics(server string, fields []fourlw.Field, descs *descCache) []prome
 		out[i] = seriesMetric{s}
 	}
 	return out
-}
-
-// TestUnrankedFamiliesOrder checks that families beyond the ranked names
-// are ordered by name after the ranked ones.
-func TestUnrankedFamiliesOrder(t *testing.T) {
-	ranked := newFamDesc("test_rank_z", "h", dto.MetricType_GAUGE)
-	b, a := &famDesc{name: "zookeeper_b", rank: unranked}, &famDesc{name: "zookeeper_a", rank: unranked}
-	fams := []*famDesc{b, ranked, a}
-	slices.SortFunc(fams, compareFams)
-	if fams[0] != ranked || fams[1] != a || fams[2] != b {
-		t.Errorf("order %s %s %s, want the ranked family, then a, then b", fams[0].name, fams[1].name, fams[2].name)
-	}
 }

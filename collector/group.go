@@ -181,14 +181,14 @@ func (g *groupItem) onChange(v *treecache.View, changes []treecache.Change) {
 
 // Update implements Collector.
 func (c *groupCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
-	return c.updateSeries(ctx, ch, nil)
+	return sendSeries(ch, func(sink *seriesSink) error { return c.collectSeries(ctx, sink) })
 }
 
-// updateSeries implements seriesCollector. Label pairs are not cached: a
+// collectSeries implements seriesCollector. Label pairs are not cached: a
 // group's members come and go.
-func (c *groupCollector) updateSeries(_ context.Context, ch chan<- prometheus.Metric, sink *seriesSink) error {
+func (c *groupCollector) collectSeries(_ context.Context, sink *seriesSink) error {
 	now := time.Now()
-	e := newEmitter(ch, sink, nil)
+	e := newEmitter(sink, nil)
 	c.w.each("group", func(wi watchItem) {
 		wi.(*groupItem).collect(c, now, e)
 	})
@@ -306,7 +306,8 @@ func (g *groupItem) absent(now time.Time, v *treecache.View) []string {
 	return slices.Compact(out)
 }
 
-// Label names for sharedLabelsMetric.
+// Label names of the group collector, shared by every label pair it builds
+// (never written).
 var (
 	labelGroup  = "group"
 	labelMember = "member"
@@ -357,25 +358,6 @@ func (s *pairSlab) labels(pairs ...*dto.LabelPair) []*dto.LabelPair {
 	start := len(s.ptrs)
 	s.ptrs = append(s.ptrs, pairs...)
 	return s.ptrs[start:len(s.ptrs):len(s.ptrs)]
-}
-
-// sharedLabelsMetric is a gauge whose label pairs are shared with the other
-// series of the same member and group. At 100,000 members, building three
-// series per member with MustNewConstMetric takes about three times as
-// long. Label pairs must be sorted by name and hold valid UTF-8.
-type sharedLabelsMetric struct {
-	desc   *prometheus.Desc
-	value  float64
-	labels []*dto.LabelPair
-}
-
-func (m *sharedLabelsMetric) Desc() *prometheus.Desc { return m.desc }
-
-func (m *sharedLabelsMetric) Write(out *dto.Metric) error {
-	v := m.value
-	out.Label = m.labels
-	out.Gauge = &dto.Gauge{Value: &v}
-	return nil
 }
 
 // maxInfoLen bounds the host and ip label values.

@@ -202,7 +202,7 @@ func TestGroupSeriesInLabelOrder(t *testing.T) {
 		}
 		x.waitFor(w)
 		sink := &seriesSink{}
-		if err := gc.updateSeries(context.Background(), nil, sink); err != nil {
+		if err := gc.collectSeries(context.Background(), sink); err != nil {
 			t.Fatal(err)
 		}
 		byFam := map[string][]series{}

@@ -14,7 +14,6 @@
 package collector
 
 import (
-	"context"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -24,12 +23,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/go-kit/log"
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/zkwatch/zkwatch/internal/zktest"
 )
 
 // connectionOpeners are the identifiers, by import path, that open a
@@ -138,42 +131,4 @@ func ask() {
 	if _, err := os.Stat("collector.go"); err != nil {
 		t.Fatalf("not run from the collector directory: %v", err)
 	}
-}
-
-// TestMemberClientWarmConnections: the member client New builds opens the
-// ensemble's next connections after a scrape, the connections collector
-// does not take them (they are the next probe's), and Close ends them.
-func TestMemberClientWarmConnections(t *testing.T) {
-	_, addrs := fakeEnsemble(t, "leader")
-	zc, err := New(Config{Servers: addrs, Timeout: 2 * time.Second, WarmConnections: time.Minute}, log.NewNopLogger(), "ensemble", "connections")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer zc.Close()
-	idle := func(want int) {
-		t.Helper()
-		if err := zktest.WaitFor(10*time.Second, 10*time.Millisecond, func() error {
-			if n := zc.members.Idle(addrs[0]); n != want {
-				return fmt.Errorf("%d connections wait, want %d", n, want)
-			}
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i := 0; i < 2; i++ { // the second probe within a minute of the first
-		if _, err := zc.Gather(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	idle(2)
-	ch := make(chan prometheus.Metric, 64)
-	if err := zc.Collectors["connections"].Update(context.Background(), ch); err != nil {
-		t.Fatal(err)
-	}
-	if n := zc.members.Idle(addrs[0]); n != 2 {
-		t.Errorf("after the connections collector %d connections wait, want 2", n)
-	}
-	zc.Close()
-	idle(0)
 }

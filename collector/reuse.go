@@ -54,20 +54,16 @@ func newReusingEnsemble(c *EnsembleCollector, reuse time.Duration) *reusingEnsem
 
 // Update implements Collector.
 func (r *reusingEnsemble) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
-	return r.updateSeries(ctx, ch, nil)
+	return sendSeries(ch, func(sink *seriesSink) error { return r.collectSeries(ctx, sink) })
 }
 
-func (r *reusingEnsemble) updateSeries(ctx context.Context, ch chan<- prometheus.Metric, sink *seriesSink) error {
+// collectSeries implements seriesCollector: the series of the last probe
+// and its age.
+func (r *reusingEnsemble) collectSeries(ctx context.Context, sink *seriesSink) error {
 	res := r.result(ctx)
-	e := newEmitter(ch, sink, &r.mntr)
+	e := newEmitter(sink, &r.mntr)
 	for _, b := range res.bufs {
-		if e.buf != nil {
-			e.buf.series = append(e.buf.series, b.series...)
-			continue
-		}
-		for _, s := range b.series {
-			ch <- seriesMetric{s}
-		}
+		e.buf.series = append(e.buf.series, b.series...)
 	}
 	e.emit(r.age, time.Since(res.done).Seconds())
 	return res.err
@@ -84,7 +80,7 @@ func (r *reusingEnsemble) result(ctx context.Context) *probeResult {
 	// Buffers of its own, not pooled: scrapes read them until the next
 	// probe replaces them.
 	own := &seriesSink{}
-	err := r.EnsembleCollector.updateSeries(ctx, nil, own)
+	err := r.EnsembleCollector.collectSeries(ctx, own)
 	r.last = &probeResult{done: time.Now(), bufs: own.bufs, err: err}
 	return r.last
 }

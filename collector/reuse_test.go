@@ -134,7 +134,7 @@ func TestWatchViewReadAfterProbe(t *testing.T) {
 	var done, saw atomic.Bool
 	p := probingCollector{started: make(chan struct{}), release: make(chan struct{}), done: &done}
 	zk := &ZooKeeperCollector{Collectors: map[string]Collector{"probe": p, "view": viewCollector{probeDone: &done, sawDone: &saw}},
-		logger: log.NewNopLogger(), watcher: newWatcher(Config{}, log.NewNopLogger())}
+		logger: log.NewNopLogger(), watcher: newWatcher(Config{}, log.NewNopLogger()), meta: newCollectorMeta([]string{"probe", "view"})}
 	gathered := make(chan error)
 	go func() {
 		_, err := zk.Gather(context.Background())

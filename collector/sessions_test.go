@@ -32,8 +32,6 @@ import (
 // read as one session's. A reload that leaves one group closes the
 // sessions left without items.
 func TestGroupsSpreadOverSessions(t *testing.T) {
-	defer func(n int) { itemsPerSession = n }(itemsPerSession)
-	itemsPerSession = 1
 	e := watchEnsemble(t)
 	servers := e.Addrs()
 	proxy := proxied(t, servers)
@@ -50,7 +48,7 @@ func TestGroupsSpreadOverSessions(t *testing.T) {
 	}
 	cfgDir := t.TempDir()
 	cfg := writeFile(t, cfgDir, "watch.yml", "groups:\n  - path: "+strings.Join(paths, "\n  - path: ")+"\n")
-	x := newWatchExporter(t, proxy.Addrs(), watchFlags{configFile: cfg, sessionTimout: 2 * time.Second})
+	x := newWatchExporter(t, proxy.Addrs(), watchFlags{configFile: cfg, sessionTimout: 2 * time.Second, itemsPerSession: 1})
 	members := func(n float64, extra map[string]float64) want {
 		w := want{values: map[string]float64{}}
 		for _, p := range paths {

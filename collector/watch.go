@@ -51,10 +51,11 @@ type labeledCache struct {
 // watcher is the state shared by the watch collectors of one
 // ZooKeeperCollector. It connects only if something is configured.
 type watcher struct {
-	servers []string
-	opts    WatchOptions
-	tls     *tls.Config
-	logger  log.Logger
+	servers    []string
+	opts       WatchOptions
+	tls        *tls.Config
+	logger     log.Logger
+	perSession int // itemsPerSession, or fewer in tests
 
 	startOnce sync.Once
 	startErr  error
@@ -80,7 +81,7 @@ type watchSession struct {
 // less CPU, over several connections (bench/notes/watch-scale.md). Each
 // item keeps its session for its lifetime: its reads, watches and events
 // are those of one session, as with a single one.
-var itemsPerSession = 250 // a variable for tests
+const itemsPerSession = 250
 
 const maxSessions = 4
 
@@ -90,8 +91,12 @@ const maxSessions = 4
 const watchSendBuffer = 256 << 10
 
 func newWatcher(cfg Config, logger log.Logger) *watcher {
-	return &watcher{servers: cfg.Servers, opts: cfg.Watch, tls: cfg.TLS, logger: logger,
+	w := &watcher{servers: cfg.Servers, opts: cfg.Watch, tls: cfg.TLS, logger: logger, perSession: itemsPerSession,
 		items: map[string]watchItem{}, owner: map[string]*watchSession{}}
+	if cfg.itemsPerSession > 0 {
+		w.perSession = cfg.itemsPerSession
+	}
+	return w
 }
 
 // start applies the configuration once, when the first watch collector is
@@ -157,7 +162,7 @@ func (w *watcher) loadConfig() (*watchconfig.Config, error) {
 // session returns the session for a new item, out of total items: a new
 // one while fewer than the items call for, else the least used.
 func (w *watcher) session(total int) (*watchSession, error) {
-	if len(w.sessions) < min(maxSessions, (total+itemsPerSession-1)/itemsPerSession) {
+	if len(w.sessions) < min(maxSessions, (total+w.perSession-1)/w.perSession) {
 		m, err := w.newManager()
 		if err != nil {
 			return nil, err

@@ -17,7 +17,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -32,7 +31,6 @@ import (
 	"github.com/go-zookeeper/zk"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/zkwatch/zkwatch/internal/exposition"
 	"github.com/zkwatch/zkwatch/internal/treecache"
 	"github.com/zkwatch/zkwatch/internal/zktest"
 )
@@ -216,7 +214,6 @@ func BenchmarkWatchScale100k(b *testing.B) {
 		const renders = 5
 		var renderTimes []time.Duration
 		series := 0
-		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 		stopProf = benchProfile(b, fmt.Sprintf("render-%d", iter))
 		cpu0 = cpuTimes(b, e)
 		for r := 0; r < renders; r++ {
@@ -226,7 +223,7 @@ func BenchmarkWatchScale100k(b *testing.B) {
 				for _, mf := range mfs {
 					series += len(mf.GetMetric())
 				}
-				return exposition.Write(&discardWriter{header: http.Header{}}, req, mfs)
+				return writeText(&discardWriter{header: http.Header{}}, mfs)
 			})
 			if err != nil {
 				b.Fatal(err)

@@ -38,6 +38,8 @@ type watchFlags struct {
 	sessionTimout time.Duration
 	digestFile    string
 	chroot        string
+	// itemsPerSession replaces the watch sessions' share of items.
+	itemsPerSession int
 }
 
 func (f watchFlags) options() WatchOptions {
@@ -67,7 +69,7 @@ type watchExporter struct {
 
 func newWatchExporter(t *testing.T, servers []string, f watchFlags) *watchExporter {
 	t.Helper()
-	zc, err := New(Config{Servers: servers, Timeout: 5 * time.Second, Watch: f.options()}, log.NewNopLogger(), watchCollectorNames...)
+	zc, err := New(Config{Servers: servers, Timeout: 5 * time.Second, Watch: f.options(), itemsPerSession: f.itemsPerSession}, log.NewNopLogger(), watchCollectorNames...)
 	if err != nil {
 		t.Fatal(err)
 	}

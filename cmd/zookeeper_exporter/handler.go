@@ -20,7 +20,6 @@ import (
 	"net"
 	"net/http"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,24 +27,26 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+	"github.com/klauspost/compress/gzhttp"
+	"github.com/klauspost/compress/gzip"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/zkwatch/zkwatch/collector"
-	"github.com/zkwatch/zkwatch/internal/exposition"
-	"github.com/zkwatch/zkwatch/internal/gometrics"
 	"github.com/zkwatch/zkwatch/internal/httpguard"
-	"github.com/zkwatch/zkwatch/internal/procmetrics"
 	"github.com/zkwatch/zkwatch/internal/reload"
 )
 
 type handler struct {
-	logger           log.Logger
-	exporterRegistry *prometheus.Registry // build info, reload gauges
-	own              prometheus.Gatherer  // exporterRegistry, the go_ and process_ metrics
+	logger log.Logger
+	// exporterRegistry holds the exporter's own metrics: build info,
+	// reload gauges, and client_golang's go_ and process_ collectors.
+	exporterRegistry *prometheus.Registry
 	limit            limiter
 	timeoutOffset    float64
 	cfg              collector.Config
@@ -53,64 +54,33 @@ type handler struct {
 	allowed          *regexp.Regexp // nil allows every target
 	probes           *probeCache
 	metricsPath      string
-	reloader         *reload.Reloader // set by mux
-
-	// The exporter registry's families (build info, reload gauges) change
-	// only at a reload; gathering a registry costs two 1,000-metric
-	// channels (34 KB) per scrape, so they are gathered again only then.
-	regMu  sync.Mutex
-	regGen uint64
-	regMfs []*dto.MetricFamily
+	// gzip compresses answers at BestSpeed: promhttp's default level cost
+	// a fifth of a scrape's CPU time for a few percent of size
+	// (bench/NOTES.md, change 18).
+	gzip func(http.Handler) http.HandlerFunc
 }
 
 func newHandler(logger log.Logger, o *options, cfg collector.Config, allowed *regexp.Regexp) *handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(versioncollector.NewCollector("zookeeper_exporter"))
-	// The go_ metrics of client_golang's default Go collector and the
-	// process_ metrics of its process collector, read at a fraction of
-	// their cost (internal/gometrics, internal/procmetrics).
-	gom, proc := gometrics.New(), procmetrics.New()
-	h := &handler{
+	reg.MustRegister(versioncollector.NewCollector("zookeeper_exporter"), collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	gz, err := gzhttp.NewWrapper(gzhttp.CompressionLevel(gzip.BestSpeed))
+	if err != nil {
+		panic(err) // fixed options, valid
+	}
+	return &handler{
 		logger: logger, exporterRegistry: reg, limit: newLimiter(o.maxRequests),
 		timeoutOffset: o.timeoutOffset, cfg: cfg, maxTargets: o.probeMaxTargets, allowed: allowed,
-		probes: newProbeCache(64), metricsPath: o.metricsPath,
+		probes: newProbeCache(64), metricsPath: o.metricsPath, gzip: gz,
 	}
-	h.own = prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
-		mfs, err := h.registryFamilies()
-		gmfs, gerr := gom.Gather()
-		pmfs, perr := proc.Gather()
-		merged, merr := collector.MergeFamilies(mfs, gmfs, pmfs)
-		return merged, errors.Join(err, gerr, perr, merr)
-	})
-	return h
-}
-
-// registryFamilies gathers the exporter registry, again only after a
-// reload (or before mux has a reloader). The families are shared by
-// concurrent scrapes, which only read them.
-func (h *handler) registryFamilies() ([]*dto.MetricFamily, error) {
-	h.regMu.Lock()
-	defer h.regMu.Unlock()
-	gen := h.reloader.Generation()
-	if h.regMfs != nil && h.reloader != nil && gen == h.regGen {
-		return h.regMfs, nil
-	}
-	mfs, err := h.exporterRegistry.Gather()
-	if err == nil {
-		h.regMfs, h.regGen = mfs, gen
-	}
-	return mfs, err
 }
 
 // mux routes the exporter's endpoints. /metrics and /probe share one limit
 // of concurrent requests.
 func (h *handler) mux(zk *collector.ZooKeeperCollector, r *reload.Reloader) (*http.ServeMux, error) {
-	h.regMu.Lock()
-	h.reloader, h.regMfs = r, nil
-	h.regMu.Unlock()
 	mux := http.NewServeMux()
 	mux.Handle(h.metricsPath, h.limit.wrap(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		h.serve(w, req, zk, h.own)
+		h.serve(w, req, zk, h.exporterRegistry)
 	})))
 	mux.Handle("/probe", h.limit.wrap(http.HandlerFunc(h.probe)))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "OK") })
@@ -187,44 +157,32 @@ func (h *handler) scrapeContext(r *http.Request) (context.Context, context.Cance
 }
 
 // serve answers one scrape: the ZooKeeper collectors under the request's
-// context and, when extra is set, the exporter's own families (build
-// info, go_ and process_ metrics) at the same time.
-func (h *handler) serve(w http.ResponseWriter, r *http.Request, zk *collector.ZooKeeperCollector, extra prometheus.Gatherer) {
+// context and, when own is set, the exporter's own metrics. promhttp
+// writes the answer in the negotiated format.
+func (h *handler) serve(w http.ResponseWriter, r *http.Request, zk *collector.ZooKeeperCollector, own prometheus.Gatherer) {
 	ctx, cancel := h.scrapeContext(r)
 	defer cancel()
-	var (
-		own    []*dto.MetricFamily
-		ownErr error
-		wg     sync.WaitGroup
-	)
-	if extra != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// Let the collectors send their requests first: this work
-			// then fills the wait for the members' answers instead of
-			// delaying the requests.
-			runtime.Gosched()
-			own, ownErr = extra.Gather()
-		}()
-	}
 	err := zk.GatherFunc(ctx, func(mfs []*dto.MetricFamily) error {
-		wg.Wait()
-		merged, err := collector.MergeFamilies(mfs, own)
-		// As promhttp with ContinueOnError: serve what was gathered.
-		if werr := exposition.Write(w, r, merged); werr != nil {
-			level.Debug(h.logger).Log("msg", "error writing metrics", "err", werr)
+		var err error
+		if own != nil {
+			ownMfs, ownErr := own.Gather()
+			mfs, err = collector.MergeFamilies(mfs, ownMfs)
+			err = errors.Join(ownErr, err)
 		}
+		// Serve what was gathered, as promhttp with ContinueOnError.
+		gathered := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return mfs, nil })
+		h.gzip(promhttp.HandlerFor(gathered, promhttp.HandlerOpts{DisableCompression: true})).ServeHTTP(w, r)
 		return err
 	})
-	wg.Wait()
-	if err := errors.Join(err, ownErr); err != nil {
+	if err != nil {
 		level.Error(h.logger).Log("msg", "error gathering metrics", "err", err)
 	}
 }
 
 // probe serves /probe?target=host:port[,host:port...]: the ensemble
-// collector for the given members, with a fresh registry per request.
+// collector for the given members. The collector of each target list is
+// kept (probeCache), so that leader changes are counted across probes;
+// its probe is fresh at every request.
 func (h *handler) probe(w http.ResponseWriter, r *http.Request) {
 	targets, err := parseTargets(r.URL.Query().Get("target"), h.maxTargets)
 	if err != nil {
@@ -299,7 +257,7 @@ func validateAddr(a string) (string, error) {
 // buildConfig turns the flags into a collector.Config and the compiled
 // --probe.allowed-targets.
 func buildConfig(o *options, watch collector.WatchOptions) (collector.Config, *regexp.Regexp, error) {
-	cfg := collector.Config{Timeout: o.timeout, Transport: o.transport, AdminPorts: map[string]string{}, Watch: watch, ProbeReuse: o.probeReuse, WarmConnections: o.warmConnections}
+	cfg := collector.Config{Timeout: o.timeout, Transport: o.transport, AdminPorts: map[string]string{}, Watch: watch, ProbeReuse: o.probeReuse}
 	if o.timeout <= 0 {
 		return cfg, nil, errors.New("--zookeeper.timeout must be positive")
 	}

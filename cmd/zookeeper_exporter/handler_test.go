@@ -14,6 +14,7 @@
 package main
 
 import (
+	"compress/gzip"
 	"fmt"
 	"io"
 	"net"
@@ -21,7 +22,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,9 +29,6 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 
 	"github.com/zkwatch/zkwatch/collector"
 	"github.com/zkwatch/zkwatch/internal/reload"
@@ -63,7 +60,7 @@ func testServer(t testing.TB, o *options, watch collector.WatchOptions, names ..
 
 func testOptions(servers string) *options {
 	return &options{servers: servers, transport: "4lw", metricsPath: "/metrics", timeout: 2 * time.Second,
-		maxRequests: 40, probeMaxTargets: 16, timeoutOffset: 0.25, probeReuse: 500 * time.Millisecond, warmConnections: 5 * time.Second}
+		maxRequests: 40, probeMaxTargets: 16, timeoutOffset: 0.25, probeReuse: 500 * time.Millisecond}
 }
 
 // blackHole accepts connections and never answers, like a paused member.
@@ -260,44 +257,53 @@ func TestConcurrentScrapes(t *testing.T) {
 	}
 }
 
-// TestOwnMetricsMatchClientGolang: the exporter's own families (go_,
-// process_, build info) have the names, types, help, units and label
-// names of client_golang's standard collectors, although the go_ ones are
-// read by internal/gometrics and the process_ ones by internal/procmetrics.
-func TestOwnMetricsMatchClientGolang(t *testing.T) {
-	o := testOptions("127.0.0.1:2181")
-	cfg, allowed, err := buildConfig(o, collector.WatchOptions{})
+// TestMetricsAsPrometheusAsks: asked as Prometheus 2 and 3 ask (gzip,
+// OpenMetrics preferred), /metrics answers gzip-compressed text format
+// (OpenMetrics is not offered, as promhttp's default) with the ensemble,
+// the build info and client_golang's go_ and process_ families; asked
+// without gzip, it answers uncompressed.
+func TestMetricsAsPrometheusAsks(t *testing.T) {
+	f, err := zktest.NewFakeServer(map[string][]byte{"srvr": []byte("Zookeeper version: 3.8.0\nZxid: 0x100000002\nMode: standalone\nNode count: 5\n")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHandler(log.NewNopLogger(), o, cfg, allowed)
-	want := prometheus.NewPedanticRegistry()
-	want.MustRegister(versioncollector.NewCollector("zookeeper_exporter"), collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{ReportErrors: true}))
-	describe := func(g prometheus.Gatherer) []string {
-		mfs, err := g.Gather()
+	t.Cleanup(f.Close)
+	srv := testServer(t, testOptions(f.Addr()), collector.DefaultWatchOptions(), "ensemble")
+	for _, gz := range []bool{true, false} {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+"/metrics", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var out []string
-		for _, mf := range mfs {
-			var names []string
-			for _, m := range mf.GetMetric() {
-				for _, lp := range m.GetLabel() {
-					names = append(names, lp.GetName())
-				}
-			}
-			out = append(out, fmt.Sprintf("%s %s %d %q unit=%q labels=%v", mf.GetName(), mf.GetType(), len(mf.GetMetric()), mf.GetHelp(), mf.GetUnit(), names))
+		req.Header.Set("Accept", "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1")
+		if gz {
+			req.Header.Set("Accept-Encoding", "gzip")
 		}
-		return out
-	}
-	got, exp := describe(h.own), describe(want)
-	if strings.Join(got, "\n") != strings.Join(exp, "\n") {
-		t.Errorf("own families:\n%s\nclient_golang:\n%s", strings.Join(got, "\n"), strings.Join(exp, "\n"))
-	}
-	for _, prefix := range []string{"process_open_fds GAUGE 1", "go_gc_duration_seconds SUMMARY 1", "go_info GAUGE 1"} {
-		if !slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, prefix) }) {
-			t.Errorf("no %s in %v", prefix, got)
+		// A transport of its own: the default one would ask for gzip and
+		// decompress unasked.
+		resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body io.Reader = resp.Body
+		if enc := resp.Header.Get("Content-Encoding"); (enc == "gzip") != gz {
+			t.Errorf("gzip asked %v: Content-Encoding %q", gz, enc)
+		} else if gz {
+			if body, err = gzip.NewReader(resp.Body); err != nil {
+				t.Fatal(err)
+			}
+		}
+		text, err := io.ReadAll(body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+			t.Errorf("Content-Type %q", ct)
+		}
+		for _, want := range []string{"zookeeper_ensemble_leaders 1\n", "zookeeper_exporter_build_info{", "go_goroutines ", "process_cpu_seconds_total ", "go_info{"} {
+			if !strings.Contains(string(text), want) {
+				t.Errorf("gzip asked %v: no %q in the answer", gz, want)
+			}
 		}
 	}
 }

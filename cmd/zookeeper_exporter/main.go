@@ -49,7 +49,7 @@ func main() { os.Exit(run(os.Args[1:])) }
 // collector.Flags.
 type options struct {
 	servers, adminServers, transport, metricsPath, allowedTargets string
-	timeout, probeReuse, warmConnections, idleTimeout             time.Duration
+	timeout, probeReuse, idleTimeout                              time.Duration
 	maxRequests, probeMaxTargets, maxProcs                        int
 	timeoutOffset                                                 float64
 }
@@ -62,8 +62,6 @@ func addFlags(app *kingpin.Application) *options {
 		Default("2s").DurationVar(&o.timeout)
 	app.Flag("zookeeper.probe-reuse", "On /metrics, serve an ensemble probe that finished less than this ago instead of probing again; concurrent scrapes share one probe. 0 probes at every scrape. /probe always probes.").
 		Default("500ms").DurationVar(&o.probeReuse)
-	app.Flag("zookeeper.warm-connections", "While probes of a member come less than this apart, open the connections of its next four-letter words in advance (an unused one is ended with ruok after this long; keep it under the servers' 10 s sessionless connection timeout). 0 opens every connection at probe time.").
-		Default("5s").DurationVar(&o.warmConnections)
 	app.Flag("zookeeper.transport", "How to ask members: 4lw (four-letter words) or admin (AdminServer JSON).").
 		Default("4lw").EnumVar(&o.transport, "4lw", "admin")
 	app.Flag("zookeeper.admin.servers", "Comma-separated AdminServer host:port of each member, in the order of --zookeeper.servers (admin transport; default host:8080).").

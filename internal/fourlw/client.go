@@ -80,7 +80,7 @@ func Do(ctx context.Context, addr, cmd string, maxBytes int64) ([]byte, error) {
 // A failed handshake or a certificate the server refuses is ErrTLS.
 func DoTLS(ctx context.Context, tc *tls.Config, addr, cmd string, maxBytes int64) ([]byte, error) {
 	var b bytes.Buffer
-	if err := doInto(ctx, tc, addr, cmd, maxBytes, &b, nil); err != nil {
+	if err := doInto(ctx, tc, addr, cmd, maxBytes, &b); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil
@@ -92,7 +92,7 @@ var answerBuffers = sync.Pool{New: func() any { return bytes.NewBuffer(make([]by
 
 // doPooled is DoTLS into a pooled buffer; release gives the buffer back
 // once the answer is parsed.
-func doPooled(ctx context.Context, tc *tls.Config, warm *Warm, addr, cmd string, maxBytes int64) (answer []byte, release func(), err error) {
+func doPooled(ctx context.Context, tc *tls.Config, addr, cmd string, maxBytes int64) (answer []byte, release func(), err error) {
 	b := answerBuffers.Get().(*bytes.Buffer)
 	b.Reset()
 	release = func() {
@@ -100,48 +100,30 @@ func doPooled(ctx context.Context, tc *tls.Config, warm *Warm, addr, cmd string,
 			answerBuffers.Put(b)
 		}
 	}
-	if err := doInto(ctx, tc, addr, cmd, maxBytes, b, warm); err != nil {
+	if err := doInto(ctx, tc, addr, cmd, maxBytes, b); err != nil {
 		release()
 		return nil, func() {}, err
 	}
 	return b.Bytes(), release, nil
 }
 
-func doInto(ctx context.Context, tc *tls.Config, addr, cmd string, maxBytes int64, b *bytes.Buffer, warm *Warm) error {
+func doInto(ctx context.Context, tc *tls.Config, addr, cmd string, maxBytes int64, b *bytes.Buffer) error {
 	if !readOnly[cmd] {
 		return &Error{addr, cmd, ErrUnknownCommand}
 	}
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxResponseBytes
 	}
-	if conn := warm.take(addr); conn != nil {
-		err := exchange(ctx, conn, addr, cmd, maxBytes, b, warm)
-		// A connection opened in advance that fails before a byte of the
-		// answer (the member restarted, or closed it as idle) says nothing
-		// about the member now: dial as if there had been none. A timeout
-		// is an answer (a paused member) and is not retried.
-		if err == nil || ctx.Err() != nil || b.Len() > 0 || errors.Is(err, ErrTimeout) {
-			return err
-		}
-		b.Reset()
-	}
 	conn, err := zktls.DialOnce(ctx, tc, "tcp", addr)
 	if err != nil {
 		return &Error{addr, cmd, classify(err)}
 	}
-	return exchange(ctx, conn, addr, cmd, maxBytes, b, warm)
+	return exchange(ctx, conn, addr, cmd, maxBytes, b)
 }
 
-// exchange sends cmd over conn, reads the answer into b and closes conn:
-// at once on failure, else through warm (at once when it is nil).
-func exchange(ctx context.Context, conn net.Conn, addr, cmd string, maxBytes int64, b *bytes.Buffer, warm *Warm) (err error) {
-	defer func() {
-		if err != nil {
-			_ = conn.Close()
-		} else {
-			warm.closeLater(conn)
-		}
-	}()
+// exchange sends cmd over conn, reads the answer into b and closes conn.
+func exchange(ctx context.Context, conn net.Conn, addr, cmd string, maxBytes int64, b *bytes.Buffer) error {
+	defer conn.Close()
 	wrap := func(err error) error { return &Error{addr, cmd, classify(err)} }
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
@@ -153,8 +135,7 @@ func exchange(ctx context.Context, conn net.Conn, addr, cmd string, maxBytes int
 	if _, err := io.WriteString(conn, cmd); err != nil {
 		return wrap(err)
 	}
-	_, err = b.ReadFrom(io.LimitReader(conn, maxBytes+1))
-	if err != nil {
+	if _, err := b.ReadFrom(io.LimitReader(conn, maxBytes+1)); err != nil {
 		if ctx.Err() != nil {
 			return &Error{addr, cmd, fmt.Errorf("%w: %v", ErrTimeout, ctx.Err())}
 		}
@@ -220,15 +201,14 @@ func Reason(err error) string {
 // Client is the one way zookeeper_exporter reaches ensemble members, as
 // mysqld_exporter's scrapers are handed the open instance: every collector
 // that asks a member something gets the same Client, so the transport
-// (four-letter words or AdminServer JSON), TLS, deadlines and the
-// connections opened in advance are decided in one place, and a new
+// (four-letter words or AdminServer JSON), TLS and deadlines are decided
+// in one place, and a new
 // collector cannot forget one of them. Like the rest of the package it
 // only sends read-only commands.
 type Client struct {
 	tls      *tls.Config
 	timeout  time.Duration
 	maxBytes int64
-	warm     *Warm
 	prober   Prober
 	admin    *AdminProber // nil on the four-letter-word transport
 }
@@ -245,10 +225,6 @@ type ClientOptions struct {
 	AdminAddrs map[string]string
 	// Timeout bounds a call whose context has no deadline (0: no bound).
 	Timeout time.Duration
-	// WarmConnections, when positive, opens the connections of a member's
-	// next probe in advance while probes of it come less than this apart
-	// (four-letter words only; see Warm).
-	WarmConnections time.Duration
 	// MaxBytes bounds one answer (0: DefaultMaxResponseBytes).
 	MaxBytes int64
 }
@@ -265,8 +241,7 @@ func NewClient(o ClientOptions) (*Client, error) {
 	c := &Client{tls: o.TLS, timeout: o.Timeout, maxBytes: o.MaxBytes}
 	switch o.Transport {
 	case "", "4lw":
-		c.warm = NewWarm(o.WarmConnections, o.TLS)
-		c.prober = FourLetterProber{MaxBytes: o.MaxBytes, TLS: o.TLS, Warm: c.warm}
+		c.prober = FourLetterProber{MaxBytes: o.MaxBytes, TLS: o.TLS}
 	case "admin":
 		c.admin = &AdminProber{Client: AdminClient(o.TLS), AdminAddr: adminAddr(o.AdminAddrs), MaxBytes: o.MaxBytes, HTTPS: o.TLS != nil}
 		c.prober = c.admin
@@ -324,7 +299,6 @@ func (c *Client) ask(ctx context.Context, addr, word string) ([]byte, map[string
 		doc, err := c.admin.command(ctx, addr, adminNames[word])
 		return nil, doc, err
 	}
-	// Not through the warm connections: they are the next probe's.
 	out, err := DoTLS(ctx, c.tls, addr, word, c.maxBytes)
 	return out, nil, err
 }
@@ -384,28 +358,4 @@ func (c *Client) wrap(addr, word string, err error) error {
 		return &Error{addr, "admin " + adminNames[word], err}
 	}
 	return &Error{addr, word, err}
-}
-
-// Prepare opens, in the background, the connections of the next probe of
-// the members probed since the last call (see Warm.Open). Call it once a
-// scrape's answer is written. A nil Client does nothing.
-func (c *Client) Prepare() {
-	if c != nil {
-		c.warm.Open()
-	}
-}
-
-// Idle returns how many connections to addr wait for its next probe.
-func (c *Client) Idle(addr string) int {
-	if c == nil {
-		return 0
-	}
-	return c.warm.Idle(addr)
-}
-
-// Close ends the connections opened in advance. A nil Client does nothing.
-func (c *Client) Close() {
-	if c != nil {
-		c.warm.Close()
-	}
 }

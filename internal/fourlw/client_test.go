@@ -125,7 +125,6 @@ func TestNewClient(t *testing.T) {
 		if got := c.Command("cons"); got != want {
 			t.Errorf("transport %q: cons is sent as %q, want %q", transport, got, want)
 		}
-		c.Close()
 	}
 }
 
@@ -143,7 +142,6 @@ func TestClientTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
 	begin := time.Now()
 	_, err = c.Connections(context.Background(), f.Addr())
 	if !errors.Is(err, fourlw.ErrTimeout) {
@@ -183,7 +181,6 @@ func TestClientAdminCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
 	ctx := context.Background()
 	for k, v := range adminDocs {
 		docs[k] = v

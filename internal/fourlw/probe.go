@@ -90,9 +90,6 @@ type FourLetterProber struct {
 	MaxBytes int64
 	// TLS, when set, speaks TLS to the members' secure client ports.
 	TLS *tls.Config
-	// Warm, when set, opens the connections of the next probe in advance
-	// (created with the same TLS settings).
-	Warm *Warm
 }
 
 // Probe implements Prober.
@@ -108,10 +105,9 @@ func (p FourLetterProber) Probe(ctx context.Context, addr string, withConf bool)
 		release func()
 	}
 	answers, errs := each(cmds, func(cmd string) (answer, error) {
-		data, release, err := doPooled(ctx, p.TLS, p.Warm, addr, cmd, p.MaxBytes)
+		data, release, err := doPooled(ctx, p.TLS, addr, cmd, p.MaxBytes)
 		return answer{data, release}, err
 	})
-	p.Warm.probed(addr)
 	var firstErr error
 	for i, cmd := range cmds {
 		err := errs[i]
