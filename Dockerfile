@@ -1,12 +1,15 @@
-# One image holds the three zkwatch binaries; its entrypoint is the
+# One image holds every zkwatch binary (.promu.yml); its entrypoint is the
 # exporter, and the receiver or the agent is chosen by overriding it (the
 # Helm chart does). One image means one build, one tag to pin and one CA
-# bundle to refresh; the binaries share most of their code, so three
-# images would store the same libraries three times.
+# bundle to refresh; the binaries share most of their code, so an image
+# each would store the same libraries again and again.
 #
 # Built by `make image` from binaries compiled on the build host
 # (CGO_ENABLED=0, so static), as Prometheus builds its images from
-# .build/<os>-<arch>/: nothing is pulled, not even a base image.
+# .build/<os>-<arch>/: nothing is pulled, not even a base image. make
+# lays out the image's tree in .build/image-<os>-<arch>/: /bin/ with the
+# binaries, the build host's CA bundle (Debian's ca-certificates, for
+# notifiers that speak HTTPS) and the licence.
 FROM scratch
 
 ARG OS=linux
@@ -23,13 +26,7 @@ LABEL org.opencontainers.image.title="zkwatch" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}"
 
-# The CA bundle of the build host (Debian's ca-certificates), for notifiers
-# that speak HTTPS.
-COPY .build/${OS}-${ARCH}/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
-COPY LICENSE /LICENSE
-COPY .build/${OS}-${ARCH}/zookeeper_exporter /bin/zookeeper_exporter
-COPY .build/${OS}-${ARCH}/zkwatch_receiver   /bin/zkwatch_receiver
-COPY .build/${OS}-${ARCH}/zkwatch_agent      /bin/zkwatch_agent
+COPY .build/image-${OS}-${ARCH}/ /
 
 # nobody: no passwd file is needed for a numeric user.
 USER 65534:65534

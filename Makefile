@@ -203,7 +203,9 @@ release: crossbuild
 .PHONY: image
 image:
 	@$(MAKE) --no-print-directory crossbuild PLATFORMS=linux/$(GOHOSTARCH)
-	@cp $(CA_BUNDLE) .build/linux-$(GOHOSTARCH)/ca-certificates.crt
+	@root=.build/image-linux-$(GOHOSTARCH); rm -rf $$root && mkdir -p $$root/bin $$root/etc/ssl/certs && \
+	for b in $(BINARIES); do cp .build/linux-$(GOHOSTARCH)/$${b%%:*} $$root/bin/ || exit 1; done && \
+	cp $(CA_BUNDLE) $$root/etc/ssl/certs/ca-certificates.crt && cp LICENSE $$root/
 	@echo ">> building image $(IMAGE)"
 	$(PODMAN) build --pull=never --build-arg OS=linux --build-arg ARCH=$(GOHOSTARCH) \
 		--build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) \

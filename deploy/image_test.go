@@ -20,10 +20,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -76,6 +78,7 @@ func TestImage(t *testing.T) {
 	}
 
 	root := exportImage(t, tag)
+	checkImageFiles(t, root)
 	pem, err := os.ReadFile(filepath.Join(root, "etc/ssl/certs/ca-certificates.crt"))
 	if err != nil || !x509.NewCertPool().AppendCertsFromPEM(pem) {
 		t.Errorf("image has no usable CA bundle: %v", err)
@@ -191,4 +194,31 @@ func imageUser(t *testing.T, root string) *syscall.SysProcAttr {
 		}
 	}
 	return &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+}
+
+// checkImageFiles fails unless the image holds exactly the binaries, the
+// CA bundle and the licence.
+func checkImageFiles(t *testing.T, root string) {
+	t.Helper()
+	want := []string{"LICENSE", "etc/ssl/certs/ca-certificates.crt"}
+	for _, b := range binaryNames(t) {
+		want = append(want, "bin/"+b)
+	}
+	sort.Strings(want)
+	var got []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		got = append(got, filepath.ToSlash(rel))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(got)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("image files %v, want %v", got, want)
+	}
 }
