@@ -202,7 +202,7 @@ func (o *Options) step(ctx context.Context, n int, v View, i int) Step {
 	level.Info(o.Logger).Log("msg", "Restarting member", "step", n, "member", st.Member, "id", st.ID, "role", st.Role)
 	res := restart.Run(ctx, argv, os.Environ(), "", o.CommandTimeout, 4096)
 	if res.Err != nil {
-		return fail(OutcomeCmdFailed, fmt.Errorf("command %q exited %d: %v: %s", argv, res.ExitCode, res.Err, strings.TrimSpace(res.Output)))
+		return fail(OutcomeCmdFailed, commandError(argv, res))
 	}
 	lag, err := o.waitServing(ctx, st.Member)
 	st.ZxidLag = lag
@@ -235,6 +235,18 @@ func (o *Options) waitServing(ctx context.Context, addr string) (int64, error) {
 			return lag, ctx.Err()
 		}
 	}
+}
+
+// commandError says how the command failed, with what it printed.
+func commandError(argv []string, res restart.Result) error {
+	msg := fmt.Sprintf("command %q: %v", argv, res.Err)
+	if !res.TimedOut && res.ExitCode >= 0 {
+		msg = fmt.Sprintf("command %q exited %d", argv, res.ExitCode)
+	}
+	if out := strings.TrimSpace(res.Output); out != "" {
+		msg += ": " + out
+	}
+	return errors.New(msg)
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -466,4 +466,49 @@ func TestRollTLS(t *testing.T) {
 	if r := c.requests(); len(r) != 0 {
 		t.Errorf("a dry run restarted %v", r)
 	}
+
+	// A command that fails, and one that outlives --command-timeout, stop
+	// the roll at its first member with the command's own words.
+	tlsFlags := []string{servers, "--zookeeper.timeout=10s", "--zookeeper.tls.ca-file=" + certs.CAFile,
+		"--zookeeper.tls.cert-file=" + certs.CertFile, "--zookeeper.tls.key-file=" + certs.KeyFile}
+	rc, out, errOut = rollWhole(t, e, c, append(tlsFlags, "--", "sh", "-c", "echo no such unit >&2; exit 3", "{{.Host}}"))
+	if rc != 1 || !strings.Contains(errOut, "stopped at step 1, member "+e.SecureAddrs()[0]) || !strings.Contains(errOut, "command_failed") ||
+		!strings.Contains(errOut, "exited 3") || !strings.Contains(errOut, "no such unit") || !strings.Contains(out, "command_failed") {
+		t.Errorf("failing command: exit %d, stderr %q", rc, errOut)
+	}
+	rc, _, errOut = rollWhole(t, e, c, append(tlsFlags, "--command-timeout=500ms", "--", "sleep", "30"))
+	if rc != 1 || !strings.Contains(errOut, "command_failed") || !strings.Contains(errOut, "timed out after 500ms") {
+		t.Errorf("command past its timeout: exit %d, stderr %q", rc, errOut)
+	}
+}
+
+// TestFlagsRefused: bad flags, addresses and templates exit 2 before any
+// member is asked anything.
+func TestFlagsRefused(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--zookeeper.servers=zk1:2181", "--", "restart", "{{.Host}}"}, ""},
+		{[]string{"--zookeeper.servers=zk1:2181"}, "no command"},
+		{[]string{"--zookeeper.servers=zk1:2181,zk1:2181", "--", "restart"}, "listed twice"},
+		{[]string{"--zookeeper.servers=-oProxyCommand=x:2181", "--", "restart"}, "refused"},
+		{[]string{"--zookeeper.servers=zk1", "--", "restart"}, "missing port"},
+		{[]string{"--zookeeper.servers=zk1:2181", "--", "restart", "{{.Hostname}}"}, "Hostname"},
+		{[]string{"--zookeeper.servers=zk1:2181", "--", "{{.Host}}"}, "the program is not a template"},
+		{[]string{"--zookeeper.servers=zk1:2181", "--member-deadline=0s", "--", "restart"}, "must be positive"},
+		{[]string{"--zookeeper.servers=zk1:2181", "--format=yaml", "--", "restart"}, "yaml"},
+	} {
+		var out, errOut bytes.Buffer
+		// An unreachable member: a valid command line gets as far as the
+		// degraded check (exit 1), a bad one stops at 2 before it.
+		args := append([]string{"--zookeeper.timeout=100ms", "--log.level=error"}, c.args...)
+		rc := run(args, &out, &errOut)
+		switch {
+		case c.want == "" && rc != 1:
+			t.Errorf("%q: exit %d, want 1 (refused as degraded): %s", c.args, rc, errOut.String())
+		case c.want != "" && (rc != 2 || !strings.Contains(errOut.String(), c.want)):
+			t.Errorf("%q: exit %d, stderr %q, want 2 and %q", c.args, rc, errOut.String(), c.want)
+		}
+	}
 }
