@@ -164,9 +164,16 @@ func (m *Maintenance) Matching(rule *config.Restart, labels map[string]string, n
 func (m *Maintenance) Run(ctx context.Context) {
 	t := time.NewTicker(maintenanceSync)
 	defer t.Stop()
+	logged := "" // the sync error last logged, so that a lasting one logs once
 	for {
-		if err := m.sync(); err != nil && !errors.Is(err, ha.ErrUnavailable) {
-			level.Warn(m.logger).Log("msg", "reading the shared maintenance windows", "err", err)
+		err := m.sync()
+		switch {
+		case err != nil && !errors.Is(err, ha.ErrUnavailable) && err.Error() != logged:
+			level.Warn(m.logger).Log("msg", "reading the shared maintenance windows; the stored ones stay in force", "err", err)
+			logged = err.Error()
+		case err == nil && logged != "":
+			level.Info(m.logger).Log("msg", "reading the shared maintenance windows again")
+			logged = ""
 		}
 		m.expire()
 		select {
