@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/promql"
@@ -82,7 +83,7 @@ func increasedCounter(expr parser.Expr) (eventTarget, bool) {
 			}
 			et.counter = vs.Name
 			for _, m := range vs.LabelMatchers {
-				if m.Name != labels.MetricName {
+				if m.Name != model.MetricNameLabel {
 					names[m.Name] = true
 				}
 			}
@@ -120,7 +121,7 @@ func listQueryable(all []storage.Series) storage.Queryable {
 // given values; NaN stands for a failed scrape (a stale marker).
 func counterSeries(et eventTarget, values []float64) storage.Series {
 	b := labels.NewScratchBuilder(len(et.labels) + 1)
-	b.Add(labels.MetricName, et.counter)
+	b.Add(model.MetricNameLabel, et.counter)
 	for _, l := range et.labels {
 		b.Add(l, "x")
 	}
