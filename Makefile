@@ -207,7 +207,7 @@ image:
 	for b in $(BINARIES); do cp .build/linux-$(GOHOSTARCH)/$${b%%:*} $$root/bin/ || exit 1; done && \
 	cp $(CA_BUNDLE) $$root/etc/ssl/certs/ca-certificates.crt && cp LICENSE $$root/
 	@echo ">> building image $(IMAGE)"
-	$(PODMAN) build --pull=never --build-arg OS=linux --build-arg ARCH=$(GOHOSTARCH) \
+	$(PODMAN) build --pull=never --layers=false --build-arg OS=linux --build-arg ARCH=$(GOHOSTARCH) \
 		--build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) \
 		--build-arg CREATED=$(shell date -u +%Y-%m-%dT%H:%M:%SZ) -t $(IMAGE) .
 
