@@ -58,6 +58,7 @@ func requireTools(tb testing.TB) {
 var binaries = map[string]string{
 	"zookeeper_exporter": "./cmd/zookeeper_exporter", "zkwatch_receiver": "./cmd/zkwatch_receiver",
 	"zkwatch_agent": "./cmd/zkwatch_agent", "zkwatch-demo": "./tools/zkwatch-demo",
+	"zkwatch_roll": "./cmd/zkwatch_roll",
 }
 
 // buildAll builds the binaries the stack runs into a temporary directory.

@@ -21,10 +21,10 @@ import (
 	"testing"
 )
 
-// The README says the three mains share one shape: run returning the exit
+// The README says the mains share one shape: run returning the exit
 // code, their own kingpin application, their logger from internal/logging.
 func TestMainsShareOneShape(t *testing.T) {
-	for _, bin := range []string{"zookeeper_exporter", "zkwatch_receiver", "zkwatch_agent"} {
+	for _, bin := range []string{"zookeeper_exporter", "zkwatch_receiver", "zkwatch_agent", "zkwatch_roll"} {
 		path := filepath.Join("..", "cmd", bin, "main.go")
 		f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
 		if err != nil {

@@ -33,6 +33,7 @@ var readmeSections = map[string][]string{
 	"zookeeper_exporter": {"zookeeper_exporter", "Watch collectors", "Secure ZooKeeper"},
 	"zkwatch_receiver":   {"zkwatch_receiver"},
 	"zkwatch_agent":      {"zkwatch_agent", "Secure ZooKeeper"},
+	"zkwatch_roll":       {"Rolling restart", "Secure ZooKeeper"},
 }
 
 // helpFlag is one flag as the binary's --help-long shows it.
