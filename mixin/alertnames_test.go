@@ -39,12 +39,13 @@ var alertNameTokenRE = regexp.MustCompile(`\bZooKeeper[A-Z][A-Za-z]+\b`)
 
 // shippedConfigs are the files whose text configures Alertmanager,
 // Prometheus, the receiver or the agent for users: the examples, the
-// configurations the demo writes (Go source holding their text) and the
-// README, whose code blocks are copied by users.
+// configurations the demo writes (Go source holding their text), the Helm
+// chart's values and templates, and the README, whose code blocks are
+// copied by users.
 func shippedConfigs(t *testing.T) map[string]string {
 	t.Helper()
 	files := map[string]string{}
-	for _, pattern := range []string{"examples/*.yml", "examples/*/*", "internal/demo/*.go"} {
+	for _, pattern := range []string{"examples/*.yml", "examples/*/*", "internal/demo/*.go", "deploy/helm/*/values.yaml", "deploy/helm/*/templates/*"} {
 		matches, err := filepath.Glob(repoPath(pattern))
 		if err != nil {
 			t.Fatal(err)
