@@ -325,7 +325,7 @@ func run() int {
 		level.Error(logger).Log("msg", "invalid arguments", "err", err)
 		return 2
 	}
-	if ok, err := s.Verify(2*opts.SessionTimeout, f.parentDirs(cmd)...); err != nil {
+	if ok, err := s.Verify(opts.SessionTimeout, f.parentDirs(cmd)...); err != nil {
 		level.Error(logger).Log("msg", "refusing to run under an unprotected parent node", "err", err)
 		s.Close()
 		return 2

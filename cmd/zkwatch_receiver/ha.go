@@ -110,7 +110,7 @@ func (f *haFlags) coordinator(listen []string, reg prometheus.Registerer, logger
 	if err := c.Start(); err != nil {
 		return nil, nil, err
 	}
-	if ok, err := c.Verify(2 * *f.sessionTimeout); err != nil {
+	if ok, err := c.Verify(*f.sessionTimeout); err != nil {
 		c.Close()
 		return nil, nil, err
 	} else if !ok {
