@@ -83,6 +83,7 @@ var (
 		"zkwatch_receiver_config_last_reload_successful",
 		"zkwatch_receiver_ha_connected", "zkwatch_receiver_ha_claims_total",
 		"zkwatch_receiver_dead_letters", "zkwatch_receiver_dead_letters_total",
+		"zkwatch_receiver_maintenance_windows_past_max_duration",
 	}
 	agentMetrics = []string{
 		"zkwatch_agent_registered", "zkwatch_agent_child_restarts_total", "zkwatch_agent_session_expirations_total",

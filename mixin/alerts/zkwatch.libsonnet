@@ -68,6 +68,17 @@ local a = import '../lib/alert.libsonnet';
             '{{ $labels.instance }} has had no ZooKeeper session for coordination for %(receiverHADisconnectedFor)s: its restarts wait, its notifications go out unclaimed (possible duplicates) after the fail-open wait.' % c,
           ),
           a.alert(
+            'ZooKeeperReceiverMaintenanceTooLong',
+            // One alert for all replicas: they share their windows.
+            |||
+              max without (instance) (zkwatch_receiver_maintenance_windows_past_max_duration{%(receiverSelector)s}) > 0
+            ||| % c,
+            '5m',
+            c.warningSeverity,
+            'A maintenance window was extended past its maximum duration.',
+            '{{ $value }} maintenance window(s) of {{ $labels.job }} were extended past maintenance.max_duration, counted from their first start: restarts of what they match stay postponed.',
+          ),
+          a.alert(
             'ZooKeeperAgentNotRegistered',
             |||
               zkwatch_agent_registered{%(agentSelector)s} == 0
