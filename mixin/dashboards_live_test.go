@@ -23,7 +23,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -182,24 +181,16 @@ func (r promResult) values() []string {
 	return out
 }
 
-// grafanaVariable matches a dashboard variable in a query.
-var grafanaVariable = regexp.MustCompile(`\$\{?(\w+)\}?`)
+// liveIntervals are Grafana's interval variables for a dashboard over the
+// last few minutes at liveScrapeInterval.
+var liveIntervals = strings.NewReplacer(
+	"${__rate_interval}", liveRateInterval, "$__rate_interval", liveRateInterval,
+	"${__interval}", liveScrapeInterval.String(), "$__interval", liveScrapeInterval.String())
 
 // grafanaSubstitute fills a query in as Grafana does with every variable at
-// its default "All" (allValue .+) and the interval variables of a
-// dashboard over the last few minutes at liveScrapeInterval.
+// its default "All" (allValue .+).
 func grafanaSubstitute(expr string) string {
-	return grafanaVariable.ReplaceAllStringFunc(expr, func(v string) string {
-		switch strings.Trim(v, "${}") {
-		case "__rate_interval":
-			return liveRateInterval
-		case "__interval":
-			return liveScrapeInterval.String()
-		case "__range":
-			return "5m"
-		}
-		return ".+"
-	})
+	return substituteVariables(liveIntervals.Replace(expr))
 }
 
 // panelsWithoutDataWhenIdle are the panels a healthy idle ensemble leaves
