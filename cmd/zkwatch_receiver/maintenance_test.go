@@ -269,3 +269,46 @@ func TestMaintenanceWindowSharedByReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMaintenanceWindowDeletedReleasesRestart: ending a window early
+// (DELETE) runs the restart it held at once, not at the window's old end.
+func TestMaintenanceWindowDeletedReleasesRestart(t *testing.T) {
+	dir := t.TempDir()
+	sink := newTextSink(t)
+	runs := dir + "/runs"
+	writeFile(t, dir+"/receiver.yml", maintenanceConfig(sink.srv.URL, runs))
+	p := launch(t, dir+"/receiver.yml", dir+"/data")
+	createWindow(t, p, "web-1", 30*time.Minute)
+	if code, err := post(p.url, alertBody(map[string]string{"alertname": "ZooKeeperProcessMemberDown", "member": "web-1"}, time.Now())); err != nil || code != 200 {
+		t.Fatalf("post: %d %v", code, err)
+	}
+	if err := zktest.WaitFor(30*time.Second, 20*time.Millisecond, func() error {
+		if !postponedInMaintenance(t, p, "web-1") {
+			return fmt.Errorf("not postponed yet")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, list := request(t, http.MethodGet, p.url+"/api/v1/maintenance", "", "", "")
+	var ws struct{ Windows []struct{ ID string } }
+	if err := json.Unmarshal([]byte(list), &ws); err != nil || len(ws.Windows) != 1 {
+		t.Fatalf("windows: %s", list)
+	}
+	if len(memberRuns(t, runs)["web-1"]) != 0 {
+		t.Fatal("web-1 restarted inside its window")
+	}
+	deleted := time.Now()
+	if code, body := request(t, http.MethodDelete, p.url+"/api/v1/maintenance/"+ws.Windows[0].ID, "", "", ""); code != 200 {
+		t.Fatalf("delete: %d %s", code, body)
+	}
+	if err := zktest.WaitFor(30*time.Second, 20*time.Millisecond, func() error {
+		if r := memberRuns(t, runs)["web-1"]; len(r) != 1 {
+			return fmt.Errorf("web-1 runs: %v", r)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("web-1 restarted %s after the window was deleted", time.Since(deleted).Round(time.Millisecond))
+}
