@@ -15,9 +15,14 @@ package receiver
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/zkwatch/zkwatch/receiver/config"
 	"github.com/zkwatch/zkwatch/receiver/store"
@@ -161,4 +166,50 @@ func TestMatchersString(t *testing.T) {
 	if want := `{a="b", c=~"d.*", e!="f", g!~"h"}`; got != want {
 		t.Errorf("%s, want %s", got, want)
 	}
+}
+
+// The metrics count active and pending windows, and windows extended past
+// max_duration; expired windows count in neither.
+func TestMaintenanceMetrics(t *testing.T) {
+	cfg := mustConfig(t, maintenanceConfig)
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	reg := prometheus.NewRegistry()
+	m := newMaintenance(st, func() *config.Config { return cfg }, func() {}, reg, log.NewNopLogger(), func() time.Time { return now })
+	expect := func(active, pending, past int) {
+		t.Helper()
+		want := strings.NewReader(strings.NewReplacer("{A}", strconv.Itoa(active), "{P}", strconv.Itoa(pending), "{X}", strconv.Itoa(past)).Replace(`
+# HELP zkwatch_receiver_maintenance_windows Maintenance windows by state: active (restarts of matching alerts are postponed) or pending (not started yet).
+# TYPE zkwatch_receiver_maintenance_windows gauge
+zkwatch_receiver_maintenance_windows{state="active"} {A}
+zkwatch_receiver_maintenance_windows{state="pending"} {P}
+# HELP zkwatch_receiver_maintenance_windows_past_max_duration Active or pending maintenance windows extended past maintenance.max_duration, counted from their first start.
+# TYPE zkwatch_receiver_maintenance_windows_past_max_duration gauge
+zkwatch_receiver_maintenance_windows_past_max_duration {X}
+`))
+		if err := testutil.GatherAndCompare(reg, want); err != nil {
+			t.Error(err)
+		}
+	}
+	expect(0, 0, 0)
+	member := []store.Matcher{{Name: "member", Value: "web-1"}}
+	w, err := m.Put(&WindowRequest{Matchers: member, EndsAt: now.Add(2 * time.Hour), CreatedBy: "alice", Comment: "disk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Put(&WindowRequest{Matchers: member, StartsAt: now.Add(time.Hour), EndsAt: now.Add(90 * time.Minute), CreatedBy: "bob", Comment: "later"}); err != nil {
+		t.Fatal(err)
+	}
+	expect(1, 1, 0)
+	now = now.Add(100 * time.Minute) // the second window has expired
+	if _, err := m.Put(&WindowRequest{ID: w.ID, Matchers: member, EndsAt: now.Add(2 * time.Hour), CreatedBy: "alice", Comment: "still the disk"}); err != nil {
+		t.Fatal(err)
+	}
+	expect(1, 0, 1)
+	now = now.Add(3 * time.Hour)
+	expect(0, 0, 0)
 }
