@@ -208,9 +208,9 @@ func newWindowID() string {
 	return hex.EncodeToString(b)
 }
 
-// pastMax reports whether w, counted from its first start, lasts longer
+// PastMax reports whether w, counted from its first start, lasts longer
 // than max: it was extended past the maximum a single window may have.
-func pastMax(w *store.Window, max time.Duration) bool { return w.EndsAt.Sub(w.FirstStartsAt) > max }
+func PastMax(w *store.Window, max time.Duration) bool { return w.EndsAt.Sub(w.FirstStartsAt) > max }
 
 // matchWindow reports whether w matches the vetted label values.
 func matchWindow(w *store.Window, vetted map[string]string, cfg *config.Config) bool {

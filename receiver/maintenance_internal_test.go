@@ -99,7 +99,7 @@ func TestNewWindowExtension(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !w.StartsAt.Equal(now) || !w.FirstStartsAt.Equal(now) || !windowID.MatchString(w.ID) || pastMax(w, cfg.Maintenance.MaxDuration) {
+	if !w.StartsAt.Equal(now) || !w.FirstStartsAt.Equal(now) || !windowID.MatchString(w.ID) || PastMax(w, cfg.Maintenance.MaxDuration) {
 		t.Fatalf("new window %+v", w)
 	}
 	later := now.Add(90 * time.Minute)
@@ -111,7 +111,7 @@ func TestNewWindowExtension(t *testing.T) {
 	if ext.ID != w.ID || !ext.StartsAt.Equal(now) || !ext.FirstStartsAt.Equal(now) || ext.Extensions != 1 {
 		t.Errorf("extension %+v", ext)
 	}
-	if !pastMax(ext, cfg.Maintenance.MaxDuration) {
+	if !PastMax(ext, cfg.Maintenance.MaxDuration) {
 		t.Error("a window spanning 3h30m with max_duration 2h is not flagged")
 	}
 	// An expired window is not revived: the request makes a new one.
@@ -155,13 +155,13 @@ func TestMatchWindowOnVettedLabels(t *testing.T) {
 		{[]store.Matcher{{Name: "instance", Value: "web-1"}}, false},
 	} {
 		if got := matchWindow(&store.Window{Matchers: c.ms}, vetted.Labels, cfg); got != c.want {
-			t.Errorf("%s: %v, want %v", matchersString(c.ms), got, c.want)
+			t.Errorf("%s: %v, want %v", MatchersString(c.ms), got, c.want)
 		}
 	}
 }
 
 func TestMatchersString(t *testing.T) {
-	got := matchersString([]store.Matcher{{Name: "a", Value: "b"}, {Name: "c", Value: "d.*", IsRegex: true},
+	got := MatchersString([]store.Matcher{{Name: "a", Value: "b"}, {Name: "c", Value: "d.*", IsRegex: true},
 		{Name: "e", Value: "f", IsEqual: eq(false)}, {Name: "g", Value: "h", IsRegex: true, IsEqual: eq(false)}})
 	if want := `{a="b", c=~"d.*", e!="f", g!~"h"}`; got != want {
 		t.Errorf("%s, want %s", got, want)

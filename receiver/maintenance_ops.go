@@ -75,7 +75,7 @@ func (m *Maintenance) Put(req *WindowRequest) (*store.Window, error) {
 	if err := m.apply(map[string]*store.Window{w.ID: w}, nil); err != nil {
 		return nil, err
 	}
-	level.Info(m.logger).Log("msg", "maintenance window set", "id", w.ID, "matchers", matchersString(w.Matchers),
+	level.Info(m.logger).Log("msg", "maintenance window set", "id", w.ID, "matchers", MatchersString(w.Matchers),
 		"starts_at", w.StartsAt, "ends_at", w.EndsAt, "created_by", w.CreatedBy, "extensions", w.Extensions)
 	return w, nil
 }
@@ -238,8 +238,8 @@ func (m *Maintenance) expire() {
 	}
 }
 
-// matchersString spells matchers as Alertmanager does: {a="b", c=~"d"}.
-func matchersString(ms []store.Matcher) string {
+// MatchersString spells matchers as Alertmanager does: {a="b", c=~"d"}.
+func MatchersString(ms []store.Matcher) string {
 	parts := make([]string, len(ms))
 	for i, m := range ms {
 		op := "="
@@ -255,9 +255,6 @@ func matchersString(ms []store.Matcher) string {
 	}
 	return "{" + strings.Join(parts, ", ") + "}"
 }
-
-// MatchersString is matchersString for the web page and its silence link.
-func MatchersString(ms []store.Matcher) string { return matchersString(ms) }
 
 // inMaintenance postpones j until the end of the window matching it, if
 // any, recording and reporting the postponement once per window version.
@@ -308,7 +305,7 @@ func (c *maintenanceCollector) Collect(ch chan<- prometheus.Metric) {
 			continue
 		}
 		n[st]++
-		if pastMax(w, max) {
+		if PastMax(w, max) {
 			past++
 		}
 	}

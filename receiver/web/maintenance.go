@@ -59,7 +59,7 @@ type windowView struct {
 func (h *handler) view(w *store.Window, now time.Time) windowView {
 	v := windowView{Window: w}
 	v.Status.State = w.State(now)
-	v.PastMaxDuration = w.EndsAt.Sub(w.FirstStartsAt) > h.rcv.Config().Maintenance.MaxDuration
+	v.PastMaxDuration = receiver.PastMax(w, h.rcv.Config().Maintenance.MaxDuration)
 	return v
 }
 
