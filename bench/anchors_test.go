@@ -357,7 +357,7 @@ func startTargets(b *testing.B, ens *zktest.Ensemble) []*target {
 	addrs := ens.Addrs()
 	n := len(addrs)
 	// All listen addresses at once, so that they differ.
-	listens := freeAddrs(b, n+3)
+	listens := freeAddrs(b, n+2)
 	var procs []*process
 	ours := &target{name: "zkwatch"}
 	var targets []*target
@@ -378,16 +378,7 @@ func startTargets(b *testing.B, ens *zktest.Ensemble) []*target {
 		// go_/process_ metrics of its own.
 		probe := &target{name: "zkwatch-probe", check: ours.check,
 			urls: []string{"http://" + listen + "/probe?target=" + url.QueryEscape(ens.Servers())}}
-		// A second exporter that opens every connection at scrape time,
-		// as at scrape intervals longer than --zookeeper.warm-connections
-		// (a 15 s Prometheus interval).
-		cold := &target{name: "zkwatch-cold", check: ours.check}
-		coldListen := listens[len(listens)-1]
-		procs = append(procs, startProcess(b, "zookeeper_exporter-cold", bin, "--zookeeper.servers="+ens.Servers(),
-			"--zookeeper.timeout=10s", "--web.listen-address="+coldListen,
-			"--zookeeper.probe-reuse=0", "--zookeeper.warm-connections=0"))
-		cold.urls = []string{"http://" + coldListen + "/metrics"}
-		targets = append(targets, ours, probe, cold)
+		targets = append(targets, ours, probe)
 	}
 
 	dir := anchorsDir()

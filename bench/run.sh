@@ -153,11 +153,7 @@ if command -v java >/dev/null; then java_version=$(java -version 2>&1 | head -1)
 		exporters so that what one does after answering (closing
 		connections, opening the next ones) is not charged to the next.
 		*zkwatch* is zookeeper_exporter scraped over HTTP with its defaults
-		(one CPU, connections opened in advance while scrapes come less
-		than 5 s apart, as here); *zkwatch-cold* is a second
-		zookeeper_exporter with --zookeeper.warm-connections=0, which opens
-		every connection at scrape time as at a 15 s scrape interval;
-		*zkwatch-probe* is the first one's /probe endpoint for the whole
+		(one CPU); *zkwatch-probe* is the first one's /probe endpoint for the whole
 		ensemble (the same collector without the exporter's go_/process_
 		metrics);
 		*zkwatch-inproc* is the same collector scraped inside the
@@ -171,6 +167,14 @@ if command -v java >/dev/null; then java_version=$(java -version 2>&1 | head -1)
 		mntr+srvr-max median (what zkwatch must ask: 3.8's mntr has no
 		zxid). zookeeper_exporter runs with --zookeeper.probe-reuse=0 here,
 		so that every scrape probes the ensemble.
+
+		How to read the isolated table: every exporter scraped as at a 15 s
+		interval (each idles longer than any reuse window between two of its
+		scrapes, here 300 ms between two scrapes of different exporters),
+		gzip and the Accept header of Prometheus 3, 40 rounds after 5 warm-up
+		rounds; wall time per scrape and the CPU time of the exporter's
+		processes (schedstat of every thread) from one scrape to the next,
+		median with p10 and p90; stat-cpu is utime+stime over all rounds.
 
 	EOF
 	if [ ${#failed[@]} -gt 0 ]; then
