@@ -106,8 +106,9 @@
     // is not missed.
     receiverDownFor: '30s',
     agentDownFor: '30s',
-    // Share of alerts that failed to reach every Alertmanager in 5m.
-    alertmanagerErrorRatioThreshold: 0.1,
+    // Share of sends in 5m that failed to reach every Alertmanager: any
+    // by default, so that an Alertmanager down for a minute is reported.
+    alertmanagerErrorRatioThreshold: 0,
     alertmanagerUnreachableFor: '1m',
     alertmanagerNotDiscoveredFor: '5m',
     // The dead man's switch: an always-firing alert (severity none) that

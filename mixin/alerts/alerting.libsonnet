@@ -41,19 +41,20 @@ local a = import '../lib/alert.libsonnet';
           ),
           a.alert(
             'ZooKeeperAlertmanagerUnreachable',
-            // errors / sent per Alertmanager; the smallest share is the
-            // share that reached none of them.
+            // The share of failed sends per Alertmanager, errors / (errors
+            // + sent): Prometheus 2 counts failed sends in sent too, newer
+            // releases count only the successful ones there, and a dead
+            // Alertmanager would leave errors / sent without a denominator.
+            // The smallest share is the one that reached none of them.
+            local errors = 'prometheus_notifications_errors_total{%s}' % c.prometheusSelector;
             local ratio = a.counterRatio(
-              'rate',
-              ['prometheus_notifications_errors_total{%s}' % c.prometheusSelector],
-              ['prometheus_notifications_sent_total{%s}' % c.prometheusSelector],
-              '5m',
+              'rate', [errors], [errors, 'prometheus_notifications_sent_total{%s}' % c.prometheusSelector], '5m',
             );
             'min without (alertmanager) (\n  %s)\n> %s\n' % [std.rstripChars(std.strReplace(ratio, '\n', '\n  '), ' '), c.alertmanagerErrorRatioThreshold],
             c.alertmanagerUnreachableFor,
             c.warningSeverity,
             'Prometheus fails to send alerts to any Alertmanager.',
-            '{{ $value | humanizePercentage }} of the alerts Prometheus {{ $labels.instance }} sent in the last 5m reached no Alertmanager; notifications and restarts wait for them.',
+            '{{ $value | humanizePercentage }} of the sends of Prometheus {{ $labels.instance }} in the last 5m reached no Alertmanager; notifications and restarts wait for them.',
           ),
           a.alert(
             'ZooKeeperAlertmanagerNotDiscovered',
