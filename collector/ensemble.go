@@ -163,7 +163,7 @@ func (c *EnsembleCollector) collectSeries(ctx context.Context, sink *seriesSink)
 			leaderIdx = i
 		}
 	}
-	e := newEmitter(sink, &c.mntr)
+	e := newEmitter(sink, &c.mntr.famCache)
 	for i, st := range statuses {
 		c.emitMember(e, st, modes[i])
 		if st.Up && st.Mntr == nil && st.Srvr != nil {

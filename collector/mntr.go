@@ -303,12 +303,8 @@ func splitUnit(name string) (string, string) {
 // the mntr field set is large and stable, and building descriptors and
 // label pairs anew dominated the CPU time of a scrape.
 type descCache struct {
-	mu        sync.Mutex
-	fams      map[string]*famDesc
-	pairs     map[string][]*dto.LabelPair
+	famCache  // families and label pairs; its mutex guards the fields below too
 	sumPairs  map[summaryLabelKey][]*dto.LabelPair
-	famPairs  map[famLabelKey][]*dto.LabelPair
-	reserved  map[string]bool       // names of families built elsewhere
 	fields    map[string]*fieldInfo // keys of flat fields
 	inSummary map[string]*fieldInfo // keys whose zk_cnt_ twin is present
 	summaries map[string]*summaryMeta
@@ -411,15 +407,6 @@ func (c *descCache) fieldLocked(key string, hasCnt map[string]bool) *fieldInfo {
 	return fi
 }
 
-// labels returns the label pairs for names and values, sorted by name as
-// the exposition wants them. The result is shared and must not be changed.
-func (c *descCache) labels(names, values []string) []*dto.LabelPair {
-	key := strings.Join(names, "\xff") + "\xfe" + strings.Join(values, "\xff")
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.labelsLocked(key, names, values)
-}
-
 // summaryLabels returns the label pairs of a summary of server.
 func (c *descCache) summaryLabels(server string, sm *summaryMeta) []*dto.LabelPair {
 	k := summaryLabelKey{server, sm}
@@ -443,87 +430,7 @@ func (c *descCache) summaryLabels(server string, sm *summaryMeta) []*dto.LabelPa
 	return p
 }
 
-// famLabels returns the label pairs of a series of f (up to three labels
-// are cached without building a key).
-func (c *descCache) famLabels(f *famDesc, values ...string) []*dto.LabelPair {
-	if len(values) > len(famLabelKey{}.values) {
-		return c.labels(f.labels, values)
-	}
-	k := famLabelKey{fam: f}
-	copy(k.values[:], values)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if p, ok := c.famPairs[k]; ok {
-		return p
-	}
-	if c.famPairs == nil {
-		c.famPairs = map[famLabelKey][]*dto.LabelPair{}
-	}
-	key := strings.Join(f.labels, "\xff") + "\xfe" + strings.Join(values, "\xff")
-	p := c.labelsLocked(key, f.labels, values)
-	c.famPairs[k] = p
-	return p
-}
-
-type famLabelKey struct {
-	fam    *famDesc
-	values [3]string
-}
-
 type summaryLabelKey struct {
 	server string
 	sm     *summaryMeta
-}
-
-func (c *descCache) labelsLocked(key string, names, values []string) []*dto.LabelPair {
-	if p, ok := c.pairs[key]; ok {
-		return p
-	}
-	if c.pairs == nil {
-		c.pairs = map[string][]*dto.LabelPair{}
-	}
-	p := makeLabelPairs(names, values)
-	c.pairs[key] = p
-	return p
-}
-
-// reserve records a family built elsewhere, so that no mntr field takes
-// its name.
-func (c *descCache) reserve(f *famDesc) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.reserved == nil {
-		c.reserved = map[string]bool{}
-	}
-	c.reserved[strings.TrimPrefix(f.name, Namespace+"_")] = true
-}
-
-// fam returns the family called zookeeper_<name>, creating it; nil when
-// the name is taken (see famLocked).
-func (c *descCache) fam(name, help string, typ dto.MetricType, labels ...string) *famDesc {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.famLocked(name, help, typ, labels...)
-}
-
-// famLocked returns the family called zookeeper_<name>, creating it. A
-// name already taken with another type or other label names gives nil: the
-// field is left out rather than exposed inconsistently (which the registry
-// used to reject at every scrape).
-func (c *descCache) famLocked(name, help string, typ dto.MetricType, labels ...string) *famDesc {
-	if c.reserved[name] {
-		return nil
-	}
-	if f, ok := c.fams[name]; ok {
-		if f.typ != typ || strings.Join(f.labels, ",") != strings.Join(labels, ",") {
-			return nil
-		}
-		return f
-	}
-	if c.fams == nil {
-		c.fams = map[string]*famDesc{}
-	}
-	f := newFamDesc(name, help, typ, labels...)
-	c.fams[name] = f
-	return f
 }

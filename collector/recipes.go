@@ -88,7 +88,17 @@ func contenders(children map[string]*treecache.Node, marker string) []*treecache
 
 type lockCollector struct {
 	watchCollector
-	held, waiters, heldSeconds typedDesc
+	held, waiters, heldSeconds, holder typedDesc
+}
+
+// holderSession is the label value of the session owning a holder's or
+// leader's node, in the hex form ZooKeeper's logs and the agent use, or ""
+// for a node no session owns (not made by a recipe).
+func holderSession(n *treecache.Node) string {
+	if n.EphemeralOwner == 0 {
+		return ""
+	}
+	return zksession.SessionHex(n.EphemeralOwner)
 }
 
 // NewLockCollector returns the collector of Curator InterProcessMutex locks.
@@ -106,6 +116,9 @@ func NewLockCollector(cfg Config, logger log.Logger) (Collector, error) {
 			"Contenders waiting for the lock.", prometheus.GaugeValue, l...),
 		heldSeconds: newTypedDesc("lock_held_seconds",
 			"Seconds since the current holder's node was created (0 when free).", prometheus.GaugeValue, l...),
+		holder: newTypedDesc("lock_holder_info",
+			"1 for the ZooKeeper session that owns the holder's node (no series when the lock is free); compare with the holders' zkwatch_agent_lock_held_info.",
+			prometheus.GaugeValue, append(l, "session")...),
 	}, nil
 }
 
@@ -130,6 +143,9 @@ func (c *lockCollector) Update(_ context.Context, ch chan<- prometheus.Metric) e
 				held = 1
 				waiters = float64(len(cs) - 1)
 				secs = max(0, now.Sub(time.UnixMilli(cs[0].Ctime)).Seconds())
+				if s := holderSession(cs[0]); s != "" {
+					ch <- c.holder.mustNewConstMetric(1, lc.path, s)
+				}
 			}
 			ch <- c.held.mustNewConstMetric(held, lc.path)
 			ch <- c.waiters.mustNewConstMetric(waiters, lc.path)
@@ -141,7 +157,7 @@ func (c *lockCollector) Update(_ context.Context, ch chan<- prometheus.Metric) e
 
 type electionCollector struct {
 	watchCollector
-	candidates, hasLeader, changes typedDesc
+	candidates, hasLeader, changes, leader typedDesc
 }
 
 // NewElectionCollector returns the collector of Curator LeaderLatch
@@ -160,6 +176,9 @@ func NewElectionCollector(cfg Config, logger log.Logger) (Collector, error) {
 			"1 if the election has a leader.", prometheus.GaugeValue, e...),
 		changes: newTypedDesc("election_leader_changes_total",
 			"Times the leader changed to another candidate since the exporter started.", prometheus.CounterValue, e...),
+		leader: newTypedDesc("election_leader_info",
+			"1 for the ZooKeeper session that owns the leader's node (no series without a leader); compare with the leaders' zkwatch_agent_election_leader_info.",
+			prometheus.GaugeValue, append(e, "session")...),
 	}, nil
 }
 
@@ -191,7 +210,8 @@ func (w *watcher) electionSpec(p string) itemSpec {
 		key: "election\x00" + p,
 		build: func(m *zksession.Manager) watchItem {
 			e := &electionItem{}
-			e.lc = w.newCache(m, p, treecache.Options{Mode: treecache.ModeChildren, MaxChildren: w.opts.MaxMembers, OnChange: e.onChange})
+			// ModeChildStat for the leader's session (ephemeralOwner).
+			e.lc = w.newCache(m, p, treecache.Options{Mode: treecache.ModeChildStat, MaxChildren: w.opts.MaxMembers, OnChange: e.onChange})
 			return e
 		},
 	}
@@ -202,7 +222,13 @@ func (c *electionCollector) Update(_ context.Context, ch chan<- prometheus.Metri
 	c.w.each("election", func(it watchItem) {
 		e := it.(*electionItem)
 		e.lc.cache.Read(func(v *treecache.View) {
-			n := len(contenders(v.Children, latchMarker))
+			cs := contenders(v.Children, latchMarker)
+			n := len(cs)
+			if n > 0 {
+				if s := holderSession(cs[0]); s != "" {
+					ch <- c.leader.mustNewConstMetric(1, e.lc.path, s)
+				}
+			}
 			e.mu.Lock()
 			changes := e.changes
 			e.mu.Unlock()

@@ -61,7 +61,7 @@ func (r *reusingEnsemble) Update(ctx context.Context, ch chan<- prometheus.Metri
 // and its age.
 func (r *reusingEnsemble) collectSeries(ctx context.Context, sink *seriesSink) error {
 	res := r.result(ctx)
-	e := newEmitter(sink, &r.mntr)
+	e := newEmitter(sink, &r.mntr.famCache)
 	for _, b := range res.bufs {
 		e.buf.series = append(e.buf.series, b.series...)
 	}
