@@ -194,12 +194,8 @@ func runAgentSidecar(t *testing.T, e *exampleEnv, path string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = app.Process.Kill(); _ = app.Wait() })
-	pidFile := filepath.Join(t.TempDir(), "myapp.pid")
+	pidFile := filepath.Join(t.TempDir(), "shop.pid")
 	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(app.Process.Pid)+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	digest := filepath.Join(t.TempDir(), "digest")
-	if err := os.WriteFile(digest, []byte("myapp:s3cret"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	health := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
@@ -213,14 +209,13 @@ func runAgentSidecar(t *testing.T, e *exampleEnv, path string) {
 	line = strings.ReplaceAll(line, "/bin/zkwatch_agent", "/usr/local/bin/zkwatch_agent")
 	line = e.localize(t, line, map[string]string{
 		"/usr/local/bin/zkwatch_agent":  filepath.Join(e.bin, "zkwatch_agent"),
-		"$(POD_NAME)":                   "myapp-0",
-		"/run/myapp/myapp.pid":          pidFile,
-		"/etc/zkwatch/digest/digest":    digest,
+		"$(POD_NAME)":                   "shop-0",
+		"/run/shop/shop.pid":            pidFile,
 		"http://127.0.0.1:8080/healthz": health.URL + "/healthz",
 	})
 	run(t, strings.Fields(line))
 	if err := zktest.WaitFor(60*time.Second, 50*time.Millisecond, func() error {
-		_, st, err := e.conn.Get("/monitor/myapp/myapp-0")
+		_, st, err := e.conn.Get("/monitor/shop/shop-0")
 		if err != nil {
 			return err
 		}
@@ -229,7 +224,7 @@ func runAgentSidecar(t *testing.T, e *exampleEnv, path string) {
 		}
 		return nil
 	}); err != nil {
-		t.Fatalf("member /monitor/myapp/myapp-0: %v", err)
+		t.Fatalf("member /monitor/shop/shop-0: %v", err)
 	}
 }
 
