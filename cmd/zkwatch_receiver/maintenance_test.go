@@ -140,7 +140,7 @@ func TestMaintenanceWindowPostponesRestart(t *testing.T) {
 	runs := dir + "/runs"
 	writeFile(t, dir+"/receiver.yml", maintenanceConfig(sink.srv.URL, runs))
 	p := launch(t, dir+"/receiver.yml", dir+"/data")
-	end := createWindow(t, p, "web-1", 6*time.Second)
+	end := createWindow(t, p, "web-1", 8*time.Second)
 	if v := p.metric(`zkwatch_receiver_maintenance_windows{state="active"}`); v != 1 {
 		t.Fatalf("active windows: %v", v)
 	}
