@@ -97,6 +97,12 @@ func TestWatchRecipes(t *testing.T) {
 
 	cfgFile := writeFile(t, t.TempDir(), "watch.yml", recipesConfig)
 	x := newWatchExporter(t, servers, watchFlags{configFile: cfgFile})
+	lockHolder := func(c *zk.Conn) string {
+		return fmt.Sprintf(`zookeeper_lock_holder_info{lock="/locks/l",session="0x%x"}`, c.SessionID())
+	}
+	leader := func(c *zk.Conn) string {
+		return fmt.Sprintf(`zookeeper_election_leader_info{election="/election/e",session="0x%x"}`, c.SessionID())
+	}
 
 	x.waitFor(want{values: map[string]float64{
 		// groups: expected members and the cap
@@ -120,17 +126,19 @@ func TestWatchRecipes(t *testing.T) {
 		// locks
 		`zookeeper_lock_held{lock="/locks/l"}`:    1,
 		`zookeeper_lock_waiters{lock="/locks/l"}`: 1,
+		lockHolder(l1): 1,
 		// elections
 		`zookeeper_election_candidates{election="/election/e"}`:           2,
 		`zookeeper_election_has_leader{election="/election/e"}`:           1,
 		`zookeeper_election_leader_changes_total{election="/election/e"}`: 0,
+		leader(e1): 1,
 		// znodes
 		`zookeeper_znode_exists{path="/config/app"}`:        1,
 		`zookeeper_znode_data_version{path="/config/app"}`:  0,
 		`zookeeper_znode_changes_total{path="/config/app"}`: 0,
 		// queues
 		`zookeeper_queue_depth{queue="/queues/q"}`: 3,
-	}, absent: []string{`zookeeper_group_member_up{group="/monitor/many",member="m3"}`}})
+	}, absent: []string{`zookeeper_group_member_up{group="/monitor/many",member="m3"}`, lockHolder(l2), leader(e2)}})
 	if err := zktest.WaitFor(30e9, 20e6, func() error {
 		if v := x.value(`zookeeper_watch_errors_total{reason="acl",root="/secret"}`); v < 1 {
 			return fmt.Errorf("acl errors = %v", v)
@@ -185,28 +193,32 @@ func TestWatchRecipes(t *testing.T) {
 		x.waitFor(want{values: map[string]float64{
 			`zookeeper_lock_held{lock="/locks/l"}`:    1,
 			`zookeeper_lock_waiters{lock="/locks/l"}`: 0,
-		}})
+			lockHolder(l2): 1,
+		}, absent: []string{lockHolder(l1)}})
+		held := lockHolder(l2)
 		l2.Close()
 		x.waitFor(want{values: map[string]float64{
 			`zookeeper_lock_held{lock="/locks/l"}`:         0,
 			`zookeeper_lock_held_seconds{lock="/locks/l"}`: 0,
-		}})
+		}, absent: []string{held}})
 		_ = lock2
 	})
 
 	t.Run("election leader change", func(t *testing.T) {
 		x := x.in(t)
+		first, second := leader(e1), leader(e2)
 		e1.Close()
 		x.waitFor(want{values: map[string]float64{
 			`zookeeper_election_candidates{election="/election/e"}`:           1,
 			`zookeeper_election_has_leader{election="/election/e"}`:           1,
 			`zookeeper_election_leader_changes_total{election="/election/e"}`: 1,
-		}})
+			second: 1,
+		}, absent: []string{first}})
 		e2.Close()
 		x.waitFor(want{values: map[string]float64{
 			`zookeeper_election_has_leader{election="/election/e"}`:           0,
 			`zookeeper_election_leader_changes_total{election="/election/e"}`: 1,
-		}})
+		}, absent: []string{second}})
 	})
 
 	t.Run("znode changes", func(t *testing.T) {

@@ -66,6 +66,9 @@ type Node struct {
 	Czxid   int64
 	Ctime   int64 // milliseconds since the epoch
 	Version int32
+	// EphemeralOwner is the session that owns an ephemeral node (0 for a
+	// persistent one), for ModeChildStat and ModeChildData.
+	EphemeralOwner int64
 	// Value is what Options.Decode made of the node's data.
 	Value any
 	// seq is the session's EventSeq after the read that gave this node
@@ -769,7 +772,7 @@ func (c *Cache) readKid(name string) kidResult {
 		r.err = err
 		return r
 	}
-	r.node = &Node{Name: name, Czxid: st.Czxid, Ctime: st.Ctime, Version: st.Version, seq: r.after}
+	r.node = &Node{Name: name, Czxid: st.Czxid, Ctime: st.Ctime, Version: st.Version, EphemeralOwner: st.EphemeralOwner, seq: r.after}
 	if c.opts.Mode == ModeChildData && c.opts.Decode != nil {
 		if len(data) > c.opts.MaxDataBytes {
 			data = data[:c.opts.MaxDataBytes]
