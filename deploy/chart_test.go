@@ -362,7 +362,9 @@ func layOut(t *testing.T, objs []object, skip string) receiverPod {
 					t.Fatal(err)
 				}
 				writeFile(t, filepath.Join(dir, k), string(b))
-				p.token = string(b)
+				if k == "token" {
+					p.token = string(b)
+				}
 			}
 		}
 	}
@@ -427,7 +429,7 @@ func TestChartReceiverRequiresToken(t *testing.T) {
 		}
 	}
 
-	q := layOut(t, objs, "token")
+	q := layOut(t, objs, "secret")
 	freePortArg(t, q.args)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
