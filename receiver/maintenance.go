@@ -75,14 +75,13 @@ var (
 // replicas, in ZooKeeper, where they are the shared truth: each replica
 // copies them into its store every maintenanceSync.
 type Maintenance struct {
-	store   *store.Store
-	config  func() *config.Config
-	now     func() time.Time
-	logger  log.Logger
-	wake    func() // the scheduler, when windows change
-	shared  ha.Windows
-	mu      sync.Mutex // one change at a time, so that a sync cannot undo a write
-	matches *prometheus.CounterVec
+	store  *store.Store
+	config func() *config.Config
+	now    func() time.Time
+	logger log.Logger
+	wake   func() // the scheduler, when windows change
+	shared ha.Windows
+	mu     sync.Mutex // one change at a time, so that a sync cannot undo a write
 }
 
 func newMaintenance(st *store.Store, cfg func() *config.Config, wakeScheduler func(), reg prometheus.Registerer,

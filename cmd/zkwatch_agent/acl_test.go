@@ -74,9 +74,7 @@ func TestDefaultACLProtectsEveryNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	anon := observer(t, ens.Servers())
-	for _, dir := range []string{"/monitor", "/monitor/web", "/locks", "/locks/job", "/jobs", "/jobs/Tasks", "/jobs/Workers"} {
-		nodes = append(nodes, dir)
-	}
+	nodes = append(nodes, "/monitor", "/monitor/web", "/locks", "/locks/job", "/jobs", "/jobs/Tasks", "/jobs/Workers")
 	for _, n := range nodes {
 		// ZooKeeper's root is open: a node right under it is protected
 		// from deletion by its children, which only the agent may remove.

@@ -135,7 +135,7 @@ watchdog: {missing_after: %s, notifiers: [ding]}
 	if m := p.metric("zkwatch_receiver_watchdog_missing"); m != 1 {
 		t.Errorf("missing = %v", m)
 	}
-	am = watchdogAlertmanager(t, dir, p.url+"/webhook")
+	watchdogAlertmanager(t, dir, p.url+"/webhook")
 	if err := zktest.WaitFor(60*time.Second, 50*time.Millisecond, func() error {
 		if n := countContaining(robotTexts(t, robot), "arrives again"); n != 1 {
 			return fmt.Errorf("%d back messages", n)

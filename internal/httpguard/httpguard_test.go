@@ -56,7 +56,7 @@ func TestLoopbackHost(t *testing.T) {
 		"receiver.example.org:9143": 200, "rebind.attacker.example:9143": 421, "10.0.0.1:9143": 421, "": 421,
 		"localhost.attacker.example": 421,
 	} {
-		r := httptest.NewRequest("POST", "/webhook", nil)
+		r := httptest.NewRequest(http.MethodPost, "/webhook", nil)
 		r.Host = host
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
@@ -65,7 +65,7 @@ func TestLoopbackHost(t *testing.T) {
 		}
 	}
 	on = false
-	r := httptest.NewRequest("POST", "/webhook", nil)
+	r := httptest.NewRequest(http.MethodPost, "/webhook", nil)
 	r.Host = "rebind.attacker.example"
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
