@@ -45,9 +45,10 @@ type Mutex struct {
 	data   []byte
 	logger log.Logger
 
-	mu   sync.Mutex
-	node string // full path of our contender node
-	stop chan struct{}
+	mu      sync.Mutex
+	node    string // full path of our contender node
+	session int64  // the session that created node
+	stop    chan struct{}
 }
 
 // NewMutex prepares a lock at dir; data goes into the contender node
@@ -158,7 +159,7 @@ func (l *Mutex) Acquire(ctx context.Context) (<-chan struct{}, error) {
 		}
 		if idx == 0 {
 			l.mu.Lock()
-			l.node, l.stop = node, make(chan struct{})
+			l.node, l.session, l.stop = node, nodeSession, make(chan struct{})
 			stop := l.stop
 			l.mu.Unlock()
 			level.Info(l.logger).Log("msg", "lock acquired", "node", me)
@@ -236,11 +237,19 @@ func (l *Mutex) monitor(node string, stop, lost chan struct{}) {
 	}
 }
 
+// Session returns the session that owns the held lock's node (0 when not
+// held).
+func (l *Mutex) Session() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.session
+}
+
 // Release gives the lock up (deleting the contender node).
 func (l *Mutex) Release() {
 	l.mu.Lock()
 	node, stop := l.node, l.stop
-	l.node, l.stop = "", nil
+	l.node, l.session, l.stop = "", 0, nil
 	l.mu.Unlock()
 	if stop != nil {
 		close(stop)
@@ -298,8 +307,16 @@ func RunLock(ctx context.Context, s *Session, cfg LockConfig, m *Metrics, logger
 		if err != nil {
 			return nil, nil, err
 		}
+		// The belief lasts until the command has stopped (release), not
+		// only until the lock is lost: the command may act until then.
+		belief := m.LockHeldInfo.WithLabelValues(cfg.Path, zksession.SessionHex(mu.Session()))
 		m.LockHeld.Set(1)
-		return lost, func() { m.LockHeld.Set(0); mu.Release() }, nil
+		belief.Set(1)
+		return lost, func() {
+			m.LockHeld.Set(0)
+			m.LockHeldInfo.Reset()
+			mu.Release()
+		}, nil
 	}
 	return supervised(ctx, sc, cfg.Signals)
 }

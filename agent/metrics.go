@@ -26,8 +26,12 @@ type Metrics struct {
 	ChildRestarts      prometheus.Counter
 	SessionExpirations prometheus.Counter
 	LockHeld           prometheus.Gauge
-	Tasks              *prometheus.GaugeVec
-	Conflicts          prometheus.Counter
+	// LockHeldInfo has one series, {lock, session}, while the agent
+	// believes it holds its lock; the exporter's zookeeper_lock_holder_info
+	// says which session ZooKeeper thinks holds it (split-brain check).
+	LockHeldInfo *prometheus.GaugeVec
+	Tasks        *prometheus.GaugeVec
+	Conflicts    prometheus.Counter
 }
 
 // Modes of the agent, as NewModeMetrics takes them.
@@ -42,7 +46,7 @@ const (
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := newMetrics()
 	if reg != nil {
-		reg.MustRegister(m.Registered, m.ChildRestarts, m.SessionExpirations, m.LockHeld, m.Tasks, m.Conflicts)
+		reg.MustRegister(m.Registered, m.ChildRestarts, m.SessionExpirations, m.LockHeld, m.LockHeldInfo, m.Tasks, m.Conflicts)
 	}
 	return m
 }
@@ -51,7 +55,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // mean something in mode, so that no agent exports a state it cannot be in
 // (a lock agent is never "not registered", a register agent never "not
 // holding" a lock): zkwatch_agent_registered and _conflicts_total in
-// register and worker mode, zkwatch_agent_lock_held in lock mode,
+// register and worker mode, zkwatch_agent_lock_held and
+// zkwatch_agent_lock_held_info in lock mode,
 // zkwatch_agent_tasks in worker mode, _child_restarts_total where a command
 // is supervised (register and lock).
 func NewModeMetrics(reg prometheus.Registerer, mode string) (*Metrics, error) {
@@ -61,7 +66,7 @@ func NewModeMetrics(reg prometheus.Registerer, mode string) (*Metrics, error) {
 	case ModeRegister:
 		cs = append(cs, m.Registered, m.Conflicts, m.ChildRestarts)
 	case ModeLock:
-		cs = append(cs, m.LockHeld, m.ChildRestarts)
+		cs = append(cs, m.LockHeld, m.LockHeldInfo, m.ChildRestarts)
 	case ModeWorker:
 		cs = append(cs, m.Registered, m.Conflicts, m.Tasks)
 	default:
@@ -93,6 +98,10 @@ func newMetrics() *Metrics {
 			Name: "zkwatch_agent_lock_held",
 			Help: "1 while the agent holds its lock (lock mode).",
 		}),
+		LockHeldInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "zkwatch_agent_lock_held_info",
+			Help: "1 while the agent believes it holds the lock, from acquisition until its command has stopped, labelled with the ZooKeeper session (hex) that owns its lock node.",
+		}, []string{"lock", "session"}),
 		Tasks: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "zkwatch_agent_tasks",
 			Help: "Tasks of this worker by state: claimed (not started), running, done (completed by this worker since start).",

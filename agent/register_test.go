@@ -593,6 +593,14 @@ func TestRegister(t *testing.T) {
 		if got := testutil.ToFloat64(m.LockHeld); got != 1 {
 			t.Fatalf("lock_held = %v", got)
 		}
+		// The belief names the session ZooKeeper says owns the lock node.
+		holder, err := holderSession(obs, "/locks/lost")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := lockBelief(t, m, "/locks/lost"); got != holder {
+			t.Fatalf("zkwatch_agent_lock_held_info session %q, holder node owned by %q", got, holder)
+		}
 		// Cut the agent off: the command must stop before the server could
 		// hand the lock to anyone else, i.e. before the lock node is gone.
 		proxy.Blackhole()
@@ -611,6 +619,9 @@ func TestRegister(t *testing.T) {
 			t.Error("command still ran when the server dropped the lock node")
 		}
 		waitGauge(t, m.LockHeld, 0)
+		if got := lockBelief(t, m, "/locks/lost"); got != "" {
+			t.Fatalf("belief in session %s outlived the lock", got)
+		}
 		// Back online: the lock is taken again and the command restarted.
 		proxy.Restore()
 		if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error {
@@ -621,6 +632,13 @@ func TestRegister(t *testing.T) {
 			return err
 		}); err != nil {
 			t.Fatal(err)
+		}
+		// Taken again (under the old session if it had not expired yet, or
+		// a new one): the belief follows the holder node.
+		if now, err := holderSession(obs, "/locks/lost"); err != nil {
+			t.Fatal(err)
+		} else if got := lockBelief(t, m, "/locks/lost"); got != now {
+			t.Fatalf("zkwatch_agent_lock_held_info session %q, holder node owned by %q", got, now)
 		}
 		sigs <- syscall.SIGTERM
 		select {

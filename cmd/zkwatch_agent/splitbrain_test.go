@@ -1,0 +1,218 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zkwatch/zkwatch/internal/zktest"
+)
+
+var (
+	exporterOnce sync.Once
+	exporterBin  string
+	exporterErr  error
+)
+
+// buildExporter builds zookeeper_exporter once, beside the agent binary.
+func buildExporter(t *testing.T) string {
+	t.Helper()
+	exporterOnce.Do(func() {
+		exporterBin = filepath.Join(filepath.Dir(agentBin), "zookeeper_exporter")
+		out, err := exec.Command("go", "build", "-o", exporterBin, "../zookeeper_exporter").CombinedOutput()
+		if err != nil {
+			exporterErr = fmt.Errorf("build zookeeper_exporter: %v\n%s", err, out)
+		}
+	})
+	if exporterErr != nil {
+		t.Fatal(exporterErr)
+	}
+	return exporterBin
+}
+
+// startLockExporter runs zookeeper_exporter watching the lock at path and
+// returns its listen address.
+func startLockExporter(t *testing.T, servers, path string) string {
+	t.Helper()
+	bin := buildExporter(t)
+	ports, err := zktest.FreePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	cfg := filepath.Join(t.TempDir(), "watch.yml")
+	if err := os.WriteFile(cfg, []byte("locks:\n  - path: "+path+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--zookeeper.servers="+servers, "--web.listen-address="+addr,
+		"--watch.config.file="+cfg, "--collector.disable-defaults", "--collector.lock")
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("exporter log:\n%s", out.String())
+		}
+	})
+	return addr
+}
+
+var sessionLabel = regexp.MustCompile(`session="(0x[0-9a-f]+)"`)
+
+// sessions scrapes addr's /metrics and returns the session labels of the
+// series of metric for lock (label key) with value 1, sorted.
+func sessions(addr, metric, key, lock string) ([]string, error) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out []string
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, metric+"{") || !strings.Contains(line, key+`="`+lock+`"`) || !strings.HasSuffix(line, " 1") {
+			continue
+		}
+		if m := sessionLabel.FindStringSubmatch(line); m != nil {
+			out = append(out, m[1])
+		}
+	}
+	sort.Strings(out)
+	return out, sc.Err()
+}
+
+// belief returns the one session an agent believes holds lock ("" for
+// none).
+func (a *agentProc) belief(lock string) (string, error) {
+	s, err := sessions(a.addr, "zkwatch_agent_lock_held_info", "lock", lock)
+	if err != nil || len(s) == 0 {
+		return "", err
+	}
+	if len(s) > 1 {
+		return "", fmt.Errorf("agent believes in %d sessions: %v", len(s), s)
+	}
+	return s[0], nil
+}
+
+// TestLockBeliefMismatchUnderPartition is issue 25's split-brain check on
+// real processes: agent A holds /locks/split through a black-holing proxy,
+// agent B waits, the exporter watches the lock. A is cut off, and
+// ZooKeeper moves on while A still believes: the holder node is deleted
+// (as an operator "unsticking" a lock does; a natural expiry comes only
+// after A's fencing, by design) and B takes the lock. Until A's fencing
+// ends its belief, /metrics show the mismatch the mixin alerts on: A's
+// zkwatch_agent_lock_held_info names a session the exporter's
+// zookeeper_lock_holder_info does not, and two agents believe they hold
+// the lock. Then A's belief goes, and the three agree again.
+func TestLockBeliefMismatchUnderPartition(t *testing.T) {
+	const lock = "/locks/split"
+	// A long session for A, so that its fencing (half the timeout after
+	// its last reply) leaves seconds to look at the mismatch.
+	ens := zktest.Start(t, 1, func(o *zktest.Options) { o.Extra = map[string]string{"maxSessionTimeout": "60000"} })
+	proxy, err := zktest.NewProxy(ens.Addrs()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	a := startAgent(t, strings.Join(proxy.Addrs(), ","), "--zookeeper.session-timeout=30s", "lock", "--path="+lock, "--", "sleep", "1000")
+	obs := observer(t, ens.Servers())
+	var sessA string
+	waitUntil(t, "A holds the lock", func() (err error) {
+		sessA, err = a.belief(lock)
+		if err == nil && sessA == "" {
+			err = fmt.Errorf("A does not hold the lock yet")
+		}
+		return err
+	})
+	b := startAgent(t, ens.Servers(), "lock", "--path="+lock, "--", "sleep", "1000")
+	exp := startLockExporter(t, ens.Servers(), lock)
+	var nodeA string
+	waitUntil(t, "B waits and the exporter sees A", func() error {
+		c, _, err := obs.Children(lock)
+		if err != nil || len(c) != 2 {
+			return fmt.Errorf("contenders %v: %v", c, err)
+		}
+		sort.Slice(c, func(i, j int) bool { return c[i][len(c[i])-10:] < c[j][len(c[j])-10:] })
+		nodeA = lock + "/" + c[0]
+		return expect(exp, a, b, lock, []string{sessA}, sessA, "")
+	})
+
+	cut := time.Now()
+	proxy.Blackhole()
+	if err := obs.Delete(nodeA, -1); err != nil {
+		t.Fatal(err)
+	}
+	var sessB string
+	waitUntil(t, "the mismatch", func() (err error) {
+		if sessB, err = b.belief(lock); err == nil && sessB == "" {
+			err = fmt.Errorf("B does not hold the lock yet")
+		}
+		if err == nil {
+			err = expect(exp, a, b, lock, []string{sessB}, sessA, sessB)
+		}
+		return err
+	})
+	seen := time.Since(cut)
+	waitUntil(t, "A's fencing", func() error { return expect(exp, a, b, lock, []string{sessB}, "", sessB) })
+	ended := time.Since(cut)
+	t.Logf("mismatch in /metrics %s after the cut, until A's fencing %s after it", seen.Round(time.Millisecond), ended.Round(time.Millisecond))
+	if sessA == sessB {
+		t.Fatalf("A and B share session %s", sessA)
+	}
+}
+
+// expect compares the exporter's holder sessions and the agents' beliefs
+// with what the test expects.
+func expect(exp string, a, b *agentProc, lock string, holder []string, believesA, believesB string) error {
+	got, err := sessions(exp, "zookeeper_lock_holder_info", "lock", lock)
+	if err != nil {
+		return err
+	}
+	if strings.Join(got, ",") != strings.Join(holder, ",") {
+		return fmt.Errorf("exporter: holder %v, want %v", got, holder)
+	}
+	for ag, w := range map[*agentProc][2]string{a: {"A", believesA}, b: {"B", believesB}} {
+		s, err := ag.belief(lock)
+		if err != nil {
+			return err
+		}
+		if s != w[1] {
+			return fmt.Errorf("agent %s believes in %q, want %q", w[0], s, w[1])
+		}
+	}
+	return nil
+}
+
+func waitUntil(t *testing.T, what string, cond func() error) {
+	t.Helper()
+	if err := zktest.WaitFor(waitLong, 20*time.Millisecond, cond); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
