@@ -173,6 +173,8 @@ IMAGE       ?= zkwatch/zkwatch:$(VERSION)
 # Debian's ca-certificates bundle, copied into the image.
 CA_BUNDLE   ?= /etc/ssl/certs/ca-certificates.crt
 CHART       ?= deploy/helm/zkwatch
+# What each archive carries besides the binaries: .promu.yml's tarball files.
+TARBALL_FILES := $(shell awk '/^tarball:/{t=1; next} /^[^ ]/{t=0} t && /^ +- /{print $$2}' .promu.yml)
 
 # The binaries of every platform in PLATFORMS, each into .build/<os>-<arch>/.
 .PHONY: crossbuild
@@ -183,7 +185,8 @@ crossbuild:
 	done
 
 # zkwatch-<version>.<os>-<arch>.tar.gz for each platform, as promu
-# tarball lays them out, plus sha256sums.txt, in TARBALL_DIR.
+# tarball lays them out (the binaries and TARBALL_FILES), plus
+# sha256sums.txt, in TARBALL_DIR.
 .PHONY: release
 release: crossbuild
 	@rm -rf $(TARBALL_DIR) .build/stage && mkdir -p $(TARBALL_DIR)
@@ -191,7 +194,7 @@ release: crossbuild
 		os=$${p%/*}; arch=$${p#*/}; d=zkwatch-$(VERSION).$$os-$$arch; \
 		mkdir -p .build/stage/$$d || exit 1; \
 		for b in $(BINARIES); do cp .build/$$os-$$arch/$${b%%:*} .build/stage/$$d/ || exit 1; done; \
-		cp -R LICENSE README.md CHANGELOG.md examples alerts dashboards .build/stage/$$d/ || exit 1; \
+		cp -R $(TARBALL_FILES) .build/stage/$$d/ || exit 1; \
 		echo ">> packaging $$d.tar.gz"; \
 		tar -C .build/stage --owner=0 --group=0 --numeric-owner -czf $(TARBALL_DIR)/$$d.tar.gz $$d || exit 1; \
 	done
