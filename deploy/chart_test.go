@@ -500,3 +500,27 @@ func TestChartReceiverExistingSecret(t *testing.T) {
 		t.Errorf("rendered receiver.yml global: %v, want only bearer_token_file", get(cfg, "global"))
 	}
 }
+
+// TestChartVersion: the chart's appVersion, and so the default image tag,
+// is the VERSION that `make image` tags and stamps.
+func TestChartVersion(t *testing.T) {
+	data, err := os.ReadFile("helm/zkwatch/Chart.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chart map[string]any
+	if err := yaml.Unmarshal(data, &chart); err != nil {
+		t.Fatal(err)
+	}
+	version := repoVersion(t)
+	if chart["appVersion"] != version || chart["version"] != version {
+		t.Errorf("Chart.yaml version %v, appVersion %v; want VERSION %s for both", chart["version"], chart["appVersion"], version)
+	}
+	for _, o := range render(t) {
+		for _, c := range list(o, "spec", "template", "spec", "containers") {
+			if img := str(c, "image"); !strings.HasSuffix(img, ":"+version) {
+				t.Errorf("%s/%s runs image %s, want tag %s", o.kind(), o.name(), img, version)
+			}
+		}
+	}
+}
