@@ -1,0 +1,529 @@
+// Copyright 2026 The zkwatch Authors
+// Licensed under the Apache License, Version 2.0 (the "License");
+// you may not use this file except in compliance with the License.
+// You may obtain a copy of the License at
+//
+// http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing, software
+// distributed under the License is distributed on an "AS IS" BASIS,
+// WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+// See the License for the specific language governing permissions and
+// limitations under the License.
+
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/zkwatch/zkwatch/collector"
+	"github.com/zkwatch/zkwatch/internal/fourlw"
+	"github.com/zkwatch/zkwatch/internal/zktest"
+)
+
+// What an exporter costs ZooKeeper: a fixed read/write load runs against a
+// real 3-member ensemble, alone ("off") or while one exporter set-up is
+// scraped every 1 s or 15 s; the runs of a repetition are interleaved
+// (off, half the conditions in a random order, off, the other half) and
+// every condition is compared with the off runs of its own repetition.
+// Before the load runs, the members' own logs and mntr counters tell what
+// each set-up asks of the servers per scrape.
+const (
+	CostRunEnv  = "ZKWATCH_COST_RUN"  // length of one measured run, default 15s
+	CostRepsEnv = "ZKWATCH_COST_REPS" // repetitions, default 5
+	CostRateEnv = "ZKWATCH_COST_RATE" // offered operations per second, default 2000
+
+	costReadShare      = 0.7
+	costKeys           = 64
+	costWorkers        = 64
+	costConnsPerMember = 2
+	costCountScrapes   = 20
+	costRoot           = "/zkwatch-cost"
+	costWatchRoot      = "/zkwatch-cost-watch"
+)
+
+// costLogFlags make the members log every four-letter word they serve and
+// every session they establish (INFO lines of these two classes only).
+var costLogFlags = []string{
+	"-Dorg.slf4j.simpleLogger.log.org.apache.zookeeper.server.NIOServerCnxn=info",
+	"-Dorg.slf4j.simpleLogger.log.org.apache.zookeeper.server.ZooKeeperServer=info",
+}
+
+func envOr[T any](b *testing.B, name string, def T, parse func(string) (T, error)) T {
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	v, err := parse(s)
+	if err != nil {
+		b.Fatalf("%s=%q: %v", name, s, err)
+	}
+	return v
+}
+
+// loadGen offers rate operations per second (costReadShare reads, the rest
+// writes of 128 bytes) over costConnsPerMember sessions per member. An
+// operation that finds no free worker is counted as missed, so that an
+// overloaded ensemble shows as lower throughput.
+type loadGen struct {
+	conns []*zk.Conn
+	paths []string
+	data  []byte
+	rate  float64
+}
+
+type loadResult struct {
+	ops, errs, missed int
+	lat               []time.Duration
+	elapsed           time.Duration
+}
+
+type nopZKLogger struct{}
+
+func (nopZKLogger) Printf(string, ...any) {}
+
+func newLoadGen(b *testing.B, ens *zktest.Ensemble, rate float64) *loadGen {
+	g := &loadGen{data: make([]byte, 128), rate: rate}
+	for range costConnsPerMember {
+		for _, a := range ens.Addrs() {
+			c, _, err := zk.Connect([]string{a}, 4*time.Second, zk.WithLogInfo(false), zk.WithLogger(nopZKLogger{}))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(c.Close)
+			g.conns = append(g.conns, c)
+		}
+	}
+	for _, c := range g.conns {
+		if err := zktest.WaitFor(30*time.Second, 20*time.Millisecond, func() error {
+			if c.State() != zk.StateHasSession {
+				return fmt.Errorf("session state %v", c.State())
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	mustCreate(b, g.conns[0], costRoot, nil)
+	for i := range costKeys {
+		p := fmt.Sprintf("%s/k-%d", costRoot, i)
+		mustCreate(b, g.conns[0], p, g.data)
+		g.paths = append(g.paths, p)
+	}
+	return g
+}
+
+func mustCreate(b *testing.B, c *zk.Conn, path string, data []byte) {
+	if _, err := c.Create(path, data, 0, zk.WorldACL(zk.PermAll)); err != nil && err != zk.ErrNodeExists {
+		b.Fatalf("create %s: %v", path, err)
+	}
+}
+
+func (g *loadGen) worker(w int, tokens <-chan struct{}, res *loadResult) {
+	rng := rand.New(rand.NewPCG(uint64(w), 7))
+	c := g.conns[w%len(g.conns)]
+	for range tokens {
+		p := g.paths[rng.IntN(len(g.paths))]
+		t0 := time.Now()
+		var err error
+		if rng.Float64() < costReadShare {
+			_, _, err = c.Get(p)
+		} else {
+			_, err = c.Set(p, g.data, -1)
+		}
+		res.lat = append(res.lat, time.Since(t0))
+		if err != nil {
+			res.errs++
+		} else {
+			res.ops++
+		}
+	}
+}
+
+// run offers the load for d and returns what completed.
+func (g *loadGen) run(d time.Duration) loadResult {
+	tokens := make(chan struct{}, costWorkers)
+	parts := make([]loadResult, costWorkers)
+	var wg sync.WaitGroup
+	for w := range costWorkers {
+		wg.Add(1)
+		go func() { defer wg.Done(); g.worker(w, tokens, &parts[w]) }()
+	}
+	var out loadResult
+	start := time.Now()
+	tick := time.NewTicker(time.Millisecond)
+	for issued := 0; ; {
+		now := <-tick.C
+		el := now.Sub(start)
+		if el >= d {
+			break
+		}
+		// Catch up on coalesced ticks: the offered rate is kept on average.
+		for due := int(el.Seconds() * g.rate); issued < due; issued++ {
+			select {
+			case tokens <- struct{}{}:
+			default:
+				out.missed++
+			}
+		}
+	}
+	tick.Stop()
+	close(tokens)
+	wg.Wait()
+	out.elapsed = time.Since(start)
+	for _, p := range parts {
+		out.ops, out.errs = out.ops+p.ops, out.errs+p.errs
+		out.lat = append(out.lat, p.lat...)
+	}
+	return out
+}
+
+// costSetup is one exporter set-up; start returns its /metrics URL and a
+// function that stops it.
+type costSetup struct {
+	name  string
+	want  string // a line every answer carries
+	start func(b *testing.B, listen string) *process
+}
+
+func costSetups(b *testing.B, ens *zktest.Ensemble, watchFile string) []*costSetup {
+	bin := buildExporter(b)
+	base := []string{"--zookeeper.servers=" + ens.Servers(), "--zookeeper.timeout=10s"}
+	all := append([]string{"--watch.config.file=" + watchFile}, base...)
+	for _, n := range collector.Names() {
+		all = append(all, "--collector."+n)
+	}
+	ours := func(name string, args []string) *costSetup {
+		return &costSetup{name: name, want: "zookeeper_ensemble_members_up 3\n",
+			start: func(b *testing.B, listen string) *process {
+				return startProcess(b, name, bin, append([]string{"--web.listen-address=" + listen}, args...)...)
+			}}
+	}
+	setups := []*costSetup{
+		ours("zkwatch-ensemble", append([]string{"--collector.disable-defaults", "--collector.ensemble"}, base...)),
+		ours("zkwatch-all", all),
+	}
+	dabealu := filepath.Join(anchorsDir(), "dabealu_zookeeper_exporter")
+	if _, err := os.Stat(dabealu); err != nil {
+		b.Logf("anchors: %s not found (set %s): measuring zookeeper_exporter only", dabealu, AnchorsEnv)
+		return setups
+	}
+	return append(setups, &costSetup{name: "dabealu", want: "zk_up{",
+		start: func(b *testing.B, listen string) *process {
+			return startProcess(b, "dabealu", dabealu, "-zk-hosts", ens.Servers(), "-listen", listen, "-timeout", "10")
+		}})
+}
+
+// launch starts s and waits until it answers with ZooKeeper metrics; the
+// returned function stops it.
+func (s *costSetup) launch(b *testing.B) (string, func()) {
+	listen := freeAddrs(b, 1)[0]
+	p := s.start(b, listen)
+	url := "http://" + listen + "/metrics"
+	if err := zktest.WaitFor(30*time.Second, 50*time.Millisecond, func() error { return s.scrape(url) }); err != nil {
+		p.running(b)
+		b.Fatalf("%s did not come up: %v", s.name, err)
+	}
+	return url, func() { _ = p.cmd.Process.Kill(); <-p.done }
+}
+
+func (s *costSetup) scrape(url string) error {
+	body, err := gzipGet(url)
+	if err == nil && !strings.Contains(body, s.want) {
+		err = fmt.Errorf("answer lacks %q; it begins:\n%.500s", s.want, body)
+	}
+	return err
+}
+
+// writeWatchConfig creates znodes for every kind of watch and a watch
+// config file following them, for the all-collectors set-up.
+func writeWatchConfig(b *testing.B, c *zk.Conn) string {
+	for _, p := range []string{"", "/group", "/jobs", "/lock", "/election", "/config", "/queue"} {
+		mustCreate(b, c, costWatchRoot+p, []byte("x"))
+	}
+	for i := range 3 {
+		mustCreate(b, c, fmt.Sprintf("%s/group/m-%d", costWatchRoot, i), []byte("x"))
+	}
+	conf := fmt.Sprintf("groups:\n  - path: %[1]s/group\ntasks:\n  - root: %[1]s/jobs\nlocks:\n  - path: %[1]s/lock\n"+
+		"elections:\n  - path: %[1]s/election\nznodes:\n  - path: %[1]s/config\nqueues:\n  - path: %[1]s/queue\n", costWatchRoot)
+	f := filepath.Join(b.TempDir(), "watch.yml")
+	if err := os.WriteFile(f, []byte(conf), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return f
+}
+
+func loadAvg1() float64 {
+	data, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}
+
+func serverCPU(b *testing.B, ens *zktest.Ensemble) float64 {
+	var total time.Duration
+	for i := range ens.Members {
+		d, err := ens.CPUTime(i)
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += d
+	}
+	return total.Seconds()
+}
+
+// costCond is a set-up scraped at an interval; a nil setup is "off".
+type costCond struct {
+	setup    *costSetup
+	interval time.Duration
+}
+
+func (c costCond) String() string {
+	if c.setup == nil {
+		return "off"
+	}
+	return fmt.Sprintf("%s@%s", c.setup.name, c.interval)
+}
+
+// measureRun offers the load for d while c's exporter (if any) is scraped
+// every c.interval, the first scrape at the start.
+func measureRun(b *testing.B, ens *zktest.Ensemble, g *loadGen, c costCond, rep int, d time.Duration) costRun {
+	r := costRun{rep: rep, cond: c.String()}
+	var url string
+	if c.setup != nil {
+		var stop func()
+		url, stop = c.setup.launch(b)
+		defer stop()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	if url != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tick := time.NewTicker(c.interval)
+			defer tick.Stop()
+			for {
+				if err := c.setup.scrape(url); err != nil {
+					r.errs++
+					b.Logf("%s: scrape: %v", r.cond, err)
+				}
+				r.scrapes++
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+			}
+		}()
+	}
+	r.load1 = loadAvg1()
+	cpu0 := serverCPU(b, ens)
+	res := g.run(d)
+	r.srvCPU = serverCPU(b, ens) - cpu0
+	cancel()
+	wg.Wait()
+	r.tput = float64(res.ops) / res.elapsed.Seconds()
+	r.p99 = ms(quantile(res.lat, 0.99))
+	r.errs += res.errs
+	b.Logf("rep %d %-26s %7.0f ops/s p50 %5.2f ms p99 %6.2f ms server cpu %5.2f s missed %d errors %d scrapes %d load %.1f",
+		rep, r.cond, r.tput, ms(quantile(res.lat, 0.5)), r.p99, r.srvCPU, res.missed, r.errs, r.scrapes, r.load1)
+	return r
+}
+
+// mntrTotals sums zk_packets_received and zk_num_alive_connections over
+// the members.
+func mntrTotals(b *testing.B, ens *zktest.Ensemble) (packets, conns float64) {
+	for _, a := range ens.Addrs() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		out, err := fourlw.Do(ctx, a, "mntr", 0)
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+		p, err1 := mntrValue(out, "zk_packets_received")
+		c, err2 := mntrValue(out, "zk_num_alive_connections")
+		if err1 != nil || err2 != nil {
+			b.Fatalf("%s: %v %v", a, err1, err2)
+		}
+		packets, conns = packets+p, conns+c
+	}
+	return packets, conns
+}
+
+// serverCount is what the members saw in costCountScrapes seconds with no
+// load: of one set-up scraped once a second, or of nothing ("baseline").
+type serverCount struct {
+	tally   serverTally // the words and connections of the exporter
+	packets float64     // zk_packets_received per second (session requests)
+	cpu     float64     // CPU seconds of all members per second
+	held    float64     // connections the exporter keeps open between scrapes
+}
+
+// countWindow calls scrape (if any) once a second, costCountScrapes times
+// (past zkwatch's probe reuse), and reads the members' logs and mntr
+// counters around the calls. Its own two mntr rounds fall in the window
+// and are taken off.
+func countWindow(b *testing.B, ens *zktest.Ensemble, scrape func() error) serverCount {
+	before := splitMemberLogs(ens.LogTail(1 << 30))
+	p0, _ := mntrTotals(b, ens)
+	cpu0 := serverCPU(b, ens)
+	for range costCountScrapes {
+		time.Sleep(time.Second)
+		if scrape == nil {
+			continue
+		}
+		if err := scrape(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cpu1 := serverCPU(b, ens)
+	p1, _ := mntrTotals(b, ens)
+	own := 2 * len(ens.Members)
+	var t serverTally
+	// Each member logs a word before answering it; wait until our last
+	// mntr round shows, so that every earlier line is there too.
+	if err := zktest.WaitFor(10*time.Second, 20*time.Millisecond, func() error {
+		t = tallyServerLog(logWindow(before, splitMemberLogs(ens.LogTail(1<<30))))
+		if t.words["mntr"] < own {
+			return fmt.Errorf("%d mntr lines logged, want at least %d", t.words["mntr"], own)
+		}
+		return nil
+	}); err != nil {
+		b.Fatalf("%v (were the members started with costLogFlags?)", err)
+	}
+	t.words["mntr"] -= own
+	t.conns -= own
+	return serverCount{tally: t, packets: (p1 - p0) / costCountScrapes, cpu: (cpu1 - cpu0) / costCountScrapes}
+}
+
+// countPerScrape measures s's scrapes with countWindow, after one scrape
+// that sets up what the exporter keeps (sessions, watches).
+func countPerScrape(b *testing.B, ens *zktest.Ensemble, s *costSetup) serverCount {
+	_, conns0 := mntrTotals(b, ens)
+	url, stop := s.launch(b)
+	defer stop()
+	if err := s.scrape(url); err != nil {
+		b.Fatal(err)
+	}
+	c := countWindow(b, ens, func() error { return s.scrape(url) })
+	_, conns1 := mntrTotals(b, ens)
+	c.held = conns1 - conns0
+	return c
+}
+
+// reportCounts logs and reports what each set-up costs the members per
+// scrape; packets and CPU time net of the baseline (the load generator's
+// idle sessions ping).
+func reportCounts(b *testing.B, ens *zktest.Ensemble, setups []*costSetup) {
+	base := countWindow(b, ens, nil)
+	b.Logf("baseline without exporter: packets received %.3g/s, server CPU %.1f ms/s", base.packets, base.cpu*1000)
+	for _, s := range setups {
+		c := countPerScrape(b, ens, s)
+		n := 0
+		for _, v := range c.tally.words {
+			n += v
+		}
+		per := func(v int) float64 { return float64(v) / costCountScrapes }
+		pkts, cpu := c.packets-base.packets, (c.cpu-base.cpu)*1000
+		b.Logf("%s per scrape: commands %.3g (%s), connections opened %.3g, sessions opened %.3g, packets received %.3g, server CPU %.1f ms; connections held %.0f",
+			s.name, per(n), formatWords(c.tally.words, costCountScrapes), per(c.tally.conns), per(c.tally.sessions), pkts, cpu, c.held)
+		b.ReportMetric(per(n), s.name+"-cmds/scrape")
+		b.ReportMetric(per(c.tally.conns), s.name+"-conns/scrape")
+		b.ReportMetric(pkts, s.name+"-packets/scrape")
+		b.ReportMetric(cpu, s.name+"-server-cpu-ms/scrape")
+		b.ReportMetric(c.held, s.name+"-held-conns")
+	}
+}
+
+// BenchmarkExporterCostToZooKeeper measures what scraping an exporter
+// costs a loaded 3-member ensemble: throughput, p99 latency and the
+// members' CPU time against runs without any exporter, and the commands,
+// connections and packets per scrape the members see (see above).
+func BenchmarkExporterCostToZooKeeper(b *testing.B) {
+	zktest.Require(b)
+	runLen := envOr(b, CostRunEnv, 15*time.Second, time.ParseDuration)
+	reps := envOr(b, CostRepsEnv, 5, strconv.Atoi)
+	rate := envOr(b, CostRateEnv, 2000.0, func(s string) (float64, error) { return strconv.ParseFloat(s, 64) })
+	ens, err := zktest.Launch(zktest.Options{Size: 3, Dir: b.TempDir(), JVMFlags: costLogFlags})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(ens.Stop)
+	g := newLoadGen(b, ens, rate)
+	setups := costSetups(b, ens, writeWatchConfig(b, g.conns[0]))
+	reportCounts(b, ens, setups)
+
+	var conds []costCond
+	for _, iv := range []time.Duration{time.Second, 15 * time.Second} {
+		for _, s := range setups {
+			conds = append(conds, costCond{s, iv})
+		}
+	}
+	names := make([]string, len(conds))
+	byName := map[string]costCond{"off": {}}
+	for i, c := range conds {
+		names[i] = c.String()
+		byName[names[i]] = c
+	}
+	measureRun(b, ens, g, costCond{}, 0, 5*time.Second) // warm-up: JIT, sessions
+	rng := rand.New(rand.NewPCG(5, 6))
+	var runs []costRun
+	b.ResetTimer()
+	for rep := 1; rep <= reps*b.N; rep++ {
+		for _, name := range costOrder(names, rng.Perm(len(names))) {
+			runs = append(runs, measureRun(b, ens, g, byName[name], rep, runLen))
+		}
+	}
+	b.StopTimer()
+	reportCost(b, runs)
+}
+
+// reportCost logs the summary table and reports it as metrics.
+func reportCost(b *testing.B, runs []costRun) {
+	changes, noise, err := summarizeCost(runs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var loads []float64
+	tputs, p99s := map[string][]float64{}, map[string][]float64{}
+	errs := 0
+	for _, r := range runs {
+		tputs[r.cond], p99s[r.cond] = append(tputs[r.cond], r.tput), append(p99s[r.cond], r.p99)
+		loads = append(loads, r.load1)
+		errs += r.errs
+	}
+	offT, offP := tputs["off"], p99s["off"]
+	lo, hi := extremes(loads)
+	b.Logf("off: %.0f ops/s, p99 %.2f ms (medians of %d runs); load average %.1f (%.1f–%.1f); errors %d",
+		median(offT), median(offP), len(offT), median(loads), lo, hi, errs)
+	b.Logf("noise (off vs off, largest of a repetition): throughput ±%.2f%%, p99 ±%.1f%%, server CPU ±%.1f%%", noise.tput, noise.p99, noise.cpu)
+	b.ReportMetric(median(offT), "off-ops/s")
+	b.ReportMetric(median(offP), "off-p99-ms")
+	b.ReportMetric(noise.tput, "noise-tput-%")
+	b.ReportMetric(noise.p99, "noise-p99-%")
+	b.ReportMetric(noise.cpu, "noise-cpu-%")
+	b.ReportMetric(median(loads), "load1")
+	b.ReportMetric(float64(errs), "errors")
+	for _, c := range changes {
+		b.Logf("%-26s %5.0f ops/s, p99 %6.2f ms; against off: throughput %+6.2f%% (%+.2f…%+.2f)  p99 %+6.1f%% (%+.1f…%+.1f)  server CPU %+6.1f%% (%+.1f…%+.1f)  [%d reps]",
+			c.cond, median(tputs[c.cond]), median(p99s[c.cond]), c.tput, c.tputLo, c.tputHi, c.p99, c.p99Lo, c.p99Hi, c.cpu, c.cpuLo, c.cpuHi, c.reps)
+		b.ReportMetric(c.tput, c.cond+"-tput-%")
+		b.ReportMetric(c.p99, c.cond+"-p99-%")
+		b.ReportMetric(c.cpu, c.cond+"-cpu-%")
+	}
+}
