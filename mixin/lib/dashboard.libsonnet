@@ -67,8 +67,8 @@ local ds = { type: 'prometheus', uid: '${datasource}' };
   // the labels the queries share. Every query aggregates by its labels;
   // labels is a list of [label, header] naming the label columns in order,
   // and the queries' value columns ("Value #A", ..., or "Value" for a lone
-  // query) are renamed by their
-  // column() header or hidden, so no column is left unnamed.
+  // query) are renamed by their column() header or hidden, so no column is
+  // left unnamed.
   table(title, columns, labels, description=''):: panel('table', title, [c { instant: true, range: false, format: 'table' } for c in columns], 'none', description) {
     // Grafana names the value of a lone query "Value".
     local valueName(i) = if std.length(columns) == 1 then 'Value' else 'Value #' + std.char(std.codepoint('A') + i),
