@@ -71,6 +71,8 @@ func asIncrease(expr string) string {
 // queryPanels are the panel types the linter's panel rules apply to.
 var queryPanels = []string{"stat", "singlestat", "graph", "table", "timeseries", "gauge"}
 
+// TestDashboardLint holds every rendered dashboard to the rules of
+// grafana/dashboard-linter, our units by quantity and named table columns.
 func TestDashboardLint(t *testing.T) {
 	for file, d := range loadDashboards(t) {
 		t.Run(file, func(t *testing.T) {
@@ -529,4 +531,63 @@ func tableColumnNames(p panel) ([]string, error) {
 		cols = append(cols, valueName(p, tg.RefID))
 	}
 	return cols, nil
+}
+
+// TestDashboardLintRulesCatch feeds each rule a query or panel that breaks
+// it, and the events form the counter rule must accept.
+func TestDashboardLintRulesCatch(t *testing.T) {
+	const sel = `{job=~"$job", instance=~"$ensemble"}`
+	parse := func(expr string) parser.Expr {
+		e, err := parseLint(expr)
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		return e
+	}
+	ts := func(unit string, exprs ...string) panel {
+		p := panel{Type: "timeseries", Title: "x"}
+		p.FieldConfig.Defaults.Unit = unit
+		for i, e := range exprs {
+			p.Targets = append(p.Targets, target{Expr: e, RefID: string(rune('A' + i))})
+		}
+		return p
+	}
+	table := ts("none", "max by (server, state) (zookeeper_server_state"+sel+" == 1)", "max by (server) (zookeeper_up"+sel+")")
+	table.Type = "table"
+	for i := range table.Targets {
+		table.Targets[i].Format, table.Targets[i].Instant = "table", true
+	}
+	table.Transformations = make([]transformation, 2)
+	table.Transformations[0].ID, table.Transformations[1].ID = "merge", "organize"
+	table.Transformations[1].Options.RenameByName = map[string]string{"server": "Server", "state": "Role", "Value #B": "Answers"}
+	table.Transformations[1].Options.ExcludeByName = map[string]bool{"Time": true}
+	bare := table
+	bare.Targets = []target{{Expr: "zookeeper_up" + sel, RefID: "A", Format: "table", Instant: true}}
+
+	for name, err := range map[string]error{
+		"fixed rate window":          rateInterval(parse("rate(zookeeper_packets_sent_total" + sel + "[5m])")),
+		"raw counter":                countersAggregated("zookeeper_packets_sent_total" + sel),
+		"no instance variable":       requireMatchers(parse(`zookeeper_up{job=~"$job"}`), []string{"job"}, []string{"ensemble"}),
+		"fixed job":                  requireMatchers(parse(`zookeeper_up{job="zk", instance=~"$ensemble"}`), []string{"job"}, []string{"ensemble"}),
+		"seconds per second in s":    panelUnits(ts("s", "rate(zookeeper_fsynctime_seconds_sum"+sel+"[$__rate_interval])")),
+		"age in short":               panelUnits(ts("short", "time() - zookeeper_group_member_since_timestamp_seconds"+sel)),
+		"rate in short":              panelUnits(ts("short", "rate(zookeeper_packets_sent_total"+sel+"[$__rate_interval])")),
+		"two quantities, one unit":   panelUnits(ts("s", "zookeeper_fsynctime_max_seconds"+sel, "rate(zookeeper_fsynctime_seconds_sum"+sel+"[$__rate_interval])")),
+		"Value #A shown unnamed":     tableColumns(table),
+		"table without aggregation":  tableColumns(bare),
+		"events of unequal counters": countersAggregated(eventsOf("zookeeper_packets_sent_total"+sel, "zookeeper_packets_received_total"+sel)),
+	} {
+		if err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	if err := countersAggregated(eventsOf("zookeeper_packets_sent_total"+sel, "zookeeper_packets_sent_total"+sel)); err != nil {
+		t.Errorf("events form refused: %v", err)
+	}
+}
+
+// eventsOf writes lib's events form with counter a as the newest sample
+// and b as the sample before the interval.
+func eventsOf(a, b string) string {
+	return fmt.Sprintf("sum by (instance) (((%s - last_over_time(%s[1h] offset $__rate_interval)) >= 0) or %s)", a, b, a)
 }

@@ -76,13 +76,15 @@ type panel struct {
 			} `json:"properties"`
 		} `json:"overrides"`
 	} `json:"fieldConfig"`
-	Transformations []struct {
-		ID      string `json:"id"`
-		Options struct {
-			ExcludeByName map[string]bool   `json:"excludeByName"`
-			RenameByName  map[string]string `json:"renameByName"`
-		} `json:"options"`
-	} `json:"transformations"`
+	Transformations []transformation `json:"transformations"`
+}
+
+type transformation struct {
+	ID      string `json:"id"`
+	Options struct {
+		ExcludeByName map[string]bool   `json:"excludeByName"`
+		RenameByName  map[string]string `json:"renameByName"`
+	} `json:"options"`
 }
 
 type target struct {
