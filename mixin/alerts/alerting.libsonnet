@@ -6,7 +6,7 @@ local a = import '../lib/alert.libsonnet';
 // notices when alerts stop arriving from anywhere along the path.
 {
   prometheusAlerts+:: {
-    local c = $._config,
+    local c = a.printable($._config),
     groups+: [
       {
         name: 'zkwatch-alerting-path',

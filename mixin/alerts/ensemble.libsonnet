@@ -2,7 +2,7 @@ local a = import '../lib/alert.libsonnet';
 
 {
   prometheusAlerts+:: {
-    local c = $._config,
+    local c = a.printable($._config),
     groups+: [
       {
         name: 'zookeeper-ensemble',

@@ -5,7 +5,7 @@ local a = import '../lib/alert.libsonnet';
 // (metricsProvider.exportJvmInfo); the rest work with the default provider.
 {
   prometheusAlerts+:: {
-    local c = $._config,
+    local c = a.printable($._config),
     // ratio is the average of a summary over window, per server (sum / count).
     local ratio(fn, summary, window) = a.counterRatio(
       fn, ['%s_sum{%s}' % [summary, c.zookeeperSelector]], ['%s_count{%s}' % [summary, c.zookeeperSelector]], window

@@ -2,7 +2,7 @@ local a = import '../lib/alert.libsonnet';
 
 {
   prometheusAlerts+:: {
-    local c = $._config,
+    local c = a.printable($._config),
     // synced(label) keeps only the watched roots whose view is complete, with
     // root renamed to label so it joins the series of that root.
     local synced(label) = 'label_replace(zookeeper_watch_synced{%s} == 1, "%s", "$1", "root", "(.*)")' % [c.zookeeperSelector, label],

@@ -1,5 +1,12 @@
 // Small helpers shared by the alert fragments.
 {
+  // printable is the config with its numbers written as a person writes
+  // them: jsonnet's %s prints 0.1 as 0.10000000000000001.
+  printable(c):: {
+    [k]: (if std.isNumber(c[k]) then (if c[k] == std.floor(c[k]) then '%d' % c[k] else '%g' % c[k]) else c[k])
+    for k in std.objectFieldsAll(c)
+  },
+
   // alert builds one alerting rule. expr is a ||| block already formatted
   // with the config; forDuration may be null for alerts that need none.
   alert(name, expr, forDuration, severity, summary, description, labels={}):: {
