@@ -231,7 +231,9 @@ func TestExporterTLS(t *testing.T) {
 	c := ens.Certs
 	addrs := ens.SecureAddrs()
 	servers := strings.Join(addrs, ",")
-	exp := startExporter(t, bin, "--zookeeper.servers="+servers, "--zookeeper.timeout=1s",
+	// Every probe opens its TLS connections (nine handshakes with the
+	// JVMs at the first scrape): on a busy machine they take seconds.
+	exp := startExporter(t, bin, "--zookeeper.servers="+servers, "--zookeeper.timeout=10s",
 		"--zookeeper.tls.ca-file="+c.CAFile, "--zookeeper.tls.cert-file="+c.ClientCert, "--zookeeper.tls.key-file="+c.ClientKey)
 	code, body := get(t, exp.url+"/metrics")
 	for _, want := range []string{"zookeeper_ensemble_members_up 3", "zookeeper_ensemble_has_quorum 1", `zookeeper_up{server="` + addrs[0] + `"} 1`} {
