@@ -128,8 +128,9 @@ demo-bin:
 	$(GO) build -o $(BIN_DIR)/zkwatch-demo ./tools/zkwatch-demo
 
 # The Debian packages the demo and the tests need: real ZooKeeper (and a
-# JRE), Prometheus, Alertmanager, jsonnet for the mixin and Chromium for the
-# receiver page's browser test.
+# JRE), Prometheus, Alertmanager, jsonnet for the mixin, Chromium for the
+# receiver page's browser test, podman for the image, systemd for
+# systemd-analyze and ca-certificates for the image's CA bundle.
 DEPS      ?= zookeeper prometheus prometheus-alertmanager jsonnet default-jre-headless chromium \
              podman systemd ca-certificates
 
