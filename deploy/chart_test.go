@@ -524,3 +524,26 @@ func TestChartVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestChartWithoutFilesFails: a chart whose files/ was never filled (no
+// `make chart-files`) refuses to render the PrometheusRule or the
+// dashboards, saying what to run, rather than rendering them empty.
+func TestChartWithoutFilesFails(t *testing.T) {
+	h := helm(t)
+	chart := filepath.Join(t.TempDir(), "zkwatch")
+	if err := os.CopyFS(chart, os.DirFS("helm/zkwatch")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(chart, "files")); err != nil {
+		t.Fatal(err)
+	}
+	for _, set := range []string{"prometheusRule.enabled=true", "dashboards.enabled=true"} {
+		out, err := exec.Command(h, "template", "zkwatch", chart, "--set", set).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "make chart-files") {
+			t.Errorf("helm template --set %s without files/: %v, want an error naming make chart-files\n%s", set, err, out)
+		}
+	}
+	if out, err := exec.Command(h, "template", "zkwatch", chart).CombinedOutput(); err != nil {
+		t.Errorf("helm template with the defaults needs no files/: %v\n%s", err, out)
+	}
+}
