@@ -320,17 +320,8 @@ func (c *Client) Watches(ctx context.Context, addr string) (*Wchs, error) {
 
 // Connections asks addr how many client connections it serves (cons).
 func (c *Client) Connections(ctx context.Context, addr string) (int, error) {
-	text, doc, err := c.ask(ctx, addr, "cons")
-	if err != nil {
-		return 0, err
-	}
-	var n int
-	if doc != nil {
-		n, err = adminCons(doc)
-	} else {
-		n, err = ParseCons(text)
-	}
-	return n, c.wrap(addr, "cons", err)
+	conns, err := c.Cons(ctx, addr)
+	return len(conns), err
 }
 
 // ReadOnly asks addr whether it serves read-only (isro).

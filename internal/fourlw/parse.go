@@ -403,18 +403,8 @@ func ParseWchs(data []byte) (*Wchs, error) {
 
 // ParseCons counts the client connections listed by cons.
 func ParseCons(data []byte) (int, error) {
-	n := 0
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		if !strings.HasPrefix(line, "/") || !strings.Contains(line, "(") {
-			return 0, fmt.Errorf("%w: cons line %q", ErrGarbage, truncate([]byte(line), 60))
-		}
-		n++
-	}
-	return n, nil
+	conns, err := ParseConsList(data)
+	return len(conns), err
 }
 
 func truncate(b []byte, n int) string {

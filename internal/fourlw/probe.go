@@ -372,17 +372,6 @@ func adminWchs(doc map[string]any) (*Wchs, error) {
 	return &w, nil
 }
 
-// adminCons counts the client connections /commands/connections lists,
-// plain and secure; unlike cons it does not count the asking connection.
-func adminCons(doc map[string]any) (int, error) {
-	plain, ok := doc["connections"].([]any)
-	if !ok {
-		return 0, fmt.Errorf("%w: no connections list", ErrGarbage)
-	}
-	secure, _ := doc["secure_connections"].([]any)
-	return len(plain) + len(secure), nil
-}
-
 // adminIsro reads /commands/is_read_only, what isro tells.
 func adminIsro(doc map[string]any) (bool, error) {
 	ro, ok := doc["read_only"].(bool)
