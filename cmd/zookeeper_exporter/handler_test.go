@@ -14,6 +14,7 @@
 package main
 
 import (
+	"bytes"
 	"compress/gzip"
 	"fmt"
 	"io"
@@ -261,7 +262,7 @@ func TestConcurrentScrapes(t *testing.T) {
 // OpenMetrics preferred), /metrics answers gzip-compressed text format
 // (OpenMetrics is not offered, as promhttp's default) with the ensemble,
 // the build info and client_golang's go_ and process_ families; asked
-// without gzip, it answers uncompressed.
+// without gzip, it answers uncompressed. gzip is at BestSpeed.
 func TestMetricsAsPrometheusAsks(t *testing.T) {
 	f, err := zktest.NewFakeServer(map[string][]byte{"srvr": []byte("Zookeeper version: 3.8.0\nZxid: 0x100000002\nMode: standalone\nNode count: 5\n")})
 	if err != nil {
@@ -284,18 +285,27 @@ func TestMetricsAsPrometheusAsks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var body io.Reader = resp.Body
-		if enc := resp.Header.Get("Content-Encoding"); (enc == "gzip") != gz {
-			t.Errorf("gzip asked %v: Content-Encoding %q", gz, enc)
-		} else if gz {
-			if body, err = gzip.NewReader(resp.Body); err != nil {
-				t.Fatal(err)
-			}
-		}
-		text, err := io.ReadAll(body)
+		raw, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if err != nil {
 			t.Fatal(err)
+		}
+		text := raw
+		if enc := resp.Header.Get("Content-Encoding"); (enc == "gzip") != gz {
+			t.Errorf("gzip asked %v: Content-Encoding %q", gz, enc)
+		} else if gz {
+			// The header's XFL byte is 4 for the fastest level (RFC 1952):
+			// BestSpeed, not promhttp's default level.
+			if len(raw) < 10 || raw[8] != 4 {
+				t.Errorf("gzip header % x: not compressed at BestSpeed", raw[:min(len(raw), 10)])
+			}
+			zr, err := gzip.NewReader(bytes.NewReader(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if text, err = io.ReadAll(zr); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
 			t.Errorf("Content-Type %q", ct)
