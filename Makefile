@@ -177,12 +177,14 @@ CHART       ?= deploy/helm/zkwatch
 # What each archive carries besides the binaries: .promu.yml's tarball files.
 TARBALL_FILES := $(shell awk '/^tarball:/{t=1; next} /^[^ ]/{t=0} t && /^ +- /{print $$2}' .promu.yml)
 
-# The binaries of every platform in PLATFORMS, each into .build/<os>-<arch>/.
+# The binaries of every platform in PLATFORMS, each into .build/<os>-<arch>/,
+# all stamped with one revision and build date (HEAD may move meanwhile).
 .PHONY: crossbuild
 crossbuild:
 	@for p in $(PLATFORMS); do \
 		os=$${p%/*}; arch=$${p#*/}; echo ">> building for $$os/$$arch"; \
-		GOOS=$$os GOARCH=$$arch $(MAKE) --no-print-directory build BIN_DIR=$(CURDIR)/.build/$$os-$$arch || exit 1; \
+		GOOS=$$os GOARCH=$$arch $(MAKE) --no-print-directory build BIN_DIR=$(CURDIR)/.build/$$os-$$arch \
+			REVISION=$(REVISION) BUILDDATE='$(BUILDDATE)' || exit 1; \
 	done
 
 # zkwatch-<version>.<os>-<arch>.tar.gz for each platform, as promu
@@ -206,7 +208,7 @@ release: crossbuild
 # --pull=never: the build must not reach any registry.
 .PHONY: image
 image:
-	@$(MAKE) --no-print-directory crossbuild PLATFORMS=linux/$(GOHOSTARCH)
+	@$(MAKE) --no-print-directory crossbuild PLATFORMS=linux/$(GOHOSTARCH) REVISION=$(REVISION) BUILDDATE='$(BUILDDATE)'
 	@root=.build/image-linux-$(GOHOSTARCH); rm -rf $$root && mkdir -p $$root/bin $$root/etc/ssl/certs && \
 	for b in $(BINARIES); do cp .build/linux-$(GOHOSTARCH)/$${b%%:*} $$root/bin/ || exit 1; done && \
 	cp $(CA_BUNDLE) $$root/etc/ssl/certs/ca-certificates.crt && cp LICENSE $$root/
