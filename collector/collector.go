@@ -91,6 +91,13 @@ type Config struct {
 	ProbeReuse time.Duration
 	// Watch configures the watch collectors.
 	Watch WatchOptions
+	// TopClients is how many client addresses per member the connections
+	// collector names (0: DefaultTopClients); the rest are summed as
+	// client="other".
+	TopClients int
+	// JuteMaxBuffer is the members' jute.maxbuffer in bytes (0:
+	// DefaultJuteMaxBuffer), exported for the znode size guardrail.
+	JuteMaxBuffer int64
 
 	// watcher is the watch state shared by the watch collectors of one
 	// ZooKeeperCollector; New sets it.

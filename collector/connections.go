@@ -14,8 +14,11 @@
 package collector
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -26,11 +29,19 @@ import (
 	"github.com/zkwatch/zkwatch/internal/fourlw"
 )
 
+// DefaultTopClients is how many client addresses per member the
+// connections collector names by default; MaxTopClients bounds the flag.
+const (
+	DefaultTopClients = 10
+	MaxTopClients     = 100
+)
+
 // The connections collector asks every member for wchs, cons and isro (on
 // the admin transport watch_summary, connections and is_read_only) through
 // the member client, so over TLS when the client speaks it. It is off by
 // default: on a busy server cons lists every client connection and wchs
-// walks every watch, which costs the server more than mntr.
+// walks every watch, which costs the server more than mntr. The top
+// clients come from the same cons answer: no further word is sent.
 func init() {
 	registerCollector("connections", defaultDisabled, func(cfg Config, logger log.Logger) (Collector, error) {
 		if len(cfg.Servers) == 0 {
@@ -39,6 +50,10 @@ func init() {
 		if cfg.members == nil {
 			return nil, errors.New("no member client (collectors are built by New)")
 		}
+		top := cmp.Or(cfg.TopClients, DefaultTopClients)
+		if top < 1 || top > MaxTopClients {
+			return nil, fmt.Errorf("top clients must be between 1 and %d, not %d", MaxTopClients, cfg.TopClients)
+		}
 		d := func(name, help string) typedDesc {
 			return newTypedDesc(name, help, prometheus.GaugeValue, "server")
 		}
@@ -46,6 +61,8 @@ func init() {
 			servers:     cfg.Servers,
 			members:     cfg.members,
 			logger:      logger,
+			top:         top,
+			topDescs:    newTopClientDescs(),
 			watching:    d("watching_connections", "Client connections holding watches (wchs)."),
 			watchedPath: d("watched_paths", "Paths with watches (wchs)."),
 			watches:     d("watches", "Watches (wchs)."),
@@ -63,6 +80,8 @@ type connectionsCollector struct {
 	watching, watchedPath, watches, clients, readOnly typedDesc
 	allowed                                           typedDesc
 	refusals                                          refusals
+	top                                               int
+	topDescs                                          topClientDescs
 }
 
 // connectionsWords are the four-letter words the collector sends.
@@ -121,11 +140,12 @@ func (c *connectionsCollector) send(ctx context.Context, addr, word string, ch c
 		ch <- c.watchedPath.mustNewConstMetric(w.Paths, addr)
 		ch <- c.watches.mustNewConstMetric(w.Watches, addr)
 	case "cons":
-		n, err := c.members.Connections(ctx, addr)
+		conns, err := c.members.Cons(ctx, addr)
 		if err != nil {
 			return err
 		}
-		ch <- c.clients.mustNewConstMetric(float64(n), addr)
+		ch <- c.clients.mustNewConstMetric(float64(len(conns)), addr)
+		c.topDescs.send(ch, addr, topClients(conns, c.top))
 	case "isro":
 		ro, err := c.members.ReadOnly(ctx, addr)
 		if err != nil {
@@ -138,4 +158,88 @@ func (c *connectionsCollector) send(ctx context.Context, addr, word string, ch c
 		ch <- c.readOnly.mustNewConstMetric(v, addr)
 	}
 	return nil
+}
+
+// clientStats sums one client address's connections on a member.
+type clientStats struct {
+	client           string
+	connections      float64
+	outstanding      float64
+	received, sent   float64
+	maxLatencyMillis float64
+}
+
+// otherClients labels the sum of the clients beyond the top ones.
+const otherClients = "other"
+
+// topClients sums the connections by client address and returns the n
+// with the most connections (then the most packets received), and the
+// rest summed as "other" (its max latency the highest of them).
+func topClients(conns []fourlw.Conn, n int) []clientStats {
+	byClient := map[string]*clientStats{}
+	var all []*clientStats
+	for _, c := range conns {
+		s, ok := byClient[c.Client]
+		if !ok {
+			s = &clientStats{client: c.Client}
+			byClient[c.Client] = s
+			all = append(all, s)
+		}
+		s.add(clientStats{connections: 1, outstanding: c.Outstanding, received: c.Received, sent: c.Sent, maxLatencyMillis: c.MaxLatency})
+	}
+	slices.SortFunc(all, func(a, b *clientStats) int {
+		return cmp.Or(cmp.Compare(b.connections, a.connections), cmp.Compare(b.received, a.received), cmp.Compare(a.client, b.client))
+	})
+	out := make([]clientStats, 0, min(n, len(all))+1)
+	for _, s := range all[:min(n, len(all))] {
+		out = append(out, *s)
+	}
+	if len(all) > n {
+		other := clientStats{client: otherClients}
+		for _, s := range all[n:] {
+			other.add(*s)
+		}
+		out = append(out, other)
+	}
+	return out
+}
+
+func (s *clientStats) add(o clientStats) {
+	s.connections += o.connections
+	s.outstanding += o.outstanding
+	s.received += o.received
+	s.sent += o.sent
+	s.maxLatencyMillis = max(s.maxLatencyMillis, o.maxLatencyMillis)
+}
+
+// topClientDescs are the series of the top clients, labelled server and
+// client (the IP address, without the ephemeral port).
+type topClientDescs struct {
+	connections, outstanding, received, sent, maxLatency typedDesc
+}
+
+func newTopClientDescs() topClientDescs {
+	l := []string{"server", "client"}
+	return topClientDescs{
+		connections: newTypedDesc("top_client_connections",
+			"Connections from the client address (cons); the addresses beyond --collector.connections.top-clients are summed as client=\"other\".", prometheus.GaugeValue, l...),
+		outstanding: newTypedDesc("top_client_outstanding_requests",
+			"Requests from the client address queued and not yet answered (cons queued).", prometheus.GaugeValue, l...),
+		received: newTypedDesc("top_client_packets_received_total",
+			"Packets received from the client address over its open connections (cons recved).", prometheus.CounterValue, l...),
+		sent: newTypedDesc("top_client_packets_sent_total",
+			"Packets sent to the client address over its open connections (cons sent).", prometheus.CounterValue, l...),
+		maxLatency: newTypedDesc("top_client_max_latency_seconds",
+			"Highest request latency of the client address's open connections (cons maxlat).", prometheus.GaugeValue, l...),
+	}
+}
+
+func (d *topClientDescs) send(ch chan<- prometheus.Metric, addr string, stats []clientStats) {
+	for _, s := range stats {
+		ch <- d.connections.mustNewConstMetric(s.connections, addr, s.client)
+		ch <- d.outstanding.mustNewConstMetric(s.outstanding, addr, s.client)
+		ch <- d.received.mustNewConstMetric(s.received, addr, s.client)
+		ch <- d.sent.mustNewConstMetric(s.sent, addr, s.client)
+		ch <- d.maxLatency.mustNewConstMetric(s.maxLatencyMillis/1000, addr, s.client)
+	}
 }

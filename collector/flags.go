@@ -36,6 +36,9 @@ type Flags struct {
 	watchSessionTimeout *time.Duration
 	watchDigestFile     *string
 	watchChroot         *string
+
+	topClients    *int
+	juteMaxBuffer *int64
 }
 
 // AddFlags defines --collector.<name>, --collector.disable-defaults and
@@ -66,7 +69,20 @@ func AddFlags(app *kingpin.Application) *Flags {
 		"File holding user:password for ZooKeeper digest authentication of the watch session.").Default("").String()
 	f.watchChroot = app.Flag("watch.chroot",
 		"Chroot prepended to every watched path, e.g. /myapp.").Default("").String()
+	f.topClients = app.Flag("collector.connections.top-clients",
+		fmt.Sprintf("Client addresses per member the connections collector names by connections (1–%d); the rest are summed as client=\"other\".", MaxTopClients)).
+		Default(fmt.Sprint(DefaultTopClients)).Int()
+	f.juteMaxBuffer = app.Flag("zookeeper.jute-maxbuffer",
+		"The members' jute.maxbuffer in bytes, exported as zookeeper_jute_maxbuffer_bytes for the znode size alert (ZooKeeper 3.8 prints it neither in envi nor in conf).").
+		Default(fmt.Sprint(DefaultJuteMaxBuffer)).Int64()
 	return f
+}
+
+// Apply sets the collector options of cfg that are flags here (top
+// clients, jute.maxbuffer).
+func (f *Flags) Apply(cfg *Config) {
+	cfg.TopClients = *f.topClients
+	cfg.JuteMaxBuffer = *f.juteMaxBuffer
 }
 
 func (f *Flags) force(name string) func(*kingpin.ParseContext) error {

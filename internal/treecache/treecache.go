@@ -54,10 +54,12 @@ type Stat struct {
 	Ctime   int64 // milliseconds since the epoch
 	Mtime   int64 // milliseconds since the epoch
 	Version int32
+	// DataLength and NumChildren are as of the last read of the stat.
+	DataLength, NumChildren int32
 }
 
 func statOf(s *zk.Stat) Stat {
-	return Stat{Czxid: s.Czxid, Ctime: s.Ctime, Mtime: s.Mtime, Version: s.Version}
+	return Stat{Czxid: s.Czxid, Ctime: s.Ctime, Mtime: s.Mtime, Version: s.Version, DataLength: s.DataLength, NumChildren: s.NumChildren}
 }
 
 // Node is one child in the view.
@@ -69,6 +71,10 @@ type Node struct {
 	// EphemeralOwner is the session that owns an ephemeral node (0 for a
 	// persistent one), for ModeChildStat and ModeChildData.
 	EphemeralOwner int64
+	// DataLength and NumChildren are from the child's last read
+	// (ModeChildStat and ModeChildData): its data size in bytes, kept
+	// current in ModeChildData, and its children then.
+	DataLength, NumChildren int32
 	// Value is what Options.Decode made of the node's data.
 	Value any
 	// seq is the session's EventSeq after the read that gave this node
@@ -772,7 +778,8 @@ func (c *Cache) readKid(name string) kidResult {
 		r.err = err
 		return r
 	}
-	r.node = &Node{Name: name, Czxid: st.Czxid, Ctime: st.Ctime, Version: st.Version, EphemeralOwner: st.EphemeralOwner, seq: r.after}
+	r.node = &Node{Name: name, Czxid: st.Czxid, Ctime: st.Ctime, Version: st.Version, EphemeralOwner: st.EphemeralOwner,
+		DataLength: st.DataLength, NumChildren: st.NumChildren, seq: r.after}
 	if c.opts.Mode == ModeChildData && c.opts.Decode != nil {
 		if len(data) > c.opts.MaxDataBytes {
 			data = data[:c.opts.MaxDataBytes]
