@@ -21,6 +21,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"sort"
 	"strings"
@@ -76,7 +77,10 @@ type Closer interface {
 // (see AddFlags); tests and embedders fill it directly, so that several
 // exporters can live in one process.
 type Config struct {
-	Servers   []string      // ensemble members, host:port
+	// Servers are the ensemble's members: host:port, or dns+NAME:PORT
+	// (NAME's A/AAAA records) and dnssrv+NAME (NAME's SRV records), looked
+	// up again at every scrape.
+	Servers   []string
 	Timeout   time.Duration // per-scrape deadline for talking to members
 	Transport string        // "4lw" or "admin"
 	// AdminPorts maps a client address to its AdminServer address for the
@@ -86,6 +90,8 @@ type Config struct {
 	// words and the watch session go to the secure client port, the admin
 	// transport uses https.
 	TLS *tls.Config
+	// Resolver looks up the DNS entries of Servers (nil: the system's).
+	Resolver *net.Resolver
 	// ProbeReuse lets the ensemble collector serve a probe that finished
 	// less than this ago (0: probe at every scrape).
 	ProbeReuse time.Duration

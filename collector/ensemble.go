@@ -25,6 +25,7 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/zkwatch/zkwatch/internal/discovery"
 	"github.com/zkwatch/zkwatch/internal/fourlw"
 )
 
@@ -91,8 +92,9 @@ func newEnsembleDescs(mntr *descCache) *ensembleDescs {
 // EnsembleCollector probes every member of one ensemble concurrently and
 // derives the ensemble's health from their answers.
 type EnsembleCollector struct {
-	servers []string
-	prober  fourlw.Prober // the ZooKeeperCollector's member client
+	servers []string           // the members, as last resolved (c.mu)
+	list    *discovery.Members // what the servers are resolved from
+	prober  fourlw.Prober      // the ZooKeeperCollector's member client
 	logger  log.Logger
 	d       *ensembleDescs
 	mntr    descCache
@@ -122,8 +124,12 @@ func newEnsembleCollector(cfg Config, logger log.Logger) (*EnsembleCollector, er
 	if cfg.members == nil {
 		return nil, errors.New("no member client (collectors are built by New)")
 	}
+	list, err := newMemberList(cfg)
+	if err != nil {
+		return nil, err
+	}
 	c := &EnsembleCollector{
-		servers: cfg.Servers, prober: cfg.members, logger: logger,
+		servers: cfg.Servers, list: list, prober: cfg.members, logger: logger,
 		conf: map[string]confEntry{}, ids: map[string]int{}, lastSeen: map[string]time.Time{},
 		probeErrors: map[[2]string]float64{},
 	}
@@ -138,6 +144,9 @@ func (c *EnsembleCollector) Update(ctx context.Context, ch chan<- prometheus.Met
 
 // collectSeries implements seriesCollector.
 func (c *EnsembleCollector) collectSeries(ctx context.Context, sink *seriesSink) error {
+	if err := c.resolveServers(ctx); err != nil {
+		return err
+	}
 	now := time.Now()
 	servers, dyn := c.targets()
 	statuses := c.probeAll(ctx, sink, servers, now)

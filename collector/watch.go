@@ -17,6 +17,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"path"
 	"sort"
 	"strings"
@@ -52,6 +53,7 @@ type labeledCache struct {
 // ZooKeeperCollector. It connects only if something is configured.
 type watcher struct {
 	servers    []string
+	resolver   *net.Resolver // for the dns+ entries of servers
 	opts       WatchOptions
 	tls        *tls.Config
 	logger     log.Logger
@@ -91,7 +93,7 @@ const maxSessions = 4
 const watchSendBuffer = 256 << 10
 
 func newWatcher(cfg Config, logger log.Logger) *watcher {
-	w := &watcher{servers: cfg.Servers, opts: cfg.Watch, tls: cfg.TLS, logger: logger, perSession: itemsPerSession,
+	w := &watcher{servers: cfg.Servers, resolver: cfg.Resolver, opts: cfg.Watch, tls: cfg.TLS, logger: logger, perSession: itemsPerSession,
 		items: map[string]watchItem{}, owner: map[string]*watchSession{}}
 	if cfg.itemsPerSession > 0 {
 		w.perSession = cfg.itemsPerSession
@@ -212,6 +214,7 @@ func (w *watcher) newManager() (*zksession.Manager, error) {
 	}
 	opts := zksession.Options{
 		Servers:        w.servers,
+		Resolver:       w.resolver,
 		SessionTimeout: w.opts.SessionTimeout,
 		Chroot:         w.opts.Chroot,
 		TLS:            w.tls,

@@ -34,6 +34,7 @@ import (
 	"github.com/go-zookeeper/zk"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/zkwatch/zkwatch/internal/discovery"
 	"github.com/zkwatch/zkwatch/internal/zktls"
 )
 
@@ -90,7 +91,12 @@ type OrderedListener interface {
 
 // Options configure a Manager.
 type Options struct {
-	Servers        []string
+	// Servers are host:port entries, or dns+NAME:PORT and dnssrv+NAME
+	// entries looked up through Resolver when the session starts and
+	// again when it reconnects (see dnsHosts).
+	Servers []string
+	// Resolver looks up the DNS entries of Servers (nil: the system's).
+	Resolver       *net.Resolver
 	SessionTimeout time.Duration
 	// Chroot is prepended to every path given to Path.
 	Chroot string
@@ -116,6 +122,11 @@ type Options struct {
 func (o *Options) Validate() error {
 	if len(o.Servers) == 0 {
 		return errors.New("no ZooKeeper servers")
+	}
+	if usesDNS(o.Servers) {
+		if _, err := discovery.ParseList(o.Servers); err != nil {
+			return err
+		}
 	}
 	if o.SessionTimeout <= 0 {
 		return fmt.Errorf("session timeout must be positive, got %s", o.SessionTimeout)
@@ -252,9 +263,20 @@ func (m *Manager) Start() error {
 	if m.opts.SendBufferSize > 0 {
 		sendBuffer = zk.WithMaxConnBufferSize(m.opts.SendBufferSize)
 	}
+	// The client's option type is not exported either: WithLogInfo(false)
+	// stands in when the default host provider is kept.
+	hosts := zk.WithLogInfo(false)
+	if usesDNS(m.opts.Servers) {
+		h, err := newDNSHosts(m.opts.Servers, m.opts.Resolver, m.logger)
+		if err != nil {
+			return err
+		}
+		hosts = zk.WithHostProvider(h)
+	}
 	conn, _, err := zk.Connect(m.opts.Servers, m.opts.SessionTimeout,
 		zk.WithLogger(Logger(log.With(m.logger, "component", "zk"))),
 		zk.WithLogInfo(false),
+		hosts,
 		zk.WithMaxBufferSize(m.opts.MaxBufferSize),
 		zk.WithDialer(m.liveDialer(dial)),
 		zk.WithEventCallback(m.enqueue),
