@@ -48,7 +48,8 @@ const (
 	costKeys           = 64
 	costWorkers        = 64
 	costConnsPerMember = 2
-	costCountScrapes   = 20
+	costCountScrapes   = 30
+	costCountGap       = 600 * time.Millisecond // past zkwatch's 500 ms probe reuse
 	costRoot           = "/zkwatch-cost"
 	costWatchRoot      = "/zkwatch-cost-watch"
 )
@@ -340,6 +341,9 @@ func measureRun(b *testing.B, ens *zktest.Ensemble, g *loadGen, c costCond, rep 
 	r.tput = float64(res.ops) / res.elapsed.Seconds()
 	r.p99 = ms(quantile(res.lat, 0.99))
 	r.errs += res.errs
+	if !testing.Verbose() {
+		return r
+	}
 	b.Logf("rep %d %-26s %7.0f ops/s p50 %5.2f ms p99 %6.2f ms server cpu %5.2f s missed %d errors %d scrapes %d load %.1f",
 		rep, r.cond, r.tput, ms(quantile(res.lat, 0.5)), r.p99, r.srvCPU, res.missed, r.errs, r.scrapes, r.load1)
 	return r
@@ -365,8 +369,8 @@ func mntrTotals(b *testing.B, ens *zktest.Ensemble) (packets, conns float64) {
 	return packets, conns
 }
 
-// serverCount is what the members saw in costCountScrapes seconds with no
-// load: of one set-up scraped once a second, or of nothing ("baseline").
+// serverCount is what the members saw in costCountScrapes gaps with no
+// load: of one set-up scraped after each gap, or of nothing.
 type serverCount struct {
 	tally   serverTally // the words and connections of the exporter
 	packets float64     // zk_packets_received per second (session requests)
@@ -374,8 +378,8 @@ type serverCount struct {
 	held    float64     // connections the exporter keeps open between scrapes
 }
 
-// countWindow calls scrape (if any) once a second, costCountScrapes times
-// (past zkwatch's probe reuse), and reads the members' logs and mntr
+// countWindow calls scrape (if any) after each of costCountScrapes gaps
+// of costCountGap, and reads the members' logs and mntr
 // counters around the calls. Its own two mntr rounds fall in the window
 // and are taken off.
 func countWindow(b *testing.B, ens *zktest.Ensemble, scrape func() error) serverCount {
@@ -383,7 +387,7 @@ func countWindow(b *testing.B, ens *zktest.Ensemble, scrape func() error) server
 	p0, _ := mntrTotals(b, ens)
 	cpu0 := serverCPU(b, ens)
 	for range costCountScrapes {
-		time.Sleep(time.Second)
+		time.Sleep(costCountGap)
 		if scrape == nil {
 			continue
 		}
@@ -411,43 +415,52 @@ func countWindow(b *testing.B, ens *zktest.Ensemble, scrape func() error) server
 	return serverCount{tally: t, packets: (p1 - p0) / costCountScrapes, cpu: (cpu1 - cpu0) / costCountScrapes}
 }
 
-// countPerScrape measures s's scrapes with countWindow, after one scrape
-// that sets up what the exporter keeps (sessions, watches).
-func countPerScrape(b *testing.B, ens *zktest.Ensemble, s *costSetup) serverCount {
+// countPerScrape measures s's scrapes with countWindow against a window
+// of the same length without any exporter just before it. Warm-up scrapes
+// set up what the exporter keeps (sessions, watches) and warm the members'
+// code paths for its commands.
+func countPerScrape(b *testing.B, ens *zktest.Ensemble, s *costSetup) (c, base serverCount) {
 	_, conns0 := mntrTotals(b, ens)
+	base = countWindow(b, ens, nil)
 	url, stop := s.launch(b)
 	defer stop()
-	if err := s.scrape(url); err != nil {
-		b.Fatal(err)
+	for range 5 {
+		if err := s.scrape(url); err != nil {
+			b.Fatal(err)
+		}
+		time.Sleep(costCountGap)
 	}
-	c := countWindow(b, ens, func() error { return s.scrape(url) })
+	c = countWindow(b, ens, func() error { return s.scrape(url) })
 	_, conns1 := mntrTotals(b, ens)
 	c.held = conns1 - conns0
-	return c
+	return c, base
 }
 
-// reportCounts logs and reports what each set-up costs the members per
-// scrape; packets and CPU time net of the baseline (the load generator's
-// idle sessions ping).
-func reportCounts(b *testing.B, ens *zktest.Ensemble, setups []*costSetup) {
-	base := countWindow(b, ens, nil)
-	b.Logf("baseline without exporter: packets received %.3g/s, server CPU %.1f ms/s", base.packets, base.cpu*1000)
+// reportCounts reports what each set-up costs the members per scrape,
+// packets and CPU time net of the baseline (the load generator's idle
+// sessions ping, the members talk to each other), and returns it as lines
+// for the log.
+func reportCounts(b *testing.B, ens *zktest.Ensemble, setups []*costSetup) []string {
+	var lines []string
 	for _, s := range setups {
-		c := countPerScrape(b, ens, s)
+		c, base := countPerScrape(b, ens, s)
 		n := 0
 		for _, v := range c.tally.words {
 			n += v
 		}
 		per := func(v int) float64 { return float64(v) / costCountScrapes }
 		pkts, cpu := c.packets-base.packets, (c.cpu-base.cpu)*1000
-		b.Logf("%s per scrape: commands %.3g (%s), connections opened %.3g, sessions opened %.3g, packets received %.3g, server CPU %.1f ms; connections held %.0f",
-			s.name, per(n), formatWords(c.tally.words, costCountScrapes), per(c.tally.conns), per(c.tally.sessions), pkts, cpu, c.held)
+		lines = append(lines, fmt.Sprintf("%s per scrape, no load: commands %.3g (%s), connections opened %.3g, sessions opened %.3g, "+
+			"packets received %.3g, server CPU %.1f ms (idle %.1f ms per gap); connections held %.0f",
+			s.name, per(n), formatWords(c.tally.words, costCountScrapes), per(c.tally.conns), per(c.tally.sessions),
+			pkts, cpu, base.cpu*1000, c.held))
 		b.ReportMetric(per(n), s.name+"-cmds/scrape")
 		b.ReportMetric(per(c.tally.conns), s.name+"-conns/scrape")
 		b.ReportMetric(pkts, s.name+"-packets/scrape")
 		b.ReportMetric(cpu, s.name+"-server-cpu-ms/scrape")
 		b.ReportMetric(c.held, s.name+"-held-conns")
 	}
+	return lines
 }
 
 // BenchmarkExporterCostToZooKeeper measures what scraping an exporter
@@ -466,7 +479,7 @@ func BenchmarkExporterCostToZooKeeper(b *testing.B) {
 	b.Cleanup(ens.Stop)
 	g := newLoadGen(b, ens, rate)
 	setups := costSetups(b, ens, writeWatchConfig(b, g.conns[0]))
-	reportCounts(b, ens, setups)
+	counts := reportCounts(b, ens, setups)
 
 	var conds []costCond
 	for _, iv := range []time.Duration{time.Second, 15 * time.Second} {
@@ -490,11 +503,13 @@ func BenchmarkExporterCostToZooKeeper(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	reportCost(b, runs)
+	reportCost(b, runs, counts)
 }
 
-// reportCost logs the summary table and reports it as metrics.
-func reportCost(b *testing.B, runs []costRun) {
+// reportCost logs the summary and the per-scrape counts (at most ten
+// lines: go test shows no more of a benchmark's log without -v) and
+// reports the summary as metrics.
+func reportCost(b *testing.B, runs []costRun, counts []string) {
 	changes, noise, err := summarizeCost(runs)
 	if err != nil {
 		b.Fatal(err)
@@ -509,9 +524,9 @@ func reportCost(b *testing.B, runs []costRun) {
 	}
 	offT, offP := tputs["off"], p99s["off"]
 	lo, hi := extremes(loads)
-	b.Logf("off: %.0f ops/s, p99 %.2f ms (medians of %d runs); load average %.1f (%.1f–%.1f); errors %d",
-		median(offT), median(offP), len(offT), median(loads), lo, hi, errs)
-	b.Logf("noise (off vs off, largest of a repetition): throughput ±%.2f%%, p99 ±%.1f%%, server CPU ±%.1f%%", noise.tput, noise.p99, noise.cpu)
+	b.Logf("off: %.0f ops/s, p99 %.2f ms (medians of %d runs); noise (off vs off, largest of a repetition): throughput ±%.2f%%, "+
+		"p99 ±%.1f%%, server CPU ±%.1f%%; load average %.1f (%.1f–%.1f); errors %d",
+		median(offT), median(offP), len(offT), noise.tput, noise.p99, noise.cpu, median(loads), lo, hi, errs)
 	b.ReportMetric(median(offT), "off-ops/s")
 	b.ReportMetric(median(offP), "off-p99-ms")
 	b.ReportMetric(noise.tput, "noise-tput-%")
@@ -525,5 +540,8 @@ func reportCost(b *testing.B, runs []costRun) {
 		b.ReportMetric(c.tput, c.cond+"-tput-%")
 		b.ReportMetric(c.p99, c.cond+"-p99-%")
 		b.ReportMetric(c.cpu, c.cond+"-cpu-%")
+	}
+	for _, l := range counts {
+		b.Log(l)
 	}
 }
