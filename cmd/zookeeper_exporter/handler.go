@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,6 +39,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/zkwatch/zkwatch/collector"
+	"github.com/zkwatch/zkwatch/internal/discovery"
 	"github.com/zkwatch/zkwatch/internal/httpguard"
 	"github.com/zkwatch/zkwatch/internal/reload"
 )
@@ -98,15 +100,15 @@ func (h *handler) mux(zk *collector.ZooKeeperCollector, r *reload.Reloader) (*ht
 	if h.metricsPath == "/" {
 		return mux, nil
 	}
+	links := []web.LandingLinks{{Address: h.metricsPath, Text: "Metrics"}}
+	if first := h.cfg.Servers[0]; !discovery.HasDNS(first) { // /probe takes host:port only
+		links = append(links, web.LandingLinks{Address: "/probe?target=" + first, Text: "Probe " + first})
+	}
 	landing, err := web.NewLandingPage(web.LandingConfig{
 		Name:        "ZooKeeper Exporter",
 		Description: "Prometheus exporter for ZooKeeper ensembles, part of zkwatch",
 		Version:     version.Info(),
-		Links: []web.LandingLinks{
-			{Address: h.metricsPath, Text: "Metrics"},
-			{Address: "/probe?target=" + h.cfg.Servers[0], Text: "Probe " + h.cfg.Servers[0]},
-			{Address: "/-/healthy", Text: "Health"},
-		},
+		Links:       append(links, web.LandingLinks{Address: "/-/healthy", Text: "Health"}),
 	})
 	if err != nil {
 		return nil, err
@@ -209,7 +211,11 @@ func (h *handler) probe(w http.ResponseWriter, r *http.Request) {
 }
 
 // parseTargets validates a comma-separated host:port list.
-func parseTargets(s string, max int) ([]string, error) {
+func parseTargets(s string, max int) ([]string, error) { return parseList(s, max, validateAddr) }
+
+// parseList validates a comma-separated list of at most max entries, each
+// with validate, and drops repeated entries.
+func parseList(s string, max int, validate func(string) (string, error)) ([]string, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, errors.New("missing target parameter (target=host:port[,host:port...])")
 	}
@@ -220,7 +226,7 @@ func parseTargets(s string, max int) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
 	for _, p := range parts {
-		addr, err := validateAddr(strings.TrimSpace(p))
+		addr, err := validate(strings.TrimSpace(p))
 		if err != nil {
 			return nil, fmt.Errorf("invalid target %q: %v", p, err)
 		}
@@ -230,6 +236,19 @@ func parseTargets(s string, max int) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// parseServers validates --zookeeper.servers: host:port entries as /probe
+// targets are, and dns+NAME:PORT and dnssrv+NAME entries, looked up at
+// every scrape.
+func parseServers(s string) ([]string, error) {
+	return parseList(s, 255, func(p string) (string, error) {
+		if !discovery.HasDNS(p) {
+			return validateAddr(p)
+		}
+		e, err := discovery.Parse(p)
+		return e.String(), err
+	})
 }
 
 // validateAddr accepts host:port only: no scheme, path, user info or
@@ -261,11 +280,14 @@ func buildConfig(o *options, watch collector.WatchOptions) (collector.Config, *r
 	if o.timeout <= 0 {
 		return cfg, nil, errors.New("--zookeeper.timeout must be positive")
 	}
-	list, err := parseTargets(o.servers, 255)
+	list, err := parseServers(o.servers)
 	if err != nil {
 		return cfg, nil, fmt.Errorf("--zookeeper.servers: %w", err)
 	}
 	cfg.Servers = list
+	if o.adminServers != "" && slices.ContainsFunc(list, discovery.HasDNS) {
+		return cfg, nil, errors.New("--zookeeper.admin.servers cannot pair addresses with dns+ or dnssrv+ entries (their members use host:8080)")
+	}
 	if o.adminServers != "" {
 		admins, err := parseTargets(o.adminServers, 255)
 		if err != nil {
