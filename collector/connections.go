@@ -26,6 +26,7 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/zkwatch/zkwatch/internal/discovery"
 	"github.com/zkwatch/zkwatch/internal/fourlw"
 )
 
@@ -54,11 +55,15 @@ func init() {
 		if top < 1 || top > MaxTopClients {
 			return nil, fmt.Errorf("top clients must be between 1 and %d, not %d", MaxTopClients, cfg.TopClients)
 		}
+		servers, err := newMemberList(cfg)
+		if err != nil {
+			return nil, err
+		}
 		d := func(name, help string) typedDesc {
 			return newTypedDesc(name, help, prometheus.GaugeValue, "server")
 		}
 		return &connectionsCollector{
-			servers:     cfg.Servers,
+			servers:     servers,
 			members:     cfg.members,
 			logger:      logger,
 			top:         top,
@@ -74,7 +79,7 @@ func init() {
 }
 
 type connectionsCollector struct {
-	servers                                           []string
+	servers                                           *discovery.Members // looked up at every scrape
 	members                                           *fourlw.Client
 	logger                                            log.Logger
 	watching, watchedPath, watches, clients, readOnly typedDesc
@@ -93,7 +98,11 @@ var connectionsWords = []string{"wchs", "cons", "isro"}
 func (c *connectionsCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
 	var wg sync.WaitGroup
 	var answered atomic.Int32
-	for _, addr := range c.servers {
+	servers, err := c.servers.Resolve(ctx)
+	if err != nil {
+		return err
+	}
+	for _, addr := range servers {
 		for _, word := range connectionsWords {
 			wg.Add(1)
 			go func() {

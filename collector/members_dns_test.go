@@ -56,14 +56,15 @@ type dnsEnsemble struct {
 	aliases []string // ip:port of each member's alias
 }
 
-// followsMembers scrapes an ensemble collector for servers while records
-// changes the DNS records: the probed members are those of the records at
-// each scrape, those removed lose their series, and a failed lookup fails
-// the scrape instead of reusing the previous list.
+// followsMembers scrapes the ensemble and connections collectors for
+// servers while records changes the DNS records: the members asked are
+// those of the records at each scrape, those removed lose their series,
+// and a failed lookup fails both collectors instead of reusing the
+// previous list.
 func (d *dnsEnsemble) followsMembers(t *testing.T, servers string, addrs []string, records func(members ...int), remove func()) {
 	logs := &lockedBuffer{}
 	zk, err := New(Config{Servers: []string{servers}, Resolver: d.dns.Resolver(), Timeout: 5 * time.Second, Transport: "4lw"},
-		log.NewLogfmtLogger(logs), "ensemble")
+		log.NewLogfmtLogger(logs), "ensemble", "connections")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,17 +80,21 @@ func (d *dnsEnsemble) followsMembers(t *testing.T, servers string, addrs []strin
 		records(step.members...)
 		waitScrape(t, zk, step.what, func(s sample) error {
 			want := map[string]float64{
-				`zookeeper_ensemble_members`:                               float64(len(step.members)),
-				`zookeeper_scrape_collector_success{collector="ensemble"}`: 1,
+				`zookeeper_ensemble_members`:                                  float64(len(step.members)),
+				`zookeeper_scrape_collector_success{collector="ensemble"}`:    1,
+				`zookeeper_scrape_collector_success{collector="connections"}`: 1,
 			}
 			for _, i := range step.members {
 				want[srv("zookeeper_up", addrs[i])] = 1
+				want[srv("zookeeper_read_only", addrs[i])] = 0
 			}
 			if err := expect(s, want); err != nil {
 				return err
 			}
 			for i, a := range addrs {
-				if _, ok := s[srv("zookeeper_up", a)]; ok && !slices.Contains(step.members, i) {
+				_, up := s[srv("zookeeper_up", a)]
+				_, ro := s[srv("zookeeper_read_only", a)]
+				if (up || ro) && !slices.Contains(step.members, i) {
 					return fmt.Errorf("member %d (%s) is no longer in the records but still reported", i, a)
 				}
 			}
@@ -98,11 +103,14 @@ func (d *dnsEnsemble) followsMembers(t *testing.T, servers string, addrs []strin
 	}
 	remove()
 	s := scrape(t, zk)
-	if err := expect(s, map[string]float64{`zookeeper_scrape_collector_success{collector="ensemble"}`: 0}); err != nil {
+	if err := expect(s, map[string]float64{
+		`zookeeper_scrape_collector_success{collector="ensemble"}`:    0,
+		`zookeeper_scrape_collector_success{collector="connections"}`: 0,
+	}); err != nil {
 		t.Fatalf("lookup failed: %v", err)
 	}
 	for k := range s {
-		if strings.HasPrefix(k, "zookeeper_up{") || strings.HasPrefix(k, "zookeeper_ensemble_members") {
+		if strings.HasPrefix(k, "zookeeper_up{") || strings.HasPrefix(k, "zookeeper_read_only{") || strings.HasPrefix(k, "zookeeper_ensemble_members") {
 			t.Errorf("lookup failed, yet %s is reported (a stale list)", k)
 		}
 	}
