@@ -16,6 +16,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -173,11 +174,22 @@ routes:
 			t.Errorf("%s: %d, shows the secret: %v", path, code, strings.Contains(body, secret))
 		}
 	}
-	p.mu.Lock()
-	logs := p.logs.String()
-	p.mu.Unlock()
-	if strings.Contains(logs, secret) || !strings.Contains(logs, "<redacted>") {
-		t.Errorf("log shows the secret or lacks the redacted error:\n%s", logs)
+	// The log is read from the process's stderr as it comes: wait for the
+	// delivery error to reach it.
+	var logs string
+	if err := zktest.WaitFor(30*time.Second, 20*time.Millisecond, func() error {
+		p.mu.Lock()
+		logs = p.logs.String()
+		p.mu.Unlock()
+		if !strings.Contains(logs, "<redacted>") {
+			return errors.New("no redacted delivery error logged yet")
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
+	}
+	if strings.Contains(logs, secret) {
+		t.Errorf("log shows the secret:\n%s", logs)
 	}
 }
 
