@@ -27,6 +27,7 @@ import (
 	"github.com/go-kit/log/level"
 
 	"github.com/zkwatch/zkwatch/agent/supervise"
+	"github.com/zkwatch/zkwatch/internal/discovery"
 	"github.com/zkwatch/zkwatch/internal/zksession"
 )
 
@@ -46,9 +47,11 @@ func DefaultData(servers string, pid int, started time.Time) []byte {
 }
 
 // LocalIP is the local address this host uses to reach the first server
-// (a UDP "connection" sends nothing), or the loopback address.
+// (a UDP "connection" sends nothing), or the loopback address. For
+// dns+NAME:PORT it is NAME's; a dnssrv+ entry gives the loopback address.
 func LocalIP(servers string) string {
 	first := strings.TrimSpace(strings.Split(servers, ",")[0])
+	first = strings.TrimPrefix(first, discovery.PrefixA)
 	if c, err := net.Dial("udp", first); err == nil {
 		defer c.Close()
 		if a, ok := c.LocalAddr().(*net.UDPAddr); ok {

@@ -143,7 +143,7 @@ type workerFlags struct {
 
 func addFlags(app *kingpin.Application) *flags {
 	f := &flags{
-		servers:        app.Flag("zookeeper.servers", "Comma-separated host:port list of the ensemble's members.").Default("localhost:2181").String(),
+		servers:        app.Flag("zookeeper.servers", "Comma-separated host:port list of the ensemble's members; dns+NAME:PORT (A/AAAA) and dnssrv+NAME (SRV) entries are looked up at start and at each reconnection.").Default("localhost:2181").String(),
 		sessionTimeout: app.Flag("zookeeper.session-timeout", "Requested ZooKeeper session timeout; the server caps it (2..20 ticks by default) and the agent fences on the timeout it grants.").Default("10s").Duration(),
 		digestFile:     app.Flag("zookeeper.auth.digest-file", "File holding user:password for ZooKeeper digest authentication (as --watch.auth.digest-file of the exporter).").Default("").String(),
 		chroot:         app.Flag("zookeeper.chroot", "Chroot prepended to every path the agent uses, e.g. /myapp.").Default("").String(),

@@ -45,7 +45,7 @@ type haFlags struct {
 
 func addHAFlags(app *kingpin.Application) *haFlags {
 	return &haFlags{
-		servers: app.Flag("ha.zookeeper.servers", "Comma-separated host:port list of the ZooKeeper ensemble the replicas coordinate through. Empty: a single receiver, no coordination.").
+		servers: app.Flag("ha.zookeeper.servers", "Comma-separated host:port list of the ZooKeeper ensemble the replicas coordinate through (dns+NAME:PORT and dnssrv+NAME entries are looked up at start and at each reconnection). Empty: a single receiver, no coordination.").
 			Default("").String(),
 		path: app.Flag("ha.path", "ZooKeeper path under which the replicas keep their claims.").
 			Default("/zkwatch/receiver").String(),

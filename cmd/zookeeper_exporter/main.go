@@ -56,7 +56,7 @@ type options struct {
 
 func addFlags(app *kingpin.Application) *options {
 	o := &options{}
-	app.Flag("zookeeper.servers", "Comma-separated host:port list of the ensemble's members.").
+	app.Flag("zookeeper.servers", "Comma-separated host:port list of the ensemble's members; dns+NAME:PORT (A/AAAA) and dnssrv+NAME (SRV) entries are looked up at every scrape.").
 		Default("localhost:2181").StringVar(&o.servers)
 	app.Flag("zookeeper.timeout", "Deadline for probing all members in one scrape.").
 		Default("2s").DurationVar(&o.timeout)
