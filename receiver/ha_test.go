@@ -220,6 +220,44 @@ func TestNotificationFailsOpen(t *testing.T) {
 	})
 }
 
+// A claim that times out while the session is live (a slow ensemble) is
+// tried again, however old the message: only an outage sends unclaimed.
+func TestSlowClaimDoesNotFailOpen(t *testing.T) {
+	var mu sync.Mutex
+	failing := true
+	e, s, c, _ := haEnv(t, 50*time.Millisecond, func(ha.Key) (ha.Result, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if failing {
+			return ha.Result{}, fmt.Errorf("%w: context deadline exceeded", ha.ErrUnavailable)
+		}
+		return ha.Result{Won: true, Owner: "me"}, nil
+	})
+	c.mu.Lock()
+	c.down = time.Time{} // connected
+	c.mu.Unlock()
+	startsAt := time.Now()
+	if code, msg := e.post(alertJSON("firing", map[string]string{"alertname": "Other"}, startsAt)); code != 200 {
+		t.Fatal(code, msg)
+	}
+	// Failing claims for many fail-open waits send nothing.
+	e.waitFor("claims tried", func() error {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return expect(3, min(3, len(c.claims)), "claims")
+	})
+	if n := len(s.messages()); n != 0 {
+		t.Fatalf("%d messages sent without a claim while the session is live", n)
+	}
+	mu.Lock()
+	failing = false
+	mu.Unlock()
+	e.waitFor("sent", func() error { return expect(1, len(s.messages()), "messages") })
+	if m := s.messages()[0]; strings.Contains(m.Text, "Possible duplicate") {
+		t.Errorf("claimed message marked as a possible duplicate: %q", m.Text)
+	}
+}
+
 // A replica that died while its command ran asks the attempt's claim after
 // its restart instead of guessing: here its earlier life had recorded the
 // success, so it does not run again and reports what it had not reported.

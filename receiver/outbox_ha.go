@@ -134,11 +134,18 @@ func (o *Outbox) claim(ctx context.Context, it *store.OutboxItem) notifyClaim {
 	now := o.now()
 	switch {
 	case err != nil:
+		down := o.coord.DownSince()
+		if down.IsZero() {
+			// The session is live: a claim that failed or timed out (a
+			// slow ensemble) is tried again, never skipped, since another
+			// replica may hold it. Only an outage opens the gate.
+			return notifyClaim{key: key, hold: now.Add(claimRetry)}
+		}
 		// The wait runs from the later of the message's creation and the
-		// start of the outage (or of this process).
+		// start of the outage.
 		start := it.Created
-		if d := o.coord.DownSince(); d.After(start) {
-			start = d
+		if down.After(start) {
+			start = down
 		}
 		if deadline := start.Add(o.failOpenAfter); now.Before(deadline) {
 			return notifyClaim{key: key, hold: minTime(deadline, now.Add(claimRetry))}
