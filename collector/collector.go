@@ -33,6 +33,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/zkwatch/zkwatch/collector/internal/series"
 	"github.com/zkwatch/zkwatch/internal/fourlw"
 )
 
@@ -52,8 +53,8 @@ func newTypedDesc(name, help string, vt prometheus.ValueType, labels ...string) 
 	if vt == prometheus.CounterValue {
 		typ = dto.MetricType_COUNTER
 	}
-	f := newFamDesc(name, help, typ, labels...)
-	return typedDesc{desc: f.desc, valueType: vt, fam: f}
+	f := series.NewDesc(Namespace+"_"+name, help, typ, labels...)
+	return typedDesc{desc: f.PromDesc(), valueType: vt, fam: f}
 }
 
 // ErrNoData tells the umbrella collector that a collector had nothing to
@@ -191,7 +192,7 @@ func newCollectorMeta(names []string) collectorMeta {
 		labels:   map[string][]*dto.LabelPair{},
 	}
 	for _, name := range names {
-		m.labels[name] = makeLabelPairs([]string{"collector"}, []string{name})
+		m.labels[name] = series.LabelPairs([]string{"collector"}, []string{name})
 	}
 	return m
 }
@@ -272,8 +273,8 @@ func (c *ZooKeeperCollector) GatherFunc(ctx context.Context, f func([]*dto.Metri
 }
 
 func (c *ZooKeeperCollector) gather(ctx context.Context, pool bool, f func([]*dto.MetricFamily) error) error {
-	sink := &seriesSink{pool: pool}
-	defer sink.release()
+	sink := series.NewSink(pool)
+	defer sink.Release()
 	var (
 		mfs []*dto.MetricFamily
 		err error
@@ -291,18 +292,15 @@ func (c *ZooKeeperCollector) gather(ctx context.Context, pool bool, f func([]*dt
 		}
 		mfs, err = reg.Gather()
 	}
-	fb := new(famBuf)
-	if pool {
-		fb = famBufs.Get().(*famBuf)
-		defer fb.release()
-	}
-	merged, mergeErr := MergeFamilies(mfs, fb.families(sink))
+	fb := series.NewFamilies(pool)
+	defer fb.Release()
+	merged, mergeErr := MergeFamilies(mfs, fb.Build(sink))
 	return errors.Join(err, mergeErr, f(merged))
 }
 
 // collectSink runs collect into sink and returns what collectors sent to
 // its channel instead.
-func (c *ZooKeeperCollector) collectSink(ctx context.Context, sink *seriesSink) []prometheus.Metric {
+func (c *ZooKeeperCollector) collectSink(ctx context.Context, sink *series.Sink) []prometheus.Metric {
 	ch := make(chan prometheus.Metric, 16)
 	done := make(chan struct{})
 	var sent []prometheus.Metric
@@ -323,7 +321,7 @@ func (c *ZooKeeperCollector) collectSink(ctx context.Context, sink *seriesSink) 
 // as possible, so an answer tells the state as of when it is sent rather
 // than as of when the scrape began (a watch-driven change is visible one
 // probe duration earlier).
-func (c *ZooKeeperCollector) collect(ctx context.Context, ch chan<- prometheus.Metric, sink *seriesSink) {
+func (c *ZooKeeperCollector) collect(ctx context.Context, ch chan<- prometheus.Metric, sink *series.Sink) {
 	if c.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
@@ -363,11 +361,11 @@ func (c *ZooKeeperCollector) collect(ctx context.Context, ch chan<- prometheus.M
 // memory (the watch collectors).
 type memoryReader interface{ readsMemoryOnly() }
 
-// seriesCollector is implemented by collectors that build their series
-// into the scrape's sink (families.go) instead of sending metrics; their
-// Update is sendSeries of the same.
+// seriesCollector is implemented by collectors that build their samples
+// into the scrape's sink (package series) instead of sending metrics; their
+// Update is series.Send of the same.
 type seriesCollector interface {
-	collectSeries(ctx context.Context, sink *seriesSink) error
+	collectSeries(ctx context.Context, sink *series.Sink) error
 }
 
 // collectorFunc is a prometheus.Collector of one function, unchecked.
@@ -402,7 +400,7 @@ type gathered []*dto.MetricFamily
 
 func (g gathered) Gather() ([]*dto.MetricFamily, error) { return g, nil }
 
-func (c *ZooKeeperCollector) execute(ctx context.Context, name string, col Collector, ch chan<- prometheus.Metric, sink *seriesSink) {
+func (c *ZooKeeperCollector) execute(ctx context.Context, name string, col Collector, ch chan<- prometheus.Metric, sink *series.Sink) {
 	logger := c.logger
 	begin := time.Now()
 	var err error
@@ -426,9 +424,9 @@ func (c *ZooKeeperCollector) execute(ctx context.Context, name string, col Colle
 		ch <- c.meta.success.mustNewConstMetric(success, name)
 		return
 	}
-	e := newEmitter(sink, nil)
-	e.emitPairs(c.meta.duration, duration.Seconds(), c.meta.labels[name])
-	e.emitPairs(c.meta.success, success, c.meta.labels[name])
+	e := series.NewEmitter(sink, nil)
+	e.EmitPairs(c.meta.duration.fam, duration.Seconds(), c.meta.labels[name])
+	e.EmitPairs(c.meta.success.fam, success, c.meta.labels[name])
 }
 
 // newCommandAllowedDesc is zookeeper_command_allowed, which the ensemble
@@ -457,11 +455,12 @@ func (r *refusals) note(logger log.Logger, addr, cmd string) {
 	level.Warn(logger).Log("msg", "command refused by the server's 4lw.commands.whitelist; metrics are limited to what the other commands give. Add it to the whitelist for full metrics", "server", addr, "command", cmd)
 }
 
-// typedDesc pairs a descriptor with its value type.
+// typedDesc pairs a descriptor with its value type, and its family for
+// the collectors that emit samples through package series.
 type typedDesc struct {
 	desc      *prometheus.Desc
 	valueType prometheus.ValueType
-	fam       *famDesc
+	fam       *series.Desc
 }
 
 func (d *typedDesc) mustNewConstMetric(value float64, labels ...string) prometheus.Metric {

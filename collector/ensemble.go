@@ -25,6 +25,7 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/zkwatch/zkwatch/collector/internal/series"
 	"github.com/zkwatch/zkwatch/internal/discovery"
 	"github.com/zkwatch/zkwatch/internal/fourlw"
 )
@@ -58,7 +59,7 @@ type ensembleDescs struct {
 // their names in mntr so that no mntr field takes them.
 func newEnsembleDescs(mntr *descCache) *ensembleDescs {
 	reserve := func(td typedDesc) typedDesc {
-		mntr.reserve(td.fam)
+		mntr.Reserve(td.fam)
 		return td
 	}
 	d := func(name, help string, vt prometheus.ValueType, labels ...string) typedDesc {
@@ -139,19 +140,26 @@ func newEnsembleCollector(cfg Config, logger log.Logger) (*EnsembleCollector, er
 
 // Update implements Collector.
 func (c *EnsembleCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
-	return sendSeries(ch, func(sink *seriesSink) error { return c.collectSeries(ctx, sink) })
+	return series.Send(ch, func(sink *series.Sink) error { return c.collectSeries(ctx, sink) })
 }
 
-// collectSeries implements seriesCollector.
-func (c *EnsembleCollector) collectSeries(ctx context.Context, sink *seriesSink) error {
+// collectSeries implements seriesCollector. It is the whole scrape of an
+// ensemble, in order: which members to probe (targets), each member's own
+// answer as samples (probeAll), then what the answers say together.
+func (c *EnsembleCollector) collectSeries(ctx context.Context, sink *series.Sink) error {
+	// The members: the server list (DNS entries looked up again), followed
+	// through dynamic reconfiguration.
 	if err := c.resolveServers(ctx); err != nil {
 		return err
 	}
 	now := time.Now()
 	servers, dyn := c.targets()
+	// Each member probed at once; its mntr (or srvr) answer becomes its
+	// samples as soon as it is in.
 	statuses := c.probeAll(ctx, sink, servers, now)
 	defer releaseMntr(statuses)
 
+	// Each member's state, and the ensemble's.
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, st := range statuses {
@@ -172,13 +180,9 @@ func (c *EnsembleCollector) collectSeries(ctx context.Context, sink *seriesSink)
 			leaderIdx = i
 		}
 	}
-	e := newEmitter(sink, &c.mntr.famCache)
+	e := series.NewEmitter(sink, &c.mntr.Cache)
 	for i, st := range statuses {
 		c.emitMember(e, st, modes[i])
-		if st.Up && st.Mntr == nil && st.Srvr != nil {
-			// mntr refused: what srvr gives, under the names mntr would use.
-			mntrSeries(st.Addr, srvrFields(st.Srvr), &c.mntr, sink.buf())
-		}
 	}
 	var leader *fourlw.Status
 	if leaders == 1 {
@@ -193,33 +197,90 @@ func (c *EnsembleCollector) collectSeries(ctx context.Context, sink *seriesSink)
 		hasQuorum = 1
 	}
 	d := c.d
-	e.emit(d.members, float64(members))
-	e.emit(d.membersUp, float64(up))
-	e.emit(d.votersUp, float64(votersUp))
-	e.emit(d.leaders, float64(leaders))
-	e.emit(d.quorumSize, float64(quorum))
-	e.emit(d.hasQuorum, hasQuorum)
+	e.Emit(d.members.fam, float64(members))
+	e.Emit(d.membersUp.fam, float64(up))
+	e.Emit(d.votersUp.fam, float64(votersUp))
+	e.Emit(d.leaders.fam, float64(leaders))
+	e.Emit(d.quorumSize.fam, float64(quorum))
+	e.Emit(d.hasQuorum.fam, hasQuorum)
 	if haveSynced {
-		e.emit(d.synced, float64(synced))
+		e.Emit(d.synced.fam, float64(synced))
 	}
-	e.emit(d.leaderChanges, c.leaderChanges)
+	e.Emit(d.leaderChanges.fam, c.leaderChanges)
 	if up == 0 {
 		return errors.New("no ensemble member answered")
 	}
 	return nil
 }
 
+// targets returns the members to probe: the configured servers, followed
+// through dynamic reconfiguration when there is one (members added at run
+// time are probed, removed ones no longer), and that configuration.
+func (c *EnsembleCollector) targets() ([]string, *fourlw.Conf) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	dyn := c.dynamicConf()
+	if dyn == nil {
+		return c.servers, nil
+	}
+	member := map[int]bool{}
+	for _, m := range dyn.Members {
+		member[m.ID] = true
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, addr := range c.servers {
+		if id, ok := c.ids[addr]; ok && !member[id] {
+			continue // removed from the ensemble
+		}
+		out = append(out, addr)
+		seen[addr] = true
+	}
+	for _, m := range dyn.Members {
+		if !seen[m.Client] && !c.probedAs(m.ID, seen) {
+			out = append(out, m.Client)
+			seen[m.Client] = true
+		}
+	}
+	return out, dyn
+}
+
+// dynamicConf returns the ensemble's dynamic configuration when the members
+// told one (conf lists every member with its client address, as
+// reconfigEnabled ensembles do): the leader's, else the newest. c.mu is held.
+func (c *EnsembleCollector) dynamicConf() *fourlw.Conf {
+	if e, ok := c.conf[c.leader]; ok && e.conf.Clients() != nil {
+		return e.conf
+	}
+	var newest *fourlw.Conf
+	for _, e := range c.conf {
+		if e.conf.Clients() != nil && (newest == nil || e.conf.Version > newest.Version) {
+			newest = e.conf
+		}
+	}
+	return newest
+}
+
+// probedAs reports whether one of the addresses in seen is known to be
+// server id. c.mu is held.
+func (c *EnsembleCollector) probedAs(id int, seen map[string]bool) bool {
+	for addr := range seen {
+		if known, ok := c.ids[addr]; ok && known == id {
+			return true
+		}
+	}
+	return false
+}
+
 // probeAll probes every server at once, the first on this goroutine, and
-// sends each member's mntr series as soon as its answer is in: they depend
-// on nothing else, and slower members are still answering.
-func (c *EnsembleCollector) probeAll(ctx context.Context, sink *seriesSink, servers []string, now time.Time) []*fourlw.Status {
+// adds each member's samples as soon as its answer is in: they depend on
+// nothing else, and slower members are still answering.
+func (c *EnsembleCollector) probeAll(ctx context.Context, sink *series.Sink, servers []string, now time.Time) []*fourlw.Status {
 	statuses := make([]*fourlw.Status, len(servers))
 	probe := func(i int, addr string) {
 		st := c.prober.Probe(ctx, addr, c.needConf(addr, now))
 		statuses[i] = st
-		if st.Mntr != nil {
-			mntrSeries(st.Addr, st.Mntr, &c.mntr, sink.buf())
-		}
+		c.memberSamples(st, sink)
 	}
 	var wg sync.WaitGroup
 	for i, addr := range servers[1:] {
@@ -236,6 +297,39 @@ func (c *EnsembleCollector) probeAll(ctx context.Context, sink *seriesSink, serv
 	return statuses
 }
 
+// needConf reports whether to ask addr for conf: when its answer is stale,
+// and at every scrape from the leader of a dynamic configuration, which may
+// change at any time.
+func (c *EnsembleCollector) needConf(addr string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.conf[addr]
+	return !ok || now.Sub(e.at) > confTTL || (addr == c.leader && e.conf.Clients() != nil)
+}
+
+// memberSamples adds what a member's own answer says (mntr.go): its mntr
+// fields, or when mntr is refused what srvr gives, under the names mntr
+// would use.
+func (c *EnsembleCollector) memberSamples(st *fourlw.Status, sink *series.Sink) {
+	switch {
+	case st.Mntr != nil:
+		mntrSamples(st.Addr, st.Mntr, &c.mntr, sink.Buf())
+	case st.Up && st.Srvr != nil:
+		mntrSamples(st.Addr, srvrFields(st.Srvr), &c.mntr, sink.Buf())
+	}
+}
+
+// srvrFields expresses srvr's numbers as the mntr fields they equal.
+func srvrFields(s *fourlw.Srvr) []fourlw.Field {
+	f := func(k string, v float64) fourlw.Field { return fourlw.Field{Key: k, Value: v, Numeric: true} }
+	return []fourlw.Field{
+		f("zk_min_latency", s.LatencyMin), f("zk_avg_latency", s.LatencyAvg), f("zk_max_latency", s.LatencyMax),
+		f("zk_packets_received", s.Received), f("zk_packets_sent", s.Sent),
+		f("zk_num_alive_connections", s.Connections), f("zk_outstanding_requests", s.Outstanding),
+		f("zk_znode_count", s.NodeCount),
+	}
+}
+
 // releaseMntr recycles the parsed mntr answers once a scrape has turned
 // them into series (which keep no reference to them).
 func releaseMntr(statuses []*fourlw.Status) {
@@ -245,16 +339,6 @@ func releaseMntr(statuses []*fourlw.Status) {
 			st.Mntr = nil
 		}
 	}
-}
-
-// needConf reports whether to ask addr for conf: when its answer is stale,
-// and at every scrape from the leader of a dynamic configuration, which may
-// change at any time.
-func (c *EnsembleCollector) needConf(addr string, now time.Time) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.conf[addr]
-	return !ok || now.Sub(e.at) > confTTL || (addr == c.leader && e.conf.Clients() != nil)
 }
 
 // record updates what the collector remembers of a member. c.mu is held.
@@ -310,39 +394,39 @@ func inferModes(statuses []*fourlw.Status) []string {
 	return modes
 }
 
-func (c *EnsembleCollector) emitMember(e *emitter, st *fourlw.Status, mode string) {
+func (c *EnsembleCollector) emitMember(e *series.Emitter, st *fourlw.Status, mode string) {
 	d := c.d
 	up := 0.0
 	if st.Up {
 		up = 1
 	}
-	e.emit(d.up, up, st.Addr)
-	e.emit(d.probeDuration, st.Duration.Seconds(), st.Addr)
+	e.Emit(d.up.fam, up, st.Addr)
+	e.Emit(d.probeDuration.fam, st.Duration.Seconds(), st.Addr)
 	if t, ok := c.lastSeen[st.Addr]; ok {
-		e.emit(d.lastSeen, float64(t.UnixNano())/1e9, st.Addr)
+		e.Emit(d.lastSeen.fam, float64(t.UnixNano())/1e9, st.Addr)
 	}
 	for _, s := range serverStates {
 		v := 0.0
 		if s == mode {
 			v = 1
 		}
-		e.emit(d.state, v, st.Addr, s)
+		e.Emit(d.state.fam, v, st.Addr, s)
 	}
 	isLeader := 0.0
 	if mode == "leader" || mode == "standalone" {
 		isLeader = 1
 	}
-	e.emit(d.isLeader, isLeader, st.Addr)
+	e.Emit(d.isLeader.fam, isLeader, st.Addr)
 	for cmd, ok := range st.Allowed {
 		v := 0.0
 		if ok {
 			v = 1
 		}
-		e.emit(d.allowed, v, st.Addr, cmd)
+		e.Emit(d.allowed.fam, v, st.Addr, cmd)
 	}
 	for k, v := range c.probeErrors {
 		if k[0] == st.Addr {
-			e.emit(d.probeErrors, v, k[0], k[1])
+			e.Emit(d.probeErrors.fam, v, k[0], k[1])
 		}
 	}
 	if !st.Up {
@@ -352,26 +436,29 @@ func (c *EnsembleCollector) emitMember(e *emitter, st *fourlw.Status, mode strin
 	if e, ok := c.conf[st.Addr]; ok && e.conf.ServerID >= 0 {
 		id = strconv.Itoa(e.conf.ServerID)
 	}
-	e.emit(d.info, 1, st.Addr, st.Version(), id)
+	e.Emit(d.info.fam, 1, st.Addr, st.Version(), id)
 	if st.Srvr != nil {
-		e.emit(d.epoch, float64(st.Srvr.Zxid.Epoch()), st.Addr)
-		e.emit(d.counter, float64(st.Srvr.Zxid.Counter()), st.Addr)
+		e.Emit(d.epoch.fam, float64(st.Srvr.Zxid.Epoch()), st.Addr)
+		e.Emit(d.counter.fam, float64(st.Srvr.Zxid.Counter()), st.Addr)
 	}
 }
 
-// srvrFields expresses srvr's numbers as the mntr fields they equal.
-func srvrFields(s *fourlw.Srvr) []fourlw.Field {
-	f := func(k string, v float64) fourlw.Field { return fourlw.Field{Key: k, Value: v, Numeric: true} }
-	return []fourlw.Field{
-		f("zk_min_latency", s.LatencyMin), f("zk_avg_latency", s.LatencyAvg), f("zk_max_latency", s.LatencyMax),
-		f("zk_packets_received", s.Received), f("zk_packets_sent", s.Sent),
-		f("zk_num_alive_connections", s.Connections), f("zk_outstanding_requests", s.Outstanding),
-		f("zk_znode_count", s.NodeCount),
+// trackLeader counts changes of the leader's identity or epoch. c.mu is held.
+func (c *EnsembleCollector) trackLeader(leader *fourlw.Status) {
+	var epoch uint32
+	if leader.Srvr != nil {
+		epoch = leader.Srvr.Zxid.Epoch()
+	} else {
+		epoch = c.leaderEpoch // a non-serving leader tells no zxid
 	}
+	if c.leader != "" && (c.leader != leader.Addr || c.leaderEpoch != epoch) {
+		c.leaderChanges++
+	}
+	c.leader, c.leaderEpoch = leader.Addr, epoch
 }
 
 // emitLag reports each follower's distance from the leader's zxid.
-func (c *EnsembleCollector) emitLag(e *emitter, leader *fourlw.Status, statuses []*fourlw.Status, modes []string) {
+func (c *EnsembleCollector) emitLag(e *series.Emitter, leader *fourlw.Status, statuses []*fourlw.Status, modes []string) {
 	if leader.Srvr == nil {
 		return
 	}
@@ -381,9 +468,9 @@ func (c *EnsembleCollector) emitLag(e *emitter, leader *fourlw.Status, statuses 
 		}
 		lag, behind, ok := followerLag(leader.Srvr.Zxid, st)
 		if ok {
-			e.emit(c.d.lag, float64(lag), st.Addr)
+			e.Emit(c.d.lag.fam, float64(lag), st.Addr)
 		}
-		e.emit(c.d.epochBehind, behind, st.Addr)
+		e.Emit(c.d.epochBehind.fam, behind, st.Addr)
 	}
 }
 
@@ -431,20 +518,6 @@ func synced(st *fourlw.Status) bool {
 	return true
 }
 
-// trackLeader counts changes of the leader's identity or epoch. c.mu is held.
-func (c *EnsembleCollector) trackLeader(leader *fourlw.Status) {
-	var epoch uint32
-	if leader.Srvr != nil {
-		epoch = leader.Srvr.Zxid.Epoch()
-	} else {
-		epoch = c.leaderEpoch // a non-serving leader tells no zxid
-	}
-	if c.leader != "" && (c.leader != leader.Addr || c.leaderEpoch != epoch) {
-		c.leaderChanges++
-	}
-	c.leader, c.leaderEpoch = leader.Addr, epoch
-}
-
 // quorum returns the quorum size and the number of configured members.
 // Voters come from the dynamic configuration when there is one, else from
 // conf when a member told it, else from the server list. c.mu is held.
@@ -471,65 +544,6 @@ func (c *EnsembleCollector) quorum(modes []string, dyn *fourlw.Conf) (int, int) 
 		return 1, members
 	}
 	return voters/2 + 1, members
-}
-
-// dynamicConf returns the ensemble's dynamic configuration when the members
-// told one (conf lists every member with its client address, as
-// reconfigEnabled ensembles do): the leader's, else the newest. c.mu is held.
-func (c *EnsembleCollector) dynamicConf() *fourlw.Conf {
-	if e, ok := c.conf[c.leader]; ok && e.conf.Clients() != nil {
-		return e.conf
-	}
-	var newest *fourlw.Conf
-	for _, e := range c.conf {
-		if e.conf.Clients() != nil && (newest == nil || e.conf.Version > newest.Version) {
-			newest = e.conf
-		}
-	}
-	return newest
-}
-
-// targets returns the members to probe: the configured servers, followed
-// through dynamic reconfiguration when there is one (members added at run
-// time are probed, removed ones no longer), and that configuration.
-func (c *EnsembleCollector) targets() ([]string, *fourlw.Conf) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	dyn := c.dynamicConf()
-	if dyn == nil {
-		return c.servers, nil
-	}
-	member := map[int]bool{}
-	for _, m := range dyn.Members {
-		member[m.ID] = true
-	}
-	var out []string
-	seen := map[string]bool{}
-	for _, addr := range c.servers {
-		if id, ok := c.ids[addr]; ok && !member[id] {
-			continue // removed from the ensemble
-		}
-		out = append(out, addr)
-		seen[addr] = true
-	}
-	for _, m := range dyn.Members {
-		if !seen[m.Client] && !c.probedAs(m.ID, seen) {
-			out = append(out, m.Client)
-			seen[m.Client] = true
-		}
-	}
-	return out, dyn
-}
-
-// probedAs reports whether one of the addresses in seen is known to be
-// server id. c.mu is held.
-func (c *EnsembleCollector) probedAs(id int, seen map[string]bool) bool {
-	for addr := range seen {
-		if known, ok := c.ids[addr]; ok && known == id {
-			return true
-		}
-	}
-	return false
 }
 
 // syncedVoters counts voting followers in sync with the leader: what the

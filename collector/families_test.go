@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/zkwatch/zkwatch/collector/internal/series"
 	"github.com/zkwatch/zkwatch/internal/fourlw"
 )
 
@@ -86,9 +87,9 @@ func TestGatherMatchesRegistry(t *testing.T) {
 func TestFamiliesDropDuplicates(t *testing.T) {
 	var dc descCache
 	fields := mntrFieldsOf(t, "zk_znode_count\t5\nzk_znode_count\t6\nzk_avg_latency\t2\n")
-	sink := &seriesSink{}
-	mntrSeries("a:1", fields, &dc, sink.buf())
-	mfs := new(famBuf).families(sink)
+	sink := series.NewSink(false)
+	mntrSamples("a:1", fields, &dc, sink.Buf())
+	mfs := series.NewFamilies(false).Build(sink)
 	if len(mfs) != 2 || len(mfs[1].Metric) != 1 || mfs[1].Metric[0].GetGauge().GetValue() != 5 {
 		t.Fatalf("got %v", mfs)
 	}
@@ -186,11 +187,11 @@ func TestGatherMatchesRegistryWatch(t *testing.T) {
 // mntrMetrics is one member's mntr series as metrics, as the
 // prometheus.Collector path sends them.
 func mntrMetrics(server string, fields []fourlw.Field, descs *descCache) []prometheus.Metric {
-	b := &memberBuf{sumIndex: map[*summaryMeta]int{}, hasCnt: map[string]bool{}}
-	mntrSeries(server, fields, descs, b)
-	out := make([]prometheus.Metric, len(b.series))
-	for i, s := range b.series {
-		out[i] = seriesMetric{s}
+	b := series.NewSink(false).Buf()
+	mntrSamples(server, fields, descs, b)
+	out := make([]prometheus.Metric, len(b.Samples()))
+	for i, s := range b.Samples() {
+		out[i] = s.Metric()
 	}
 	return out
 }

@@ -33,6 +33,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/zkwatch/zkwatch/collector/internal/series"
 	"github.com/zkwatch/zkwatch/internal/fourlw"
 	"github.com/zkwatch/zkwatch/internal/zktest"
 )
@@ -231,8 +232,7 @@ func TestMntrKeyTypes(t *testing.T) {
 				t.Fatalf("%s %s: no zk_version", f.name, source)
 			}
 			var descs descCache
-			buf := &memberBuf{sumIndex: map[*summaryMeta]int{}, hasCnt: map[string]bool{}}
-			infos := descs.classes("zk1:2181", fields, buf)
+			infos := descs.classes("zk1:2181", fields, map[string]bool{})
 			for i, field := range fields {
 				checkKeyType(t, f.name+" "+source, version, field, infos[i])
 			}
@@ -243,7 +243,7 @@ func TestMntrKeyTypes(t *testing.T) {
 func checkKeyType(t *testing.T, where, version string, field fourlw.Field, fi *fieldInfo) {
 	t.Helper()
 	if summary, ok := registeredSummary(field.Key); ok {
-		if fi == nil || fi.summary == nil || fi.summary.fam.typ != dto.MetricType_SUMMARY {
+		if fi == nil || fi.summary == nil || fi.summary.fam.Type() != dto.MetricType_SUMMARY {
 			t.Errorf("%s: %s is part of the summary %s but is not exported in it", where, field.Key, summary)
 		}
 		if since := mntrSummaries[summary].since; versionLess(version, since) {
@@ -273,10 +273,10 @@ func checkKeyType(t *testing.T, where, version string, field fourlw.Field, fi *f
 		t.Errorf("%s: %s = %q is not a number", where, field.Key, field.Text)
 	case fi == nil || fi.fam == nil:
 		t.Errorf("%s: %s is not exported", where, field.Key)
-	case fi.fam.typ != want:
-		t.Errorf("%s: %s exported as %v, ZooKeeper registers a %v", where, field.Key, fi.fam.typ, want)
-	case k.typ == counterKey && !strings.HasSuffix(fi.fam.name, "_total"):
-		t.Errorf("%s: counter %s exported as %s, without _total", where, field.Key, fi.fam.name)
+	case fi.fam.Type() != want:
+		t.Errorf("%s: %s exported as %v, ZooKeeper registers a %v", where, field.Key, fi.fam.Type(), want)
+	case k.typ == counterKey && !strings.HasSuffix(fi.fam.Name(), "_total"):
+		t.Errorf("%s: counter %s exported as %s, without _total", where, field.Key, fi.fam.Name())
 	}
 }
 
@@ -320,24 +320,24 @@ func mntrText(t *testing.T, answer string, names ...string) string {
 		t.Fatal(err)
 	}
 	var descs descCache
-	buf := &memberBuf{sumIndex: map[*summaryMeta]int{}, hasCnt: map[string]bool{}}
-	mntrSeries("zk1:2181", fields, &descs, buf)
+	buf := series.NewSink(false).Buf()
+	mntrSamples("zk1:2181", fields, &descs, buf)
 	want := map[string]bool{}
 	for _, n := range names {
 		want[n] = true
 	}
 	var lines []string
-	for _, s := range buf.series {
-		if !want[s.fam.name] {
+	for _, s := range buf.Samples() {
+		if !want[s.Desc.Name()] {
 			continue
 		}
 		var l strings.Builder
-		l.WriteString(s.fam.name + " " + s.fam.typ.String())
-		for _, p := range s.labels {
+		l.WriteString(s.Desc.Name() + " " + s.Desc.Type().String())
+		for _, p := range s.Labels {
 			l.WriteString(" " + p.GetName() + "=" + p.GetValue())
 		}
-		if s.summary == nil {
-			l.WriteString(" " + strconv.FormatFloat(s.value, 'g', -1, 64))
+		if s.Summary == nil {
+			l.WriteString(" " + strconv.FormatFloat(s.Value, 'g', -1, 64))
 		}
 		lines = append(lines, l.String())
 	}
@@ -440,8 +440,7 @@ func TestMntrTableCoversRealServer(t *testing.T) {
 		}
 		for source, fields := range map[string][]fourlw.Field{"mntr": fields, "monitor": monitor.Mntr} {
 			var descs descCache
-			buf := &memberBuf{sumIndex: map[*summaryMeta]int{}, hasCnt: map[string]bool{}}
-			infos := descs.classes(m.Addr(), fields, buf)
+			infos := descs.classes(m.Addr(), fields, map[string]bool{})
 			for i, f := range fields {
 				checkKeyType(t, st.Mode()+" "+source, st.Version(), f, infos[i])
 			}

@@ -28,6 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/zkwatch/zkwatch/collector/internal/series"
 	"github.com/zkwatch/zkwatch/internal/treecache"
 	"github.com/zkwatch/zkwatch/internal/watchconfig"
 	"github.com/zkwatch/zkwatch/internal/zksession"
@@ -181,27 +182,27 @@ func (g *groupItem) onChange(v *treecache.View, changes []treecache.Change) {
 
 // Update implements Collector.
 func (c *groupCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
-	return sendSeries(ch, func(sink *seriesSink) error { return c.collectSeries(ctx, sink) })
+	return series.Send(ch, func(sink *series.Sink) error { return c.collectSeries(ctx, sink) })
 }
 
 // collectSeries implements seriesCollector. Label pairs are not cached: a
 // group's members come and go.
-func (c *groupCollector) collectSeries(_ context.Context, sink *seriesSink) error {
+func (c *groupCollector) collectSeries(_ context.Context, sink *series.Sink) error {
 	now := time.Now()
-	e := newEmitter(sink, nil)
+	e := series.NewEmitter(sink, nil)
 	c.w.each("group", func(wi watchItem) {
 		wi.(*groupItem).collect(c, now, e)
 	})
 	return nil
 }
 
-func (g *groupItem) collect(c *groupCollector, now time.Time, e *emitter) {
+func (g *groupItem) collect(c *groupCollector, now time.Time, e *series.Emitter) {
 	name := g.lc.path
 	group := labelPair(&labelGroup, name)
 	g.lc.cache.Read(func(v *treecache.View) {
 		g.mu.Lock()
 		defer g.mu.Unlock()
-		e.emit(c.members, float64(v.Total), name)
+		e.Emit(c.members.fam, float64(v.Total), name)
 		// In label order: each family is sorted at the end, which is
 		// cheap for input already in order.
 		byName, byInfo := g.order(v)
@@ -213,29 +214,29 @@ func (g *groupItem) collect(c *groupCollector, now time.Time, e *emitter) {
 		for i, n := range byName {
 			member := labelSafe(n.Name)
 			for len(absent) > 0 && absent[0] < member {
-				e.emit(c.up, 0, name, absent[0])
+				e.Emit(c.up.fam, 0, name, absent[0])
 				absent = absent[1:]
 			}
 			m := s.pair(&labelMember, member)
 			members[i] = m
 			labels := s.labels(group, m)
-			e.emitPairs(c.up, 1, labels)
-			e.emitPairs(c.since, millis(n.Ctime), labels)
+			e.EmitPairs(c.up.fam, 1, labels)
+			e.EmitPairs(c.since.fam, millis(n.Ctime), labels)
 		}
 		for _, i := range byInfo {
 			mi := infoOf(byName[i])
-			e.emitPairs(c.info, 1, s.labels(group, s.pair(&labelHost, mi.host), s.pair(&labelIP, mi.ip), members[i]))
+			e.EmitPairs(c.info.fam, 1, s.labels(group, s.pair(&labelHost, mi.host), s.pair(&labelIP, mi.ip), members[i]))
 		}
 		for _, member := range absent {
-			e.emit(c.up, 0, name, member)
+			e.Emit(c.up.fam, 0, name, member)
 		}
-		e.emit(c.changes, g.joins, name, "join")
-		e.emit(c.changes, g.leaves, name, "leave")
+		e.Emit(c.changes.fam, g.joins, name, "join")
+		e.Emit(c.changes.fam, g.leaves, name, "leave")
 		if !g.lastChange.IsZero() {
-			e.emit(c.lastChange, float64(g.lastChange.UnixNano())/1e9, name)
+			e.Emit(c.lastChange.fam, float64(g.lastChange.UnixNano())/1e9, name)
 		}
 		if g.expectedN > 0 {
-			e.emit(c.expected, float64(g.expectedN), name)
+			e.Emit(c.expected.fam, float64(g.expectedN), name)
 		}
 	})
 }

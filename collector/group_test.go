@@ -23,6 +23,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zkwatch/zkwatch/collector/internal/series"
 	"github.com/zkwatch/zkwatch/internal/zktest"
 )
 
@@ -201,15 +202,13 @@ func TestGroupSeriesInLabelOrder(t *testing.T) {
 			}
 		}
 		x.waitFor(w)
-		sink := &seriesSink{}
+		sink := series.NewSink(false)
 		if err := gc.collectSeries(context.Background(), sink); err != nil {
 			t.Fatal(err)
 		}
-		byFam := map[string][]series{}
-		for _, b := range sink.bufs {
-			for _, s := range b.series {
-				byFam[s.fam.name] = append(byFam[s.fam.name], s)
-			}
+		byFam := map[string][]series.Sample{}
+		for _, s := range sink.Samples() {
+			byFam[s.Desc.Name()] = append(byFam[s.Desc.Name()], s)
 		}
 		if len(byFam["zookeeper_group_member_info"]) == 0 {
 			t.Fatal("no member_info series")
@@ -222,7 +221,7 @@ func TestGroupSeriesInLabelOrder(t *testing.T) {
 			}
 			// Strictly increasing: in order, no two alike.
 			for i := 1; i < len(ss); i++ {
-				if compareSeries(ss[i-1], ss[i]) >= 0 {
+				if series.Compare(ss[i-1], ss[i]) >= 0 {
 					t.Errorf("%s not sent in label order", name)
 					break
 				}

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/zkwatch/zkwatch/collector/internal/series"
 	"github.com/zkwatch/zkwatch/internal/fourlw"
 )
 
@@ -33,18 +34,20 @@ func BenchmarkMemberMntr(b *testing.B) {
 		b.Fatal(err)
 	}
 	var descs descCache
-	buf := &memberBuf{sumIndex: map[*summaryMeta]int{}, hasCnt: map[string]bool{}}
+	n := 0
 	b.ReportAllocs()
 	for b.Loop() {
 		fields, err := fourlw.ParseMntr(data)
 		if err != nil {
 			b.Fatal(err)
 		}
-		buf.series = buf.series[:0]
-		mntrSeries("127.0.0.1:2181", fields, &descs, buf)
+		sink := series.NewSink(true)
+		mntrSamples("127.0.0.1:2181", fields, &descs, sink.Buf())
+		n = len(sink.Samples())
+		sink.Release()
 		fourlw.ReleaseFields(fields)
 	}
-	if len(buf.series) == 0 {
+	if n == 0 {
 		b.Fatal("no series")
 	}
 }
@@ -73,11 +76,11 @@ func TestFieldLayoutReuse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := &memberBuf{sumIndex: map[*summaryMeta]int{}, hasCnt: map[string]bool{}}
-		mntrSeries("127.0.0.1:2181", fields, descs, b)
+		b := series.NewSink(false).Buf()
+		mntrSamples("127.0.0.1:2181", fields, descs, b)
 		var out []string
-		for _, s := range b.series {
-			out = append(out, fmt.Sprintf("%s %v %v %v", s.fam.name, s.labels, s.value, s.summary))
+		for _, s := range b.Samples() {
+			out = append(out, fmt.Sprintf("%s %v %v %v", s.Desc.Name(), s.Labels, s.Value, s.Summary))
 		}
 		return strings.Join(out, "\n")
 	}

@@ -23,85 +23,60 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/zkwatch/zkwatch/collector/internal/series"
 	"github.com/zkwatch/zkwatch/internal/fourlw"
 )
 
-// mntr turns the fields of mntr into metrics with types, base units and
-// labels. 3.6+ servers print their metrics framework as flat keys:
-// counters and gauges as zk_<name>, summaries as zk_{avg,min,max,cnt,sum}_<name>
-// plus zk_p{50,95,99,999}_<name>, and summary sets with their label folded
-// into the name (zk_cnt_<sid>_learner_handler_qp_size,
+// mntr.go is the path of one member's mntr answer, from its fields
+// (fourlw.ParseMntr) to samples with types, base units and labels, in the
+// order a reader follows it: mntrSamples, the classification of each key
+// (the type table of mntr_keys.go decides; the family comes from the
+// collector's series.Cache, once per key), then summaries. Labelled keys
+// of the Prometheus metrics provider are mntr_labels.go's.
+//
+// 3.6+ servers print their metrics framework as flat keys: counters and
+// gauges as zk_<name>, summaries as zk_{avg,min,max,cnt,sum}_<name> plus
+// zk_p{50,95,99,999}_<name>, and summary sets with their label folded into
+// the name (zk_cnt_<sid>_learner_handler_qp_size,
 // zk_cnt_<namespace>_write_per_namespace).
 
-const ms = 1e-3
+// descCache is what an ensemble collector keeps of mntr across scrapes:
+// the mntr field set is large and stable, and classifying keys and
+// building families and label pairs anew dominated a scrape's CPU time.
+type descCache struct {
+	series.Cache // the families and label pairs of every ensemble sample
 
-// scaled converts v to base units. Milliseconds are converted in decimal,
-// by shifting the exponent of v's shortest decimal form: 5052 ms is
-// 5.052 s as ZooKeeper wrote it, where 5052*1e-3 prints as
-// 5.0520000000000005 and 0.9/1000 as 0.0009000000000000001.
-func scaled(v, scale float64) float64 {
-	if scale != ms || v == 0 || math.IsInf(v, 0) || math.IsNaN(v) {
-		return v * scale
-	}
-	var buf [40]byte
-	b := strconv.AppendFloat(buf[:0], v, 'e', -1, 64)
-	i := bytes.IndexByte(b, 'e')
-	exp, err := strconv.Atoi(string(b[i+1:]))
-	if err != nil {
-		return v * scale
-	}
-	b = strconv.AppendInt(b[:i+1], int64(exp-3), 10)
-	r, err := strconv.ParseFloat(string(b), 64)
-	if err != nil {
-		return v * scale
-	}
-	return r
+	mu        sync.Mutex // guards the fields below
+	sumPairs  map[summaryLabelKey][]*dto.LabelPair
+	fields    map[string]*fieldInfo // keys of flat fields
+	inSummary map[string]*fieldInfo // keys whose zk_cnt_ twin is present
+	summaries map[string]*summaryMeta
+	provider  providerKeys            // labelled keys (mntr_labels.go)
+	layouts   map[string]*fieldLayout // by server
 }
 
-var summaryPrefixes = []string{"avg", "min", "max", "cnt", "sum", "p50", "p95", "p99", "p999"}
-
-// summaryMeta is what does not change between scrapes about a summary.
-type summaryMeta struct {
-	name                  string // metric name without namespace, with unit
-	labelName, labelValue string // "" or the summary-set label
-	scale                 float64
-	fam, minFam, maxFam   *famDesc // nil when the name is taken by another family
+// mntrScratch is what one answer's summaries gather; pooled.
+type mntrScratch struct {
+	sums     []summaryValues
+	sumIndex map[*summaryMeta]int
+	hasCnt   map[string]bool // rest of each numeric zk_cnt_<rest> key
 }
 
-// fieldInfo is the cached classification of one mntr key.
-type fieldInfo struct {
-	summary *summaryMeta // nil for a flat field
-	part    string       // avg, min, max, cnt, sum, p50, ...
-	fam     *famDesc     // flat field; nil when its name is taken
-	scale   float64
-	skip    bool
-	unset   bool   // -1 means no value yet (mntrKey.unset)
-	set     string // label name of a gauge or counter set, else ""
-	setVal  string // its value
-}
+var mntrScratches = sync.Pool{New: func() any {
+	return &mntrScratch{sumIndex: map[*summaryMeta]int{}, hasCnt: map[string]bool{}}
+}}
 
-// summaryValues gathers one scrape's values of a summary.
-type summaryValues struct {
-	meta                 *summaryMeta
-	count, sum, min, max float64
-	haveMin, haveMax     bool
-	quantiles            [4]float64
-	haveQ                [4]bool
-}
-
-var quantileIndex = map[string]int{"p50": 0, "p95": 1, "p99": 2, "p999": 3}
-var quantiles = [4]float64{0.5, 0.95, 0.99, 0.999}
-
-// mntrSeries appends the series of one server's mntr fields to b. Every
-// series carries the server label, and summary sets one label more. The
-// label pairs and families come from descs.
-func mntrSeries(server string, fields []fourlw.Field, descs *descCache, b *memberBuf) {
-	serverLabels := descs.labels([]string{"server"}, []string{server})
-	b.sums = b.sums[:0]
-	clear(b.sumIndex)
+// mntrSamples adds the samples of one server's mntr fields to b. Every
+// sample carries the server label, and sets one label more.
+func mntrSamples(server string, fields []fourlw.Field, descs *descCache, b *series.Buf) {
+	sc := mntrScratches.Get().(*mntrScratch)
+	defer mntrScratches.Put(sc)
+	sc.sums = sc.sums[:0]
+	clear(sc.sumIndex)
+	serverLabels := descs.Labels([]string{"server"}, []string{server})
 	// The metrics provider's labelled keys, and the flat keys its summaries took.
-	provider, taken := descs.provider.series(server, fields, descs)
-	infos := descs.classes(server, fields, b)
+	provider, taken := descs.provider.samples(server, fields, descs)
+	infos := descs.classes(server, fields, sc.hasCnt)
 	for i, f := range fields {
 		if !f.Numeric || len(f.Labels) > 0 || taken[f.Key] {
 			continue
@@ -115,65 +90,166 @@ func mntrSeries(server string, fields []fourlw.Field, descs *descCache, b *membe
 			}
 			labels := serverLabels
 			if fi.set != "" {
-				labels = descs.labels([]string{"server", fi.set}, []string{server, fi.setVal})
+				labels = descs.Labels([]string{"server", fi.set}, []string{server, fi.setVal})
 			}
-			b.series = append(b.series, series{fam: fi.fam, labels: labels, value: scaled(f.Value, fi.scale)})
+			b.Add(fi.fam, labels, scaled(f.Value, fi.scale))
 		default:
-			i, ok := b.sumIndex[fi.summary]
+			i, ok := sc.sumIndex[fi.summary]
 			if !ok {
-				i = len(b.sums)
-				b.sumIndex[fi.summary] = i
-				b.sums = append(b.sums, summaryValues{meta: fi.summary})
+				i = len(sc.sums)
+				sc.sumIndex[fi.summary] = i
+				sc.sums = append(sc.sums, summaryValues{meta: fi.summary})
 			}
-			b.sums[i].add(fi.part, f.Value)
+			sc.sums[i].add(fi.part, f.Value)
 		}
 	}
-	b.series = append(b.series, provider...)
-	b.appendSummaries(server, descs)
+	for _, p := range provider {
+		p.addTo(b)
+	}
+	sc.addSummaries(b, server, descs)
 }
 
-// appendSummaries turns the gathered summaries into series: each a
-// Prometheus summary plus its minimum and maximum gauges. Their dto values
-// live in b.
-func (b *memberBuf) appendSummaries(server string, descs *descCache) {
-	n := len(b.sums)
-	b.dsums, b.counts, b.floats = grow(b.dsums, n), grow(b.counts, n), grow(b.floats, 5*n) // sum and four quantiles each
-	b.dq, b.qptrs = grow(b.dq, 4*n), grow(b.qptrs, 4*n)
-	for i := range b.sums {
-		sv, sm := &b.sums[i], b.sums[i].meta
+// addSummaries adds the gathered summaries to b: each a Prometheus summary
+// plus its minimum and maximum gauges.
+func (sc *mntrScratch) addSummaries(b *series.Buf, server string, descs *descCache) {
+	for i := range sc.sums {
+		sv, sm := &sc.sums[i], sc.sums[i].meta
 		if sm.fam == nil {
 			continue
 		}
 		labels := descs.summaryLabels(server, sm)
-		b.counts[i], b.floats[5*i] = uint64(sv.count), scaled(sv.sum, sm.scale)
-		ds := &b.dsums[i]
-		ds.SampleCount, ds.SampleSum, ds.Quantile, ds.CreatedTimestamp = &b.counts[i], &b.floats[5*i], nil, nil
+		count := uint64(sv.count)
 		// ZooKeeper prints quantiles, minimum and maximum of an empty window
 		// as 0: leave them out.
-		if b.counts[i] > 0 {
-			qs := b.qptrs[4*i : 4*i : 4*i+4]
-			for j := range quantiles {
-				if sv.haveQ[j] {
-					v, q := &b.floats[5*i+1+j], &b.dq[4*i+j]
-					*v = scaled(sv.quantiles[j], sm.scale)
-					q.Quantile, q.Value = &quantiles[j], v
-					qs = append(qs, q)
-				}
+		var qs [len(quantiles)]series.Quantile
+		n := 0
+		for j := range quantiles {
+			if count > 0 && sv.haveQ[j] {
+				qs[n] = series.Quantile{Q: quantiles[j], V: scaled(sv.quantiles[j], sm.scale)}
+				n++
 			}
-			ds.Quantile = qs
 		}
-		b.series = append(b.series, series{fam: sm.fam, labels: labels, summary: ds})
-		if b.counts[i] == 0 {
+		b.AddSummary(sm.fam, labels, count, scaled(sv.sum, sm.scale), qs[:n])
+		if count == 0 {
 			continue // min and max of nothing are not zero
 		}
 		if sv.haveMin && sm.minFam != nil {
-			b.series = append(b.series, series{fam: sm.minFam, labels: labels, value: scaled(sv.min, sm.scale)})
+			b.Add(sm.minFam, labels, scaled(sv.min, sm.scale))
 		}
 		if sv.haveMax && sm.maxFam != nil {
-			b.series = append(b.series, series{fam: sm.maxFam, labels: labels, value: scaled(sv.max, sm.scale)})
+			b.Add(sm.maxFam, labels, scaled(sv.max, sm.scale))
 		}
 	}
 }
+
+// fieldLayout is the key sequence of a member's last mntr answer and the
+// class of each key. A member answers with the same keys in the same order
+// scrape after scrape; the keys are interned, so comparing the sequence is
+// comparing pointers, and the classes (which depend only on the keys and
+// on which zk_cnt_ keys are numeric) are reused without a lookup.
+type fieldLayout struct {
+	mu      sync.Mutex
+	keys    []string
+	numeric []bool
+	infos   []*fieldInfo
+}
+
+// same tells whether fields has the keys and numeric flags of l.
+func (l *fieldLayout) same(fields []fourlw.Field) bool {
+	if len(fields) != len(l.keys) {
+		return false
+	}
+	for i := range fields {
+		if unsafe.StringData(fields[i].Key) != unsafe.StringData(l.keys[i]) || len(fields[i].Key) != len(l.keys[i]) || fields[i].Numeric != l.numeric[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// classes returns the class of each field of server's answer (nil for a
+// field that is not numeric or has labels), from server's layout when the
+// answer has the keys of the last one.
+func (c *descCache) classes(server string, fields []fourlw.Field, hasCnt map[string]bool) []*fieldInfo {
+	c.mu.Lock()
+	if c.layouts == nil {
+		c.layouts = map[string]*fieldLayout{}
+	}
+	l := c.layouts[server]
+	if l == nil && len(c.layouts) < maxLayouts {
+		l = &fieldLayout{}
+		c.layouts[server] = l
+	}
+	c.mu.Unlock()
+	// A concurrent scrape of the same member holds the layout: classify
+	// without it.
+	if l != nil && l.mu.TryLock() {
+		defer l.mu.Unlock()
+		if l.same(fields) {
+			return l.infos
+		}
+	} else {
+		l = nil
+	}
+	clear(hasCnt)
+	for _, f := range fields {
+		if rest, ok := strings.CutPrefix(f.Key, "zk_cnt_"); ok && f.Numeric {
+			hasCnt[rest] = true
+		}
+	}
+	infos := make([]*fieldInfo, len(fields))
+	c.mu.Lock()
+	for i, f := range fields {
+		if f.Numeric && len(f.Labels) == 0 {
+			infos[i] = c.fieldLocked(f.Key, hasCnt)
+		}
+	}
+	c.mu.Unlock()
+	if l != nil {
+		l.keys, l.numeric, l.infos = l.keys[:0], l.numeric[:0], infos
+		for _, f := range fields {
+			l.keys, l.numeric = append(l.keys, f.Key), append(l.numeric, f.Numeric)
+		}
+	}
+	return infos
+}
+
+// maxLayouts bounds the members whose layouts are kept (a /probe of
+// changing targets).
+const maxLayouts = 256
+
+// fieldLocked returns the cached classification of key; c.mu is held.
+func (c *descCache) fieldLocked(key string, hasCnt map[string]bool) *fieldInfo {
+	if c.fields == nil {
+		c.fields, c.inSummary, c.summaries = map[string]*fieldInfo{}, map[string]*fieldInfo{}, map[string]*summaryMeta{}
+	}
+	// A key's class depends on whether its summary's count is present in
+	// this answer, so the two cases are cached apart.
+	cache := c.fields
+	if rest := strings.TrimPrefix(key, "zk_"); hasCnt[rest[strings.IndexByte(rest, '_')+1:]] {
+		cache = c.inSummary
+	}
+	if fi, ok := cache[key]; ok {
+		return fi
+	}
+	fi := c.classify(key, hasCnt)
+	cache[key] = fi
+	return fi
+}
+
+// fieldInfo is the cached classification of one mntr key.
+type fieldInfo struct {
+	summary *summaryMeta // nil for a flat field
+	part    string       // avg, min, max, cnt, sum, p50, ...
+	fam     *series.Desc // flat field; nil when its name is taken
+	scale   float64
+	skip    bool
+	unset   bool   // -1 means no value yet (mntrKey.unset)
+	set     string // label name of a gauge or counter set, else ""
+	setVal  string // its value
+}
+
+var summaryPrefixes = []string{"avg", "min", "max", "cnt", "sum", "p50", "p95", "p99", "p999"}
 
 // classify works out what an mntr key is. A key zk_<prefix>_<rest> belongs
 // to a summary when the same answer has zk_cnt_<rest>.
@@ -202,8 +278,16 @@ func (c *descCache) classify(key string, hasCnt map[string]bool) *fieldInfo {
 		labels = append(labels, k.set)
 		help = "ZooKeeper mntr fields zk_<" + k.set + ">_" + set + "."
 	}
-	fi.fam = c.famLocked(name, help, typ, labels...)
+	fi.fam = c.Family(Namespace+"_"+name, help, typ, labels...)
 	return fi
+}
+
+// summaryMeta is what does not change between scrapes about a summary.
+type summaryMeta struct {
+	name                  string // metric name without namespace, with unit
+	labelName, labelValue string // "" or the summary-set label
+	scale                 float64
+	fam, minFam, maxFam   *series.Desc // nil when the name is taken by another family
 }
 
 func (c *descCache) newSummary(key string) *summaryMeta {
@@ -222,34 +306,51 @@ func (c *descCache) newSummary(key string) *summaryMeta {
 	}
 	help := "ZooKeeper mntr summary " + name + "."
 	base, unit := splitUnit(name)
-	sm.fam = c.famLocked(name, help, dto.MetricType_SUMMARY, labels...)
-	sm.minFam = c.famLocked(base+"_min"+unit, help+" Minimum.", dto.MetricType_GAUGE, labels...)
-	sm.maxFam = c.famLocked(base+"_max"+unit, help+" Maximum.", dto.MetricType_GAUGE, labels...)
+	sm.fam = c.Family(Namespace+"_"+name, help, dto.MetricType_SUMMARY, labels...)
+	sm.minFam = c.Family(Namespace+"_"+base+"_min"+unit, help+" Minimum.", dto.MetricType_GAUGE, labels...)
+	sm.maxFam = c.Family(Namespace+"_"+base+"_max"+unit, help+" Maximum.", dto.MetricType_GAUGE, labels...)
 	return sm
 }
 
-func isDigits(s string) bool {
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
+// summaryLabels returns the label pairs of a summary of server.
+func (c *descCache) summaryLabels(server string, sm *summaryMeta) []*dto.LabelPair {
+	k := summaryLabelKey{server, sm}
+	c.mu.Lock()
+	p, ok := c.sumPairs[k]
+	c.mu.Unlock()
+	if ok {
+		return p
 	}
-	return s != ""
+	if sm.labelName == "" {
+		p = c.Labels([]string{"server"}, []string{server})
+	} else {
+		p = c.Labels([]string{"server", sm.labelName}, []string{server, sm.labelValue})
+	}
+	c.mu.Lock()
+	if c.sumPairs == nil {
+		c.sumPairs = map[summaryLabelKey][]*dto.LabelPair{}
+	}
+	c.sumPairs[k] = p
+	c.mu.Unlock()
+	return p
 }
 
-// summaryUnit names a summary in base units and gives the scale of its
-// values: ZooKeeper measures times in milliseconds.
-func summaryUnit(name string) (string, float64) {
-	switch {
-	case strings.HasSuffix(name, "_ms"):
-		return strings.TrimSuffix(name, "_ms") + "_seconds", ms
-	case strings.HasSuffix(name, "latency"), strings.HasSuffix(name, "time"):
-		return name + "_seconds", ms
-	case strings.HasSuffix(name, "_size") && strings.Contains(name, "proposal"):
-		return name + "_bytes", 1
-	}
-	return name, 1
+type summaryLabelKey struct {
+	server string
+	sm     *summaryMeta
 }
+
+// summaryValues gathers one scrape's values of a summary.
+type summaryValues struct {
+	meta                 *summaryMeta
+	count, sum, min, max float64
+	haveMin, haveMax     bool
+	quantiles            [4]float64
+	haveQ                [4]bool
+}
+
+var quantileIndex = map[string]int{"p50": 0, "p95": 1, "p99": 2, "p999": 3}
+var quantiles = [4]float64{0.5, 0.95, 0.99, 0.999}
 
 func (sv *summaryValues) add(part string, v float64) {
 	switch part {
@@ -289,6 +390,20 @@ func flatField(key string) (name string, typ dto.MetricType, scale float64, unse
 	return name, dto.MetricType_GAUGE, scale, k.unset
 }
 
+// summaryUnit names a summary in base units and gives the scale of its
+// values: ZooKeeper measures times in milliseconds.
+func summaryUnit(name string) (string, float64) {
+	switch {
+	case strings.HasSuffix(name, "_ms"):
+		return strings.TrimSuffix(name, "_ms") + "_seconds", ms
+	case strings.HasSuffix(name, "latency"), strings.HasSuffix(name, "time"):
+		return name + "_seconds", ms
+	case strings.HasSuffix(name, "_size") && strings.Contains(name, "proposal"):
+		return name + "_bytes", 1
+	}
+	return name, 1
+}
+
 // splitUnit splits a trailing base unit off a metric name.
 func splitUnit(name string) (string, string) {
 	for _, u := range []string{"_seconds", "_bytes"} {
@@ -299,138 +414,36 @@ func splitUnit(name string) (string, string) {
 	return name, ""
 }
 
-// descCache keeps families, descriptors and label pairs across scrapes:
-// the mntr field set is large and stable, and building descriptors and
-// label pairs anew dominated the CPU time of a scrape.
-type descCache struct {
-	famCache  // families and label pairs; its mutex guards the fields below too
-	sumPairs  map[summaryLabelKey][]*dto.LabelPair
-	fields    map[string]*fieldInfo // keys of flat fields
-	inSummary map[string]*fieldInfo // keys whose zk_cnt_ twin is present
-	summaries map[string]*summaryMeta
-	provider  providerKeys            // labelled keys (mntr_labels.go)
-	layouts   map[string]*fieldLayout // by server
-}
-
-// fieldLayout is the key sequence of a member's last mntr answer and the
-// class of each key. A member answers with the same keys in the same order
-// scrape after scrape; the keys are interned, so comparing the sequence is
-// comparing pointers, and the classes (which depend only on the keys and
-// on which zk_cnt_ keys are numeric) are reused without a lookup.
-type fieldLayout struct {
-	mu      sync.Mutex
-	keys    []string
-	numeric []bool
-	infos   []*fieldInfo
-}
-
-// same tells whether fields has the keys and numeric flags of l.
-func (l *fieldLayout) same(fields []fourlw.Field) bool {
-	if len(fields) != len(l.keys) {
-		return false
-	}
-	for i := range fields {
-		if unsafe.StringData(fields[i].Key) != unsafe.StringData(l.keys[i]) || len(fields[i].Key) != len(l.keys[i]) || fields[i].Numeric != l.numeric[i] {
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
 			return false
 		}
 	}
-	return true
+	return s != ""
 }
 
-// classes returns the class of each field of server's answer (nil for a
-// field that is not numeric or has labels), from server's layout when the
-// answer has the keys of the last one.
-func (c *descCache) classes(server string, fields []fourlw.Field, b *memberBuf) []*fieldInfo {
-	c.mu.Lock()
-	if c.layouts == nil {
-		c.layouts = map[string]*fieldLayout{}
-	}
-	l := c.layouts[server]
-	if l == nil && len(c.layouts) < maxLayouts {
-		l = &fieldLayout{}
-		c.layouts[server] = l
-	}
-	c.mu.Unlock()
-	// A concurrent scrape of the same member holds the layout: classify
-	// without it.
-	if l != nil && l.mu.TryLock() {
-		defer l.mu.Unlock()
-		if l.same(fields) {
-			return l.infos
-		}
-	} else {
-		l = nil
-	}
-	clear(b.hasCnt)
-	for _, f := range fields {
-		if rest, ok := strings.CutPrefix(f.Key, "zk_cnt_"); ok && f.Numeric {
-			b.hasCnt[rest] = true
-		}
-	}
-	infos := make([]*fieldInfo, len(fields))
-	c.mu.Lock()
-	for i, f := range fields {
-		if f.Numeric && len(f.Labels) == 0 {
-			infos[i] = c.fieldLocked(f.Key, b.hasCnt)
-		}
-	}
-	c.mu.Unlock()
-	if l != nil {
-		l.keys, l.numeric, l.infos = l.keys[:0], l.numeric[:0], infos
-		for _, f := range fields {
-			l.keys, l.numeric = append(l.keys, f.Key), append(l.numeric, f.Numeric)
-		}
-	}
-	return infos
-}
+const ms = 1e-3
 
-// maxLayouts bounds the members whose layouts are kept (a /probe of
-// changing targets).
-const maxLayouts = 256
-
-// fieldLocked returns the cached classification of key; c.mu is held.
-func (c *descCache) fieldLocked(key string, hasCnt map[string]bool) *fieldInfo {
-	if c.fields == nil {
-		c.fields, c.inSummary, c.summaries = map[string]*fieldInfo{}, map[string]*fieldInfo{}, map[string]*summaryMeta{}
+// scaled converts v to base units. Milliseconds are converted in decimal,
+// by shifting the exponent of v's shortest decimal form: 5052 ms is
+// 5.052 s as ZooKeeper wrote it, where 5052*1e-3 prints as
+// 5.0520000000000005 and 0.9/1000 as 0.0009000000000000001.
+func scaled(v, scale float64) float64 {
+	if scale != ms || v == 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+		return v * scale
 	}
-	// A key's class depends on whether its summary's count is present in
-	// this answer, so the two cases are cached apart.
-	cache := c.fields
-	if rest := strings.TrimPrefix(key, "zk_"); hasCnt[rest[strings.IndexByte(rest, '_')+1:]] {
-		cache = c.inSummary
+	var buf [40]byte
+	b := strconv.AppendFloat(buf[:0], v, 'e', -1, 64)
+	i := bytes.IndexByte(b, 'e')
+	exp, err := strconv.Atoi(string(b[i+1:]))
+	if err != nil {
+		return v * scale
 	}
-	if fi, ok := cache[key]; ok {
-		return fi
+	b = strconv.AppendInt(b[:i+1], int64(exp-3), 10)
+	r, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return v * scale
 	}
-	fi := c.classify(key, hasCnt)
-	cache[key] = fi
-	return fi
-}
-
-// summaryLabels returns the label pairs of a summary of server.
-func (c *descCache) summaryLabels(server string, sm *summaryMeta) []*dto.LabelPair {
-	k := summaryLabelKey{server, sm}
-	c.mu.Lock()
-	p, ok := c.sumPairs[k]
-	c.mu.Unlock()
-	if ok {
-		return p
-	}
-	if sm.labelName == "" {
-		p = c.labels([]string{"server"}, []string{server})
-	} else {
-		p = c.labels([]string{"server", sm.labelName}, []string{server, sm.labelValue})
-	}
-	c.mu.Lock()
-	if c.sumPairs == nil {
-		c.sumPairs = map[summaryLabelKey][]*dto.LabelPair{}
-	}
-	c.sumPairs[k] = p
-	c.mu.Unlock()
-	return p
-}
-
-type summaryLabelKey struct {
-	server string
-	sm     *summaryMeta
+	return r
 }

@@ -21,6 +21,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/zkwatch/zkwatch/collector/internal/series"
 	"github.com/zkwatch/zkwatch/internal/fourlw"
 )
 
@@ -48,14 +49,33 @@ type providerSummary struct {
 	key                string // zk_X
 	names, values      []string
 	count, sum         float64
-	quantiles          []*dto.Quantile
+	quantiles          []series.Quantile
 	countSeen, sumSeen bool
 }
 
-// series returns the series of the labelled keys among fields, and the
+// providerSample is a sample of a labelled key, added to the member's
+// buffer after its flat fields.
+type providerSample struct {
+	fam       *series.Desc
+	labels    []*dto.LabelPair
+	value     float64
+	summary   bool
+	count     uint64
+	quantiles []series.Quantile
+}
+
+func (s providerSample) addTo(b *series.Buf) {
+	if s.summary {
+		b.AddSummary(s.fam, s.labels, s.count, s.value, s.quantiles)
+	} else {
+		b.Add(s.fam, s.labels, s.value)
+	}
+}
+
+// samples returns the samples of the labelled keys among fields, and the
 // unlabelled keys that went into a summary (zk_X_count, zk_X_sum), which
 // the caller must not export again.
-func (p *providerKeys) series(server string, fields []fourlw.Field, descs *descCache) ([]series, map[string]bool) {
+func (p *providerKeys) samples(server string, fields []fourlw.Field, descs *descCache) ([]providerSample, map[string]bool) {
 	labelled := false
 	for _, f := range fields {
 		labelled = labelled || len(f.Labels) > 0
@@ -95,9 +115,9 @@ func (p *providerKeys) series(server string, fields []fourlw.Field, descs *descC
 			skip[f.Key] = true
 		}
 	}
-	out := make([]series, 0, len(order))
+	out := make([]providerSample, 0, len(order))
 	for _, ps := range order {
-		if s, ok := p.summarySeries(ps, descs); ok {
+		if s, ok := p.summarySample(ps, descs); ok {
 			out = append(out, s)
 		}
 	}
@@ -122,41 +142,39 @@ func (p *providerKeys) summaries(server string, fields []fourlw.Field) (map[stri
 		}
 		if qv, err := strconv.ParseFloat(q, 64); err == nil && !math.IsNaN(f.Value) && len(ps.quantiles) < 32 {
 			v := f.Value
-			ps.quantiles = append(ps.quantiles, &dto.Quantile{Quantile: &qv, Value: &v})
+			ps.quantiles = append(ps.quantiles, series.Quantile{Q: qv, V: v})
 		}
 	}
 	return sums, order
 }
 
-// summarySeries builds the summary; false when its labels clash.
-func (p *providerKeys) summarySeries(ps *providerSummary, descs *descCache) (series, bool) {
+// summarySample builds the summary; false when its labels clash.
+func (p *providerKeys) summarySample(ps *providerSummary, descs *descCache) (providerSample, bool) {
 	name, scale := summaryUnit(strings.ToLower(strings.TrimPrefix(ps.key, "zk_")))
 	// A summary needs its count and sum (a cut answer may lack them).
 	if !ps.countSeen || !ps.sumSeen || !p.consistent(name, ps.names, true) {
-		return series{}, false
+		return providerSample{}, false
 	}
 	count := uint64(0)
 	if ps.count > 0 && ps.count < math.MaxInt64 {
 		count = uint64(ps.count)
 	}
-	sum := scaled(ps.sum, scale)
-	s := &dto.Summary{SampleCount: &count, SampleSum: &sum}
-	for _, q := range ps.quantiles {
-		v := scaled(q.GetValue(), scale)
-		s.Quantile = append(s.Quantile, &dto.Quantile{Quantile: q.Quantile, Value: &v})
+	for i, q := range ps.quantiles {
+		ps.quantiles[i].V = scaled(q.V, scale)
 	}
 	// The default provider's summary of the same name has this help: a
 	// member of either kind may come first.
-	fam := descs.fam(name, "ZooKeeper mntr summary "+name+".", dto.MetricType_SUMMARY, ps.names...)
+	fam := descs.Family(Namespace+"_"+name, "ZooKeeper mntr summary "+name+".", dto.MetricType_SUMMARY, ps.names...)
 	if fam == nil {
-		return series{}, false
+		return providerSample{}, false
 	}
-	return series{fam: fam, labels: descs.labels(ps.names, ps.values), summary: s}, true
+	return providerSample{fam: fam, labels: descs.Labels(ps.names, ps.values), summary: true,
+		count: count, value: scaled(ps.sum, scale), quantiles: ps.quantiles}, true
 }
 
 // plain builds the labelled keys that are not part of a summary.
-func (p *providerKeys) plain(server string, fields []fourlw.Field, used, flatUsed map[string]bool, descs *descCache) []series {
-	var out []series
+func (p *providerKeys) plain(server string, fields []fourlw.Field, used, flatUsed map[string]bool, descs *descCache) []providerSample {
+	var out []providerSample
 	flat := map[string]bool{}
 	for _, f := range fields {
 		if len(f.Labels) == 0 && !flatUsed[f.Key] {
@@ -183,8 +201,8 @@ func (p *providerKeys) plain(server string, fields []fourlw.Field, used, flatUse
 		}
 		// The help of a flat field of that name: another member may print
 		// it unlabelled.
-		if fam := descs.fam(name, "ZooKeeper mntr field "+f.Key+".", typ, names...); fam != nil {
-			out = append(out, series{fam: fam, labels: descs.labels(names, values), value: f.Value})
+		if fam := descs.Family(Namespace+"_"+name, "ZooKeeper mntr field "+f.Key+".", typ, names...); fam != nil {
+			out = append(out, providerSample{fam: fam, labels: descs.Labels(names, values), value: f.Value})
 		}
 	}
 	return out

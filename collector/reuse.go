@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/zkwatch/zkwatch/collector/internal/series"
 )
 
 // reusingEnsemble serves the ensemble collector's series from a probe that
@@ -36,11 +38,11 @@ type reusingEnsemble struct {
 	last *probeResult
 }
 
-// probeResult is one probe's series, kept in buffers of its own.
+// probeResult is one probe's samples, kept in a sink of its own.
 type probeResult struct {
-	done time.Time
-	bufs []*memberBuf
-	err  error
+	done    time.Time
+	samples *series.Sink
+	err     error
 }
 
 func newReusingEnsemble(c *EnsembleCollector, reuse time.Duration) *reusingEnsemble {
@@ -48,24 +50,21 @@ func newReusingEnsemble(c *EnsembleCollector, reuse time.Duration) *reusingEnsem
 		age: newTypedDesc("ensemble_probe_age_seconds",
 			"Age of the ensemble probe this answer shows: concurrent scrapes share one probe, and one that finished less than --zookeeper.probe-reuse ago is reused.",
 			prometheus.GaugeValue)}
-	c.mntr.reserve(r.age.fam)
+	c.mntr.Reserve(r.age.fam)
 	return r
 }
 
 // Update implements Collector.
 func (r *reusingEnsemble) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
-	return sendSeries(ch, func(sink *seriesSink) error { return r.collectSeries(ctx, sink) })
+	return series.Send(ch, func(sink *series.Sink) error { return r.collectSeries(ctx, sink) })
 }
 
-// collectSeries implements seriesCollector: the series of the last probe
+// collectSeries implements seriesCollector: the samples of the last probe
 // and its age.
-func (r *reusingEnsemble) collectSeries(ctx context.Context, sink *seriesSink) error {
+func (r *reusingEnsemble) collectSeries(ctx context.Context, sink *series.Sink) error {
 	res := r.result(ctx)
-	e := newEmitter(sink, &r.mntr.famCache)
-	for _, b := range res.bufs {
-		e.buf.series = append(e.buf.series, b.series...)
-	}
-	e.emit(r.age, time.Since(res.done).Seconds())
+	sink.Include(res.samples)
+	series.NewEmitter(sink, &r.mntr.Cache).Emit(r.age.fam, time.Since(res.done).Seconds())
 	return res.err
 }
 
@@ -79,8 +78,8 @@ func (r *reusingEnsemble) result(ctx context.Context) *probeResult {
 	}
 	// Buffers of its own, not pooled: scrapes read them until the next
 	// probe replaces them.
-	own := &seriesSink{}
+	own := series.NewSink(false)
 	err := r.EnsembleCollector.collectSeries(ctx, own)
-	r.last = &probeResult{done: time.Now(), bufs: own.bufs, err: err}
+	r.last = &probeResult{done: time.Now(), samples: own, err: err}
 	return r.last
 }
