@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zkwatch/zkwatch/internal/demo"
+	"github.com/zkwatch/zkwatch/tools/zkwatch-demo/demo"
 )
 
 // BenchmarkKillRestart crashes the demo process ten times and reports the

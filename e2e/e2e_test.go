@@ -31,7 +31,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zkwatch/zkwatch/internal/demo"
+	"github.com/zkwatch/zkwatch/tools/zkwatch-demo/demo"
 	"github.com/zkwatch/zkwatch/internal/zktest"
 	"github.com/zkwatch/zkwatch/receiver/payload"
 )

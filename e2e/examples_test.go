@@ -30,7 +30,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	"github.com/zkwatch/zkwatch/internal/demo"
+	"github.com/zkwatch/zkwatch/tools/zkwatch-demo/demo"
 	"github.com/zkwatch/zkwatch/internal/watchconfig"
 	"github.com/zkwatch/zkwatch/internal/zktest"
 	"github.com/zkwatch/zkwatch/receiver/config"

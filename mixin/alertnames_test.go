@@ -45,7 +45,7 @@ var alertNameTokenRE = regexp.MustCompile(`\bZooKeeper[A-Z][A-Za-z]+\b`)
 func shippedConfigs(t *testing.T) map[string]string {
 	t.Helper()
 	files := map[string]string{}
-	for _, pattern := range []string{"examples/*.yml", "examples/*/*", "internal/demo/*.go", "deploy/helm/*/values.yaml", "deploy/helm/*/templates/*"} {
+	for _, pattern := range []string{"examples/*.yml", "examples/*/*", "tools/zkwatch-demo/demo/*.go", "deploy/helm/*/values.yaml", "deploy/helm/*/templates/*"} {
 		matches, err := filepath.Glob(repoPath(pattern))
 		if err != nil {
 			t.Fatal(err)
@@ -130,7 +130,7 @@ func TestShippedConfigsNameExistingAlerts(t *testing.T) {
 		}
 	}
 	// The check must have seen the configurations it guards.
-	for _, name := range []string{"examples/alertmanager.yml", "examples/receiver.yml", "internal/demo/configs.go", "README.md"} {
+	for _, name := range []string{"examples/alertmanager.yml", "examples/receiver.yml", "tools/zkwatch-demo/demo/configs.go", "README.md"} {
 		if matchers[name] == 0 {
 			t.Errorf("found no alertname matcher in %s", name)
 		}

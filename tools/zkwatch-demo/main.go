@@ -28,7 +28,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 
-	"github.com/zkwatch/zkwatch/internal/demo"
+	"github.com/zkwatch/zkwatch/tools/zkwatch-demo/demo"
 )
 
 func main() {
