@@ -49,6 +49,7 @@ const (
 	costWorkers        = 64
 	costConnsPerMember = 2
 	costCountScrapes   = 30
+	costWarmup         = 30 * time.Second
 	costCountGap       = 600 * time.Millisecond // past zkwatch's 500 ms probe reuse
 	costRoot           = "/zkwatch-cost"
 	costWatchRoot      = "/zkwatch-cost-watch"
@@ -493,7 +494,10 @@ func BenchmarkExporterCostToZooKeeper(b *testing.B) {
 		names[i] = c.String()
 		byName[names[i]] = c
 	}
-	measureRun(b, ens, g, costCond{}, 0, 5*time.Second) // warm-up: JIT, sessions
+	// Warm-up (JIT, sessions): after 5 s of it, the first off run still
+	// missed a tenth of its operations and the members' CPU time per run
+	// kept falling for a repetition.
+	measureRun(b, ens, g, costCond{}, 0, costWarmup)
 	rng := rand.New(rand.NewPCG(5, 6))
 	var runs []costRun
 	b.ResetTimer()
