@@ -310,8 +310,8 @@ func RunLock(ctx context.Context, s *Session, cfg LockConfig, m *Metrics, logger
 		// The belief lasts until the command has stopped (release), not
 		// only until the lock is lost: the command may act until then.
 		belief := m.LockHeldInfo.WithLabelValues(cfg.Path, zksession.SessionHex(mu.Session()))
-		m.LockHeld.Set(1)
 		belief.Set(1)
+		m.LockHeld.Set(1)
 		return lost, func() {
 			m.LockHeld.Set(0)
 			m.LockHeldInfo.Reset()

@@ -76,6 +76,21 @@
     dataSizeThresholdBytes: 1024 * 1024 * 1024,
     capacityFor: '30m',
 
+    // Split-brain check: beliefs that processes export
+    // (zkwatch_agent_lock_held_info, zkwatch_agent_election_leader_info)
+    // against the holders and leaders the exporter sees. Beliefs come from
+    // zkwatch_agent and from applications (Curator), so from any job.
+    beliefSelector: 'job!=""',
+    // Labels, beside the lock or election path, that tell ensembles apart
+    // on both sides (e.g. ['cluster']); none means one lock path names one
+    // lock everywhere.
+    splitBrainLabels: [],
+    lockBy:: std.join(', ', ['lock'] + self.splitBrainLabels),
+    electionBy:: std.join(', ', ['election'] + self.splitBrainLabels),
+    // Longer than a scrape interval plus the rules' evaluation, the longest
+    // a normal handover or fencing shows as a mismatch (docs/runbook.md).
+    splitBrainFor: '2m',
+
     // Watched paths (tasks, locks, elections, queues, config znodes).
     tasksOrphanedFor: '10m',
     taskUnclaimedThresholdSeconds: 600,

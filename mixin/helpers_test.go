@@ -76,6 +76,7 @@ var (
 		"zookeeper_election_has_leader", "zookeeper_election_leader_changes_total", "zookeeper_znode_exists",
 		"zookeeper_znode_data_version", "zookeeper_znode_mtime_seconds", "zookeeper_znode_changes_total",
 		"zookeeper_queue_depth", "zookeeper_watch_errors_total", "zookeeper_watch_dropped_members_total",
+		"zookeeper_lock_holder_info", "zookeeper_election_leader_info",
 	}
 	receiverMetrics = []string{
 		"zkwatch_receiver_webhook_requests_total", "zkwatch_receiver_notifications_total",
@@ -88,7 +89,12 @@ var (
 	agentMetrics = []string{
 		"zkwatch_agent_registered", "zkwatch_agent_child_restarts_total", "zkwatch_agent_session_expirations_total",
 		"zkwatch_agent_lock_held", "zkwatch_agent_tasks", "zkwatch_agent_conflicts_total",
+		"zkwatch_agent_lock_held_info",
 	}
+	// applicationMetrics are the split-brain beliefs an application exports
+	// itself (README, "Split-brain detection"): the agent has no election
+	// mode, a Curator LeaderLatch user exports this one.
+	applicationMetrics = []string{"zkwatch_agent_election_leader_info"}
 	// prometheusMetrics are made by Prometheus itself, not by an exporter.
 	prometheusMetrics = []string{
 		"up", "prometheus_notifications_sent_total", "prometheus_notifications_errors_total",
@@ -173,7 +179,7 @@ func set(lists ...[]string) map[string]bool {
 // knownMetrics is every name an expression may select: what the binaries
 // expose, Prometheus' up, and the mixin's own recording rules.
 func knownMetrics(t *testing.T) map[string]bool {
-	known := set(exporterEnsembleMetrics, providerMetrics, exporterWatchMetrics, receiverMetrics, agentMetrics, prometheusMetrics)
+	known := set(exporterEnsembleMetrics, providerMetrics, exporterWatchMetrics, receiverMetrics, agentMetrics, applicationMetrics, prometheusMetrics)
 	for _, r := range recordingRules(t) {
 		known[r.Record] = true
 	}

@@ -29,4 +29,4 @@
       },
     ],
   },
-}
+} + (import 'splitbrain.libsonnet')
