@@ -52,8 +52,8 @@ func buildExporter(t *testing.T) string {
 	return exporterBin
 }
 
-// startLockExporter runs zookeeper_exporter watching the lock at path and
-// returns its listen address.
+// startLockExporter runs zookeeper_exporter watching the lock at path (the
+// lock and session collectors only) and returns its listen address.
 func startLockExporter(t *testing.T, servers, path string) string {
 	t.Helper()
 	bin := buildExporter(t)
@@ -67,7 +67,9 @@ func startLockExporter(t *testing.T, servers, path string) string {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "--zookeeper.servers="+servers, "--web.listen-address="+addr,
-		"--watch.config.file="+cfg, "--collector.disable-defaults", "--collector.lock")
+		"--watch.config.file="+cfg, "--collector.disable-defaults", "--collector.lock",
+		// zookeeper_watch_synced, which gates the mismatch rule.
+		"--collector.session")
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -153,6 +155,7 @@ func TestLockBeliefMismatchUnderPartition(t *testing.T) {
 	})
 	b := startAgent(t, ens.Servers(), "lock", "--path="+lock, "--", "sleep", "1000")
 	exp := startLockExporter(t, ens.Servers(), lock)
+	targets := []target{{exp, "zookeeper", "exporter"}, {a.addr, "zkwatch-agent", "A"}, {b.addr, "zkwatch-agent", "B"}}
 	var nodeA string
 	waitUntil(t, "B waits and the exporter sees A", func() error {
 		c, _, err := obs.Children(lock)
@@ -164,6 +167,7 @@ func TestLockBeliefMismatchUnderPartition(t *testing.T) {
 		return expect(exp, a, b, lock, []string{sessA}, sessA, "")
 	})
 
+	agreed := record(t, targets)
 	cut := time.Now()
 	proxy.Blackhole()
 	if err := obs.Delete(nodeA, -1); err != nil {
@@ -180,11 +184,102 @@ func TestLockBeliefMismatchUnderPartition(t *testing.T) {
 		return err
 	})
 	seen := time.Since(cut)
+	split := record(t, targets)
 	waitUntil(t, "A's fencing", func() error { return expect(exp, a, b, lock, []string{sessB}, "", sessB) })
 	ended := time.Since(cut)
+	fenced := record(t, targets)
 	t.Logf("mismatch in /metrics %s after the cut, until A's fencing %s after it", seen.Round(time.Millisecond), ended.Round(time.Millisecond))
 	if sessA == sessB {
 		t.Fatalf("A and B share session %s", sessA)
+	}
+	// The shipped rules on these scrapes, one a minute: the mismatch for
+	// one scrape (as measured, fencing within a scrape interval) fires
+	// nothing; held for 4 minutes (a holder that never fences) it fires
+	// both lock alerts.
+	checkAlerts(t, []recorded{agreed, agreed, split, fenced, fenced, fenced}, nil)
+	checkAlerts(t, []recorded{agreed, agreed, split, split, split, split}, []string{"ZooKeeperLockHeldTwice", "ZooKeeperLockHolderMismatch"})
+}
+
+// target is a /metrics page and the job and instance labels Prometheus
+// would give its series.
+type target struct{ addr, job, instance string }
+
+// recorded is one scrape of every target: series (in promtool's notation)
+// to value.
+type recorded map[string]string
+
+var recordedMetrics = regexp.MustCompile(`^(zkwatch_agent_lock_held_info|zookeeper_lock_holder_info|zookeeper_lock_held|zookeeper_watch_synced)\{(.*)\} (\S+)$`)
+
+// record scrapes the split-brain series of the targets.
+func record(t *testing.T, targets []target) recorded {
+	t.Helper()
+	r := recorded{}
+	for _, tg := range targets {
+		resp, err := http.Get("http://" + tg.addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if m := recordedMetrics.FindStringSubmatch(sc.Text()); m != nil {
+				r[fmt.Sprintf(`%s{job="%s", instance="%s", %s}`, m[1], tg.job, tg.instance, m[2])] = m[3]
+			}
+		}
+		resp.Body.Close()
+	}
+	return r
+}
+
+// checkAlerts runs promtool on the shipped alert rules with the scrapes as
+// input, one a minute, and checks which alerts (Watchdog aside) fire at
+// the last one.
+func checkAlerts(t *testing.T, scrapes []recorded, want []string) {
+	t.Helper()
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Fatal("promtool is needed to run the shipped rules: ", err)
+	}
+	rules, err := filepath.Abs(filepath.Join("..", "..", "alerts", "zookeeper-alerts.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	series := map[string][]string{}
+	for i, sc := range scrapes {
+		for k := range sc {
+			if series[k] == nil {
+				series[k] = make([]string, len(scrapes))
+				for j := range series[k] {
+					series[k][j] = "_"
+				}
+			}
+		}
+		for k, v := range series {
+			switch got, ok := sc[k]; {
+			case ok:
+				v[i] = got
+			case i > 0 && v[i-1] != "_":
+				v[i] = "stale"
+			}
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "rule_files: [%q]\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n", rules)
+	for k, v := range series {
+		fmt.Fprintf(&b, "      - series: %q\n        values: %q\n", k, strings.Join(v, " "))
+	}
+	fmt.Fprintf(&b, "    promql_expr_test:\n      - expr: 'count by (alertname) (ALERTS{alertstate=\"firing\", alertname!=\"Watchdog\"})'\n        eval_time: %dm\n        exp_samples:\n", len(scrapes)-1)
+	for _, name := range want {
+		fmt.Fprintf(&b, "          - labels: '{alertname=\"%s\"}'\n            value: 1\n", name)
+	}
+	if len(want) == 0 {
+		b.WriteString("          []\n")
+	}
+	file := filepath.Join(t.TempDir(), "recorded.yaml")
+	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(promtool, "test", "rules", file).CombinedOutput(); err != nil {
+		t.Fatalf("promtool on the recorded scrapes: %v\n%s\n%s", err, out, b.String())
 	}
 }
 
