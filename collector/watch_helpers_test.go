@@ -58,7 +58,7 @@ func (f watchFlags) options() WatchOptions {
 	return o
 }
 
-var watchCollectorNames = []string{"session", "group", "tasks", "lock", "election", "znode", "queue"}
+var watchCollectorNames = []string{"session", "group", "tasks", "lock", "election", "znode", "queue", "guardrails"}
 
 // watchExporter is the watch collectors built against servers, scraped
 // through a pedantic registry (scrape in ensemble_integration_test.go).

@@ -141,5 +141,20 @@
     dashboardRefresh: '30s',
     dashboardTimeFrom: 'now-6h',
     dashboardUIDPrefix: 'zkwatch-',
+
+    // Load (alerts/load.libsonnet). One client address with more than this
+    // share of a member's connections (connections collector, top clients),
+    // on members with at least this many connections, so that a quiet
+    // member with a handful of clients does not page.
+    clientConnectionsShareThreshold: 0.5,
+    clientConnectionsShareMinConnections: 50,
+    clientConnectionsShareFor: '15m',
+    // A watched znode's data above this share of jute.maxbuffer
+    // (zookeeper_jute_maxbuffer_bytes, 1 MiB less one byte by default).
+    znodeMaxBufferShare: 0.8,
+    znodeNearMaxBufferFor: '5m',
+    // A watched znode (or one of its tracked children) with more children.
+    tooManyChildrenThreshold: 50000,
+    tooManyChildrenFor: '15m',
   },
 }

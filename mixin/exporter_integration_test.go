@@ -352,7 +352,7 @@ queues:
 		t.Fatal(err)
 	}
 
-	url := startExporter(t, bin, ens.Servers(), cfg)
+	url := startExporter(t, bin, ens.Servers(), cfg, "--collector.connections")
 
 	// Events after the exporter has synced its views: a member joins, the
 	// config znode changes and the election changes its leader.

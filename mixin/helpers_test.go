@@ -95,6 +95,14 @@ var (
 	// itself (README, "Split-brain detection"): the agent has no election
 	// mode, a Curator LeaderLatch user exports this one.
 	applicationMetrics = []string{"zkwatch_agent_election_leader_info"}
+	// exporterLoadMetrics come from the connections collector's top clients
+	// (--collector.connections) and the guardrails collector (watched roots,
+	// and the --zookeeper.jute-maxbuffer flag).
+	exporterLoadMetrics = []string{
+		"zookeeper_top_client_connections", "zookeeper_top_client_packets_received_total",
+		"zookeeper_top_client_outstanding_requests", "zookeeper_top_client_max_latency_seconds",
+		"zookeeper_watch_largest_data_bytes", "zookeeper_watch_largest_children", "zookeeper_jute_maxbuffer_bytes",
+	}
 	// prometheusMetrics are made by Prometheus itself, not by an exporter.
 	prometheusMetrics = []string{
 		"up", "prometheus_notifications_sent_total", "prometheus_notifications_errors_total",
@@ -179,7 +187,7 @@ func set(lists ...[]string) map[string]bool {
 // knownMetrics is every name an expression may select: what the binaries
 // expose, Prometheus' up, and the mixin's own recording rules.
 func knownMetrics(t *testing.T) map[string]bool {
-	known := set(exporterEnsembleMetrics, providerMetrics, exporterWatchMetrics, receiverMetrics, agentMetrics, applicationMetrics, prometheusMetrics)
+	known := set(exporterEnsembleMetrics, providerMetrics, exporterWatchMetrics, exporterLoadMetrics, receiverMetrics, agentMetrics, applicationMetrics, prometheusMetrics)
 	for _, r := range recordingRules(t) {
 		known[r.Record] = true
 	}

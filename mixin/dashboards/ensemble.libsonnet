@@ -111,6 +111,18 @@ local g = import '../lib/dashboard.libsonnet';
           ],
         },
         {
+          title: 'Clients',
+          panels: [
+            g.table('Top clients', [
+              g.column(t('max by (server, client) (zookeeper_top_client_connections{%(sel)s})'), 'Connections'),
+              g.column(t('sum by (server, client) (rate(zookeeper_top_client_packets_received_total{%(sel)s}[$__rate_interval]))'), 'Received', unit='pps'),
+              g.column(t('max by (server, client) (zookeeper_top_client_outstanding_requests{%(sel)s})'), 'Outstanding'),
+              g.column(t('max by (server, client) (zookeeper_top_client_max_latency_seconds{%(sel)s})'), 'Max latency', unit='s'),
+            ], labels=[['server', 'Server'], ['client', 'Client']],
+            description='The client addresses with the most connections on each member (connections collector, --collector.connections.top-clients), the rest summed as "other": their connections, packets per second received, requests waiting for an answer and highest latency. ZooKeeperClientConnectionsShare fires when one address holds more than %s of a member\'s connections.' % c.clientConnectionsShareThreshold),
+          ],
+        },
+        {
           title: 'JVM and disk',
           panels: [
             g.timeseries('Heap used', [t('zookeeper_jvm_memory_bytes_used{%(sel)s, area="heap"} / (zookeeper_jvm_memory_bytes_max{%(sel)s, area="heap"} > 0)', '{{server}}')],
