@@ -317,19 +317,20 @@ func measureRun(b *testing.B, ens *zktest.Ensemble, g *loadGen, c costCond, rep 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tick := time.NewTicker(c.interval)
-			defer tick.Stop()
-			for {
+			// Scrapes at 0, interval, 2×interval, ... before d: d/interval
+			// of them, the rate of the interval (no extra one at the end).
+			start := time.Now()
+			for k := 0; time.Duration(k)*c.interval < d; k++ {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(time.Until(start.Add(time.Duration(k) * c.interval))):
+				}
 				if err := c.setup.scrape(url); err != nil {
 					r.errs++
 					b.Logf("%s: scrape: %v", r.cond, err)
 				}
 				r.scrapes++
-				select {
-				case <-ctx.Done():
-					return
-				case <-tick.C:
-				}
 			}
 		}()
 	}
