@@ -31,9 +31,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zkwatch/zkwatch/tools/zkwatch-demo/demo"
 	"github.com/zkwatch/zkwatch/internal/zktest"
 	"github.com/zkwatch/zkwatch/receiver/payload"
+	"github.com/zkwatch/zkwatch/tools/zkwatch-demo/demo"
 )
 
 var update = flag.Bool("update", false, "save the Alertmanager payloads seen as receiver fixtures")

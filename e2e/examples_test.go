@@ -30,10 +30,10 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	"github.com/zkwatch/zkwatch/tools/zkwatch-demo/demo"
 	"github.com/zkwatch/zkwatch/internal/watchconfig"
 	"github.com/zkwatch/zkwatch/internal/zktest"
 	"github.com/zkwatch/zkwatch/receiver/config"
+	"github.com/zkwatch/zkwatch/tools/zkwatch-demo/demo"
 )
 
 // exampleLoaders names, for every file under examples/, how a test
