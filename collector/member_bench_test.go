@@ -42,8 +42,9 @@ func BenchmarkMemberMntr(b *testing.B) {
 			b.Fatal(err)
 		}
 		sink := series.NewSink(true)
-		mntrSamples("127.0.0.1:2181", fields, &descs, sink.Buf())
-		n = len(sink.Samples())
+		buf := sink.Buf()
+		mntrSamples("127.0.0.1:2181", fields, &descs, buf)
+		n = len(buf.Samples())
 		sink.Release()
 		fourlw.ReleaseFields(fields)
 	}

@@ -32,7 +32,12 @@ import (
 // order a reader follows it: mntrSamples, the classification of each key
 // (the type table of mntr_keys.go decides; the family comes from the
 // collector's series.Cache, once per key), then summaries. Labelled keys
-// of the Prometheus metrics provider are mntr_labels.go's.
+// of the Prometheus metrics provider are mntr_labels.go's. The family is
+// asked for where the type is decided and kept with the key's class, as a
+// node_exporter collector makes its descriptors: handing typed fields to
+// ensemble.go to look their families up would cost a lookup per field and
+// scrape (about 400 per member), and the class cache is what keeps a
+// member's answer cheap (BenchmarkMemberMntr).
 //
 // 3.6+ servers print their metrics framework as flat keys: counters and
 // gauges as zk_<name>, summaries as zk_{avg,min,max,cnt,sum}_<name> plus
