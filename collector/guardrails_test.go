@@ -84,3 +84,48 @@ func TestGuardrailsRealEnsemble(t *testing.T) {
 	}
 	ex.waitFor(want{values: map[string]float64{`zookeeper_watch_largest_data_bytes{root="/monitor/big"}`: 11}})
 }
+
+// TestGuardrailsPolledSubtree: a subtree no watch collector follows is
+// walked at the configured interval within its depth and node bounds, is
+// not reported as a watched root, and its largest data follows a write.
+func TestGuardrailsPolledSubtree(t *testing.T) {
+	e := zktest.Start(t, 1)
+	c := dial(t, e.Addrs())
+	mkdirs(t, c, "/data/a/b/c") // c is 3 levels below /data
+	mustCreate(t, c, "/data/a/b/c/deep", strings.Repeat("d", 5000), 0)
+	mustCreate(t, c, "/data/a/b/blob", strings.Repeat("x", 1000), 0)
+	mkdirs(t, c, "/data/wide")
+	for i := range 30 {
+		mustCreate(t, c, fmt.Sprintf("/data/wide/n-%d", i), "", 0)
+	}
+	cfg := writeFile(t, t.TempDir(), "watch.yml", `guardrails:
+  interval: 1s
+  subtrees:
+    - path: /data
+      max_depth: 3
+      max_nodes: 100
+    - path: /data/wide
+      max_nodes: 5
+`)
+	zc, err := New(Config{Servers: e.Addrs(), Timeout: 5 * time.Second, Watch: watchFlags{configFile: cfg}.options()},
+		log.NewNopLogger(), "session", "guardrails")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(zc.Close)
+	ex := &watchExporter{t: t, zc: zc}
+	// /data, a, b, c, blob, wide and its 30 children: 36 nodes; "deep"
+	// (4 levels down) is not read.
+	ex.waitFor(want{values: map[string]float64{
+		`zookeeper_watch_largest_data_bytes{root="/data"}`:     1000,
+		`zookeeper_watch_largest_children{root="/data"}`:       30,
+		`zookeeper_guardrails_polled_nodes{root="/data"}`:      36,
+		`zookeeper_guardrails_truncated{root="/data"}`:         0,
+		`zookeeper_guardrails_polled_nodes{root="/data/wide"}`: 5,
+		`zookeeper_guardrails_truncated{root="/data/wide"}`:    1,
+	}, absent: []string{`zookeeper_watch_synced{root="/data"}`}})
+	if _, err := c.Set("/data/a/b/blob", []byte(strings.Repeat("y", 2000)), -1); err != nil {
+		t.Fatal(err)
+	}
+	ex.waitFor(want{values: map[string]float64{`zookeeper_watch_largest_data_bytes{root="/data"}`: 2000}})
+}

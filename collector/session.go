@@ -68,6 +68,9 @@ func (c *sessionCollector) Update(_ context.Context, ch chan<- prometheus.Metric
 	c.w.stats.Collect(ch, ms)
 	roots := map[string]*rootStats{}
 	c.w.each("", func(it watchItem) {
+		if len(it.caches()) == 0 {
+			return // polled, not watched (guardrails subtrees): nothing to sync
+		}
 		rs := roots[it.root()]
 		if rs == nil {
 			rs = &rootStats{synced: true, errs: map[string]float64{}}

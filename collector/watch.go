@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/go-kit/log"
@@ -342,6 +343,9 @@ func (w *watcher) specs(wc *watchconfig.Config) []itemSpec {
 	}
 	for _, r := range wc.Queues {
 		specs = append(specs, w.queueSpec(r.Path))
+	}
+	for _, sub := range wc.Guardrails.Subtrees {
+		specs = append(specs, w.guardrailSpec(sub, time.Duration(wc.Guardrails.Interval)))
 	}
 	return specs
 }

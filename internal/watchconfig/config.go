@@ -13,7 +13,8 @@
 
 // Package watchconfig reads and validates the exporter's watch
 // configuration file (--watch.config.file): which groups, tasks roots,
-// locks, elections, znodes and queues to watch.
+// locks, elections, znodes and queues to watch, and subtrees to poll for
+// the znode guardrails.
 package watchconfig
 
 import (
@@ -43,6 +44,8 @@ type Config struct {
 	Elections []Recipe `yaml:"elections"`
 	Znodes    []Recipe `yaml:"znodes"`
 	Queues    []Recipe `yaml:"queues"`
+	// Guardrails are subtrees measured by polling (guardrails.go).
+	Guardrails Guardrails `yaml:"guardrails"`
 }
 
 // Group is a process group: the children of Path are its members.
@@ -234,10 +237,10 @@ func (c *Config) validate(l lines) error {
 			seen[r.Path] = i
 		}
 	}
-	return nil
+	return c.Guardrails.validate(l)
 }
 
 // Empty reports whether nothing is to be watched.
 func (c *Config) Empty() bool {
-	return len(c.Groups)+len(c.Tasks)+len(c.Locks)+len(c.Elections)+len(c.Znodes)+len(c.Queues) == 0
+	return len(c.Groups)+len(c.Tasks)+len(c.Locks)+len(c.Elections)+len(c.Znodes)+len(c.Queues)+len(c.Guardrails.Subtrees) == 0
 }
