@@ -49,4 +49,8 @@ func TestReadmeExample(t *testing.T) {
 			t.Errorf("%s: %+v", what, r)
 		}
 	}
+	if g := cfg.Guardrails; time.Duration(g.Interval) != 5*time.Minute ||
+		len(g.Subtrees) != 1 || g.Subtrees[0] != (Subtree{Path: "/brokers", MaxDepth: 3, MaxNodes: 10000}) {
+		t.Errorf("guardrails %+v", g)
+	}
 }
