@@ -122,6 +122,25 @@ func TestTopClientsUnderLoad(t *testing.T) {
 		}
 		return nil
 	})
+	// The AdminServer's connections list the same clients (not the
+	// asking one, which is HTTP).
+	admin := map[string]string{}
+	for _, m := range e.Members {
+		admin[m.Addr()] = net.JoinHostPort("127.0.0.1", fmt.Sprint(m.AdminPort))
+	}
+	adminCol, err := New(Config{Servers: e.Addrs(), Timeout: 3 * time.Second, Transport: "admin", AdminPorts: admin}, log.NewNopLogger(), "connections")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adminCol.Close()
+	waitScrape(t, adminCol, "load generator is the top client over the AdminServer", func(s sample) error {
+		for _, a := range e.Addrs() {
+			if top, _ := topClientOf(s, a); top != "127.0.0.2" {
+				return fmt.Errorf("%s: top client %q", a, top)
+			}
+		}
+		return nil
+	})
 	for _, a := range e.Addrs() {
 		k := fmt.Sprintf(`zookeeper_top_client_packets_received_total{client="127.0.0.2",server=%q}`, a)
 		t.Logf("%s: %v connections, %v packets received from 127.0.0.2", a, s[fmt.Sprintf(`zookeeper_top_client_connections{client="127.0.0.2",server=%q}`, a)], s[k])
