@@ -254,16 +254,18 @@ func TestWatchPID(t *testing.T) {
 }
 
 func TestBackoffDoubles(t *testing.T) {
-	var starts []time.Time
+	const minB, maxB = 50 * time.Millisecond, 400 * time.Millisecond
+	var starts, exits []time.Time
 	var s *Supervisor
 	s, err := New(Config{Args: []string{"sh", "-c", "exit 1"}, Restart: OnFailure,
-		BackoffMin: 50 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
-		OnStart: func(*Process) {
-			starts = append(starts, time.Now())
+		BackoffMin: minB, BackoffMax: maxB,
+		OnStart: func(p *Process) {
+			starts = append(starts, p.Started)
 			if len(starts) == 5 {
 				s.Signal(syscall.SIGTERM)
 			}
-		}})
+		},
+		OnExit: func(int) { exits = append(exits, time.Now()) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,10 +273,17 @@ func TestBackoffDoubles(t *testing.T) {
 	if code, err := s.Run(context.Background()); err != nil || (code != 1 && code != 128+int(syscall.SIGTERM)) || len(starts) != 5 {
 		t.Fatalf("code %d err %v starts %d", code, err, len(starts))
 	}
-	// Delays between starts are at least 50, 100, 200 and (capped) 200 ms.
-	for i, min := range []time.Duration{50, 100, 200, 200} {
-		if gap := starts[i+1].Sub(starts[i]); gap < min*time.Millisecond {
-			t.Errorf("restart %d after %s, want >= %dms", i+1, gap, min)
+	// Each restart waits the doubling delay after the exit (50, 100, 200,
+	// 400 ms), back to the minimum after a child that ran BackoffMax or
+	// longer (a loaded machine can make even `exit 1` take that long).
+	backoff := minB
+	for i := 0; i+1 < len(starts); i++ {
+		if exits[i].Sub(starts[i]) >= maxB {
+			backoff = minB
 		}
+		if gap := starts[i+1].Sub(exits[i]); gap < backoff {
+			t.Errorf("restart %d %s after the exit, want >= %s", i+1, gap, backoff)
+		}
+		backoff = min(2*backoff, maxB)
 	}
 }
