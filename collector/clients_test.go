@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
 	"github.com/go-zookeeper/zk"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -201,4 +202,30 @@ func loadGenerator(t *testing.T, servers []string, ip string, n int) (stop func(
 		}()
 	}
 	return func() { cancel(); wg.Wait() }
+}
+
+// TestLoadFlags: --collector.connections.top-clients and
+// --zookeeper.jute-maxbuffer reach the Config, and values out of bounds
+// are refused with the flag's name.
+func TestLoadFlags(t *testing.T) {
+	parse := func(args ...string) (Config, error) {
+		app := kingpin.New("test", "")
+		f := AddFlags(app)
+		if _, err := app.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		var cfg Config
+		return cfg, f.Apply(&cfg)
+	}
+	if cfg, err := parse(); err != nil || cfg.TopClients != DefaultTopClients || cfg.JuteMaxBuffer != DefaultJuteMaxBuffer {
+		t.Errorf("defaults: %+v, %v", cfg, err)
+	}
+	if cfg, err := parse("--collector.connections.top-clients=3", "--zookeeper.jute-maxbuffer=4194304"); err != nil || cfg.TopClients != 3 || cfg.JuteMaxBuffer != 4194304 {
+		t.Errorf("set: %+v, %v", cfg, err)
+	}
+	for _, args := range [][]string{{"--collector.connections.top-clients=0"}, {"--collector.connections.top-clients=101"}, {"--zookeeper.jute-maxbuffer=0"}} {
+		if _, err := parse(args...); err == nil || !strings.Contains(err.Error(), strings.SplitN(args[0], "=", 2)[0]) {
+			t.Errorf("%v: err = %v, want one naming the flag", args, err)
+		}
+	}
 }

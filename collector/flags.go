@@ -79,10 +79,17 @@ func AddFlags(app *kingpin.Application) *Flags {
 }
 
 // Apply sets the collector options of cfg that are flags here (top
-// clients, jute.maxbuffer).
-func (f *Flags) Apply(cfg *Config) {
+// clients, jute.maxbuffer); a value out of bounds is an error.
+func (f *Flags) Apply(cfg *Config) error {
+	if n := *f.topClients; n < 1 || n > MaxTopClients {
+		return fmt.Errorf("--collector.connections.top-clients must be between 1 and %d, not %d", MaxTopClients, n)
+	}
+	if *f.juteMaxBuffer <= 0 {
+		return fmt.Errorf("--zookeeper.jute-maxbuffer must be positive, not %d", *f.juteMaxBuffer)
+	}
 	cfg.TopClients = *f.topClients
 	cfg.JuteMaxBuffer = *f.juteMaxBuffer
+	return nil
 }
 
 func (f *Flags) force(name string) func(*kingpin.ParseContext) error {

@@ -55,7 +55,7 @@ type guardrailsCollector struct {
 // NewGuardrailsCollector returns the znode guardrails collector.
 func NewGuardrailsCollector(cfg Config, logger log.Logger) (Collector, error) {
 	jute := cmp.Or(cfg.JuteMaxBuffer, DefaultJuteMaxBuffer)
-	if jute < 0 {
+	if jute <= 0 {
 		return nil, fmt.Errorf("jute.maxbuffer must be positive, not %d", jute)
 	}
 	wc, err := newWatchCollector(cfg, logger)

@@ -111,7 +111,9 @@ func run(args []string) int {
 	level.Info(logger).Log("msg", "Build context", "build_context", version.BuildContext())
 
 	cfg, allowed, err := buildConfig(opts, colFlags.WatchOptions())
-	colFlags.Apply(&cfg)
+	if err == nil {
+		err = colFlags.Apply(&cfg)
+	}
 	if err == nil {
 		cfg.TLS, err = zkTLS.TLSConfig()
 	}
