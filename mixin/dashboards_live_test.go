@@ -227,7 +227,8 @@ func TestDashboardsOnLiveEnsemble(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(healthyWatchConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	exporter := startExporter(t, buildExporter(t), ens.Servers(), cfg)
+	// The connections collector feeds the top clients table.
+	exporter := startExporter(t, buildExporter(t), ens.Servers(), cfg, "--collector.connections")
 	// Every write (and so every fsync) happens before Prometheus starts:
 	// the seeding above and the exporter's session and watches.
 	if err := zktest.WaitFor(60*time.Second, 200*time.Millisecond, func() error { return allSynced(exporter, 6) }); err != nil {
