@@ -76,6 +76,7 @@ pattern() {
 
 run sidebyside "Scrape latency side by side" ./bench 'SideBySide[35]Members' 1x
 run isolated "Isolated scrapes (as at a 15 s interval, gzip)" ./bench 'IsolatedScrape3Members' 1x
+run cost "What the exporter costs ZooKeeper (issue 26)" ./bench '^BenchmarkExporterCostToZooKeeper$' 1x
 run scrape "Scrape against the bare mntr fetch" ./collector '^BenchmarkScrape[35]Members$' 1x
 run fixture "Exporter CPU per scrape (fixtures)" ./collector '^BenchmarkFixtureScrape$' "$FIXTURE_BENCHTIME"
 run httpscrape "Exporter HTTP path per scrape (fixtures)" ./cmd/zookeeper_exporter '^BenchmarkHTTPScrape$' "$OTHER_BENCHTIME"
