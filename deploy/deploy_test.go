@@ -28,7 +28,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -152,10 +151,10 @@ func checkStatic(t *testing.T, r io.ReaderAt, name string, machine elf.Machine) 
 
 // startProcess starts argv in its own process group, killed at the end of
 // the test; the returned buffer collects its output.
-func startProcess(t *testing.T, attr *syscall.SysProcAttr, argv ...string) (*exec.Cmd, *syncBuffer) {
+func startProcess(t *testing.T, attr *syscall.SysProcAttr, argv ...string) (*exec.Cmd, *zktest.SyncBuffer) {
 	t.Helper()
 	cmd := exec.Command(argv[0], argv[1:]...)
-	out := &syncBuffer{}
+	out := &zktest.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if attr == nil {
 		attr = &syscall.SysProcAttr{}
@@ -229,22 +228,4 @@ func hasLinePrefix(text, prefix string) bool {
 		}
 	}
 	return false
-}
-
-// syncBuffer is a bytes.Buffer that a process and the test may use at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

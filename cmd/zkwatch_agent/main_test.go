@@ -24,7 +24,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -66,25 +65,8 @@ const (
 type agentProc struct {
 	cmd  *exec.Cmd
 	addr string
-	log  *syncBuffer
+	log  *zktest.SyncBuffer
 	done chan struct{}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startAgent runs the agent with the given arguments after the common flags.
@@ -94,7 +76,7 @@ func startAgent(t *testing.T, servers string, args ...string) *agentProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &agentProc{addr: fmt.Sprintf("127.0.0.1:%d", ports[0]), log: &syncBuffer{}, done: make(chan struct{})}
+	a := &agentProc{addr: fmt.Sprintf("127.0.0.1:%d", ports[0]), log: &zktest.SyncBuffer{}, done: make(chan struct{})}
 	full := []string{"--zookeeper.servers=" + servers, "--web.listen-address=" + a.addr, "--log.level=debug"}
 	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--zookeeper.session-timeout=") }) {
 		full = append(full, "--zookeeper.session-timeout="+sessionTimeout.String())

@@ -70,7 +70,7 @@ func startLockExporter(t *testing.T, servers, path string) string {
 		"--watch.config.file="+cfg, "--collector.disable-defaults", "--collector.lock",
 		// zookeeper_watch_synced, which gates the mismatch rule.
 		"--collector.session")
-	out := &syncBuffer{}
+	out := &zktest.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

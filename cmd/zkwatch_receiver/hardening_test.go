@@ -382,9 +382,9 @@ restarts:
 
 // startRaw runs the receiver with args and returns it with its output,
 // killed at the end of the test.
-func startRaw(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer) {
+func startRaw(t *testing.T, args ...string) (*exec.Cmd, *zktest.SyncBuffer) {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &zktest.SyncBuffer{}
 	cmd := exec.Command(binary(t), args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -398,23 +398,6 @@ func startRaw(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer) {
 		}
 	})
 	return cmd, out
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // Issue 21, item 9: the exposure rule holds for every configuration, not
