@@ -73,7 +73,7 @@ func newHandler(logger log.Logger, o *options, cfg collector.Config, allowed *re
 	return &handler{
 		logger: logger, exporterRegistry: reg, limit: newLimiter(o.maxRequests),
 		timeoutOffset: o.timeoutOffset, cfg: cfg, maxTargets: o.probeMaxTargets, allowed: allowed,
-		probes: newProbeCache(64), metricsPath: o.metricsPath, gzip: gz,
+		probes: newProbeCache(o.probeMaxEnsembles), metricsPath: o.metricsPath, gzip: gz,
 	}
 }
 
@@ -279,6 +279,9 @@ func buildConfig(o *options, watch collector.WatchOptions) (collector.Config, *r
 	cfg := collector.Config{Timeout: o.timeout, Transport: o.transport, AdminPorts: map[string]string{}, Watch: watch, ProbeReuse: o.probeReuse}
 	if o.timeout <= 0 {
 		return cfg, nil, errors.New("--zookeeper.timeout must be positive")
+	}
+	if o.probeMaxEnsembles < 1 {
+		return cfg, nil, errors.New("--probe.max-ensembles must be at least 1")
 	}
 	list, err := parseServers(o.servers)
 	if err != nil {

@@ -61,7 +61,7 @@ func testServer(t testing.TB, o *options, watch collector.WatchOptions, names ..
 
 func testOptions(servers string) *options {
 	return &options{servers: servers, transport: "4lw", metricsPath: "/metrics", timeout: 2 * time.Second,
-		maxRequests: 40, probeMaxTargets: 16, timeoutOffset: 0.25, probeReuse: 500 * time.Millisecond}
+		maxRequests: 40, probeMaxTargets: 16, probeMaxEnsembles: 1000, timeoutOffset: 0.25, probeReuse: 500 * time.Millisecond}
 }
 
 // blackHole accepts connections and never answers, like a paused member.
@@ -106,7 +106,7 @@ func TestProbeAllowedTargets(t *testing.T) {
 			t.Errorf("target %s: refusal without a reason: %q", target, body)
 		}
 	}
-	if _, _, err := buildConfig(&options{servers: "a:1", timeout: time.Second, allowedTargets: "("}, collector.WatchOptions{}); err == nil {
+	if _, _, err := buildConfig(&options{servers: "a:1", timeout: time.Second, probeMaxEnsembles: 1, allowedTargets: "("}, collector.WatchOptions{}); err == nil {
 		t.Error("an invalid --probe.allowed-targets was accepted")
 	}
 }

@@ -50,7 +50,7 @@ func main() { os.Exit(run(os.Args[1:])) }
 type options struct {
 	servers, adminServers, transport, metricsPath, allowedTargets string
 	timeout, probeReuse, idleTimeout                              time.Duration
-	maxRequests, probeMaxTargets, maxProcs                        int
+	maxRequests, probeMaxTargets, probeMaxEnsembles, maxProcs     int
 	timeoutOffset                                                 float64
 }
 
@@ -76,6 +76,8 @@ func addFlags(app *kingpin.Application) *options {
 		Default("0.25").Float64Var(&o.timeoutOffset)
 	app.Flag("probe.max-targets", "Maximum number of members in one /probe target list.").
 		Default("16").IntVar(&o.probeMaxTargets)
+	app.Flag("probe.max-ensembles", "Number of /probe target lists whose collector (leader changes counted across probes) is kept; beyond it the least recently probed is forgotten.").
+		Default("1000").IntVar(&o.probeMaxEnsembles)
 	app.Flag("probe.allowed-targets", "Regular expression (anchored) every /probe target host:port must match; others get 403. Empty allows any.").
 		Default("").StringVar(&o.allowedTargets)
 	// As node_exporter: one CPU by default, so that the exporter, usually

@@ -204,6 +204,7 @@ func TestExporterBadFlags(t *testing.T) {
 		{"--zookeeper.servers=not-a-host-port"},
 		{"--zookeeper.transport=telnet"},
 		{"--zookeeper.timeout=0s"},
+		{"--probe.max-ensembles=0"},
 		{"--zookeeper.servers=a:1,b:2", "--zookeeper.admin.servers=a:8080"},
 		{"--zookeeper.tls.ca-file=/nonexistent/ca.pem"},
 		{"--zookeeper.tls.cert-file=/nonexistent/cert.pem"},

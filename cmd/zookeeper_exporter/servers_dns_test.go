@@ -45,7 +45,7 @@ func TestParseServersDNS(t *testing.T) {
 	if got, err := parseTargets("dns+zk.test:2181", 16); err == nil {
 		t.Errorf("parseTargets accepted a DNS entry: %v", got)
 	}
-	o := &options{servers: "dns+zk.test:2181", adminServers: "a:8080", timeout: time.Second, transport: "admin"}
+	o := &options{servers: "dns+zk.test:2181", adminServers: "a:8080", timeout: time.Second, probeMaxEnsembles: 1, transport: "admin"}
 	if _, _, err := buildConfig(o, collector.WatchOptions{}); err == nil {
 		t.Error("--zookeeper.admin.servers with a dns+ entry accepted")
 	}
@@ -59,7 +59,7 @@ func TestMetricsThroughDNS(t *testing.T) {
 	e := zktest.Start(t, 1)
 	dns := dnstest.Start(t)
 	dns.SetA("zk.test", "127.0.0.1")
-	o := &options{servers: fmt.Sprintf("dns+zk.test:%d", e.Members[0].ClientPort), timeout: 5 * time.Second, transport: "4lw", metricsPath: "/metrics"}
+	o := &options{servers: fmt.Sprintf("dns+zk.test:%d", e.Members[0].ClientPort), timeout: 5 * time.Second, probeMaxEnsembles: 1, transport: "4lw", metricsPath: "/metrics"}
 	cfg, allowed, err := buildConfig(o, collector.WatchOptions{})
 	if err != nil {
 		t.Fatal(err)
