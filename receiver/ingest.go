@@ -103,8 +103,14 @@ func ingestAlert(tx *store.Tx, q *messages, a *payload.Alert, res *IngestResult)
 		return err
 	}
 	enqueue := func(kind string) error {
+		var note *store.WindowNote
+		if kind == store.KindFiring || kind == store.KindRenotify {
+			if note, err = q.maintenance(tx, inc.Alert.Labels); err != nil {
+				return err
+			}
+		}
 		for _, n := range inc.Notifiers {
-			if err := q.add(tx, n, store.ItemAlert{IncidentID: id, Kind: kind, Alert: inc.Alert}); err != nil {
+			if err := q.add(tx, n, store.ItemAlert{IncidentID: id, Kind: kind, Alert: inc.Alert, Maintenance: note}); err != nil {
 				return err
 			}
 		}

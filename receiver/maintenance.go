@@ -224,3 +224,20 @@ func matchWindow(w *store.Window, vetted map[string]string, cfg *config.Config) 
 	}
 	return true
 }
+
+// noteFor returns what a firing notification says of the active window
+// among ws that matches the alert's labels (the one ending last), or nil.
+// The labels are matched as they are, as an Alertmanager silence matches
+// them; the matchers name vetted labels only.
+func noteFor(ws []*store.Window, labels map[string]string, cfg *config.Config, now time.Time) *store.WindowNote {
+	var best *store.Window
+	for _, w := range ws {
+		if w.State(now) == "active" && (best == nil || w.EndsAt.After(best.EndsAt)) && matchWindow(w, labels, cfg) {
+			best = w
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return &store.WindowNote{ID: best.ID, EndsAt: best.EndsAt, CreatedBy: best.CreatedBy, Comment: best.Comment}
+}

@@ -33,7 +33,8 @@ type messages struct {
 	now     time.Time
 	grouped map[string][]store.ItemAlert
 	order   []string
-	count   int // deliveries queued
+	count   int             // deliveries queued
+	windows []*store.Window // read once per payload, when a firing alert needs them
 }
 
 func newMessages(cfg *config.Config, m *payload.Message, now time.Time) *messages {
@@ -41,7 +42,7 @@ func newMessages(cfg *config.Config, m *payload.Message, now time.Time) *message
 }
 
 func (q *messages) item(notifier string, a store.ItemAlert) *store.OutboxItem {
-	return &store.OutboxItem{IncidentID: a.IncidentID, Notifier: notifier, Kind: a.Kind, Alert: a.Alert,
+	return &store.OutboxItem{IncidentID: a.IncidentID, Notifier: notifier, Kind: a.Kind, Alert: a.Alert, Maintenance: a.Maintenance,
 		Receiver: q.m.Receiver, GroupLabels: q.m.GroupLabels, ExternalURL: q.m.ExternalURL, NextAt: q.now, Created: q.now}
 }
 
@@ -56,6 +57,19 @@ func (q *messages) add(tx *store.Tx, notifier string, a store.ItemAlert) error {
 	}
 	q.count++
 	return tx.Enqueue(q.item(notifier, a))
+}
+
+// maintenance returns the note on the window a firing alert with labels
+// is in, or nil.
+func (q *messages) maintenance(tx *store.Tx, labels map[string]string) (*store.WindowNote, error) {
+	if q.windows == nil {
+		ws, err := tx.Windows()
+		if err != nil {
+			return nil, err
+		}
+		q.windows = append([]*store.Window{}, ws...) // non-nil: read
+	}
+	return noteFor(q.windows, labels, q.cfg, q.now), nil
 }
 
 // flush queues the grouped messages.
@@ -93,6 +107,9 @@ func messageData(it *store.OutboxItem, receiverURL string, loc *time.Location) *
 	as := make([]tmpl.Alert, len(items))
 	for i, a := range items {
 		as[i] = tmpl.Alert{Alert: a.Alert, Kind: a.Kind, IncidentID: a.IncidentID}
+		if w := a.Maintenance; w != nil {
+			as[i].Maintenance = &tmpl.Maintenance{WindowID: w.ID, EndsAt: w.EndsAt, CreatedBy: w.CreatedBy, Comment: w.Comment}
+		}
 		if isWatchdogKind(a.Kind) {
 			as[i].IncidentID = "" // no incident page to link to
 		}

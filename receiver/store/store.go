@@ -129,6 +129,9 @@ type OutboxItem struct {
 	Alert      payload.Alert `json:"alert"`
 	// Text is the extra line of a restart report.
 	Text string `json:"text,omitempty"`
+	// Maintenance is the window that matched the alert when its firing
+	// notification was queued; the message says so.
+	Maintenance *WindowNote `json:"maintenance,omitempty"`
 	// Group, for a notifier with grouping: notification, is the whole
 	// message: every alert of one Alertmanager notification that needs
 	// telling. IncidentID and Alert are then those of its first alert.
@@ -148,9 +151,19 @@ type OutboxItem struct {
 
 // ItemAlert is one alert of a queued message and what it reports.
 type ItemAlert struct {
-	IncidentID string        `json:"incidentId"`
-	Kind       string        `json:"kind"`
-	Alert      payload.Alert `json:"alert"`
+	IncidentID  string        `json:"incidentId"`
+	Kind        string        `json:"kind"`
+	Alert       payload.Alert `json:"alert"`
+	Maintenance *WindowNote   `json:"maintenance,omitempty"`
+}
+
+// WindowNote is what a notification says of the maintenance window its
+// alert is in.
+type WindowNote struct {
+	ID        string    `json:"id"`
+	EndsAt    time.Time `json:"endsAt"`
+	CreatedBy string    `json:"createdBy"`
+	Comment   string    `json:"comment"`
 }
 
 // Alerts returns the alerts the delivery is about: its group, or its one
@@ -159,7 +172,7 @@ func (it *OutboxItem) Alerts() []ItemAlert {
 	if len(it.Group) > 0 {
 		return it.Group
 	}
-	return []ItemAlert{{IncidentID: it.IncidentID, Kind: it.Kind, Alert: it.Alert}}
+	return []ItemAlert{{IncidentID: it.IncidentID, Kind: it.Kind, Alert: it.Alert, Maintenance: it.Maintenance}}
 }
 
 // RestartJob is a pending restart for one incident and rule.

@@ -37,8 +37,30 @@ type Alert struct {
 	// new-silence form for the alert's labels.
 	IncidentURL string
 	SilenceURL  string
+	// Maintenance is the window the alert was in when it fired (nil:
+	// none); its restarts wait for the window's end.
+	Maintenance *Maintenance
 
 	loc *time.Location
+}
+
+// Maintenance is a maintenance window of the receiver, as messages show it.
+type Maintenance struct {
+	WindowID  string
+	EndsAt    time.Time
+	CreatedBy string
+	Comment   string
+}
+
+// InMaintenance is the sentence messages show for an alert in a window:
+// "In maintenance until <end>: window <id> by <who>: <comment>.", or ""
+// when the alert is in none.
+func (a Alert) InMaintenance() string {
+	m := a.Maintenance
+	if m == nil {
+		return ""
+	}
+	return fmt.Sprintf("In maintenance until %s: window %s by %s: %s.", formatIn(a.loc, m.EndsAt), m.WindowID, m.CreatedBy, m.Comment)
 }
 
 // Time formats t in global.timezone, with its offset, as Data.Time does:
@@ -79,6 +101,8 @@ type Data struct {
 	IncidentID  string
 	IncidentURL string
 	SilenceURL  string
+	// Maintenance is the alert's window, for a message about one alert.
+	Maintenance *Maintenance
 	// Kind is the message's kind (that of its alerts, "mixed" when they
 	// differ); Text is the restart report's line, if any.
 	Kind string
@@ -168,7 +192,7 @@ func New(m Message, o Options) *Data {
 	d.CommonLabels, d.CommonAnnotations = common(labels), common(annotations)
 	if len(d.Alerts) == 1 {
 		a := d.Alerts[0]
-		d.Alert, d.IncidentID, d.IncidentURL, d.SilenceURL = a.Alert, a.IncidentID, a.IncidentURL, a.SilenceURL
+		d.Alert, d.IncidentID, d.IncidentURL, d.SilenceURL, d.Maintenance = a.Alert, a.IncidentID, a.IncidentURL, a.SilenceURL, a.Maintenance
 		return d
 	}
 	d.Alert = payload.Alert{Status: payload.StatusResolved, Labels: d.CommonLabels, Annotations: d.CommonAnnotations}
@@ -270,7 +294,8 @@ func (d *Data) subject(esc func(string) string) string {
 	if d.Kind == "restart" {
 		state = "RESTART"
 	}
-	if as := d.List(); len(as) > 1 {
+	as := d.List()
+	if len(as) > 1 {
 		state = countStates(as)
 	}
 	var b strings.Builder
@@ -279,6 +304,11 @@ func (d *Data) subject(esc func(string) string) string {
 		if v, ok := d.Labels[k]; ok {
 			fmt.Fprintf(&b, " %s=%s", k, esc(v))
 		}
+	}
+	if n := as.inMaintenance(); n == 1 && len(as) == 1 {
+		b.WriteString(" (in maintenance)")
+	} else if n > 0 {
+		fmt.Fprintf(&b, " (%d in maintenance)", n)
 	}
 	return b.String()
 }
@@ -289,7 +319,19 @@ func (d *Data) List() Alerts {
 	if len(d.Alerts) > 0 {
 		return d.Alerts
 	}
-	return Alerts{{Alert: d.Alert, Kind: d.Kind, IncidentID: d.IncidentID, IncidentURL: d.IncidentURL, SilenceURL: d.SilenceURL, loc: d.Location}}
+	return Alerts{{Alert: d.Alert, Kind: d.Kind, IncidentID: d.IncidentID, IncidentURL: d.IncidentURL, SilenceURL: d.SilenceURL,
+		Maintenance: d.Maintenance, loc: d.Location}}
+}
+
+// inMaintenance counts the alerts in a maintenance window.
+func (as Alerts) inMaintenance() int {
+	n := 0
+	for _, a := range as {
+		if a.Maintenance != nil {
+			n++
+		}
+	}
+	return n
 }
 
 func countStates(as Alerts) string {

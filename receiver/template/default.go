@@ -92,6 +92,9 @@ func (d *Data) writeAlertText(b *strings.Builder, a *Alert) {
 			fmt.Fprintf(b, "%s: %s\n", strings.ToUpper(k[:1])+k[1:], s)
 		}
 	}
+	if m := a.InMaintenance(); m != "" {
+		b.WriteString(m + "\n")
+	}
 	fmt.Fprintf(b, "Started: %s\n", d.Time(a.StartsAt))
 	if a.Resolved() && !a.EndsAt.IsZero() {
 		fmt.Fprintf(b, "Ended: %s\n", d.Time(a.EndsAt))
@@ -141,6 +144,9 @@ func (d *Data) writeAlertMarkdown(b *strings.Builder, a *Alert) {
 		if s := a.Annotations[k]; s != "" {
 			fmt.Fprintf(b, "- %s: %s\n", k, Markdown(s))
 		}
+	}
+	if m := a.InMaintenance(); m != "" {
+		fmt.Fprintf(b, "- **%s**\n", Markdown(m))
 	}
 	fmt.Fprintf(b, "- started: %s\n", d.Time(a.StartsAt))
 	if a.Resolved() && !a.EndsAt.IsZero() {

@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/zkwatch/zkwatch/receiver/config"
 	"github.com/zkwatch/zkwatch/receiver/notify"
@@ -46,11 +47,14 @@ func New(conf *config.SMSConfig, name string) (*Notifier, error) {
 }
 
 // DefaultText is the short message used without a body template: the
-// subject, the summary (of the first alert and how many more, for a
+// subject, the (first) alert's maintenance window, the summary (of the first alert and how many more, for a
 // grouped message) and the incident link.
 func DefaultText(d *tmpl.Data) string {
 	s := d.Subject()
 	as := d.List()
+	if m := as[0].InMaintenance(); m != "" {
+		s += ": " + strings.TrimSuffix(m, ".")
+	}
 	if d.Text != "" {
 		s += ": " + d.Text
 	} else if sum := as[0].Annotations["summary"]; sum != "" {

@@ -19,6 +19,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/zkwatch/zkwatch/receiver/config"
 	"github.com/zkwatch/zkwatch/receiver/notify"
@@ -49,6 +50,17 @@ type Alert struct {
 	IncidentURL string        `json:"incidentURL,omitempty"`
 	SilenceURL  string        `json:"silenceURL,omitempty"`
 	Alert       payload.Alert `json:"alert"`
+	// Maintenance is the receiver's maintenance window the alert was in
+	// when it fired, if any.
+	Maintenance *Maintenance `json:"maintenance,omitempty"`
+}
+
+// Maintenance is a maintenance window as a message carries it.
+type Maintenance struct {
+	ID        string    `json:"id"`
+	EndsAt    time.Time `json:"endsAt"`
+	CreatedBy string    `json:"createdBy"`
+	Comment   string    `json:"comment"`
 }
 
 // Notifier is a generic JSON webhook.
@@ -73,6 +85,9 @@ func (n *Notifier) Notify(ctx context.Context, d *tmpl.Data) (bool, error) {
 	as := make([]Alert, len(list))
 	for i, a := range list {
 		as[i] = Alert{IncidentID: a.IncidentID, Kind: a.Kind, IncidentURL: a.IncidentURL, SilenceURL: a.SilenceURL, Alert: a.Alert}
+		if m := a.Maintenance; m != nil {
+			as[i].Maintenance = &Maintenance{ID: m.WindowID, EndsAt: m.EndsAt, CreatedBy: m.CreatedBy, Comment: m.Comment}
+		}
 	}
 	body, err := json.Marshal(Message{
 		Version: "1", Kind: d.Kind, IncidentID: d.IncidentID, Status: d.Status,
