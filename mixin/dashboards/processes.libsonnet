@@ -5,14 +5,35 @@ local g = import '../lib/dashboard.libsonnet';
     local c = $._config,
     local sel = 'job=~"$job", %s=~"$ensemble"' % c.dashboardEnsembleLabel,
     local gsel = sel + ', group=~"$group"',
-    local t(expr, legend='') = g.target(expr % { sel: sel, gsel: gsel }, legend),
+    // Beliefs (split-brain check) come from the agents' or the
+    // applications' jobs, chosen by variables of their own.
+    local bsel = 'job=~"$belief_job", instance=~"$belief_instance"',
+    local beliefs = '__name__=~"zkwatch_agent_lock_held_info|zkwatch_agent_election_leader_info"',
+    local t(expr, legend='') = g.target(expr % { sel: sel, gsel: gsel, bsel: bsel }, legend),
+    // splitBrain is one row per path and session: whether ZooKeeper says
+    // the session holds (leads) it, how many processes with that session
+    // believe they do, and how many of those beliefs ZooKeeper does not back
+    // (the recording rule the mismatch alerts use). One row with all three
+    // at 1 is agreement; two rows with believers are two holders.
+    local splitBrain(kind, holder, belief, what) = g.table('Split-brain: %ss' % kind, [
+      g.column(t('max by (%s, session) (%s{%%(sel)s})' % [kind, holder]), 'ZooKeeper says', mappings=g.valueMap([[1, what, 'green']])),
+      g.column(t('count by (%s, session) (%s{%%(bsel)s} == 1)' % [kind, belief]), 'Processes believing'),
+      // 0 for the beliefs ZooKeeper backs, so that agreement shows.
+      g.column(t('sum by (%s, session) (%s_session:%s:unbacked{%%(bsel)s} or 0 * (%s{%%(bsel)s} == 1))' % [kind, kind, belief, belief]), 'Unbacked beliefs',
+               mappings=g.valueMap([[0, 'none', 'green']])),
+    ], labels=[[kind, std.asciiUpper(kind[0]) + kind[1:]], ['session', 'Session']],
+    description='Per %s and ZooKeeper session: the session ZooKeeper says %s it (exporter), how many processes with that session believe they do (zkwatch_agent or the application), and how many of those beliefs ZooKeeper does not back. Agreement is one row with both; a believer on a row of its own, or two rows with believers, is a split brain.' % [kind, what]) { w:: 12 },
     local events(metric, s, by, legend) = g.target(g.events('%s{%s}' % [metric, s], by), legend),
 
     'zookeeper-processes.json': g.dashboard(
       'ZooKeeper / Processes',
       c.dashboardUIDPrefix + 'processes',
       c,
-      extraVariables=[g.labelVariable('group', 'Group', 'zookeeper_group_members{%s}' % sel, 'group')],
+      extraVariables=[
+        g.labelVariable('group', 'Group', 'zookeeper_group_members{%s}' % sel, 'group'),
+        g.jobVariable('belief_job', 'Belief job', '{%s}' % beliefs),
+        g.labelVariable('belief_instance', 'Belief instance', '{%s, job=~"$belief_job"}' % beliefs, 'instance'),
+      ],
       description='Processes registered in ZooKeeper: groups, tasks, workers, locks, elections, config znodes and queues.',
       rows=[
         {
@@ -65,6 +86,13 @@ local g = import '../lib/dashboard.libsonnet';
             g.timeseries('Election has leader', [t('zookeeper_election_has_leader{%(sel)s}', '{{election}}')], description='1 while an application election has a leader.'),
             g.timeseries('Election leader changes', [events('zookeeper_election_leader_changes_total', sel, 'election', '{{election}}')],
                          description='Leader changes of each application election in each interval, also across a scrape gap.'),
+          ],
+        },
+        {
+          title: 'Split-brain',
+          panels: [
+            splitBrain('lock', 'zookeeper_lock_holder_info', 'zkwatch_agent_lock_held_info', 'holds'),
+            splitBrain('election', 'zookeeper_election_leader_info', 'zkwatch_agent_election_leader_info', 'leads'),
           ],
         },
         {
