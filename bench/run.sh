@@ -77,6 +77,7 @@ pattern() {
 run sidebyside "Scrape latency side by side" ./bench 'SideBySide[35]Members' 1x
 run isolated "Isolated scrapes (as at a 15 s interval, gzip)" ./bench 'IsolatedScrape3Members' 1x
 run cost "What the exporter costs ZooKeeper (issue 26)" ./bench '^BenchmarkExporterCostToZooKeeper$' 1x
+run many "Many ensembles through one exporter's /probe (issue 26)" ./bench '^BenchmarkProbeManyEnsembles$' 1x
 run scrape "Scrape against the bare mntr fetch" ./collector '^BenchmarkScrape[35]Members$' 1x
 run fixture "Exporter CPU per scrape (fixtures)" ./collector '^BenchmarkFixtureScrape$' "$FIXTURE_BENCHTIME"
 run httpscrape "Exporter HTTP path per scrape (fixtures)" ./cmd/zookeeper_exporter '^BenchmarkHTTPScrape$' "$OTHER_BENCHTIME"
@@ -176,6 +177,23 @@ if command -v java >/dev/null; then java_version=$(java -version 2>&1 | head -1)
 		rounds; wall time per scrape and the CPU time of the exporter's
 		processes (schedstat of every thread) from one scrape to the next,
 		median with p10 and p90; stat-cpu is utime+stime over all rounds.
+
+		How to read the many-ensembles figures (BenchmarkProbeManyEnsembles):
+		real single-member ZooKeepers (64 MiB heap, no AdminServer), a
+		quarter, half and all of them probed through one zookeeper_exporter's
+		/probe with its default flags, as Prometheus scrapes a multi-target
+		job: each target once per 15 s, the targets spread evenly over the
+		interval, gzip, Prometheus's Accept and a 10 s scrape-timeout header,
+		one probe of every target before 4 measured rounds, a fresh exporter
+		process per step. cpu-us/probe is the exporter's CPU time (schedstat,
+		idle time between probes included) over the measured window divided
+		by the probes; cpu-%core/ensemble the same per ensemble as a share of
+		one core; rss- and heap-KiB/ensemble the growth of VmRSS and
+		go_memstats_heap_inuse_bytes from before the first probe to after the
+		last, per ensemble; p50/p99/max are the healthy probes' wall times;
+		failed counts healthy probes without zookeeper_up 1. The hung- row
+		repeats the full step with one ensemble paused (SIGSTOP): its probes
+		last the exporter's --zookeeper.timeout (paused-ensemble-ms).
 
 	EOF
 	if [ ${#failed[@]} -gt 0 ]; then
