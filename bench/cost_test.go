@@ -443,8 +443,8 @@ func countPerScrape(b *testing.B, ens *zktest.Ensemble, s *costSetup) (c, base s
 // reportCounts reports what each set-up costs the members per scrape,
 // packets and CPU time net of the baseline (the load generator's idle
 // sessions ping, the members talk to each other), and returns it as lines
-// for the log.
-func reportCounts(b *testing.B, ens *zktest.Ensemble, setups []*costSetup) []string {
+// for the log with the members' CPU milliseconds per scrape of each.
+func reportCounts(b *testing.B, ens *zktest.Ensemble, setups []*costSetup) []setupCount {
 	// Measured twice, in the set-ups' order and in reverse, so that the
 	// members warming to four-letter words is not charged to whichever
 	// set-up comes first; the counts are those of the first pass, the
@@ -465,7 +465,7 @@ func reportCounts(b *testing.B, ens *zktest.Ensemble, setups []*costSetup) []str
 			}
 		}
 	}
-	var lines []string
+	var lines []setupCount
 	for k, s := range setups {
 		c := counts[k]
 		n := 0
@@ -474,10 +474,10 @@ func reportCounts(b *testing.B, ens *zktest.Ensemble, setups []*costSetup) []str
 		}
 		per := func(v int) float64 { return float64(v) / costCountScrapes }
 		pkts, cpu := c.packets, cpus[k]
-		lines = append(lines, fmt.Sprintf("%s per scrape, no load: commands %.3g (%s), connections opened %.3g, sessions opened %.3g, "+
+		lines = append(lines, setupCount{name: s.name, cpu: cpu, text: fmt.Sprintf("%s per scrape, no load: commands %.3g (%s), connections opened %.3g, sessions opened %.3g, "+
 			"packets received %.3g, server CPU %.1f ms; connections held %.0f",
 			s.name, per(n), formatWords(c.tally.words, costCountScrapes), per(c.tally.conns), per(c.tally.sessions),
-			pkts, cpu, c.held))
+			pkts, cpu, c.held)})
 		b.ReportMetric(per(n), s.name+"-cmds/scrape")
 		b.ReportMetric(per(c.tally.conns), s.name+"-conns/scrape")
 		b.ReportMetric(pkts, s.name+"-packets/scrape")
@@ -485,6 +485,13 @@ func reportCounts(b *testing.B, ens *zktest.Ensemble, setups []*costSetup) []str
 		b.ReportMetric(c.held, s.name+"-held-conns")
 	}
 	return lines
+}
+
+// setupCount is one set-up's per-scrape counts: a log line, and the
+// members' CPU milliseconds per scrape.
+type setupCount struct {
+	name, text string
+	cpu        float64
 }
 
 // BenchmarkExporterCostToZooKeeper measures what scraping an exporter
@@ -530,13 +537,17 @@ func BenchmarkExporterCostToZooKeeper(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	reportCost(b, runs, counts)
+	reportCost(b, runs, counts, runLen)
 }
 
 // reportCost logs the summary and the per-scrape counts (at most ten
 // lines: go test shows no more of a benchmark's log without -v) and
-// reports the summary as metrics.
-func reportCost(b *testing.B, runs []costRun, counts []string) {
+// reports the summary as metrics. Below the throughput noise, each
+// set-up's cost is also put in the members' own currency: its CPU time per
+// scrape (counted without load) against the CPU time per second the
+// members spend serving the load in the runs without exporter, i.e. the
+// share of that work one scrape per second adds.
+func reportCost(b *testing.B, runs []costRun, counts []setupCount, runLen time.Duration) {
 	changes, noise, err := summarizeCost(runs)
 	if err != nil {
 		b.Fatal(err)
@@ -568,7 +579,17 @@ func reportCost(b *testing.B, runs []costRun, counts []string) {
 		b.ReportMetric(c.p99, c.cond+"-p99-%")
 		b.ReportMetric(c.cpu, c.cond+"-cpu-%")
 	}
-	for _, l := range counts {
-		b.Log(l)
+	var offCPU []float64
+	for _, r := range runs {
+		if r.cond == "off" {
+			offCPU = append(offCPU, r.srvCPU/runLen.Seconds())
+		}
+	}
+	loadCPU := median(offCPU) * 1000 // ms of members' CPU per second of load
+	b.ReportMetric(loadCPU, "off-server-cpu-ms/s")
+	for _, c := range counts {
+		share := 100 * c.cpu / loadCPU
+		b.Logf("%s = %.2f%% of the members' CPU serving the load (%.0f ms/s) at one scrape per second", c.text, share, loadCPU)
+		b.ReportMetric(share, c.name+"-server-cpu-share-at-1s-%")
 	}
 }
