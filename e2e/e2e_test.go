@@ -119,19 +119,23 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("a healthy stack fires no alert", func(t *testing.T) { healthyNoAlert(ctx, t, s) })
 
 	var out strings.Builder
-	steps, err := s.Scenario(ctx, &out)
+	res, err := s.Scenario(ctx, &out)
 	t.Log(out.String())
 	if err != nil {
 		t.Fatalf("scenario: %v", err)
 	}
-	if len(steps) != 3 {
-		t.Fatalf("%d steps", len(steps))
+	if len(res.Steps) != 3 {
+		t.Fatalf("%d steps", len(res.Steps))
 	}
 
-	t.Run("restart ran exactly once and the incident is resolved", func(t *testing.T) {
+	t.Run("the rolling restart rolls every member and never loses quorum", func(t *testing.T) { checkRoll(t, s, res.Roll) })
+	t.Run("the maintenance window postpones the restart until it ends", func(t *testing.T) { checkMaintenance(t, res.Maintenance) })
+	t.Run("the split-brain panel shows the demo's lock agreeing", func(t *testing.T) { checkSplitBrain(t, res.SplitBrain) })
+
+	t.Run("each crash of the demo process was restarted once and its incident resolved", func(t *testing.T) {
 		restarts := demo.Restarts(s.Dir())
-		if len(restarts) != 1 {
-			t.Fatalf("restart command ran %d times: %q", len(restarts), restarts)
+		if len(restarts) != 2 {
+			t.Fatalf("restart command ran %d times, want 2 (the kill step, after the maintenance window): %q", len(restarts), restarts)
 		}
 		var list struct {
 			Incidents []struct {
@@ -147,46 +151,49 @@ func TestEndToEnd(t *testing.T) {
 		}
 		getJSON(t, s.Receiver+"/api/v1/incidents?alertname=ZooKeeperProcessMemberDown", &list)
 		incidents := list.Incidents
-		if len(incidents) != 1 {
-			t.Fatalf("%d ZooKeeperProcessMemberDown incidents, want 1: %+v", len(incidents), incidents)
+		if len(incidents) != 2 {
+			t.Fatalf("%d ZooKeeperProcessMemberDown incidents, want 2: %+v", len(incidents), incidents)
 		}
-		inc := incidents[0]
-		if inc.Status != "resolved" {
-			t.Errorf("incident %s is %s", inc.ID, inc.Status)
-		}
-		ok := 0
-		for _, r := range inc.Restarts {
-			if r.Outcome == "success" {
-				ok++
+		for _, inc := range incidents {
+			if inc.Status != "resolved" {
+				t.Errorf("incident %s is %s", inc.ID, inc.Status)
 			}
-		}
-		if ok != 1 {
-			t.Errorf("incident restarts %+v, want one success", inc.Restarts)
-		}
-		if len(inc.Notifications) < 2 {
-			t.Errorf("incident notifications %+v, want firing and resolved", inc.Notifications)
+			ok := 0
+			for _, r := range inc.Restarts {
+				if r.Outcome == "success" {
+					ok++
+				}
+			}
+			if ok != 1 {
+				t.Errorf("incident %s restarts %+v, want one success", inc.ID, inc.Restarts)
+			}
+			if len(inc.Notifications) < 2 {
+				t.Errorf("incident %s notifications %+v, want firing and resolved", inc.ID, inc.Notifications)
+			}
 		}
 	})
 
 	t.Run("both receiver replicas name the replica that restarted", func(t *testing.T) {
-		var by [2]string
+		var by [2]map[string]string
 		for i, u := range []string{s.Receiver, s.Receiver2} {
 			var list struct {
 				Incidents []struct {
+					ID       string
 					Restarts []struct{ Outcome, Replica string }
 				}
 			}
 			getJSON(t, u+"/api/v1/incidents?alertname=ZooKeeperProcessMemberDown", &list)
+			by[i] = map[string]string{}
 			for _, inc := range list.Incidents {
 				for _, r := range inc.Restarts {
 					if r.Outcome == "success" {
-						by[i] = r.Replica
+						by[i][inc.ID] = r.Replica
 					}
 				}
 			}
 		}
-		if by[0] == "" || by[0] != by[1] {
-			t.Errorf("the replicas say the restart was run by %q and %q", by[0], by[1])
+		if len(by[0]) != 2 || fmt.Sprint(by[0]) != fmt.Sprint(by[1]) {
+			t.Errorf("the replicas say the restarts were run by %v and %v", by[0], by[1])
 		}
 	})
 
@@ -235,7 +242,7 @@ func TestEndToEnd(t *testing.T) {
 		if v, _ := s.Query(ctx, fmt.Sprintf(`zookeeper_group_member_up{group=%q,member=%q} == 1`, demo.Group, demo.Member)); len(v) != 1 {
 			t.Errorf("demo member not up after the exporter reconnected: %v", v)
 		}
-		if n := len(demo.Restarts(s.Dir())); n != 1 {
+		if n := len(demo.Restarts(s.Dir())); n != 2 {
 			t.Errorf("restart ran %d times after the disconnection", n)
 		}
 	})
@@ -272,6 +279,73 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("every dashboard panel returns data", func(t *testing.T) { dashboardsHaveData(ctx, t, s) })
+}
+
+// checkRoll: zkwatch_roll restarted each member once, every step ok and
+// caught up, the leader last; polled every 100 ms, a quorum was always
+// alive.
+func checkRoll(t *testing.T, s *demo.Stack, r *demo.RollResult) {
+	if r == nil {
+		t.Fatal("no rolling restart")
+	}
+	seen := map[int]bool{}
+	for i, st := range r.Steps {
+		if st.Outcome != "ok" || st.ZxidLag != 0 || seen[st.ID] {
+			t.Errorf("step %+v: want ok, zxid lag 0, each member once", st)
+		}
+		seen[st.ID] = true
+		if (st.Role == "leader") != (i == len(r.Steps)-1) {
+			t.Errorf("step %d restarted a %s; the leader goes last", st.Step, st.Role)
+		}
+	}
+	if len(seen) != len(s.Ens.Members) {
+		t.Errorf("members restarted %v, want all %d", seen, len(s.Ens.Members))
+	}
+	q := r.Quorum
+	t.Logf("roll: %.1fs, %d polls of 100 ms, fewest alive %d of %d, %d polls without a serving leader (longest %v), %d timed out",
+		r.Ended.Sub(r.Began).Seconds(), q.Rounds, q.MinAlive, q.Voters, q.NoLeaderRounds, q.LongestElection.Round(time.Millisecond), q.Unknown)
+	// Polls run throughout: at least one per 300 ms on a busy machine.
+	if len(q.Lost) > 0 || q.MinAlive < q.Voters/2+1 || time.Duration(q.Rounds)*300*time.Millisecond < r.Ended.Sub(r.Began) {
+		t.Errorf("quorum watch: lost %v, fewest alive %d, %d polls over %v", q.Lost, q.MinAlive, q.Rounds, r.Ended.Sub(r.Began))
+	}
+}
+
+// checkMaintenance: the firing notification said "in maintenance" with the
+// window's end and comment, a replica postponed the restart while the
+// window was open, nothing restarted the process before the window's end,
+// and one restart ran after it.
+func checkMaintenance(t *testing.T, m *demo.MaintenanceStep) {
+	if m == nil {
+		t.Fatal("no maintenance step")
+	}
+	end := m.WindowEnd.UTC().Format("2006-01-02 15:04:05")
+	if !strings.HasSuffix(m.Notification, "(in maintenance)") || !strings.Contains(m.Note, "In maintenance until "+end) ||
+		!strings.Contains(m.Note, m.WindowID) || !strings.Contains(m.Note, "the demo's maintenance of its process") {
+		t.Errorf("firing notification %q, %q: want it in maintenance until %s, window %s, with its comment", m.Notification, m.Note, end, m.WindowID)
+	}
+	if m.Postponed.IsZero() || !m.Postponed.Before(m.WindowEnd) || !strings.Contains(m.PostponedReason, "in maintenance") {
+		t.Errorf("postponed at %v (%q), window ends %v", m.Postponed, m.PostponedReason, m.WindowEnd)
+	}
+	if m.RestartsWhileOpen != 0 || m.Restarted.Before(m.WindowEnd) {
+		t.Errorf("%d restarts while the window was open; restart at %v, window ended %v", m.RestartsWhileOpen, m.Restarted, m.WindowEnd)
+	}
+	t.Logf("maintenance: restart ran %v after the window ended; resolved %v after the kill",
+		m.Restarted.Sub(m.WindowEnd).Round(time.Millisecond), m.Resolved.Sub(m.Killed).Round(time.Millisecond))
+}
+
+// checkSplitBrain: the panel's queries show the demo's lock with one
+// believer, the session ZooKeeper names as holder.
+func checkSplitBrain(t *testing.T, rows []demo.SplitBrain) {
+	for _, b := range rows {
+		t.Log(b)
+		if b.Kind == "lock" && b.Path == demo.LockPath {
+			if !b.Agree() || !strings.HasSuffix(b.String(), ", agree") || !strings.HasPrefix(b.Holder, "0x") {
+				t.Errorf("%s: want one believer, the holder's session, agree", b)
+			}
+			return
+		}
+	}
+	t.Errorf("no split-brain row for %s in %v", demo.LockPath, rows)
 }
 
 // healthyWindow is how long a freshly started, healthy stack must go

@@ -12,10 +12,10 @@
 // limitations under the License.
 
 // Command zkwatch-demo runs the zkwatch demo: the whole stack on 127.0.0.1
-// (run), the scripted fault scenario (scenario), stopping and starting one
-// ZooKeeper member of a running demo (member), and the two small commands
-// the demo itself needs (restart-app, used by the receiver's restart hook,
-// and app, the supervised demo process).
+// (run), the scripted fault scenario (scenario), stopping, starting and
+// restarting one ZooKeeper member of a running demo (member), and the two
+// small commands the demo itself needs (restart-app, used by the receiver's
+// restart hook, and app, the supervised demo process).
 package main
 
 import (
@@ -38,9 +38,9 @@ func main() {
 	repo := app.Flag("repo", "Repository root (for mixin/).").Default(".").String()
 
 	app.Command("run", "Start the stack, print its URLs and wait for Ctrl-C.").Default()
-	scenario := app.Command("scenario", "Start the stack, kill the demo process, a follower and the leader, print the timeline, stop.")
-	member := app.Command("member", "Stop or start one ZooKeeper member of the demo running in --dir.")
-	memberAction := member.Arg("action", "stop (SIGKILL) or start.").Required().Enum("stop", "start")
+	scenario := app.Command("scenario", "Start the stack, kill the demo process, a follower and the leader, roll the ensemble, open a maintenance window on the demo process, print the timelines and the split-brain check, stop.")
+	member := app.Command("member", "Stop, start or restart one ZooKeeper member of the demo running in --dir.")
+	memberAction := member.Arg("action", "stop (SIGKILL), start, or restart (SIGKILL, start, return once it answers).").Required().Enum("stop", "start", "restart")
 	memberID := member.Arg("id", "Member number, as the demo prints it (1-3).").Required().String()
 	restart := app.Command("restart-app", "Start the demo process again (the receiver's restart command).")
 	restartMember := restart.Flag("member", "Member to restart.").Required().String()
@@ -77,7 +77,7 @@ func main() {
 var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE}
 
 func runStack(dir, binDir, repo string, scenario bool) error {
-	for _, b := range []string{"zookeeper_exporter", "zkwatch_receiver", "zkwatch_agent", "zkwatch-demo"} {
+	for _, b := range []string{"zookeeper_exporter", "zkwatch_receiver", "zkwatch_agent", "zkwatch_roll", "zkwatch-demo"} {
 		if _, err := os.Stat(filepath.Join(binDir, b)); err != nil {
 			return fmt.Errorf("%s missing in %s: run make build first", b, binDir)
 		}

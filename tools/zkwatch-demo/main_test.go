@@ -74,7 +74,7 @@ func buildBinaries(t *testing.T) string {
 			return
 		}
 		for name, pkg := range map[string]string{"zookeeper_exporter": "./cmd/zookeeper_exporter",
-			"zkwatch_receiver": "./cmd/zkwatch_receiver", "zkwatch_agent": "./cmd/zkwatch_agent", "zkwatch-demo": "./tools/zkwatch-demo"} {
+			"zkwatch_receiver": "./cmd/zkwatch_receiver", "zkwatch_agent": "./cmd/zkwatch_agent", "zkwatch_roll": "./cmd/zkwatch_roll", "zkwatch-demo": "./tools/zkwatch-demo"} {
 			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, name), pkg)
 			cmd.Dir = "../.."
 			if out, err := cmd.CombinedOutput(); err != nil {
@@ -375,8 +375,42 @@ func checkMembers(t *testing.T, d *demoRun, summary string) {
 	if out, err := d.demoCmd("member", "start", "1"); err == nil || !strings.Contains(out, "already running") {
 		t.Errorf("member start 1 twice: %v: %s", err, out)
 	}
+	checkMemberRestart(t, d, addr)
 	if out, err := exec.Command(filepath.Join(d.bin, "zkwatch-demo"), "--dir", t.TempDir(), "member", "stop", "1").CombinedOutput(); err == nil || !strings.Contains(string(out), "no demo is running") {
 		t.Errorf("member stop without a demo: %v: %s", err, out)
+	}
+}
+
+// checkMemberRestart: member restart returns only once a new process of
+// the member answers (zkwatch_roll's per-member command relies on it).
+func checkMemberRestart(t *testing.T, d *demoRun, addr string) {
+	began := time.Now()
+	if out, err := d.demoCmd("member", "restart", "1"); err != nil || !strings.Contains(out, "restarted: ") {
+		t.Fatalf("member restart 1: %v: %s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	out, err := fourlw.Do(ctx, addr, "mntr", 0)
+	if err != nil {
+		t.Fatalf("member 1 (%s) does not answer as member restart 1 returns: %v", addr, err)
+	}
+	var uptimeMs int64
+	for _, l := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(l, "zk_uptime\t"); ok {
+			uptimeMs, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	if up := time.Duration(uptimeMs) * time.Millisecond; up <= 0 || up > time.Since(began) {
+		t.Errorf("member 1 up for %v after a restart asked %v ago: not a new process (mntr %q)", up, time.Since(began), out)
+	}
+	if out, err := d.demoCmd("member", "stop", "1"); err != nil {
+		t.Fatalf("member stop 1: %v: %s", err, out)
+	}
+	if out, err := d.demoCmd("member", "restart", "1"); err == nil || !strings.Contains(out, "not running") {
+		t.Errorf("member restart of a stopped member: %v: %s", err, out)
+	}
+	if out, err := d.demoCmd("member", "start", "1"); err != nil {
+		t.Fatalf("member start 1: %v: %s", err, out)
 	}
 }
 

@@ -49,7 +49,8 @@ restarts:
   - name: restart-demo-app
     match: {alertname: ZooKeeperProcessMemberDown, group: %q}
     command: [%q, "restart-app", "--dir", %q, "--member", "{{ .Labels.member }}"]
-    allow: {member: "^[A-Za-z0-9_][A-Za-z0-9._-]*$"}
+    # group is vetted too, so that a maintenance window can name it.
+    allow: {member: "^[A-Za-z0-9_][A-Za-z0-9._-]*$", group: "^/monitor/demo$"}
     timeout: 20s
     max_attempts: 3
     backoff: 2s

@@ -32,8 +32,8 @@ import (
 )
 
 // controlSocket is the Unix socket, in the state directory, through which
-// `zkwatch-demo member stop|start N` asks the running demo to stop or start
-// one of its members. The demo does it itself, so that a member started
+// `zkwatch-demo member stop|start|restart N` asks the running demo to stop,
+// start or restart one of its members. The demo does it itself, so that a member started
 // again is its child like the others (own process group, killed with the
 // demo) and only this demo's members can be touched: no pattern matched
 // against every process on the machine.
@@ -81,41 +81,52 @@ func (s *Stack) handleMember(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, msg)
 }
 
-// memberAction stops or starts member i (0-based) and says what it did.
+// memberAction stops, starts or restarts member i (0-based) and says what
+// it did. A restart returns once the new process answers, so that
+// zkwatch_roll, whose per-member command it is, never takes the old
+// process for the restarted one.
 func (s *Stack) memberAction(i int, action string) (string, error) {
 	m := s.Ens.Members[i]
 	name := fmt.Sprintf("member %d (%s)", m.ID, m.Addr())
 	switch action {
-	case "stop":
+	case "stop", "restart":
 		if !s.Ens.Running(i) {
 			return "", fmt.Errorf("%s is not running", name)
 		}
 		s.Ens.Kill(i)
+		if action == "restart" {
+			return s.startMember(i, name, "restarted")
+		}
 		s.logf("%s stopped (SIGKILL) on request", name)
 		return name + " stopped (SIGKILL)", nil
 	case "start":
 		if s.Ens.Running(i) {
 			return "", fmt.Errorf("%s is already running", name)
 		}
-		if err := s.Ens.Start(i); err != nil {
-			return "", fmt.Errorf("%s: %w", name, err)
-		}
-		var mode string
-		err := zktest.WaitFor(memberStartTimeout, 100*time.Millisecond, func() (err error) {
-			mode, err = s.Ens.Mode(i)
-			return err
-		})
-		if err != nil {
-			return "", fmt.Errorf("%s started but does not answer: %w (see %s)", name, err, s.path(fmt.Sprintf("zk/zk%d", m.ID)))
-		}
-		s.logf("%s started on request: %s", name, mode)
-		return fmt.Sprintf("%s started: %s", name, mode), nil
+		return s.startMember(i, name, "started")
 	default:
-		return "", fmt.Errorf("unknown action %q: stop or start", action)
+		return "", fmt.Errorf("unknown action %q: stop, start or restart", action)
 	}
 }
 
-// MemberCommand asks the demo running in dir to stop or start member id
+// startMember starts member i and waits until it answers with its mode.
+func (s *Stack) startMember(i int, name, did string) (string, error) {
+	if err := s.Ens.Start(i); err != nil {
+		return "", fmt.Errorf("%s: %w", name, err)
+	}
+	var mode string
+	err := zktest.WaitFor(memberStartTimeout, 100*time.Millisecond, func() (err error) {
+		mode, err = s.Ens.Mode(i)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("%s %s but does not answer: %w (see %s)", name, did, err, s.path(fmt.Sprintf("zk/zk%d", s.Ens.Members[i].ID)))
+	}
+	s.logf("%s %s on request: %s", name, did, mode)
+	return fmt.Sprintf("%s %s: %s", name, did, mode), nil
+}
+
+// MemberCommand asks the demo running in dir to stop, start or restart member id
 // (1-based, as the demo prints them) and returns its answer.
 func MemberCommand(ctx context.Context, dir, action, id string) (string, error) {
 	path := filepath.Join(dir, controlSocket)

@@ -39,29 +39,56 @@ type Step struct {
 // stageTimeout bounds each stage of a step.
 const stageTimeout = 60 * time.Second
 
+// Result is what the scenario saw: the three fault steps, the rolling
+// restart, the maintenance window and the split-brain panel.
+type Result struct {
+	Steps       []Step
+	Roll        *RollResult
+	Maintenance *MaintenanceStep
+	SplitBrain  []SplitBrain
+}
+
 // Scenario kills the demo process, then a ZooKeeper follower, then the
-// leader, and records each step's timeline.
-func (s *Stack) Scenario(ctx context.Context, w io.Writer) ([]Step, error) {
-	var steps []Step
-	st, err := s.KillAppStep(ctx)
-	steps = append(steps, st)
-	if w != nil {
-		PrintStep(w, st)
+// leader; rolls the ensemble with zkwatch_roll; crashes the demo process
+// inside a maintenance window; and reads the split-brain panel. It writes
+// each timeline to w (if not nil) as it ends.
+func (s *Stack) Scenario(ctx context.Context, w io.Writer) (*Result, error) {
+	if w == nil {
+		w = io.Discard
 	}
+	res := &Result{}
+	st, err := s.KillAppStep(ctx)
+	res.Steps = append(res.Steps, st)
+	PrintStep(w, st)
 	if err != nil {
-		return steps, err
+		return res, err
 	}
 	for _, role := range []string{"follower", "leader"} {
 		st, err := s.killMemberStep(ctx, role)
-		steps = append(steps, st)
-		if w != nil {
-			PrintStep(w, st)
-		}
+		res.Steps = append(res.Steps, st)
+		PrintStep(w, st)
 		if err != nil {
-			return steps, err
+			return res, err
 		}
 	}
-	return steps, nil
+	res.Roll, err = s.RollStep(ctx)
+	if res.Roll != nil {
+		PrintRoll(w, res.Roll)
+	}
+	if err != nil {
+		return res, fmt.Errorf("rolling restart: %w", err)
+	}
+	res.Maintenance, err = s.MaintenanceStep(ctx)
+	PrintMaintenance(w, res.Maintenance)
+	if err != nil {
+		return res, fmt.Errorf("maintenance window: %w", err)
+	}
+	res.SplitBrain, err = s.SplitBrainCheck(ctx)
+	PrintSplitBrain(w, res.SplitBrain)
+	if err != nil {
+		return res, fmt.Errorf("split-brain panel: %w", err)
+	}
+	return res, nil
 }
 
 // KillAppStep crashes the demo process and follows the alert, the

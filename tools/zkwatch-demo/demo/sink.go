@@ -92,6 +92,7 @@ type Notification struct {
 	Kind   string `json:"kind"`
 	Status string `json:"status"`
 	Title  string `json:"title"`
+	Text   string `json:"text"`
 	Alert  struct {
 		Labels map[string]string `json:"labels"`
 	} `json:"alert"`

@@ -127,9 +127,25 @@ Try:
                            ZooKeeperProcessMemberDown fires, a receiver restarts it, the alert resolves
   stop a ZooKeeper member  %s --dir %s member stop 1
   start it again           %s --dir %s member start 1
+  roll the ensemble        %s
+  pause the restarts       %s
   list the alerts          amtool --alertmanager.url=%s alert query
   silence an alert         %s
-`, s.path("app-child.pid"), demoBin, s.opts.Dir, demoBin, s.opts.Dir, s.AM, s.SilenceCommand("ZooKeeperMemberDown"))
+`, s.path("app-child.pid"), demoBin, s.opts.Dir, demoBin, s.opts.Dir, s.RollCommand(), s.MaintenanceCommand(), s.AM, s.SilenceCommand("ZooKeeperMemberDown"))
+}
+
+// RollCommand is the zkwatch_roll command that restarts the demo's
+// members one at a time.
+func (s *Stack) RollCommand() string {
+	return fmt.Sprintf("%s --zookeeper.servers=%s -- %s --dir %s member restart '{{.ID}}'",
+		filepath.Join(s.opts.BinDir, "zkwatch_roll"), s.Ens.Servers(), filepath.Join(s.opts.BinDir, "zkwatch-demo"), s.opts.Dir)
+}
+
+// MaintenanceCommand opens a 10-minute maintenance window on the demo
+// process at the first receiver replica (GNU date).
+func (s *Stack) MaintenanceCommand() string {
+	return fmt.Sprintf(`curl -H 'Content-Type: application/json' %s/api/v1/maintenance -d '{"matchers": [{"name": "member", "value": %q}], `+
+		`"endsAt": "'$(date -u -d +10min +%%FT%%TZ)'", "createdBy": "'$USER'", "comment": "trying zkwatch"}'`, s.Receiver, Member)
 }
 
 // SilenceCommand is the amtool command that silences alertname for an hour.
