@@ -67,7 +67,7 @@ func TestSortedContenders(t *testing.T) {
 		"_c_c-lock-0000000001",
 	}
 	want := []string{"_c_c-lock-0000000001", "_c_b-lock-0000000003", "_c_a-lock-0000000010"}
-	if got := sortedContenders(in); !reflect.DeepEqual(got, want) {
+	if got := sortedContenders(in, lockName); !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 }

@@ -23,13 +23,13 @@ import (
 	"github.com/zkwatch/zkwatch/internal/zksession"
 )
 
-// lockBelief returns the session label of the one
-// zkwatch_agent_lock_held_info series for lock, "" when there is none; it
-// fails on any other series.
-func lockBelief(t *testing.T, m *Metrics, lock string) string {
+// belief returns the session label of the one series of a belief metric
+// (zkwatch_agent_lock_held_info, zkwatch_agent_election_leader_info) whose
+// key label is path, "" when there is none; it fails on any other series.
+func belief(t *testing.T, info *prometheus.GaugeVec, key, path string) string {
 	t.Helper()
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(m.LockHeldInfo)
+	reg.MustRegister(info)
 	fams, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +41,7 @@ func lockBelief(t *testing.T, m *Metrics, lock string) string {
 			for _, l := range s.GetLabel() {
 				labels[l.GetName()] = l.GetValue()
 			}
-			if labels["lock"] != lock || session != "" || s.GetGauge().GetValue() != 1 {
+			if labels[key] != path || session != "" || s.GetGauge().GetValue() != 1 {
 				t.Fatalf("unexpected series %s %v = %v", f.GetName(), labels, s.GetGauge().GetValue())
 			}
 			session = labels["session"]
@@ -51,13 +51,13 @@ func lockBelief(t *testing.T, m *Metrics, lock string) string {
 }
 
 // holderSession returns the session (hex) owning the lowest contender node
-// under dir, as ZooKeeper sees it.
-func holderSession(obs *zk.Conn, dir string) (string, error) {
+// named with marker under dir, as ZooKeeper sees it.
+func holderSession(obs *zk.Conn, dir, marker string) (string, error) {
 	children, _, err := obs.Children(dir)
 	if err != nil {
 		return "", err
 	}
-	sorted := sortedContenders(children)
+	sorted := sortedContenders(children, marker)
 	if len(sorted) == 0 {
 		return "", fmt.Errorf("%s has no contender", dir)
 	}

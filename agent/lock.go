@@ -26,23 +26,50 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/go-zookeeper/zk"
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zkwatch/zkwatch/agent/supervise"
 	"github.com/zkwatch/zkwatch/internal/zksession"
 )
 
-// lockName is the part of Curator's InterProcessMutex node names before the
-// sequence number; the full name is _c_<uuid>-lock-<10 digits>.
-const lockName = "lock-"
+// The part of Curator's node names before the sequence number: the full
+// name is _c_<uuid>-lock-<10 digits> for an InterProcessMutex and
+// _c_<uuid>-latch-<10 digits> for a LeaderLatch.
+const (
+	lockName  = "lock-"
+	latchName = "latch-"
+)
+
+// recipe is what a Curator lock and a Curator leader latch differ in here;
+// contending, holding and fencing are the same.
+type recipe struct {
+	marker string // lockName or latchName
+	label  string // the path's label in logs and in the belief metric
+	what   string // what is held, in log messages
+	// belief returns the gauges of the recipe's mode: 1 while held, and
+	// the {label, session} series of the belief.
+	belief func(*Metrics) (prometheus.Gauge, *prometheus.GaugeVec)
+}
+
+var (
+	lockRecipe = recipe{marker: lockName, label: "lock", what: "lock",
+		belief: func(m *Metrics) (prometheus.Gauge, *prometheus.GaugeVec) { return m.LockHeld, m.LockHeldInfo }}
+	latchRecipe = recipe{marker: latchName, label: "election", what: "leadership",
+		belief: func(m *Metrics) (prometheus.Gauge, *prometheus.GaugeVec) {
+			return m.ElectionLeader, m.ElectionLeaderInfo
+		}}
+)
 
 // Mutex is a lock in Curator's InterProcessMutex layout: every contender
 // creates an ephemeral sequential child of the lock path, the lowest
 // sequence holds the lock, and each other contender watches only its
-// predecessor, so a release wakes one waiter (no herd effect).
+// predecessor, so a release wakes one waiter (no herd effect). A Curator
+// LeaderLatch is the same with another node name: the holder leads.
 type Mutex struct {
 	s      *Session
 	dir    string
 	data   []byte
+	r      recipe
 	logger log.Logger
 
 	mu      sync.Mutex
@@ -54,36 +81,41 @@ type Mutex struct {
 // NewMutex prepares a lock at dir; data goes into the contender node
 // (Curator's default is the client's IP address).
 func NewMutex(s *Session, dir string, data []byte, logger log.Logger) *Mutex {
+	return newContender(s, dir, data, lockRecipe, logger)
+}
+
+func newContender(s *Session, dir string, data []byte, r recipe, logger log.Logger) *Mutex {
 	if logger == nil {
 		logger = log.NewNopLogger()
 	}
-	return &Mutex{s: s, dir: dir, data: data, logger: log.With(logger, "lock", dir)}
+	return &Mutex{s: s, dir: dir, data: data, r: r, logger: log.With(logger, r.label, dir)}
 }
 
 // sequence returns the sequence suffix Curator sorts contenders by.
-func sequence(name string) string {
-	if i := strings.LastIndex(name, lockName); i >= 0 {
-		return name[i+len(lockName):]
+func sequence(name, marker string) string {
+	if i := strings.LastIndex(name, marker); i >= 0 {
+		return name[i+len(marker):]
 	}
 	return name
 }
 
-// sortedContenders lists the lock's children in Curator's order.
-func sortedContenders(children []string) []string {
+// sortedContenders lists the children named with marker in Curator's
+// order.
+func sortedContenders(children []string, marker string) []string {
 	out := make([]string, 0, len(children))
 	for _, c := range children {
-		if strings.Contains(c, lockName) {
+		if strings.Contains(c, marker) {
 			out = append(out, c)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return sequence(out[i]) < sequence(out[j]) })
+	sort.Slice(out, func(i, j int) bool { return sequence(out[i], marker) < sequence(out[j], marker) })
 	return out
 }
 
 // create makes our contender node, finding it again if the answer to the
 // create was lost in a disconnection (the reason for the _c_<uuid> prefix).
 func (l *Mutex) create(id string) (string, error) {
-	prefix := "_c_" + id + "-" + lockName
+	prefix := "_c_" + id + "-" + l.r.marker
 	p, err := l.s.create(l.dir+"/"+prefix, l.data, zk.FlagEphemeral|zk.FlagSequence)
 	if errors.Is(err, zk.ErrConnectionClosed) {
 		children, _, cerr := l.s.Conn().Children(l.dir)
@@ -99,9 +131,9 @@ func (l *Mutex) create(id string) (string, error) {
 	return p, err
 }
 
-// Acquire blocks until the lock is held or ctx ends. The returned channel
-// is closed when the lock is lost (contender node gone, or the session
-// fenced, see Session.Fenced).
+// Acquire blocks until the lock is held (the election led) or ctx ends.
+// The returned channel is closed when the lock is lost (contender node
+// gone, or the session fenced, see Session.Fenced).
 func (l *Mutex) Acquire(ctx context.Context) (<-chan struct{}, error) {
 	states, unsub := l.s.Subscribe()
 	defer unsub()
@@ -150,9 +182,9 @@ func (l *Mutex) Acquire(ctx context.Context) (<-chan struct{}, error) {
 			}
 			continue
 		}
-		sorted := sortedContenders(children)
+		sorted := sortedContenders(children, l.r.marker)
 		me := node[strings.LastIndexByte(node, '/')+1:]
-		idx := sort.Search(len(sorted), func(i int) bool { return sequence(sorted[i]) >= sequence(me) })
+		idx := sort.Search(len(sorted), func(i int) bool { return sequence(sorted[i], l.r.marker) >= sequence(me, l.r.marker) })
 		if idx >= len(sorted) || sorted[idx] != me {
 			node = "" // deleted behind our back
 			continue
@@ -162,7 +194,7 @@ func (l *Mutex) Acquire(ctx context.Context) (<-chan struct{}, error) {
 			l.node, l.session, l.stop = node, nodeSession, make(chan struct{})
 			stop := l.stop
 			l.mu.Unlock()
-			level.Info(l.logger).Log("msg", "lock acquired", "node", me)
+			level.Info(l.logger).Log("msg", l.r.what+" acquired", "node", me)
 			lost := make(chan struct{})
 			go l.monitor(node, stop, lost)
 			return lost, nil
@@ -201,7 +233,7 @@ func (l *Mutex) monitor(node string, stop, lost chan struct{}) {
 		// connection.
 		select {
 		case <-fenced:
-			lose("lock lost: ZooKeeper session not trustworthy")
+			lose(l.r.what + " lost: ZooKeeper session not trustworthy")
 		case <-done:
 		}
 	}()
@@ -214,7 +246,7 @@ func (l *Mutex) monitor(node string, stop, lost chan struct{}) {
 			ok, _, w, err := l.s.Conn().ExistsW(node)
 			switch {
 			case err == nil && !ok:
-				lose("lock lost: contender node deleted", "node", node)
+				lose(l.r.what+" lost: contender node deleted", "node", node)
 				return
 			case err == nil:
 				watch = w
@@ -227,7 +259,7 @@ func (l *Mutex) monitor(node string, stop, lost chan struct{}) {
 		case <-stop:
 			return
 		case <-fenced:
-			lose("lock lost: ZooKeeper session not trustworthy")
+			lose(l.r.what + " lost: ZooKeeper session not trustworthy")
 			return
 		case <-watch:
 			watch = nil
@@ -256,7 +288,7 @@ func (l *Mutex) Release() {
 	}
 	if node != "" {
 		l.deleteNode(node)
-		level.Info(l.logger).Log("msg", "lock released")
+		level.Info(l.logger).Log("msg", l.r.what+" released")
 	}
 }
 
@@ -267,7 +299,7 @@ func (l *Mutex) deleteNode(node string) {
 	go func() {
 		defer close(done)
 		if err := l.s.Conn().Delete(node, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
-			level.Warn(l.logger).Log("msg", "could not delete lock node", "node", node, "err", err)
+			level.Warn(l.logger).Log("msg", "could not delete contender node", "node", node, "err", err)
 		}
 	}()
 	select {
@@ -284,9 +316,25 @@ type LockConfig struct {
 	Signals   <-chan os.Signal
 }
 
+// ElectionConfig configures election mode: Path is the election's.
+type ElectionConfig = LockConfig
+
 // RunLock runs the command only while holding the lock at cfg.Path, and
 // returns the exit code the agent should end with.
 func RunLock(ctx context.Context, s *Session, cfg LockConfig, m *Metrics, logger log.Logger) (int, error) {
+	return runRecipe(ctx, s, cfg, lockRecipe, m, logger)
+}
+
+// RunElection runs the command only while leading the election at
+// cfg.Path as a Curator LeaderLatch participant (Curator processes and
+// agents can contend in one election), fenced as in lock mode, and
+// returns the exit code the agent should end with.
+func RunElection(ctx context.Context, s *Session, cfg ElectionConfig, m *Metrics, logger log.Logger) (int, error) {
+	return runRecipe(ctx, s, cfg, latchRecipe, m, logger)
+}
+
+// runRecipe runs the command only while holding r at cfg.Path.
+func runRecipe(ctx context.Context, s *Session, cfg LockConfig, r recipe, m *Metrics, logger log.Logger) (int, error) {
 	if err := zksession.ValidatePath(cfg.Path); err != nil {
 		return 2, err
 	}
@@ -296,25 +344,25 @@ func RunLock(ctx context.Context, s *Session, cfg LockConfig, m *Metrics, logger
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	mu := NewMutex(s, s.Path(cfg.Path), cfg.Data, logger)
+	held, info := r.belief(m)
+	mu := newContender(s, s.Path(cfg.Path), cfg.Data, r, logger)
 	sc := cfg.Supervise
 	sc.Logger = logger
 	sc.LostGrace = s.StopGrace
 	sc.OnRestart = m.ChildRestarts.Inc
 	sc.Gate = func(ctx context.Context) (<-chan struct{}, func(), error) {
-		level.Info(logger).Log("msg", "waiting for lock", "path", cfg.Path)
+		level.Info(logger).Log("msg", "waiting for "+r.what, "path", cfg.Path)
 		lost, err := mu.Acquire(ctx)
 		if err != nil {
 			return nil, nil, err
 		}
 		// The belief lasts until the command has stopped (release), not
 		// only until the lock is lost: the command may act until then.
-		belief := m.LockHeldInfo.WithLabelValues(cfg.Path, zksession.SessionHex(mu.Session()))
-		belief.Set(1)
-		m.LockHeld.Set(1)
+		info.WithLabelValues(cfg.Path, zksession.SessionHex(mu.Session())).Set(1)
+		held.Set(1)
 		return lost, func() {
-			m.LockHeld.Set(0)
-			m.LockHeldInfo.Reset()
+			held.Set(0)
+			info.Reset()
 			mu.Release()
 		}, nil
 	}

@@ -29,15 +29,20 @@ type Metrics struct {
 	// LockHeldInfo has one series, {lock, session}, while the agent
 	// believes it holds its lock; the exporter's zookeeper_lock_holder_info
 	// says which session ZooKeeper thinks holds it (split-brain check).
-	LockHeldInfo *prometheus.GaugeVec
-	Tasks        *prometheus.GaugeVec
-	Conflicts    prometheus.Counter
+	LockHeldInfo   *prometheus.GaugeVec
+	ElectionLeader prometheus.Gauge
+	// ElectionLeaderInfo is LockHeldInfo for election mode, {election,
+	// session}; the exporter's side is zookeeper_election_leader_info.
+	ElectionLeaderInfo *prometheus.GaugeVec
+	Tasks              *prometheus.GaugeVec
+	Conflicts          prometheus.Counter
 }
 
 // Modes of the agent, as NewModeMetrics takes them.
 const (
 	ModeRegister = "register"
 	ModeLock     = "lock"
+	ModeElection = "election"
 	ModeWorker   = "worker"
 )
 
@@ -46,7 +51,8 @@ const (
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := newMetrics()
 	if reg != nil {
-		reg.MustRegister(m.Registered, m.ChildRestarts, m.SessionExpirations, m.LockHeld, m.LockHeldInfo, m.Tasks, m.Conflicts)
+		reg.MustRegister(m.Registered, m.ChildRestarts, m.SessionExpirations, m.LockHeld, m.LockHeldInfo,
+			m.ElectionLeader, m.ElectionLeaderInfo, m.Tasks, m.Conflicts)
 	}
 	return m
 }
@@ -56,9 +62,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // (a lock agent is never "not registered", a register agent never "not
 // holding" a lock): zkwatch_agent_registered and _conflicts_total in
 // register and worker mode, zkwatch_agent_lock_held and
-// zkwatch_agent_lock_held_info in lock mode,
+// zkwatch_agent_lock_held_info in lock mode, zkwatch_agent_election_leader
+// and zkwatch_agent_election_leader_info in election mode,
 // zkwatch_agent_tasks in worker mode, _child_restarts_total where a command
-// is supervised (register and lock).
+// is supervised (register, lock and election).
 func NewModeMetrics(reg prometheus.Registerer, mode string) (*Metrics, error) {
 	m := newMetrics()
 	cs := []prometheus.Collector{m.SessionExpirations}
@@ -67,6 +74,8 @@ func NewModeMetrics(reg prometheus.Registerer, mode string) (*Metrics, error) {
 		cs = append(cs, m.Registered, m.Conflicts, m.ChildRestarts)
 	case ModeLock:
 		cs = append(cs, m.LockHeld, m.LockHeldInfo, m.ChildRestarts)
+	case ModeElection:
+		cs = append(cs, m.ElectionLeader, m.ElectionLeaderInfo, m.ChildRestarts)
 	case ModeWorker:
 		cs = append(cs, m.Registered, m.Conflicts, m.Tasks)
 	default:
@@ -102,6 +111,14 @@ func newMetrics() *Metrics {
 			Name: "zkwatch_agent_lock_held_info",
 			Help: "1 while the agent believes it holds the lock, from acquisition until its command has stopped, labelled with the ZooKeeper session (hex) that owns its lock node.",
 		}, []string{"lock", "session"}),
+		ElectionLeader: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "zkwatch_agent_election_leader",
+			Help: "1 while the agent leads its election (election mode).",
+		}),
+		ElectionLeaderInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "zkwatch_agent_election_leader_info",
+			Help: "1 while the agent believes it leads the election, from gaining leadership until its command has stopped, labelled with the ZooKeeper session (hex) that owns its latch node.",
+		}, []string{"election", "session"}),
 		Tasks: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "zkwatch_agent_tasks",
 			Help: "Tasks of this worker by state: claimed (not started), running, done (completed by this worker since start).",

@@ -594,11 +594,11 @@ func TestRegister(t *testing.T) {
 			t.Fatalf("lock_held = %v", got)
 		}
 		// The belief names the session ZooKeeper says owns the lock node.
-		holder, err := holderSession(obs, "/locks/lost")
+		holder, err := holderSession(obs, "/locks/lost", lockName)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := lockBelief(t, m, "/locks/lost"); got != holder {
+		if got := belief(t, m.LockHeldInfo, "lock", "/locks/lost"); got != holder {
 			t.Fatalf("zkwatch_agent_lock_held_info session %q, holder node owned by %q", got, holder)
 		}
 		// Cut the agent off: the command must stop before the server could
@@ -619,7 +619,7 @@ func TestRegister(t *testing.T) {
 			t.Error("command still ran when the server dropped the lock node")
 		}
 		waitGauge(t, m.LockHeld, 0)
-		if got := lockBelief(t, m, "/locks/lost"); got != "" {
+		if got := belief(t, m.LockHeldInfo, "lock", "/locks/lost"); got != "" {
 			t.Fatalf("belief in session %s outlived the lock", got)
 		}
 		// Back online: the lock is taken again and the command restarted.
@@ -635,9 +635,9 @@ func TestRegister(t *testing.T) {
 		}
 		// Taken again (under the old session if it had not expired yet, or
 		// a new one): the belief follows the holder node.
-		if now, err := holderSession(obs, "/locks/lost"); err != nil {
+		if now, err := holderSession(obs, "/locks/lost", lockName); err != nil {
 			t.Fatal(err)
-		} else if got := lockBelief(t, m, "/locks/lost"); got != now {
+		} else if got := belief(t, m.LockHeldInfo, "lock", "/locks/lost"); got != now {
 			t.Fatalf("zkwatch_agent_lock_held_info session %q, holder node owned by %q", got, now)
 		}
 		sigs <- syscall.SIGTERM
