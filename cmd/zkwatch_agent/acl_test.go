@@ -99,7 +99,8 @@ func checkNoAuth(t *testing.T, what string, err error) {
 
 // TestOpenParentRefused: an existing parent that lets anyone change it is
 // refused at start with its path named, since anyone could delete the
-// agent's nodes under it; --zookeeper.acl=open accepts it.
+// agent's nodes under it (lock and election mode); --zookeeper.acl=open
+// accepts it.
 func TestOpenParentRefused(t *testing.T) {
 	ens := zktest.Start(t, 1)
 	anon := observer(t, ens.Servers())
@@ -111,12 +112,14 @@ func TestOpenParentRefused(t *testing.T) {
 	if err := os.WriteFile(digest, []byte("agent:s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a := startAgent(t, ens.Servers(), "--zookeeper.auth.digest-file="+digest, "lock", "--path=/shared/job", "--", "sleep", "100")
-	if code := a.exitCode(t); code != 2 || !strings.Contains(a.log.String(), "/shared grants world:anyone") {
-		t.Errorf("exit %d, want 2 and /shared named in\n%s", code, a.log.String())
-	}
-	if ok, _, _ := anon.Exists("/shared/job"); ok {
-		t.Error("the agent created /shared/job under the open parent")
+	for _, mode := range []string{"lock", "election"} {
+		a := startAgent(t, ens.Servers(), "--zookeeper.auth.digest-file="+digest, mode, "--path=/shared/job", "--", "sleep", "100")
+		if code := a.exitCode(t); code != 2 || !strings.Contains(a.log.String(), "/shared grants world:anyone") {
+			t.Errorf("%s: exit %d, want 2 and /shared named in\n%s", mode, code, a.log.String())
+		}
+		if ok, _, _ := anon.Exists("/shared/job"); ok {
+			t.Errorf("the %s agent created /shared/job under the open parent", mode)
+		}
 	}
 	startAgent(t, ens.Servers(), "--zookeeper.acl=open", "lock", "--path=/shared/job", "--", "sleep", "100")
 	if err := zktest.WaitFor(waitLong, 20*time.Millisecond, func() error {

@@ -14,7 +14,8 @@
 // Command zkwatch_agent keeps ZooKeeper in step with the processes it
 // supervises: a member node that exists only while the process runs and is
 // healthy (register), a command run on exactly one host at a time (lock),
-// and task workers that claim tasks exactly once (worker).
+// a command run only by the leader of an election (election), and task
+// workers that claim tasks exactly once (worker).
 package main
 
 import (
@@ -56,6 +57,9 @@ Conventions shared with zookeeper_exporter:
   lock:     Curator InterProcessMutex layout: ephemeral sequential children
             _c_<uuid>-lock-<seq> under --path (data: client IP); the lowest
             sequence holds, each waiter watches its predecessor.
+  election: Curator LeaderLatch layout: ephemeral sequential children
+            _c_<uuid>-latch-<seq> under --path (data: client IP); the
+            lowest sequence leads, as in lock mode.
   worker:   ROOT/Workers/NAME (ephemeral) and ROOT/Tasks/<task>; task data
             empty or {"worker":""} = unclaimed, {"worker":"NAME","state":
             "claimed|running|done",...} = claimed by NAME (plain text NAME is
@@ -70,7 +74,7 @@ of it dies with the agent, even when the agent is killed by SIGKILL.
 SIGTERM/SIGINT are forwarded and end the agent with the command's exit code;
 SIGHUP, SIGUSR1 and SIGUSR2 are passed through to the running command.`
 
-// supervision flags shared by register and lock.
+// supervision flags shared by register, lock and election.
 type supFlags struct {
 	args                   *[]string
 	restart                *string
@@ -113,7 +117,7 @@ type flags struct {
 	toolkit                          *web.FlagConfig
 	log                              *promslog.Config
 	register                         registerFlags
-	lock                             lockFlags
+	lock, election                   recipeFlags
 	worker                           workerFlags
 }
 
@@ -126,10 +130,32 @@ type registerFlags struct {
 	healthEvery, healthTO          *time.Duration
 }
 
-type lockFlags struct {
+// recipeFlags are the flags of lock and election mode.
+type recipeFlags struct {
 	cmd  *kingpin.CmdClause
 	path *string
 	sup  supFlags
+}
+
+func addRecipeCmd(app *kingpin.Application, name, help, pathHelp string) recipeFlags {
+	c := app.Command(name, help)
+	return recipeFlags{cmd: c, path: c.Flag("path", pathHelp).Required().String(), sup: addSupFlags(c, "never")}
+}
+
+// runRecipe is agent.RunLock or agent.RunElection.
+type runRecipe func(context.Context, *agent.Session, agent.LockConfig, *agent.Metrics, log.Logger) (int, error)
+
+// runner checks the flags of lock or election mode and returns its runner.
+func (r recipeFlags) runner(servers string, sigs <-chan os.Signal, m *agent.Metrics, logger log.Logger, run runRecipe) (runner, error) {
+	sc, err := r.sup.config()
+	if err == nil {
+		err = zksession.ValidatePath(*r.path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	cfg := agent.LockConfig{Path: *r.path, Data: []byte(agent.LocalIP(servers)), Supervise: sc, Signals: sigs}
+	return func(ctx context.Context, s *agent.Session) (int, error) { return run(ctx, s, cfg, m, logger) }, nil
 }
 
 type workerFlags struct {
@@ -168,10 +194,10 @@ func addFlags(app *kingpin.Application) *flags {
 	r.healthTO = r.cmd.Flag("health.timeout", "Timeout of one health check.").Default("2s").Duration()
 	r.healthFails = r.cmd.Flag("health.failures", "Consecutive failed rounds before a healthy process counts as unhealthy.").Default("1").Int()
 
-	l := &f.lock
-	l.cmd = app.Command("lock", "Run COMMAND only while holding the lock at --path (Curator InterProcessMutex layout).")
-	l.path = l.cmd.Flag("path", "Lock path, e.g. /locks/NAME.").Required().String()
-	l.sup = addSupFlags(l.cmd, "never")
+	f.lock = addRecipeCmd(app, "lock", "Run COMMAND only while holding the lock at --path (Curator InterProcessMutex layout).",
+		"Lock path, e.g. /locks/NAME.")
+	f.election = addRecipeCmd(app, "election", "Run COMMAND only while leading the election at --path (Curator LeaderLatch layout).",
+		"Election path, e.g. /elections/NAME.")
 
 	w := &f.worker
 	w.cmd = app.Command("worker", "Register ROOT/Workers/NAME, claim tasks under ROOT/Tasks and run COMMAND for each ({{.Task}}, {{.Path}} and {{.Worker}} in its arguments are replaced).")
@@ -196,6 +222,8 @@ func (f *flags) parentDirs(cmd string) []string {
 		return []string{*f.register.path}
 	case f.lock.cmd.FullCommand():
 		return []string{*f.lock.path}
+	case f.election.cmd.FullCommand():
+		return []string{*f.election.path}
 	}
 	return []string{*f.worker.root + "/Tasks", *f.worker.root + "/Workers"}
 }
@@ -215,15 +243,9 @@ func (f *flags) mode(cmd string, sigs <-chan os.Signal, m *agent.Metrics, logger
 			return agent.RunRegister(ctx, s, cfg, m, logger)
 		}, nil
 	case f.lock.cmd.FullCommand():
-		sc, err := f.lock.sup.config()
-		if err == nil {
-			err = zksession.ValidatePath(*f.lock.path)
-		}
-		if err != nil {
-			return nil, err
-		}
-		cfg := agent.LockConfig{Path: *f.lock.path, Data: []byte(agent.LocalIP(*f.servers)), Supervise: sc, Signals: sigs}
-		return func(ctx context.Context, s *agent.Session) (int, error) { return agent.RunLock(ctx, s, cfg, m, logger) }, nil
+		return f.lock.runner(*f.servers, sigs, m, logger, agent.RunLock)
+	case f.election.cmd.FullCommand():
+		return f.election.runner(*f.servers, sigs, m, logger, agent.RunElection)
 	}
 	w := f.worker
 	member := *w.member
@@ -413,7 +435,7 @@ func serve(reg *prometheus.Registry, flags *web.FlagConfig, idle time.Duration, 
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "OK") })
 	landing, err := web.NewLandingPage(web.LandingConfig{
-		Name: "zkwatch agent", Description: "Supervised ZooKeeper registration, locks and task workers", Version: version.Info(),
+		Name: "zkwatch agent", Description: "Supervised ZooKeeper registration, locks, elections and task workers", Version: version.Info(),
 		Links: []web.LandingLinks{{Address: "/metrics", Text: "Metrics"}, {Address: "/-/healthy", Text: "Health"}},
 	})
 	if err == nil {

@@ -162,7 +162,7 @@ func TestHealthyAndHelp(t *testing.T) {
 	if err != nil {
 		t.Fatalf("--help: %v\n%s", err, out)
 	}
-	for _, want := range []string{"_c_<uuid>-lock-", "ROOT/Workers/NAME", "start_time"} {
+	for _, want := range []string{"_c_<uuid>-lock-", "_c_<uuid>-latch-", "ROOT/Workers/NAME", "start_time"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("--help does not document %q", want)
 		}
@@ -175,6 +175,8 @@ func TestHealthyAndHelp(t *testing.T) {
 		{"--register=/m", "--member=x", "--data={bad", "--", "true"},
 		{"--register=/m", "--health.http=ftp://x", "--", "true"},
 		{"lock", "--path=/l", "--restart=sometimes", "--", "true"},
+		{"election", "--path=elections/x", "--", "true"},
+		{"election", "--path=/elections/x"},
 	} {
 		cmd := exec.Command(agentBin, append([]string{"--zookeeper.servers=127.0.0.1:1"}, args...)...)
 		out, err := cmd.CombinedOutput()
