@@ -132,11 +132,20 @@ func (s *Stack) openWindow(ctx context.Context, st *MaintenanceStep) error {
 		ID     string    `json:"id"`
 		EndsAt time.Time `json:"endsAt"`
 	}
-	if err := postJSON(ctx, s.Receiver+"/api/v1/maintenance", body, &win); err != nil {
+	// 503: the replica's ZooKeeper session is not live (it reconnects
+	// after the roll), so the window could not be shared yet.
+	err := zktest.WaitFor(stageTimeout, 200*time.Millisecond, func() error {
+		code, err := postJSON(ctx, s.Receiver+"/api/v1/maintenance", body, &win)
+		if err != nil && code != http.StatusServiceUnavailable {
+			return zktest.Permanent(err)
+		}
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("open the maintenance window: %w", err)
 	}
 	st.WindowID, st.WindowEnd = win.ID, win.EndsAt
-	err := zktest.WaitFor(stageTimeout, 50*time.Millisecond, func() error {
+	err = zktest.WaitFor(stageTimeout, 50*time.Millisecond, func() error {
 		for _, u := range []string{s.Receiver, s.Receiver2} {
 			var list struct {
 				Windows []struct {
@@ -232,6 +241,10 @@ func PrintMaintenance(w io.Writer, st *MaintenanceStep) {
 		}
 		return fmt.Sprintf("%s  %+7.2fs", t.Format("15:04:05.000"), t.Sub(st.Killed).Seconds())
 	}
+	if st.WindowID == "" {
+		fmt.Fprintf(w, "  no window opened\n")
+		return
+	}
 	fmt.Fprintf(w, "  window opened      %s  (window %s until %s, on both replicas)\n", rel(st.Opened), st.WindowID, st.WindowEnd.Local().Format("15:04:05.000"))
 	fmt.Fprintf(w, "  killed             %s\n", rel(st.Killed))
 	fmt.Fprintf(w, "  alert firing       %s\n", rel(st.Firing))
@@ -244,24 +257,25 @@ func PrintMaintenance(w io.Writer, st *MaintenanceStep) {
 	fmt.Fprintf(w, "  resolved           %s\n", rel(st.Resolved))
 }
 
-// postJSON posts body to u and decodes a 2xx answer into v.
-func postJSON(ctx context.Context, u string, body []byte, v any) error {
+// postJSON posts body to u and decodes a 2xx answer into v; it returns
+// the answer's status.
+func postJSON(ctx context.Context, u string, body []byte, v any) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return err
+		return resp.StatusCode, err
 	}
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("POST %s: HTTP %d: %.300s", u, resp.StatusCode, data)
+		return resp.StatusCode, fmt.Errorf("POST %s: HTTP %d: %.300s", u, resp.StatusCode, bytes.TrimSpace(data))
 	}
-	return json.Unmarshal(data, v)
+	return resp.StatusCode, json.Unmarshal(data, v)
 }

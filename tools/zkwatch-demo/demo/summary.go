@@ -145,7 +145,7 @@ func (s *Stack) RollCommand() string {
 // process at the first receiver replica (GNU date).
 func (s *Stack) MaintenanceCommand() string {
 	return fmt.Sprintf(`curl -H 'Content-Type: application/json' %s/api/v1/maintenance -d '{"matchers": [{"name": "member", "value": %q}], `+
-		`"endsAt": "'$(date -u -d +10min +%%FT%%TZ)'", "createdBy": "'$USER'", "comment": "trying zkwatch"}'`, s.Receiver, Member)
+		`"endsAt": "'$(date -u -d +10min +%%FT%%TZ)'", "createdBy": "'$(id -un)'", "comment": "trying zkwatch"}'`, s.Receiver, Member)
 }
 
 // SilenceCommand is the amtool command that silences alertname for an hour.
