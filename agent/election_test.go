@@ -173,16 +173,20 @@ func TestElection(t *testing.T) {
 	nodeA := path + "/" + sortedContenders(nodes, latchName)[0]
 
 	treeA := a.tree(t)
+	cut := time.Now()
 	proxy.Blackhole()
 	latchLeft := true
 	waitGone(t, treeA, func() {
 		ok, _, err := obs.Exists(nodeA)
 		latchLeft = err == nil && ok
 	})
+	stopped := time.Since(cut)
 	if !latchLeft {
 		t.Error("A's command still ran when the server dropped its latch node")
 	}
 	checkLeads(t, obs, path, b, a)
+	t.Logf("after the cut (session %s): A's command tree gone at %s, B leads at %s", a.s.Timeout(),
+		stopped.Round(time.Millisecond), time.Since(cut).Round(time.Millisecond))
 	proxy.Restore()
 
 	if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error {
@@ -195,9 +199,11 @@ func TestElection(t *testing.T) {
 		t.Fatal(err)
 	}
 	treeB := b.tree(t)
+	deleted := time.Now()
 	if err := obs.Delete(path+"/"+sortedContenders(nodes, latchName)[0], -1); err != nil {
 		t.Fatal(err)
 	}
 	waitGone(t, treeB, nil)
+	t.Logf("B's latch node deleted: its command tree gone %s after", time.Since(deleted).Round(time.Millisecond))
 	checkLeads(t, obs, path, a, b)
 }
