@@ -166,9 +166,11 @@ func TestReadmeAgentMetricsByMode(t *testing.T) {
 	agents := map[string]*agentProc{
 		"register": startAgent(t, ens.Servers(), "register", "--register=/monitor/app", "--member=m1", "--", "sleep", "1000"),
 		"lock":     startAgent(t, ens.Servers(), "lock", "--path=/locks/readme", "--", "sleep", "1000"),
+		"election": startAgent(t, ens.Servers(), "election", "--path=/elections/readme", "--", "sleep", "1000"),
 		"worker":   startAgent(t, ens.Servers(), "worker", "--root=/jobs/readme", "--member=w1", "--", "true", "{{.Task}}"),
 	}
-	ready := map[string]string{"register": "zkwatch_agent_registered", "lock": "zkwatch_agent_lock_held", "worker": "zkwatch_agent_registered"}
+	ready := map[string]string{"register": "zkwatch_agent_registered", "lock": "zkwatch_agent_lock_held",
+		"election": "zkwatch_agent_election_leader", "worker": "zkwatch_agent_registered"}
 	for mode, a := range agents {
 		if err := zktest.WaitFor(waitLong, 20*time.Millisecond, func() error {
 			if v, err := a.metric(ready[mode]); err != nil || v != 1 {
