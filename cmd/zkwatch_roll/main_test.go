@@ -28,7 +28,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zkwatch/zkwatch/internal/fourlw"
 	"github.com/zkwatch/zkwatch/internal/zktest"
 )
 
@@ -129,100 +128,6 @@ func (c *control) argv(e *zktest.Ensemble, extra ...string) []string {
 	return append(args, "--", "sh", filepath.Join(c.dir, "restart.sh"), c.dir, "{{.ID}}")
 }
 
-// quorumWatch asks every voting member, every 100 ms, whether it is alive
-// (ruok) and whether it serves as leader or follower.
-type quorumWatch struct {
-	mu                   sync.Mutex
-	rounds               int
-	minAlive, minServing int
-	unknown              int           // answers that timed out (counted alive, not proven down)
-	noLeader             int           // rounds without a serving majority, all during an election
-	longestElection      time.Duration // longest run of such rounds
-	failures             []string
-}
-
-func watchQuorum(t *testing.T, addrs []string) (*quorumWatch, func()) {
-	w := &quorumWatch{minAlive: len(addrs), minServing: len(addrs)}
-	majority := len(addrs)/2 + 1
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		var electionStart time.Time
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			alive, serving, leaders := w.round(ctx, addrs)
-			if ctx.Err() != nil {
-				return
-			}
-			w.mu.Lock()
-			w.rounds++
-			w.minAlive, w.minServing = min(w.minAlive, alive), min(w.minServing, serving)
-			if alive < majority {
-				w.failures = append(w.failures, fmt.Sprintf("%s: only %d of %d voters alive", time.Now().Format("15:04:05.000"), alive, len(addrs)))
-			}
-			switch {
-			case serving >= majority && leaders == 1:
-				electionStart = time.Time{}
-			case electionStart.IsZero():
-				electionStart = time.Now()
-				w.noLeader++
-			default:
-				w.noLeader++
-				w.longestElection = max(w.longestElection, time.Since(electionStart))
-			}
-			w.mu.Unlock()
-		}
-	}()
-	return w, func() { cancel(); <-done }
-}
-
-func (w *quorumWatch) round(ctx context.Context, addrs []string) (alive, serving, leaders int) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, a := range addrs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// Down is proven by a refused connection (no JVM listening); a
-			// timeout on a busy machine proves nothing and is counted apart.
-			out, err := fourlw.Do(ctx, a, "ruok", 16)
-			ok := err == nil && fourlw.ParseRuok(out)
-			unknown := err != nil && !errors.Is(err, fourlw.ErrConnRefused)
-			srvr, err := fourlw.Do(ctx, a, "srvr", 0)
-			var mode string
-			if s, perr := fourlw.ParseSrvr(srvr); err == nil && perr == nil {
-				mode = s.Mode
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if ok {
-				alive++
-			}
-			if unknown {
-				w.unknown++
-				alive++ // not proven down
-			}
-			if mode == "leader" || mode == "follower" {
-				serving++
-			}
-			if mode == "leader" {
-				leaders++
-			}
-		}()
-	}
-	wg.Wait()
-	return alive, serving, leaders
-}
-
 func runRoll(t *testing.T, args []string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
@@ -276,7 +181,7 @@ func jsonSteps(t *testing.T, out string) []map[string]any {
 func TestRollFiveMembers(t *testing.T) {
 	e := zktest.Start(t, 5)
 	c := startControl(t, e)
-	w, stopWatch := watchQuorum(t, e.Addrs())
+	watch := zktest.WatchQuorum(e.Addrs(), 100*time.Millisecond)
 	leader := e.Leader()
 
 	rc, out, _ := rollWhole(t, e, c, c.argv(e, "--dry-run", "--format=json"))
@@ -345,14 +250,12 @@ func TestRollFiveMembers(t *testing.T) {
 		t.Errorf("restarts %v, want 2 more after the first roll's 5", got)
 	}
 
-	stopWatch()
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	w := watch.Stop()
 	t.Logf("quorum watch: %d rounds of 100 ms, fewest voters alive %d of 5, fewest serving %d, %d rounds in leader elections, longest election %s, %d answers timed out",
-		w.rounds, w.minAlive, w.minServing, w.noLeader, w.longestElection.Round(time.Millisecond), w.unknown)
+		w.Rounds, w.MinAlive, w.MinServing, w.NoLeaderRounds, w.LongestElection.Round(time.Millisecond), w.Unknown)
 	// Never more than one voter down at once, so never fewer than a quorum.
-	if w.minAlive < 4 || len(w.failures) > 0 || w.rounds < 100 {
-		t.Errorf("fewest alive %d (want 4), failures %v, rounds %d", w.minAlive, w.failures, w.rounds)
+	if w.MinAlive < 4 || len(w.Lost) > 0 || w.Rounds < 100 {
+		t.Errorf("fewest alive %d (want 4), quorum lost %v, rounds %d", w.MinAlive, w.Lost, w.Rounds)
 	}
 }
 
@@ -363,7 +266,7 @@ func TestRollFiveMembers(t *testing.T) {
 func TestRollLeaderChangeAndObserver(t *testing.T) {
 	e := zktest.Start(t, 4, func(o *zktest.Options) { o.Observers = 1 })
 	c := startControl(t, e)
-	w, stopWatch := watchQuorum(t, e.Addrs()[:3])
+	watch := zktest.WatchQuorum(e.Addrs()[:3], 100*time.Millisecond)
 	follower := (e.Leader() + 1) % 3
 
 	e.Kill(follower)
@@ -401,7 +304,7 @@ func TestRollLeaderChangeAndObserver(t *testing.T) {
 	}
 	c.mu.Unlock()
 	rc, out, _ := rollWhole(t, e, c, c.argv(e, "--format=json", "--member-deadline=90s"))
-	stopWatch()
+	w := watch.Stop()
 	steps := jsonSteps(t, out)
 	if rc != 0 || len(steps) != 4 {
 		t.Fatalf("roll: exit %d, %d steps", rc, len(steps))
@@ -429,15 +332,13 @@ func TestRollLeaderChangeAndObserver(t *testing.T) {
 			t.Errorf("the old leader, restarted by someone else first, should be rolled as a follower: %v", s)
 		}
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	if otherLeader.Load() < 0 {
 		t.Error("the leader was not restarted during the roll")
 	}
 	t.Logf("restarts %v; quorum watch: %d rounds, fewest voters alive %d of 3, %d rounds in leader elections, longest %s",
-		asks, w.rounds, w.minAlive, w.noLeader, w.longestElection.Round(time.Millisecond))
-	if w.minAlive < 2 || len(w.failures) > 0 {
-		t.Errorf("fewest alive %d, failures %v", w.minAlive, w.failures)
+		asks, w.Rounds, w.MinAlive, w.NoLeaderRounds, w.LongestElection.Round(time.Millisecond))
+	if w.MinAlive < 2 || len(w.Lost) > 0 {
+		t.Errorf("fewest alive %d, quorum lost %v", w.MinAlive, w.Lost)
 	}
 }
 

@@ -91,7 +91,7 @@ func TestQuorumWatch(t *testing.T) {
 	if err := e.WaitHealthy(60 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	w := watchQuorum(e.Addrs(), 100*time.Millisecond)
+	w := zktest.WatchQuorum(e.Addrs(), 100*time.Millisecond)
 	defer w.Stop()
 	waitRounds := func(n int) {
 		t.Helper()
@@ -113,7 +113,7 @@ func TestQuorumWatch(t *testing.T) {
 	e.Kill(1)
 	waitRounds(w.Snapshot().Rounds + 3)
 	q := w.Stop()
-	if len(q.Lost) == 0 || q.MinAlive != 1 || q.NoLeaderRounds == 0 || !strings.Contains(q.verdict(), "QUORUM LOST") {
+	if len(q.Lost) == 0 || q.MinAlive != 1 || q.NoLeaderRounds == 0 || !strings.Contains(quorumVerdict(q), "QUORUM LOST") {
 		t.Errorf("two members down: %+v, want the quorum lost and no leader", q)
 	}
 }

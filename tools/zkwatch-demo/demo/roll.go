@@ -23,10 +23,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/zkwatch/zkwatch/internal/fourlw"
 	"github.com/zkwatch/zkwatch/internal/zktest"
 	"github.com/zkwatch/zkwatch/roll"
 )
@@ -41,7 +39,7 @@ const rollMemberDeadline = 60 * time.Second
 type RollResult struct {
 	Command []string    // zkwatch_roll's argv
 	Steps   []roll.Step // one per member, as zkwatch_roll reported them
-	Quorum  QuorumWatch
+	Quorum  zktest.QuorumWatch
 	Began   time.Time
 	Ended   time.Time
 }
@@ -57,7 +55,7 @@ func (s *Stack) RollStep(ctx context.Context) (*RollResult, error) {
 	res := &RollResult{Command: []string{filepath.Join(s.opts.BinDir, "zkwatch_roll"),
 		"--zookeeper.servers=" + s.Ens.Servers(), "--format=json", "--member-deadline=" + rollMemberDeadline.String(), "--log.level=warn",
 		"--", filepath.Join(s.opts.BinDir, "zkwatch-demo"), "--dir", s.opts.Dir, "member", "restart", "{{.ID}}"}}
-	watch := watchQuorum(s.Ens.Addrs(), 100*time.Millisecond)
+	watch := zktest.WatchQuorum(s.Ens.Addrs(), 100*time.Millisecond)
 	res.Began = time.Now()
 	err := s.runRoll(ctx, res)
 	res.Ended = time.Now()
@@ -132,137 +130,17 @@ func PrintRoll(w io.Writer, r *RollResult) {
 	}
 	q := r.Quorum
 	fmt.Fprintf(w, "  %.1fs in all; quorum polled every 100 ms, %d polls: fewest voters alive %d of %d (quorum %d), %s\n",
-		r.Ended.Sub(r.Began).Seconds(), q.Rounds, q.MinAlive, q.Voters, q.Voters/2+1, q.verdict())
+		r.Ended.Sub(r.Began).Seconds(), q.Rounds, q.MinAlive, q.Voters, q.Voters/2+1, quorumVerdict(q))
 	if q.NoLeaderRounds > 0 {
 		fmt.Fprintf(w, "  %d polls without a serving leader (longest %.1fs): the leader's restart costs one election\n",
 			q.NoLeaderRounds, q.LongestElection.Seconds())
 	}
 }
 
-// QuorumWatch is what polling every voter saw: a voter counts as alive
-// when it answers ruok, or when it cannot be proven down (a timeout on a
-// busy machine proves nothing; a refused connection does).
-type QuorumWatch struct {
-	Voters, Rounds, MinAlive int
-	// Unknown counts answers that timed out.
-	Unknown int
-	// NoLeaderRounds counts polls in which no majority served under one
-	// leader (elections); LongestElection is the longest such stretch.
-	NoLeaderRounds  int
-	LongestElection time.Duration
-	// Lost lists the polls with fewer than a majority alive.
-	Lost []string
-}
-
-func (q QuorumWatch) verdict() string {
+// quorumVerdict says whether the quorum watch saw a quorum lost.
+func quorumVerdict(q zktest.QuorumWatch) string {
 	if len(q.Lost) > 0 {
 		return fmt.Sprintf("QUORUM LOST in %d polls", len(q.Lost))
 	}
 	return "quorum never lost"
-}
-
-// quorumWatcher polls the members until Stop.
-type quorumWatcher struct {
-	mu     sync.Mutex
-	q      QuorumWatch
-	cancel func()
-	done   chan struct{}
-}
-
-// Snapshot returns what the watch has seen so far.
-func (w *quorumWatcher) Snapshot() QuorumWatch {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	q := w.q
-	q.Lost = append([]string(nil), w.q.Lost...)
-	return q
-}
-
-// Stop ends the watch and returns what it saw.
-func (w *quorumWatcher) Stop() QuorumWatch {
-	w.cancel()
-	<-w.done
-	return w.Snapshot()
-}
-
-// watchQuorum asks every member each interval until Stop.
-func watchQuorum(addrs []string, interval time.Duration) *quorumWatcher {
-	ctx, cancel := context.WithCancel(context.Background())
-	w := &quorumWatcher{q: QuorumWatch{Voters: len(addrs), MinAlive: len(addrs)}, cancel: cancel, done: make(chan struct{})}
-	majority := len(addrs)/2 + 1
-	go func() {
-		defer close(w.done)
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
-		var electionStart time.Time
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			alive, serving, leaders, unknown := pollMembers(ctx, addrs)
-			if ctx.Err() != nil {
-				return
-			}
-			w.mu.Lock()
-			q := &w.q
-			q.Rounds++
-			q.Unknown += unknown
-			q.MinAlive = min(q.MinAlive, alive)
-			if alive < majority {
-				q.Lost = append(q.Lost, fmt.Sprintf("%s: %d of %d alive", time.Now().Format("15:04:05.000"), alive, len(addrs)))
-			}
-			if serving >= majority && leaders == 1 {
-				electionStart = time.Time{}
-			} else {
-				q.NoLeaderRounds++
-				if electionStart.IsZero() {
-					electionStart = time.Now()
-				}
-				q.LongestElection = max(q.LongestElection, time.Since(electionStart))
-			}
-			w.mu.Unlock()
-		}
-	}()
-	return w
-}
-
-// pollMembers asks each member ruok and srvr at once.
-func pollMembers(ctx context.Context, addrs []string) (alive, serving, leaders, unknown int) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, a := range addrs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			out, err := fourlw.Do(ctx, a, "ruok", 16)
-			ok := err == nil && fourlw.ParseRuok(out)
-			timedOut := err != nil && !errors.Is(err, fourlw.ErrConnRefused)
-			var mode string
-			if srvr, err := fourlw.Do(ctx, a, "srvr", 0); err == nil {
-				if st, err := fourlw.ParseSrvr(srvr); err == nil {
-					mode = st.Mode
-				}
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if ok || timedOut {
-				alive++
-			}
-			if timedOut {
-				unknown++
-			}
-			if mode == "leader" || mode == "follower" {
-				serving++
-			}
-			if mode == "leader" {
-				leaders++
-			}
-		}()
-	}
-	wg.Wait()
-	return alive, serving, leaders, unknown
 }
