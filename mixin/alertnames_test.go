@@ -30,9 +30,9 @@ import (
 // alertnameMatcherRE finds the alertname matchers of shipped configurations
 // in the forms they take: Alertmanager matchers (alertname="X",
 // alertname=~"A|B", also inside a Go string), YAML maps (alertname: X,
-// match_re: {alertname: "A.*"}) and JSON ("alertname": "X"). Group 1 is
-// the operator, group 2 the value.
-var alertnameMatcherRE = regexp.MustCompile(`\balertname"?\s*(=~|!~|!=|=|:)\s*\\?["']?([^"'\\,}\]\s]+)`)
+// match_re: {alertname: "A.*"}), JSON ("alertname": "X") and URL queries
+// (alertname=X&status=firing). Group 1 is the operator, group 2 the value.
+var alertnameMatcherRE = regexp.MustCompile(`\balertname"?\s*(=~|!~|!=|=|:)\s*\\?["']?([^"'\\,}\]&\s]+)`)
 
 // alertNameTokenRE is anything that looks like a zkwatch alert name.
 var alertNameTokenRE = regexp.MustCompile(`\bZooKeeper[A-Z][A-Za-z]+\b`)
