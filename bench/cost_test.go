@@ -50,7 +50,9 @@ const (
 	costConnsPerMember = 2
 	costCountScrapes   = 30
 	costWarmup         = 30 * time.Second
-	costCountGap       = 600 * time.Millisecond // past zkwatch's 500 ms probe reuse
+	costCountGap       = 600 * time.Millisecond
+	costBurst          = 2 * time.Second // scrapes back to back, for the members' CPU per scrape
+	costBursts         = 5
 	costRoot           = "/zkwatch-cost"
 	costWatchRoot      = "/zkwatch-cost-watch"
 )
@@ -201,7 +203,9 @@ type costSetup struct {
 
 func costSetups(b *testing.B, ens *zktest.Ensemble, watchFile string) []*costSetup {
 	bin := buildExporter(b)
-	base := []string{"--zookeeper.servers=" + ens.Servers(), "--zookeeper.timeout=10s"}
+	// No probe reuse, so that back-to-back scrapes (burstCPU) each probe
+	// the ensemble; at 1 s and 15 s the 500 ms default never applies.
+	base := []string{"--zookeeper.servers=" + ens.Servers(), "--zookeeper.timeout=10s", "--zookeeper.probe-reuse=0"}
 	all := append([]string{"--watch.config.file=" + watchFile}, base...)
 	for _, n := range collector.Names() {
 		all = append(all, "--collector."+n)
@@ -378,6 +382,8 @@ type serverCount struct {
 	packets float64     // zk_packets_received per second (session requests)
 	cpu     float64     // CPU seconds of all members per second
 	held    float64     // connections the exporter keeps open between scrapes
+	// cpuPerScrape is the members' CPU milliseconds per scrape (burstCPU).
+	cpuPerScrape float64
 }
 
 // countWindow calls scrape (if any) after each of costCountScrapes gaps
@@ -437,12 +443,38 @@ func countPerScrape(b *testing.B, ens *zktest.Ensemble, s *costSetup) (c, base s
 	c = countWindow(b, ens, func() error { return s.scrape(url) })
 	_, conns1 := mntrTotals(b, ens)
 	c.held = conns1 - conns0
+	c.cpuPerScrape = burstCPU(b, ens, func() error { return s.scrape(url) })
 	return c, base
 }
 
-// reportCounts reports what each set-up costs the members per scrape,
-// packets and CPU time net of the baseline (the load generator's idle
-// sessions ping, the members talk to each other), and returns it as lines
+// burstCPU is the members' CPU milliseconds per scrape: scrapes back to
+// back for costBurst against a window as long without scrapes just before,
+// costBursts times, the median. Back to back, the scrapes' cost stands far
+// above the members' own idle CPU (ticks, the load generator's idle
+// sessions), which at one scrape per costCountGap swamped it.
+func burstCPU(b *testing.B, ens *zktest.Ensemble, scrape func() error) float64 {
+	per := make([]float64, costBursts)
+	for i := range per {
+		idle0, t0 := serverCPU(b, ens), time.Now()
+		time.Sleep(costBurst)
+		idle1, t1 := serverCPU(b, ens), time.Now()
+		n := 0
+		for time.Since(t1) < costBurst {
+			if err := scrape(); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		busy, t2 := serverCPU(b, ens), time.Now()
+		idleRate := (idle1 - idle0) / t1.Sub(t0).Seconds()
+		per[i] = ((busy - idle1) - idleRate*t2.Sub(t1).Seconds()) * 1000 / float64(n)
+	}
+	return median(per)
+}
+
+// reportCounts reports what each set-up costs the members per scrape:
+// packets net of the baseline (the load generator's idle sessions ping,
+// the members talk to each other) and CPU time (burstCPU), and returns it as lines
 // for the log with the members' CPU milliseconds per scrape of each.
 func reportCounts(b *testing.B, ens *zktest.Ensemble, setups []*costSetup) []setupCount {
 	// Measured twice, in the set-ups' order and in reverse, so that the
@@ -458,7 +490,7 @@ func reportCounts(b *testing.B, ens *zktest.Ensemble, setups []*costSetup) []set
 				k = len(setups) - 1 - i
 			}
 			c, base := countPerScrape(b, ens, setups[k])
-			cpus[k] += (c.cpu - base.cpu) * 1000 / 2
+			cpus[k] += c.cpuPerScrape / 2
 			c.packets -= base.packets
 			if pass == 0 {
 				counts[k] = c
