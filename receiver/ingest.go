@@ -95,6 +95,26 @@ func (r *Receiver) takeWatchdog(cfg *config.Config, m *payload.Message, now time
 	return &rest, n
 }
 
+// cancelPendingRestarts drops the restarts of a resolved incident that
+// have not started: they are no longer wanted.
+func cancelPendingRestarts(tx *store.Tx, inc *store.Incident, now time.Time) error {
+	for _, rule := range inc.RestartRules {
+		j, err := tx.Job(inc.ID + "/" + rule)
+		if err != nil {
+			return err
+		}
+		if j != nil && !j.Running {
+			if err := tx.DeleteJob(j.Key()); err != nil {
+				return err
+			}
+			inc.Restarts = append(inc.Restarts, store.RestartAttempt{
+				Rule: rule, Attempt: j.Attempts, Outcome: "cancelled", Reason: "alert resolved", At: now,
+			})
+		}
+	}
+	return nil
+}
+
 func ingestAlert(tx *store.Tx, q *messages, a *payload.Alert, res *IngestResult) error {
 	cfg, receiver, now := q.cfg, q.m.Receiver, q.now
 	id := a.IncidentID()
@@ -151,20 +171,8 @@ func ingestAlert(tx *store.Tx, q *messages, a *payload.Alert, res *IngestResult)
 		if err := enqueue(store.KindResolved); err != nil {
 			return err
 		}
-		// Restarts not yet started are no longer wanted.
-		for _, rule := range inc.RestartRules {
-			j, err := tx.Job(id + "/" + rule)
-			if err != nil {
-				return err
-			}
-			if j != nil && !j.Running {
-				if err := tx.DeleteJob(j.Key()); err != nil {
-					return err
-				}
-				inc.Restarts = append(inc.Restarts, store.RestartAttempt{
-					Rule: rule, Attempt: j.Attempts, Outcome: "cancelled", Reason: "alert resolved", At: now,
-				})
-			}
+		if err := cancelPendingRestarts(tx, inc, now); err != nil {
+			return err
 		}
 	case inc.Status == payload.StatusFiring:
 		res.Repeated++

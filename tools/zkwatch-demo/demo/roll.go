@@ -115,7 +115,7 @@ func parseRollSteps(out []byte) ([]roll.Step, error) {
 		} else if err != nil {
 			return steps, fmt.Errorf("zkwatch_roll output: %w", err)
 		}
-		line.Step.Duration = time.Duration(line.DurationSeconds * float64(time.Second))
+		line.Duration = time.Duration(line.DurationSeconds * float64(time.Second))
 		steps = append(steps, line.Step)
 	}
 }
