@@ -46,6 +46,7 @@ var exampleLoaders = map[string]func(*testing.T, *exampleEnv, string){
 	"alertmanager.yml":                      checkWithTool("amtool", "prometheus-alertmanager", "check-config"),
 	"agent/zkwatch-agent-register@.service": runRegisterUnit,
 	"agent/zkwatch-agent-lock.service":      runLockUnit,
+	"agent/zkwatch-agent-election.service":  runElectionUnit,
 	"agent/worker.sh":                       runWorkerScript,
 	"templates/dingtalk.tmpl": loadTemplateExample(`dingtalk: {url: "http://127.0.0.1:1/robot/send",
       title: '{{ template "ding.link.title" . }}', text: '{{ template "ding.link.content" . }}'}`),
@@ -306,16 +307,26 @@ func runRegisterUnit(t *testing.T, e *exampleEnv, path string) {
 }
 
 func runLockUnit(t *testing.T, e *exampleEnv, path string) {
+	runRecipeUnit(t, e, path, "/usr/local/bin/report-daemon", "/locks/report", "lock-")
+}
+
+func runElectionUnit(t *testing.T, e *exampleEnv, path string) {
+	runRecipeUnit(t, e, path, "/usr/local/bin/scheduler", "/elections/scheduler", "latch-")
+}
+
+// runRecipeUnit runs a lock or election unit's command line: its command
+// runs, and the agent's contender node (Curator's layout) is under parent.
+func runRecipeUnit(t *testing.T, e *exampleEnv, path, command, parent, marker string) {
 	e.setup(t)
 	out := filepath.Join(t.TempDir(), "ran")
 	argv := e.unitCommand(t, path, nil, map[string]string{
-		"/usr/local/bin/report-daemon": script(t, "report-daemon", out, "exec sleep 1000"),
+		command: script(t, filepath.Base(command), out, "exec sleep 1000"),
 	})
 	run(t, argv)
 	waitFile(t, out, "\n")
-	children, _, err := e.conn.Children("/locks/report")
-	if err != nil || len(children) != 1 || !strings.HasPrefix(children[0], "_c_") {
-		t.Errorf("lock contenders under /locks/report: %v (%v)", children, err)
+	children, _, err := e.conn.Children(parent)
+	if err != nil || len(children) != 1 || !strings.HasPrefix(children[0], "_c_") || !strings.Contains(children[0], "-"+marker) {
+		t.Errorf("contenders under %s: %v (%v), want one _c_<uuid>-%s<seq>", parent, children, err, marker)
 	}
 }
 
