@@ -506,7 +506,11 @@ func reportCounts(b *testing.B, ens *zktest.Ensemble, setups []*costSetup) []set
 		}
 		per := func(v int) float64 { return float64(v) / costCountScrapes }
 		pkts, cpu := c.packets, cpus[k]
-		lines = append(lines, setupCount{name: s.name, cpu: cpu, text: fmt.Sprintf("%s per scrape, no load: commands %.3g (%s), connections opened %.3g, sessions opened %.3g, "+
+		words := map[string]float64{}
+		for w, v := range c.tally.words {
+			words[w] = per(v)
+		}
+		lines = append(lines, setupCount{name: s.name, cpu: cpu, words: words, text: fmt.Sprintf("%s per scrape, no load: commands %.3g (%s), connections opened %.3g, sessions opened %.3g, "+
 			"packets received %.3g, server CPU %.1f ms; connections held %.0f",
 			s.name, per(n), formatWords(c.tally.words, costCountScrapes), per(c.tally.conns), per(c.tally.sessions),
 			pkts, cpu, c.held)})
@@ -519,11 +523,49 @@ func reportCounts(b *testing.B, ens *zktest.Ensemble, setups []*costSetup) []set
 	return lines
 }
 
-// setupCount is one set-up's per-scrape counts: a log line, and the
-// members' CPU milliseconds per scrape.
+// setupCount is one set-up's per-scrape counts: a log line, the members'
+// CPU milliseconds per scrape without load, and its words per scrape.
 type setupCount struct {
 	name, text string
 	cpu        float64
+	words      map[string]float64
+}
+
+// wordCostsUnderLoad is the members' CPU milliseconds per four-letter word
+// and member (burstCPU of the word sent to every member) while the load
+// runs: mntr computes its summaries over reservoirs the load fills, so
+// under load it costs several times what it costs an idle ensemble.
+func wordCostsUnderLoad(b *testing.B, ens *zktest.Ensemble, g *loadGen, counts []setupCount) map[string]float64 {
+	words := map[string]bool{}
+	for _, c := range counts {
+		for w, n := range c.words {
+			words[w] = words[w] || n > 0
+		}
+	}
+	// One warm-up burst, then every word; a fifth more load than needed.
+	d := time.Duration(len(words)+1) * costBursts * 2 * costBurst * 6 / 5
+	done := make(chan struct{})
+	go func() { g.run(d); close(done) }()
+	defer func() { <-done }()
+	ask := func(w string) func() error {
+		return func() error {
+			for _, a := range ens.Addrs() {
+				if _, err := fourlw.Do(context.Background(), a, w, 0); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	burstCPU(b, ens, ask("mntr"))
+	costs := map[string]float64{}
+	for w, used := range words {
+		if used {
+			costs[w] = burstCPU(b, ens, ask(w)) / float64(len(ens.Members))
+			b.ReportMetric(costs[w], w+"-server-cpu-ms/member-under-load")
+		}
+	}
+	return costs
 }
 
 // BenchmarkExporterCostToZooKeeper measures what scraping an exporter
@@ -568,18 +610,19 @@ func BenchmarkExporterCostToZooKeeper(b *testing.B) {
 			runs = append(runs, measureRun(b, ens, g, byName[name], rep, runLen))
 		}
 	}
+	wordCosts := wordCostsUnderLoad(b, ens, g, counts)
 	b.StopTimer()
-	reportCost(b, runs, counts, runLen)
+	reportCost(b, runs, counts, wordCosts, runLen)
 }
 
 // reportCost logs the summary and the per-scrape counts (at most ten
 // lines: go test shows no more of a benchmark's log without -v) and
-// reports the summary as metrics. Below the throughput noise, each
-// set-up's cost is also put in the members' own currency: its CPU time per
-// scrape (counted without load) against the CPU time per second the
-// members spend serving the load in the runs without exporter, i.e. the
-// share of that work one scrape per second adds.
-func reportCost(b *testing.B, runs []costRun, counts []setupCount, runLen time.Duration) {
+// reports the summary as metrics. Below the noise, each set-up's cost is
+// also put in the members' own currency: its words per scrape, each at its
+// CPU cost under load, against the CPU time per second the members spend
+// serving the load in the runs without exporter, i.e. the share of that
+// work one scrape per second adds.
+func reportCost(b *testing.B, runs []costRun, counts []setupCount, wordCosts map[string]float64, runLen time.Duration) {
 	changes, noise, err := summarizeCost(runs)
 	if err != nil {
 		b.Fatal(err)
@@ -620,8 +663,13 @@ func reportCost(b *testing.B, runs []costRun, counts []setupCount, runLen time.D
 	loadCPU := median(offCPU) * 1000 // ms of members' CPU per second of load
 	b.ReportMetric(loadCPU, "off-server-cpu-ms/s")
 	for _, c := range counts {
-		share := 100 * c.cpu / loadCPU
-		b.Logf("%s = %.2f%% of the members' CPU serving the load (%.0f ms/s) at one scrape per second", c.text, share, loadCPU)
+		loaded := 0.0
+		for w, n := range c.words {
+			loaded += n * wordCosts[w]
+		}
+		share := 100 * loaded / loadCPU
+		b.Logf("%s; under load %.1f ms = %.2f%% of the members' CPU serving it (%.0f ms/s) at one scrape per second", c.text, loaded, share, loadCPU)
+		b.ReportMetric(loaded, c.name+"-server-cpu-ms/scrape-under-load")
 		b.ReportMetric(share, c.name+"-server-cpu-share-at-1s-%")
 	}
 }
