@@ -154,16 +154,7 @@ func TestElection(t *testing.T) {
 	a := startElection(t, strings.Join(proxy.Addrs(), ","), path)
 	waitGauge(t, a.m.ElectionLeader, 1)
 	b := startElection(t, ens.Servers(), path)
-	var nodes []string
-	if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error {
-		nodes, _, err = obs.Children(path)
-		if err == nil && len(nodes) != 2 {
-			err = fmt.Errorf("participants %v", nodes)
-		}
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	nodes := waitParticipants(t, obs, path, 2)
 	for _, n := range nodes {
 		if !latchNode.MatchString(n) {
 			t.Fatalf("participant %q not in LeaderLatch layout", n)
@@ -189,15 +180,7 @@ func TestElection(t *testing.T) {
 		stopped.Round(time.Millisecond), time.Since(cut).Round(time.Millisecond))
 	proxy.Restore()
 
-	if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error {
-		nodes, _, err = obs.Children(path)
-		if err == nil && len(nodes) != 2 {
-			err = fmt.Errorf("participants %v", nodes)
-		}
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	nodes = waitParticipants(t, obs, path, 2)
 	treeB := b.tree(t)
 	deleted := time.Now()
 	if err := obs.Delete(path+"/"+sortedContenders(nodes, latchName)[0], -1); err != nil {
@@ -206,4 +189,21 @@ func TestElection(t *testing.T) {
 	waitGone(t, treeB, nil)
 	t.Logf("B's latch node deleted: its command tree gone %s after", time.Since(deleted).Round(time.Millisecond))
 	checkLeads(t, obs, path, a, b)
+}
+
+// waitParticipants waits until path has n children and returns them.
+func waitParticipants(t *testing.T, obs *zk.Conn, path string, n int) []string {
+	t.Helper()
+	var nodes []string
+	if err := zktest.WaitFor(waitLong, 10*time.Millisecond, func() error {
+		var err error
+		nodes, _, err = obs.Children(path)
+		if err == nil && len(nodes) != n {
+			err = fmt.Errorf("participants %v", nodes)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return nodes
 }
