@@ -69,23 +69,11 @@ func (s *Stack) MaintenanceStep(ctx context.Context) (*MaintenanceStep, error) {
 	if err := KillApp(s.opts.Dir); err != nil {
 		return st, fmt.Errorf("kill demo process: %w", err)
 	}
+	var n Notification
 	var err error
-	if st.Firing, err = s.waitFiring(ctx, "ZooKeeperProcessMemberDown", labels); err != nil {
+	if st.Firing, st.Notified, n, err = s.waitAlerted(ctx, "ZooKeeperProcessMemberDown", labels, st.Killed); err != nil {
 		return st, err
 	}
-	firing := notificationOf("ZooKeeperProcessMemberDown", "firing", labels)
-	var n Notification
-	st.Notified, err = s.Sink.WaitNotification(st.Killed, stageTimeout, func(c Notification) bool {
-		if firing(c) {
-			n = c
-			return true
-		}
-		return false
-	})
-	if err != nil {
-		return st, fmt.Errorf("firing notification: %w", err)
-	}
-	st.Firing = earliest(st.Firing, st.Notified)
 	st.Notification, st.Note = n.Title, maintenanceLine(n.Text)
 	if st.Note == "" {
 		return st, fmt.Errorf("the firing notification does not say it is in maintenance: %q", n.Title)

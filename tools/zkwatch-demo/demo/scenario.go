@@ -102,13 +102,9 @@ func (s *Stack) KillAppStep(ctx context.Context) (Step, error) {
 		return st, fmt.Errorf("kill demo process: %w", err)
 	}
 	var err error
-	if st.Firing, err = s.waitFiring(ctx, st.Alert, labels); err != nil {
+	if st.Firing, st.Notified, _, err = s.waitAlerted(ctx, st.Alert, labels, st.Killed); err != nil {
 		return st, err
 	}
-	if st.Notified, err = s.Sink.WaitNotification(st.Killed, stageTimeout, notificationOf(st.Alert, "firing", labels)); err != nil {
-		return st, fmt.Errorf("firing notification: %w", err)
-	}
-	st.Firing = earliest(st.Firing, st.Notified)
 	err = zktest.WaitFor(stageTimeout, 20*time.Millisecond, func() error {
 		if len(Restarts(s.opts.Dir)) <= restartsBefore {
 			return fmt.Errorf("restart command has not run")
@@ -146,13 +142,9 @@ func (s *Stack) killMemberStep(ctx context.Context, role string) (Step, error) {
 	st.Killed = time.Now()
 	s.Ens.Kill(i)
 	var err error
-	if st.Firing, err = s.waitFiring(ctx, st.Alert, labels); err != nil {
+	if st.Firing, st.Notified, _, err = s.waitAlerted(ctx, st.Alert, labels, st.Killed); err != nil {
 		return st, err
 	}
-	if st.Notified, err = s.Sink.WaitNotification(st.Killed, stageTimeout, notificationOf(st.Alert, "firing", labels)); err != nil {
-		return st, fmt.Errorf("firing notification: %w", err)
-	}
-	st.Firing = earliest(st.Firing, st.Notified)
 	if err := s.Ens.Start(i); err != nil {
 		return st, err
 	}
@@ -186,6 +178,27 @@ func notificationOf(alert, status string, labels map[string]string) func(Notific
 		}
 		return true
 	}
+}
+
+// waitAlerted waits until Prometheus reports alert firing with labels and
+// its firing notification, received after since, reached the sink; it
+// returns when each was seen and the notification.
+func (s *Stack) waitAlerted(ctx context.Context, alert string, labels map[string]string, since time.Time) (firing, notified time.Time, n Notification, err error) {
+	if firing, err = s.waitFiring(ctx, alert, labels); err != nil {
+		return firing, notified, n, err
+	}
+	match := notificationOf(alert, "firing", labels)
+	notified, err = s.Sink.WaitNotification(since, stageTimeout, func(c Notification) bool {
+		if match(c) {
+			n = c
+			return true
+		}
+		return false
+	})
+	if err != nil {
+		return firing, notified, n, fmt.Errorf("firing notification: %w", err)
+	}
+	return earliest(firing, notified), notified, n, nil
 }
 
 func (s *Stack) waitFiring(ctx context.Context, alert string, labels map[string]string) (time.Time, error) {
