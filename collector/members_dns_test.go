@@ -14,13 +14,11 @@
 package collector
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,24 +27,6 @@ import (
 	"github.com/zkwatch/zkwatch/internal/discovery/dnstest"
 	"github.com/zkwatch/zkwatch/internal/zktest"
 )
-
-// lockedBuffer is a log destination scrapes may write to concurrently.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // dnsEnsemble is what the DNS tests share: three real members, a DNS server
 // for their records, and each member on an address of its own (alias i is
@@ -62,7 +42,7 @@ type dnsEnsemble struct {
 // and a failed lookup fails both collectors instead of reusing the
 // previous list.
 func (d *dnsEnsemble) followsMembers(t *testing.T, servers string, addrs []string, records func(members ...int), remove func()) {
-	logs := &lockedBuffer{}
+	logs := &zktest.SyncBuffer{}
 	zk, err := New(Config{Servers: []string{servers}, Resolver: d.dns.Resolver(), Timeout: 5 * time.Second, Transport: "4lw"},
 		log.NewLogfmtLogger(logs), "ensemble", "connections")
 	if err != nil {

@@ -18,7 +18,8 @@ import (
 	"sync"
 )
 
-// SyncBuffer collects a process's output while the test reads it.
+// SyncBuffer collects a process's output, or a logger's, while the test
+// reads it.
 type SyncBuffer struct {
 	mu sync.Mutex
 	b  strings.Builder
