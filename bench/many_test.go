@@ -245,28 +245,27 @@ func metricValue(body, name string) (float64, bool) {
 // report adds one step's figures to the benchmark, prefixed (n25-, hung-).
 func (st manyStep) report(b *testing.B, prefix string) {
 	probes := len(st.wall) + len(st.hungWall)
-	b.ReportMetric(float64(st.cpu.Microseconds())/float64(max(probes, 1)), prefix+"cpu-us/probe")
-	b.ReportMetric(100*st.cpu.Seconds()/st.window.Seconds()/float64(st.n), prefix+"cpu-%core/ensemble")
-	b.ReportMetric(float64(st.rss-st.rssIdle)/1024/float64(st.n), prefix+"rss-KiB/ensemble")
-	b.ReportMetric((st.heap-st.heapIdle)/1024/float64(st.n), prefix+"heap-KiB/ensemble")
-	b.ReportMetric(ms(quantile(st.wall, 0.5)), prefix+"p50-ms")
-	b.ReportMetric(ms(quantile(st.wall, 0.99)), prefix+"p99-ms")
-	b.ReportMetric(ms(slowest(st.wall)), prefix+"max-ms")
+	n := float64(st.n)
+	cpuPerProbe := float64(st.cpu.Microseconds()) / float64(max(probes, 1))
+	corePct := 100 * st.cpu.Seconds() / st.window.Seconds() / n
+	rss, heap := float64(st.rss-st.rssIdle)/1024/n, (st.heap-st.heapIdle)/1024/n
+	p50, p99, slow := ms(quantile(st.wall, 0.5)), ms(quantile(st.wall, 0.99)), ms(slowest(st.wall))
+	b.ReportMetric(cpuPerProbe, prefix+"cpu-us/probe")
+	b.ReportMetric(corePct, prefix+"cpu-%core/ensemble")
+	b.ReportMetric(rss, prefix+"rss-KiB/ensemble")
+	b.ReportMetric(heap, prefix+"heap-KiB/ensemble")
+	b.ReportMetric(p50, prefix+"p50-ms")
+	b.ReportMetric(p99, prefix+"p99-ms")
+	b.ReportMetric(slow, prefix+"max-ms")
 	b.ReportMetric(float64(st.failed), prefix+"failed")
+	note := ""
 	if st.hung >= 0 {
-		b.ReportMetric(ms(quantile(st.hungWall, 0.5)), prefix+"paused-ensemble-ms")
+		paused := ms(quantile(st.hungWall, 0.5))
+		b.ReportMetric(paused, prefix+"paused-ensemble-ms")
+		note = fmt.Sprintf("  (1 paused: its probes %.0f ms median)", paused)
 	}
 	b.Logf("%-6s %4d ensembles  %5d probes  CPU %6.0f µs/probe %5.2f %%core/ensemble  RSS %6.0f KiB idle %+7.0f KiB/ensemble  heap %5.1f KiB/ensemble  p50 %6.2f ms p99 %6.2f ms max %7.2f ms  failed %d%s",
-		strings.TrimSuffix(prefix, "-"), st.n, probes, float64(st.cpu.Microseconds())/float64(max(probes, 1)),
-		100*st.cpu.Seconds()/st.window.Seconds()/float64(st.n), float64(st.rssIdle)/1024, float64(st.rss-st.rssIdle)/1024/float64(st.n),
-		(st.heap-st.heapIdle)/1024/float64(st.n), ms(quantile(st.wall, 0.5)), ms(quantile(st.wall, 0.99)), ms(slowest(st.wall)), st.failed, st.hungNote())
-}
-
-func (st manyStep) hungNote() string {
-	if st.hung < 0 {
-		return ""
-	}
-	return fmt.Sprintf("  (1 paused: its probes %.0f ms median)", ms(quantile(st.hungWall, 0.5)))
+		strings.TrimSuffix(prefix, "-"), st.n, probes, cpuPerProbe, corePct, float64(st.rssIdle)/1024, rss, heap, p50, p99, slow, st.failed, note)
 }
 
 // BenchmarkProbeManyEnsembles: 100 real ensembles through one exporter's
